@@ -1,0 +1,59 @@
+//! # veil-crypto
+//!
+//! The cryptography every Veil ledger entry uses, with no dependency on the rest of Veil:
+//!
+//! - [`envelope`]: per-field envelope encryption. One fresh data key per reader group,
+//!   wrapped to each reader with RFC 9180 HPKE; one XChaCha20-Poly1305 key per field derived
+//!   from it; every ciphertext bound to (consortium, entry, field path, schema, policy).
+//! - [`pedersen`]: Pedersen commitments to 64-bit amounts on Ristretto.
+//! - [`range_proof`]: 64-bit Bulletproofs range proofs, single and aggregated.
+//! - [`relation_proof`]: Schnorr proofs that a public linear relation holds among committed
+//!   values (funding sums to principal, allocations sum to a repayment).
+//! - [`view_key`]: regulators' master and scoped view keys.
+//! - [`signature`]: domain-separated Ed25519 with strict verification.
+//! - [`encryption_key`], [`encoding`], [`secret`]: key types, strict encodings, secrets.
+//!
+//! ## Invariants
+//!
+//! - Every domain label lives in [`labels`] and is versioned; every proof transcript absorbs
+//!   its label and the whole public statement before any challenge.
+//! - Secrets (signing keys, data keys, openings, view keys) redact `Debug`, are wiped on drop
+//!   and compare in constant time.
+//! - Decoders of untrusted bytes check lengths, canonical scalars and points, and return
+//!   typed errors; nothing reachable from input panics.
+//!
+//! The byte formats are specified in `docs/protocol/envelope.md` and
+//! `docs/protocol/view-keys.md`, and frozen by the vectors under `crypto/tests/vectors/`.
+
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![warn(missing_docs)]
+
+pub mod encoding;
+pub mod encryption_key;
+pub mod envelope;
+pub mod labels;
+pub mod pedersen;
+pub mod proof;
+pub mod range_proof;
+pub mod relation_proof;
+pub mod secret;
+pub mod signature;
+mod transcript;
+pub mod view_key;
+
+pub use encoding::EncodingError;
+pub use encryption_key::{EncryptionPublicKey, EncryptionSecretKey};
+pub use envelope::{EnvelopeError, FieldContext, SealedGroup};
+pub use pedersen::{Commitment, Opening};
+pub use proof::ProofError;
+pub use range_proof::RangeProof;
+pub use relation_proof::{Relation, RelationProof};
+pub use secret::Secret;
+pub use signature::{Signature, SignatureError, SigningKey, VerifyingKey};
+pub use view_key::{MasterViewKey, ScopedViewKey, ViewKeyError, ViewKeyring, ViewScope};
+
+/// Curve types callers need to name (re-exported so they use the same versions).
+pub use curve25519_dalek::scalar::Scalar;
