@@ -33,7 +33,7 @@ use crate::proof::ProofError;
 use crate::transcript::TranscriptExt;
 
 /// Most terms in one relation.
-pub const MAX_TERMS: usize = 256;
+pub const MAX_TERMS: usize = 4096;
 /// Encoded length of a relation proof: `R` (32 bytes) and `s` (32 bytes).
 pub const PROOF_LEN: usize = 64;
 

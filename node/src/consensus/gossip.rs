@@ -1,0 +1,116 @@
+//! Entry gossip and status beacons on their own p2p channel.
+//!
+//! An entry submitted at one node is validated there and sent to every peer, which validates
+//! it again before admitting it to its own mempool, so whichever validator leads next can
+//! include it. Every few seconds each node also announces its finalized height and head,
+//! which feeds `status.peers` and the console's view of the consortium.
+//!
+//! Message: `u8 tag` then, for an entry (tag 0), the entry bytes; for a status (tag 1),
+//! `u64_be(height) || head (32)`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use commonware_macros::select;
+use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_runtime::{Clock, Handle, Spawner};
+use futures::StreamExt as _;
+use futures::channel::mpsc;
+
+use super::PublicKey;
+use crate::ledger::entry::MAX_ENTRY_LEN;
+use crate::state::{NodeState, SubmitError};
+
+/// Largest gossip message.
+pub const MAX_GOSSIP_MESSAGE: usize = MAX_ENTRY_LEN + 1;
+/// How often a node announces its status.
+pub const STATUS_INTERVAL: Duration = Duration::from_secs(1);
+
+const TAG_ENTRY: u8 = 0;
+const TAG_STATUS: u8 = 1;
+
+/// Sends entries to peers.
+#[derive(Debug, Clone)]
+pub struct GossipHandle {
+    outbound: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+impl GossipHandle {
+    /// Sends an admitted entry to every peer.
+    pub fn broadcast_entry(&self, bytes: &[u8]) {
+        let mut message = Vec::with_capacity(1 + bytes.len());
+        message.push(TAG_ENTRY);
+        message.extend_from_slice(bytes);
+        let _ = self.outbound.unbounded_send(message);
+    }
+}
+
+/// Starts the gossip task.
+pub fn start<E, S, R>(
+    context: E,
+    state: Arc<NodeState>,
+    (mut sender, mut receiver): (S, R),
+) -> (GossipHandle, Handle<()>)
+where
+    E: Spawner + Clock,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+{
+    let (outbound, mut queue) = mpsc::unbounded::<Vec<u8>>();
+    let handle = context.spawn(move |context| async move {
+        let mut beacon = context.current() + STATUS_INTERVAL;
+        loop {
+            select! {
+                message = queue.next() => {
+                    let Some(message) = message else { break };
+                    sender.send(Recipients::All, message, false);
+                },
+                received = receiver.recv() => {
+                    let Ok((peer, message)) = received else { break };
+                    receive(&state, &peer, message.as_ref());
+                },
+                _ = context.sleep_until(beacon) => {
+                    beacon = context.current() + STATUS_INTERVAL;
+                    if let Ok(Some((height, head))) = state.store.head() {
+                        let mut message = Vec::with_capacity(41);
+                        message.push(TAG_STATUS);
+                        message.extend_from_slice(&height.to_be_bytes());
+                        message.extend_from_slice(&head);
+                        sender.send(Recipients::All, message, false);
+                    }
+                },
+            }
+        }
+    });
+    (GossipHandle { outbound }, handle)
+}
+
+fn receive(state: &NodeState, peer: &PublicKey, message: &[u8]) {
+    let Some((&tag, body)) = message.split_first() else {
+        return;
+    };
+    let Some(member) = state
+        .genesis
+        .member_by_consensus_key(peer)
+        .map(|m| m.id.clone())
+    else {
+        return;
+    };
+    match tag {
+        TAG_ENTRY => match state.admit(body) {
+            Ok(_) => {}
+            Err(SubmitError::Invalid(rejection)) => {
+                tracing::debug!(peer = %member, %rejection, "peer gossiped an invalid entry");
+            }
+            Err(error) => tracing::debug!(peer = %member, %error, "gossiped entry not admitted"),
+        },
+        TAG_STATUS if body.len() == 40 => {
+            let mut height = [0u8; 8];
+            height.copy_from_slice(&body[..8]);
+            let mut head = [0u8; 32];
+            head.copy_from_slice(&body[8..]);
+            state.peer_status(member, u64::from_be_bytes(height), head);
+        }
+        _ => tracing::debug!(peer = %member, "malformed gossip message"),
+    }
+}

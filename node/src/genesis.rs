@@ -1,0 +1,316 @@
+//! The consortium's genesis: members and their keys, regulators and their published view keys,
+//! consortium parameters and the policy hash, read from `consortium.toml`.
+//!
+//! The *genesis hash* commits to everything that defines the ledger — consortium id,
+//! parameters, policy hash, every member's keys, every regulator's view-key directory — and not
+//! to network addresses, which operators may change. It seeds the genesis block, so nodes with
+//! different genesis documents never agree on a chain.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use commonware_codec::DecodeExt as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use veil_crypto::encoding;
+use veil_crypto::view_key::{PublishedViewKey, ViewScope};
+use veil_crypto::{EncryptionPublicKey, VerifyingKey};
+use veil_policies::schema::is_member_id;
+
+/// Why a consortium file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenesisError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for a consortium (unknown keys are refused).
+    #[error("invalid consortium file: {0}")]
+    Parse(String),
+    /// The file parses but is inconsistent.
+    #[error("invalid consortium: {0}")]
+    Invalid(String),
+}
+
+/// `consortium.toml`, as written by `veil init`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsortiumFile {
+    /// The consortium id, bound into every ciphertext and signature context.
+    pub consortium_id: String,
+    /// Consortium-wide rules.
+    pub params: ParamsFile,
+    /// Hex SHA-256 of the canonical policy set.
+    pub policy_hash: String,
+    /// The member banks, each running a node and a gateway.
+    pub members: Vec<MemberFile>,
+    /// The regulators.
+    #[serde(default)]
+    pub regulators: Vec<RegulatorFile>,
+}
+
+/// Consortium-wide rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamsFile {
+    /// Highest annual rate a loan may carry, in basis points.
+    pub rate_cap_bps: u64,
+}
+
+/// One member bank.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberFile {
+    /// Member id, e.g. `bank-a`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Hex Ed25519 public key of the member's node (consensus and peer identity).
+    pub consensus_key: String,
+    /// Hex Ed25519 public key that signs the member's entries (held by its gateway).
+    pub signing_key: String,
+    /// Hex X25519 public key that field data keys are wrapped to.
+    pub encryption_key: String,
+    /// Where the member's node accepts peer connections.
+    pub p2p_address: SocketAddr,
+    /// Where the member's node serves its API to gateways (mTLS).
+    pub node_api: SocketAddr,
+    /// Where the member's gateway serves clients (mTLS).
+    pub gateway: SocketAddr,
+}
+
+/// One regulator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegulatorFile {
+    /// Regulator id, e.g. `regulator`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Where the regulator's read-only gateway serves clients.
+    pub gateway: SocketAddr,
+    /// The published scoped view keys (one per month and field class).
+    pub view_keys: Vec<PublishedViewKey>,
+}
+
+/// A member, with decoded keys.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Member id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The node's consensus identity.
+    pub consensus_key: commonware_cryptography::ed25519::PublicKey,
+    /// The key that signs the member's entries.
+    pub signing_key: VerifyingKey,
+    /// The key data keys are wrapped to.
+    pub encryption_key: EncryptionPublicKey,
+    /// Peer address.
+    pub p2p_address: SocketAddr,
+    /// Node API address.
+    pub node_api: SocketAddr,
+    /// Gateway address.
+    pub gateway: SocketAddr,
+}
+
+/// A regulator, with its view-key directory indexed by scope.
+#[derive(Debug, Clone)]
+pub struct Regulator {
+    /// Regulator id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Gateway address.
+    pub gateway: SocketAddr,
+    /// Published scoped public keys.
+    pub view_keys: BTreeMap<ViewScope, EncryptionPublicKey>,
+}
+
+/// The validated genesis.
+#[derive(Debug, Clone)]
+pub struct Genesis {
+    /// The consortium id.
+    pub consortium_id: String,
+    /// Consortium-wide rules.
+    pub params: ParamsFile,
+    /// The policy hash.
+    pub policy_hash: [u8; 32],
+    /// Members, in file order.
+    pub members: Vec<Member>,
+    /// Regulators, in file order.
+    pub regulators: Vec<Regulator>,
+    /// The genesis hash.
+    pub hash: [u8; 32],
+    /// The file it came from.
+    pub file: ConsortiumFile,
+}
+
+fn invalid(message: impl Into<String>) -> GenesisError {
+    GenesisError::Invalid(message.into())
+}
+
+impl Genesis {
+    /// Reads and validates `consortium.toml`.
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text)
+    }
+
+    /// Parses and validates the TOML text of a consortium file.
+    pub fn from_toml(text: &str) -> Result<Self, GenesisError> {
+        let file: ConsortiumFile =
+            toml::from_str(text).map_err(|e| GenesisError::Parse(e.message().to_owned()))?;
+        Self::from_file(file)
+    }
+
+    /// Validates a parsed consortium file.
+    pub fn from_file(file: ConsortiumFile) -> Result<Self, GenesisError> {
+        if file.consortium_id.is_empty() || file.consortium_id.len() > 64 {
+            return Err(invalid("consortium_id must be 1 to 64 characters"));
+        }
+        if file.members.is_empty() {
+            return Err(invalid("at least one member is required"));
+        }
+        let policy_hash = encoding::from_hex_array(&file.policy_hash)
+            .map_err(|e| invalid(format!("policy_hash: {e}")))?;
+        let mut members = Vec::with_capacity(file.members.len());
+        for m in &file.members {
+            if !is_member_id(&m.id) {
+                return Err(invalid(format!("member id {:?} is not a valid id", m.id)));
+            }
+            if members.iter().any(|other: &Member| other.id == m.id)
+                || file.regulators.iter().any(|r| r.id == m.id)
+            {
+                return Err(invalid(format!("duplicate id {:?}", m.id)));
+            }
+            let consensus_bytes: [u8; 32] = encoding::from_hex_array(&m.consensus_key)
+                .map_err(|e| invalid(format!("{}: consensus_key: {e}", m.id)))?;
+            let consensus_key =
+                commonware_cryptography::ed25519::PublicKey::decode(consensus_bytes.to_vec())
+                    .map_err(|_| invalid(format!("{}: consensus_key is not a valid key", m.id)))?;
+            let signing_key = VerifyingKey::from_hex(&m.signing_key)
+                .map_err(|e| invalid(format!("{}: signing_key: {e}", m.id)))?;
+            let encryption_key = EncryptionPublicKey::from_hex(&m.encryption_key)
+                .map_err(|e| invalid(format!("{}: encryption_key: {e}", m.id)))?;
+            if members
+                .iter()
+                .any(|other: &Member| other.consensus_key == consensus_key)
+            {
+                return Err(invalid(format!("{}: consensus key used twice", m.id)));
+            }
+            members.push(Member {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                consensus_key,
+                signing_key,
+                encryption_key,
+                p2p_address: m.p2p_address,
+                node_api: m.node_api,
+                gateway: m.gateway,
+            });
+        }
+        let mut regulators = Vec::with_capacity(file.regulators.len());
+        for r in &file.regulators {
+            if !is_member_id(&r.id) {
+                return Err(invalid(format!(
+                    "regulator id {:?} is not a valid id",
+                    r.id
+                )));
+            }
+            if regulators.iter().any(|other: &Regulator| other.id == r.id) {
+                return Err(invalid(format!("duplicate regulator {:?}", r.id)));
+            }
+            let mut view_keys = BTreeMap::new();
+            for key in &r.view_keys {
+                if view_keys
+                    .insert(key.scope.clone(), key.public_key.clone())
+                    .is_some()
+                {
+                    return Err(invalid(format!(
+                        "{}: view key {} listed twice",
+                        r.id, key.scope
+                    )));
+                }
+            }
+            regulators.push(Regulator {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                gateway: r.gateway,
+                view_keys,
+            });
+        }
+        let hash = genesis_hash(&file);
+        Ok(Self {
+            consortium_id: file.consortium_id.clone(),
+            params: file.params,
+            policy_hash,
+            members,
+            regulators,
+            hash,
+            file,
+        })
+    }
+
+    /// The member with id `id`.
+    pub fn member(&self, id: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    /// The regulator with id `id`.
+    pub fn regulator(&self, id: &str) -> Option<&Regulator> {
+        self.regulators.iter().find(|r| r.id == id)
+    }
+
+    /// The member whose node has consensus key `key`.
+    pub fn member_by_consensus_key(
+        &self,
+        key: &commonware_cryptography::ed25519::PublicKey,
+    ) -> Option<&Member> {
+        self.members.iter().find(|m| &m.consensus_key == key)
+    }
+
+    /// The proof-plan parameters.
+    pub fn plan_params(&self) -> veil_policies::Params {
+        veil_policies::Params {
+            rate_cap_bps: self.params.rate_cap_bps,
+        }
+    }
+}
+
+/// SHA-256 over a canonical, address-free rendering of the genesis.
+fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    let mut put = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u32).to_be_bytes());
+        hasher.update(bytes);
+    };
+    put(b"veil.genesis.v1");
+    put(file.consortium_id.as_bytes());
+    put(&file.params.rate_cap_bps.to_be_bytes());
+    put(file.policy_hash.as_bytes());
+    for m in &file.members {
+        put(m.id.as_bytes());
+        put(m.consensus_key.as_bytes());
+        put(m.signing_key.as_bytes());
+        put(m.encryption_key.as_bytes());
+    }
+    for r in &file.regulators {
+        put(r.id.as_bytes());
+        for key in &r.view_keys {
+            put(key.scope.month().as_bytes());
+            put(key.scope.class().as_bytes());
+            put(&key.public_key.to_bytes());
+        }
+    }
+    hasher.finalize().into()
+}

@@ -1,0 +1,398 @@
+//! The state one node shares between consensus, gossip and its API: the store, the validator,
+//! the mempool, finality waiters, peer status and metrics.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use commonware_runtime::Metrics;
+use commonware_runtime::telemetry::metrics::{EncodeLabelSet, raw};
+use commonware_utils::channel::oneshot;
+
+use crate::genesis::Genesis;
+use crate::ledger::{Entry, EntryId};
+use crate::mempool::{Mempool, MempoolError};
+use crate::store::{Store, StoreError};
+use crate::validation::{PendingView, Rejection, ValidationError, Validator};
+
+/// Where and when an entry was finalized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The entry.
+    pub id: EntryId,
+    /// Height of the block holding it.
+    pub height: u64,
+    /// Digest of that block.
+    pub block: [u8; 32],
+}
+
+/// Why a submission was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// The bytes are not an entry.
+    #[error("malformed entry")]
+    Malformed,
+    /// The entry breaks a validation rule.
+    #[error("invalid entry: {0}")]
+    Invalid(Rejection),
+    /// The same id was finalized with other content.
+    #[error("entry id already used by another entry")]
+    Replay,
+    /// The pool cannot take it now.
+    #[error(transparent)]
+    Mempool(#[from] MempoolError),
+    /// The node's store failed; the node is stopping.
+    #[error("node storage failure")]
+    Store(#[from] StoreError),
+    /// The node halted (see its logs) and accepts nothing.
+    #[error("node halted")]
+    Halted,
+}
+
+/// What a peer last told us about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerStatus {
+    /// Its finalized height.
+    pub height: u64,
+    /// Its head digest.
+    pub head: [u8; 32],
+    /// When we heard it.
+    pub seen: Instant,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectionLabel {
+    reason: String,
+}
+
+/// The node's Prometheus metrics (registered with the runtime, so `/metrics` exports them).
+#[derive(Debug)]
+pub struct NodeMetrics {
+    height: raw::Gauge,
+    mempool: raw::Gauge,
+    finalization_latency: raw::Histogram,
+    entries_verified: raw::Counter,
+    proof_seconds: raw::Counter<f64, std::sync::atomic::AtomicU64>,
+    rejections: raw::Family<RejectionLabel, raw::Counter>,
+    _registrations: Vec<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl NodeMetrics {
+    /// Registers the metrics under `context`.
+    pub fn register(context: &impl Metrics) -> Self {
+        let height = context.register("height", "finalized height", raw::Gauge::default());
+        let mempool = context.register(
+            "mempool_entries",
+            "entries admitted but not yet finalized",
+            raw::Gauge::default(),
+        );
+        let latency = context.register(
+            "finalization_latency_seconds",
+            "time from admission at this node to durable finalization",
+            raw::Histogram::new([
+                0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0,
+            ]),
+        );
+        let verified = context.register(
+            "entries_verified",
+            "entries whose signature and proofs this node verified",
+            raw::Counter::default(),
+        );
+        let proof_seconds = context.register(
+            "proof_verification_seconds",
+            "CPU seconds spent verifying entries (signatures and proofs)",
+            raw::Counter::<f64, std::sync::atomic::AtomicU64>::default(),
+        );
+        let rejections = context.register(
+            "rejections",
+            "entries refused, by reason",
+            raw::Family::<RejectionLabel, raw::Counter>::default(),
+        );
+        Self {
+            height: (*height).clone(),
+            mempool: (*mempool).clone(),
+            finalization_latency: (*latency).clone(),
+            entries_verified: (*verified).clone(),
+            proof_seconds: (*proof_seconds).clone(),
+            rejections: (*rejections).clone(),
+            _registrations: vec![
+                Box::new(height),
+                Box::new(mempool),
+                Box::new(latency),
+                Box::new(verified),
+                Box::new(proof_seconds),
+                Box::new(rejections),
+            ],
+        }
+    }
+
+    /// Counts a rejection.
+    pub fn rejected(&self, rejection: &Rejection) {
+        self.rejections
+            .get_or_create(&RejectionLabel {
+                reason: rejection.reason().to_owned(),
+            })
+            .inc();
+    }
+
+    /// How many entries were refused for `reason` (see [`Rejection::reason`]).
+    pub fn rejections(&self, reason: &str) -> u64 {
+        self.rejections
+            .get_or_create(&RejectionLabel {
+                reason: reason.to_owned(),
+            })
+            .get()
+    }
+
+    /// Counts verified entries and the time spent.
+    pub fn verified(&self, entries: usize, elapsed: Duration) {
+        self.entries_verified.inc_by(entries as u64);
+        self.proof_seconds.inc_by(elapsed.as_secs_f64());
+    }
+}
+
+/// Digests of entries that passed [`Validator::check_stateless`], bounded FIFO.
+#[derive(Debug, Default)]
+struct VerifiedCache {
+    set: HashSet<[u8; 32]>,
+    order: VecDeque<[u8; 32]>,
+}
+
+const VERIFIED_CACHE: usize = 100_000;
+
+impl VerifiedCache {
+    fn insert(&mut self, digest: [u8; 32]) {
+        if self.set.insert(digest) {
+            self.order.push_back(digest);
+            if self.order.len() > VERIFIED_CACHE
+                && let Some(old) = self.order.pop_front()
+            {
+                self.set.remove(&old);
+            }
+        }
+    }
+}
+
+/// Shared node state.
+pub struct NodeState {
+    /// The consortium genesis.
+    pub genesis: Arc<Genesis>,
+    /// This node's member id.
+    pub member: String,
+    /// The entry validator.
+    pub validator: Validator,
+    /// The durable ledger.
+    pub store: Arc<dyn Store>,
+    /// Metrics.
+    pub metrics: NodeMetrics,
+    mempool: Mutex<Mempool>,
+    verified: Mutex<VerifiedCache>,
+    waiters: Mutex<HashMap<EntryId, Vec<oneshot::Sender<Receipt>>>>,
+    peers: Mutex<HashMap<String, PeerStatus>>,
+    halted: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for NodeState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeState")
+            .field("member", &self.member)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock means a thread panicked while holding it; the data is still usable for
+    // these maps (each update is a single insert or remove).
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl NodeState {
+    /// State for member `member` over `store`.
+    pub fn new(
+        genesis: Arc<Genesis>,
+        member: String,
+        store: Arc<dyn Store>,
+        metrics: NodeMetrics,
+    ) -> Self {
+        Self {
+            validator: Validator::new(genesis.clone()),
+            genesis,
+            member,
+            store,
+            metrics,
+            mempool: Mutex::new(Mempool::new()),
+            verified: Mutex::new(VerifiedCache::default()),
+            waiters: Mutex::new(HashMap::new()),
+            peers: Mutex::new(HashMap::new()),
+            halted: Mutex::new(None),
+        }
+    }
+
+    /// Stops the node from accepting or finalizing anything more, with a reason for operators.
+    pub fn halt(&self, reason: String) {
+        tracing::error!(%reason, "node halted: refusing to continue");
+        *lock(&self.halted) = Some(reason);
+    }
+
+    /// Why the node halted, if it did.
+    pub fn halted(&self) -> Option<String> {
+        lock(&self.halted).clone()
+    }
+
+    /// Stateless validation with a cache keyed by entry digest.
+    pub fn check_stateless_cached(
+        &self,
+        entry: &Entry,
+        digest: &[u8; 32],
+    ) -> Result<(), Rejection> {
+        if lock(&self.verified).set.contains(digest) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let result = self.validator.check_stateless(entry);
+        self.metrics.verified(1, started.elapsed());
+        if result.is_ok() {
+            lock(&self.verified).insert(*digest);
+        }
+        result
+    }
+
+    /// Validates and admits an entry to the mempool. Returns the entry and, if it is already
+    /// finalized with the same content, its receipt.
+    pub fn admit(&self, bytes: &[u8]) -> Result<(Arc<Entry>, Option<Receipt>), SubmitError> {
+        if self.halted().is_some() {
+            return Err(SubmitError::Halted);
+        }
+        let entry = Entry::decode(bytes).map_err(|_| SubmitError::Malformed)?;
+        let digest = entry.digest();
+        if let Some(stored) = self.store.entry(&entry.header.id)? {
+            // Idempotent resubmission of a finalized entry, or a replay of its id.
+            if stored.bytes == bytes {
+                let block = self
+                    .store
+                    .block(stored.height)?
+                    .map(|b| b.digest)
+                    .unwrap_or_default();
+                let receipt = Receipt {
+                    id: entry.header.id,
+                    height: stored.height,
+                    block,
+                };
+                return Ok((Arc::new(entry), Some(receipt)));
+            }
+            self.metrics.rejected(&Rejection::Replay);
+            return Err(SubmitError::Replay);
+        }
+        if let Err(rejection) = self.check_stateless_cached(&entry, &digest) {
+            self.metrics.rejected(&rejection);
+            return Err(SubmitError::Invalid(rejection));
+        }
+        let view = PendingView::new(self.store.as_ref());
+        match self.validator.check_stateful(&entry, &view) {
+            Ok(()) => {}
+            // A reference may still be pending here but finalized soon: admit only what the
+            // finalized ledger supports, and let the submitter retry once the reference lands.
+            Err(ValidationError::Rejected(rejection)) => {
+                self.metrics.rejected(&rejection);
+                return Err(SubmitError::Invalid(rejection));
+            }
+            Err(ValidationError::Store(error)) => return Err(error.into()),
+        }
+        let entry = Arc::new(entry);
+        lock(&self.mempool).insert(entry.clone(), digest, bytes.len())?;
+        self.metrics.mempool.set(lock(&self.mempool).len() as i64);
+        Ok((entry, None))
+    }
+
+    /// A receiver that resolves when `id` is finalized.
+    pub fn wait_for(&self, id: EntryId) -> oneshot::Receiver<Receipt> {
+        let (sender, receiver) = oneshot::channel();
+        lock(&self.waiters).entry(id).or_default().push(sender);
+        receiver
+    }
+
+    /// Entries to propose, in arrival order, excluding `exclude`.
+    pub fn candidates(
+        &self,
+        exclude: &HashSet<EntryId>,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> Vec<Arc<Entry>> {
+        lock(&self.mempool).candidates(exclude, max_entries, max_bytes)
+    }
+
+    /// Drops entries from the mempool (found invalid when proposing).
+    pub fn drop_pending(&self, ids: impl IntoIterator<Item = EntryId>) {
+        lock(&self.mempool).remove(ids);
+    }
+
+    /// Marks a digest as statelessly valid (verified while checking a block).
+    pub fn remember_verified(&self, digest: [u8; 32]) {
+        lock(&self.verified).insert(digest);
+    }
+
+    /// Whether a digest is known to be statelessly valid.
+    pub fn is_verified(&self, digest: &[u8; 32]) -> bool {
+        lock(&self.verified).set.contains(digest)
+    }
+
+    /// Records a finalized, durably applied block: clears the mempool, wakes waiters.
+    pub fn finalized(&self, height: u64, block: [u8; 32], ids: &[EntryId]) {
+        let now = Instant::now();
+        {
+            let mut mempool = lock(&self.mempool);
+            for id in ids {
+                if let Some(admitted) = mempool.admitted_at(id) {
+                    self.metrics
+                        .finalization_latency
+                        .observe(now.duration_since(admitted).as_secs_f64());
+                }
+            }
+            mempool.remove(ids.iter().copied());
+            self.metrics.mempool.set(mempool.len() as i64);
+        }
+        self.metrics.height.set(height as i64);
+        let mut waiters = lock(&self.waiters);
+        for id in ids {
+            for waiter in waiters.remove(id).unwrap_or_default() {
+                let _ = waiter.send(Receipt {
+                    id: *id,
+                    height,
+                    block,
+                });
+            }
+        }
+    }
+
+    /// Records a peer's status beacon.
+    pub fn peer_status(&self, member: String, height: u64, head: [u8; 32]) {
+        lock(&self.peers).insert(
+            member,
+            PeerStatus {
+                height,
+                head,
+                seen: Instant::now(),
+            },
+        );
+    }
+
+    /// Peers heard from within `within`, with their status.
+    pub fn live_peers(&self, within: Duration) -> Vec<(String, PeerStatus)> {
+        let now = Instant::now();
+        let mut peers: Vec<_> = lock(&self.peers)
+            .iter()
+            .filter(|(_, status)| now.duration_since(status.seen) <= within)
+            .map(|(member, status)| (member.clone(), *status))
+            .collect();
+        peers.sort_by(|a, b| a.0.cmp(&b.0));
+        peers
+    }
+
+    /// Entries waiting in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        lock(&self.mempool).len()
+    }
+}

@@ -1,0 +1,243 @@
+//! The RocksDB [`Store`]: one column family per concern, one synced `WriteBatch` per block.
+
+use std::path::Path;
+
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch,
+    WriteOptions,
+};
+
+use super::{
+    AppliedBlock, Store, StoreError, StoredBlock, StoredEntry, check_next, decode_block_record,
+    decode_entry_record, encode_block_record, encode_entry_record, keys,
+};
+use crate::ledger::EntryId;
+
+/// A ledger stored in RocksDB.
+pub struct RocksStore {
+    db: DB,
+}
+
+impl std::fmt::Debug for RocksStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksStore")
+            .field("path", &self.db.path())
+            .finish()
+    }
+}
+
+fn engine(error: rocksdb::Error) -> StoreError {
+    StoreError::Engine(error.into_string())
+}
+
+impl RocksStore {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_paranoid_checks(true);
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let families = keys::COLUMN_FAMILIES.iter().map(|name| {
+            let mut cf = Options::default();
+            cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            ColumnFamilyDescriptor::new(*name, cf)
+        });
+        let db = DB::open_cf_descriptors(&options, path, families).map_err(engine)?;
+        Ok(Self { db })
+    }
+
+    fn cf(&self, name: &'static str) -> Result<&ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(name)
+            .ok_or(StoreError::Corrupt("missing column family"))
+    }
+
+    fn ids_with_prefix(&self, prefix: &[u8], start: &[u8]) -> Result<Vec<[u8; 16]>, StoreError> {
+        let indexes = self.cf(keys::CF_INDEXES)?;
+        let mut ids = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(indexes, IteratorMode::From(start, Direction::Forward))
+        {
+            let (key, value) = item.map_err(engine)?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            ids.push(
+                value
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("index value"))?,
+            );
+        }
+        Ok(ids)
+    }
+}
+
+impl Store for RocksStore {
+    fn head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+        let Some(value) = self
+            .db
+            .get_cf(self.cf(keys::CF_METADATA)?, keys::HEAD)
+            .map_err(engine)?
+        else {
+            return Ok(None);
+        };
+        if value.len() != 40 {
+            return Err(StoreError::Corrupt("head"));
+        }
+        let height = u64::from_be_bytes(
+            value[..8]
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("head"))?,
+        );
+        let digest = value[8..]
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("head"))?;
+        Ok(Some((height, digest)))
+    }
+
+    fn apply(&self, applied: &AppliedBlock) -> Result<(), StoreError> {
+        check_next(self.head()?, &applied.block)?;
+        let height = applied.block.height;
+        let (blocks, entries, indexes, metadata) = (
+            self.cf(keys::CF_BLOCKS)?,
+            self.cf(keys::CF_ENTRIES)?,
+            self.cf(keys::CF_INDEXES)?,
+            self.cf(keys::CF_METADATA)?,
+        );
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            blocks,
+            keys::block(height),
+            encode_block_record(&applied.block),
+        );
+        for (index, entry) in applied.entries.iter().enumerate() {
+            let index = index as u32;
+            batch.put_cf(
+                entries,
+                entry.id.0,
+                encode_entry_record(height, index, &entry.bytes),
+            );
+            batch.put_cf(
+                indexes,
+                keys::by_type(&entry.kind, height, index),
+                entry.id.0,
+            );
+            for reference in &entry.references {
+                batch.put_cf(
+                    indexes,
+                    keys::referrer(&reference.0, height, index),
+                    entry.id.0,
+                );
+                if entry.settles_references {
+                    batch.put_cf(indexes, keys::settled(&reference.0), entry.id.0);
+                }
+            }
+        }
+        let mut head = Vec::with_capacity(40);
+        head.extend_from_slice(&height.to_be_bytes());
+        head.extend_from_slice(&applied.block.digest);
+        batch.put_cf(metadata, keys::HEAD, head);
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        self.db.write_opt(batch, &options).map_err(engine)
+    }
+
+    fn block(&self, height: u64) -> Result<Option<StoredBlock>, StoreError> {
+        self.db
+            .get_cf(self.cf(keys::CF_BLOCKS)?, keys::block(height))
+            .map_err(engine)?
+            .map(|bytes| decode_block_record(height, &bytes))
+            .transpose()
+    }
+
+    fn entry(&self, id: &EntryId) -> Result<Option<StoredEntry>, StoreError> {
+        self.db
+            .get_cf(self.cf(keys::CF_ENTRIES)?, id.0)
+            .map_err(engine)?
+            .map(|bytes| decode_entry_record(&bytes))
+            .transpose()
+    }
+
+    fn entries_by_type(
+        &self,
+        kind: &str,
+        after: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let prefix = keys::by_type_prefix(kind);
+        let start = match after {
+            Some((height, index)) => {
+                let mut key = keys::by_type(kind, height, index);
+                key.push(0);
+                key
+            }
+            None => prefix.clone(),
+        };
+        let indexes = self.cf(keys::CF_INDEXES)?;
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(indexes, IteratorMode::From(&start, Direction::Forward))
+        {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, value) = item.map_err(engine)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let id: [u8; 16] = value
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("index value"))?;
+            let entry = self
+                .entry(&EntryId(id))?
+                .ok_or(StoreError::Corrupt("index points to a missing entry"))?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    fn referrers(&self, id: &EntryId) -> Result<Vec<StoredEntry>, StoreError> {
+        let prefix = keys::referrers_prefix(&id.0);
+        self.ids_with_prefix(&prefix, &prefix)?
+            .into_iter()
+            .map(|id| {
+                self.entry(&EntryId(id))?
+                    .ok_or(StoreError::Corrupt("index points to a missing entry"))
+            })
+            .collect()
+    }
+
+    fn settled_by(&self, id: &EntryId) -> Result<Option<EntryId>, StoreError> {
+        self.db
+            .get_cf(self.cf(keys::CF_INDEXES)?, keys::settled(&id.0))
+            .map_err(engine)?
+            .map(|value| {
+                value
+                    .as_slice()
+                    .try_into()
+                    .map(EntryId)
+                    .map_err(|_| StoreError::Corrupt("settled index"))
+            })
+            .transpose()
+    }
+
+    fn check_genesis(&self, genesis_hash: &[u8; 32]) -> Result<(), StoreError> {
+        let metadata = self.cf(keys::CF_METADATA)?;
+        match self.db.get_cf(metadata, keys::GENESIS).map_err(engine)? {
+            Some(existing) if existing.as_slice() != genesis_hash => Err(StoreError::WrongGenesis),
+            Some(_) => Ok(()),
+            None => {
+                let mut options = WriteOptions::default();
+                options.set_sync(true);
+                self.db
+                    .put_cf_opt(metadata, keys::GENESIS, genesis_hash, &options)
+                    .map_err(engine)
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Test-only consortia and entries (feature `testkit`, or in this crate's tests): deterministic
+//! member keys, a genesis, and valid joint-loan entries with real encryption and proofs.
+//!
+//! Entries here put every field in one reader group addressed to the submitter: enough for
+//! the node, which checks shapes and proofs but never reads fields. The gateway's builder is
+//! the production path, with per-field readers from the policy.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::too_many_arguments)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use commonware_codec::DecodeExt as _;
+use veil_crypto::envelope::{self, FieldContext};
+use veil_crypto::range_proof::RangeProof;
+use veil_crypto::relation_proof::{Relation, RelationProof};
+use veil_crypto::{Commitment, EncryptionSecretKey, Opening, SigningKey};
+use veil_policies::proof_plan::{self, purpose};
+use veil_policies::{EntryType, Params};
+
+use crate::consensus::PrivateKey;
+use crate::genesis::{ConsortiumFile, Genesis, MemberFile, ParamsFile};
+use crate::ledger::{Entry, EntryHeader, EntryId, EntryProofs, UnsignedEntry};
+
+/// One member's secrets.
+#[derive(Debug, Clone)]
+pub struct TestMember {
+    /// Member id.
+    pub id: String,
+    /// Node consensus key.
+    pub consensus: PrivateKey,
+    /// Entry signing key.
+    pub signing: SigningKey,
+    /// Encryption key.
+    pub encryption: EncryptionSecretKey,
+}
+
+/// A consortium with known secrets.
+#[derive(Debug, Clone)]
+pub struct TestConsortium {
+    /// The genesis.
+    pub genesis: Arc<Genesis>,
+    /// Members, in genesis order.
+    pub members: Vec<TestMember>,
+}
+
+fn seed(tag: u8, index: usize, salt: u64) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out[0] = tag;
+    out[1..9].copy_from_slice(&(index as u64).to_be_bytes());
+    out[9..17].copy_from_slice(&salt.to_be_bytes());
+    out
+}
+
+impl TestConsortium {
+    /// `n` members `bank-a`, `bank-b`, ... with keys derived from `salt`, and loopback
+    /// addresses from `base_port`.
+    pub fn new(n: usize, salt: u64, base_port: u16) -> Self {
+        let mut members = Vec::with_capacity(n);
+        let mut files = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = format!("bank-{}", (b'a' + i as u8) as char);
+            let consensus_seed = seed(1, i, salt);
+            let consensus =
+                PrivateKey::decode(consensus_seed.to_vec()).expect("32 bytes are a key");
+            let signing = SigningKey::from_seed(&seed(2, i, salt));
+            let encryption = EncryptionSecretKey::derive(&seed(3, i, salt));
+            let port =
+                |k: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, base_port + 3 * i as u16 + k));
+            files.push(MemberFile {
+                id: id.clone(),
+                name: format!("Bank {}", (b'A' + i as u8) as char),
+                consensus_key: veil_crypto::encoding::to_hex(
+                    commonware_cryptography::Signer::public_key(&consensus).as_ref(),
+                ),
+                signing_key: signing.verifying_key().to_hex(),
+                encryption_key: encryption.public_key().to_hex(),
+                p2p_address: port(0),
+                node_api: port(1),
+                gateway: port(2),
+            });
+            members.push(TestMember {
+                id,
+                consensus,
+                signing,
+                encryption,
+            });
+        }
+        let file = ConsortiumFile {
+            consortium_id: format!("veil-test-{salt}"),
+            params: ParamsFile { rate_cap_bps: 2400 },
+            policy_hash: veil_crypto::encoding::to_hex(&[7u8; 32]),
+            members: files,
+            regulators: Vec::new(),
+        };
+        let genesis = Genesis::from_file(file).expect("test genesis is valid");
+        Self {
+            genesis: Arc::new(genesis),
+            members,
+        }
+    }
+
+    fn params(&self) -> Params {
+        self.genesis.plan_params()
+    }
+
+    /// A signed entry of `kind` by member `submitter` with `fields` (plaintext, all to the
+    /// submitter) and committed `amounts` (label, value).
+    pub fn entry(
+        &self,
+        submitter: usize,
+        kind: EntryType,
+        period: &str,
+        references: Vec<EntryId>,
+        fields: &[(&str, Vec<u8>)],
+        amounts: &[(String, u64)],
+        referenced_openings: &[Vec<(String, Opening)>],
+    ) -> Entry {
+        let member = &self.members[submitter];
+        let id = EntryId::random();
+        let mut openings: Vec<(String, Opening)> = amounts
+            .iter()
+            .map(|(label, value)| (label.clone(), Opening::random(*value)))
+            .collect();
+        openings.sort_by(|a, b| a.0.cmp(&b.0));
+        let commitments: Vec<(String, Commitment)> = openings
+            .iter()
+            .map(|(label, opening)| (label.clone(), opening.commit()))
+            .collect();
+
+        let referenced: Vec<&[(String, Opening)]> =
+            referenced_openings.iter().map(|r| r.as_slice()).collect();
+        let plan = proof_plan::plan(kind, &openings, &referenced, &self.params())
+            .expect("test entries satisfy the rules");
+        let range_refs: Vec<&Opening> = plan.range.iter().collect();
+        let (range, _) =
+            RangeProof::prove(&id.0, purpose::RANGE, &range_refs).expect("values are in range");
+        let verifier_plan = proof_plan::plan(
+            kind,
+            &commitments,
+            &referenced_openings
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|(l, o)| (l.clone(), o.commit()))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|v| v.as_slice())
+                .collect::<Vec<_>>(),
+            &self.params(),
+        )
+        .expect("same plan for commitments");
+        let relations = plan
+            .relations
+            .iter()
+            .zip(&verifier_plan.relations)
+            .map(|(prover, verifier)| {
+                let openings: Vec<&Opening> = prover.terms.iter().map(|(_, o)| o).collect();
+                RelationProof::prove(
+                    &Relation {
+                        entry_id: &id.0,
+                        purpose: &verifier.purpose,
+                        terms: &verifier.terms,
+                        constant: verifier.constant,
+                    },
+                    &openings,
+                )
+                .expect("relation holds")
+                .to_bytes()
+            })
+            .collect();
+
+        let header = EntryHeader {
+            id,
+            kind: kind.name().to_owned(),
+            submitter: member.id.clone(),
+            schema_version: kind.schema_version(),
+            policy_hash: self.genesis.policy_hash,
+            timestamp_ms: 1_764_000_000_000,
+            period: period.to_owned(),
+            references,
+        };
+        let context = FieldContext {
+            consortium_id: &self.genesis.consortium_id,
+            entry_id: &id.0,
+            schema_version: header.schema_version,
+            policy_hash: &self.genesis.policy_hash,
+        };
+        let opening_texts: Vec<(String, Vec<u8>)> = openings
+            .iter()
+            .map(|(label, o)| {
+                (
+                    label.clone(),
+                    format!(
+                        "{{\"value\":{},\"blinding\":\"{}\"}}",
+                        o.value(),
+                        veil_crypto::encoding::to_hex(&o.blinding_bytes())
+                    )
+                    .into_bytes(),
+                )
+            })
+            .collect();
+        let mut plaintexts: Vec<(&str, &[u8])> =
+            fields.iter().map(|(p, v)| (*p, v.as_slice())).collect();
+        plaintexts.extend(
+            opening_texts
+                .iter()
+                .map(|(p, v)| (p.as_str(), v.as_slice())),
+        );
+        let group = envelope::seal_group(&context, &[member.encryption.public_key()], &plaintexts)
+            .expect("sealable");
+        UnsignedEntry {
+            header,
+            groups: vec![group],
+            commitments,
+            proofs: EntryProofs {
+                range: range.to_bytes(),
+                relations,
+                participant: Vec::new(),
+                circuit: Vec::new(),
+            },
+        }
+        .sign(&member.signing)
+    }
+
+    /// A `loan.originated` by `originator`, funded by it and `partners` (member index, share
+    /// in bps; the originator takes the rest). Returns the entry and the funding openings'
+    /// banks.
+    pub fn loan(
+        &self,
+        originator: usize,
+        loan_no: u32,
+        principal: u64,
+        partners: &[(usize, u64)],
+    ) -> Entry {
+        let mut shares: Vec<(usize, u64)> = partners.to_vec();
+        let partner_total: u64 = partners.iter().map(|(_, s)| s).sum();
+        shares.push((originator, 10_000 - partner_total));
+        let mut amounts = vec![
+            ("principal".to_owned(), principal),
+            ("annual_rate_bps".to_owned(), 1800),
+        ];
+        let mut funded = 0;
+        for (i, (member, share)) in shares.iter().enumerate() {
+            let id = &self.members[*member].id;
+            let funding = if i + 1 == shares.len() {
+                principal - funded
+            } else {
+                principal * share / 10_000
+            };
+            funded += funding;
+            amounts.push((format!("funding.{id}"), funding));
+            amounts.push((format!("share.{id}"), *share));
+        }
+        let fields: Vec<(&str, Vec<u8>)> = vec![
+            ("loan_id", format!("L-{loan_no:06}").into_bytes()),
+            ("borrower.name", b"Test Borrower".to_vec()),
+            ("borrower.national_id", b"110101199003070000".to_vec()),
+            ("borrower.phone", b"+86 138 0000 0000".to_vec()),
+            ("term_days", b"360".to_vec()),
+            ("participants", b"[]".to_vec()),
+        ];
+        self.entry(
+            originator,
+            EntryType::LoanOriginated,
+            "2026-11",
+            Vec::new(),
+            &fields,
+            &amounts,
+            &[],
+        )
+    }
+
+    /// A `loan.repaid` of `loan` by its originator, allocating `amount` to the loan's banks
+    /// (equal split, remainder to the first).
+    pub fn repayment(&self, loan: &Entry, amount: u64, period: &str) -> Entry {
+        let originator = self
+            .members
+            .iter()
+            .position(|m| m.id == loan.header.submitter)
+            .expect("loan by a member");
+        let banks: Vec<&str> = proof_plan::per_bank(&loan.commitments, "funding")
+            .into_iter()
+            .map(|(bank, _)| bank)
+            .collect();
+        let each = amount / banks.len() as u64;
+        let mut amounts = vec![
+            ("amount".to_owned(), amount),
+            ("principal_part".to_owned(), amount - amount / 10),
+            ("interest_part".to_owned(), amount / 10),
+        ];
+        for (i, bank) in banks.iter().enumerate() {
+            let share = if i == 0 {
+                amount - each * (banks.len() as u64 - 1)
+            } else {
+                each
+            };
+            amounts.push((format!("allocations.{bank}"), share));
+        }
+        self.entry(
+            originator,
+            EntryType::LoanRepaid,
+            period,
+            vec![loan.header.id],
+            &[
+                ("loan_id", b"L-000000".to_vec()),
+                ("period", period.as_bytes().to_vec()),
+            ],
+            &amounts,
+            &[],
+        )
+    }
+}
+
+/// A faulty validator's application: when it leads, it proposes blocks that carry an invalid
+/// entry (a properly signed entry whose range proof is corrupted); it votes for anything.
+#[derive(Clone, Debug)]
+pub struct InvalidProposer {
+    me: [u8; 32],
+    bad: Entry,
+}
+
+impl InvalidProposer {
+    /// A proposer with key `me` that slips `valid` in with a corrupted proof, re-signed by
+    /// `signer` so only the proof is wrong.
+    pub fn new(me: &crate::consensus::PublicKey, valid: &Entry, signer: &SigningKey) -> Self {
+        let mut proofs = valid.proofs.clone();
+        proofs.range[40] ^= 0x01;
+        let bad = UnsignedEntry {
+            header: valid.header.clone(),
+            groups: valid.groups.clone(),
+            commitments: valid.commitments.clone(),
+            proofs,
+        }
+        .sign(signer);
+        let mut key = [0u8; 32];
+        key.copy_from_slice(me.as_ref());
+        Self { me: key, bad }
+    }
+}
+
+impl<E: Send + 'static> commonware_consensus::Application<E> for InvalidProposer {
+    type SigningScheme = crate::consensus::Scheme;
+    type Context = crate::consensus::ConsensusContext;
+    type Block = crate::ledger::Block;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        _context: (E, Self::Context),
+        mut ancestry: impl commonware_consensus::marshal::ancestry::Ancestry<Self::Block>,
+        _input: (),
+    ) -> Option<commonware_cryptography::Digested<Self::Block>> {
+        use commonware_cryptography::Digestible as _;
+        use futures::StreamExt as _;
+        let parent = ancestry.next().await?;
+        let block = crate::ledger::Block::new(
+            parent.inner().height + 1,
+            parent.digest(),
+            parent.inner().timestamp_ms,
+            self.me,
+            vec![self.bad.clone()],
+        );
+        let digest = block.digest();
+        Some(commonware_cryptography::Digested::precomputed(
+            block, digest,
+        ))
+    }
+
+    async fn verify(
+        &mut self,
+        _context: (E, Self::Context),
+        _ancestry: impl commonware_consensus::marshal::ancestry::Ancestry<Self::Block>,
+    ) -> bool {
+        true
+    }
+}

@@ -1,0 +1,413 @@
+//! Entry validation: everything a node checks before an entry may be ordered.
+//!
+//! *Stateless*: a known type and schema version, the genesis policy hash, a submitter that is a
+//! member and whose Ed25519 signature verifies, a valid period, field paths that belong to the
+//! type (per-bank paths naming members), a commitment for every committed field, and every
+//! proof of the type's [proof plan](veil_policies::proof_plan) verifying.
+//!
+//! *Stateful*: the id was never used (replays are refused), references exist and have the
+//! right type and submitter, a repayment's allocations name exactly the loan's participants,
+//! a settlement's repayments belong to its period and were not settled before.
+//!
+//! The same function decides for mempool admission, for voting on a proposed block and for
+//! re-checking finalized blocks during catch-up, so honest nodes agree on validity.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use veil_crypto::range_proof::RangeProof;
+use veil_crypto::relation_proof::{Relation, RelationProof};
+use veil_crypto::view_key::month_of;
+use veil_policies::proof_plan::{self, PlanError, per_bank, purpose};
+use veil_policies::schema::{EntryType, Input, Kind, ReferenceRule, Shape};
+
+use crate::genesis::Genesis;
+use crate::ledger::{Entry, EntryId};
+use crate::store::{Store, StoreError};
+
+/// Why an entry is invalid. The variant names the rule; [`Rejection::reason`] is the short
+/// label used in metrics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The entry type is not known.
+    #[error("unknown entry type")]
+    UnknownType,
+    /// The schema version is not the type's.
+    #[error("schema version mismatch")]
+    SchemaVersion,
+    /// The policy hash is not the genesis policy hash.
+    #[error("policy hash mismatch")]
+    PolicyHash,
+    /// The submitter is not a member.
+    #[error("unknown submitter")]
+    UnknownSubmitter,
+    /// The signature does not verify.
+    #[error("invalid signature")]
+    Signature,
+    /// The period is not `YYYY-MM` or `YYYY-MM-DD`.
+    #[error("invalid period")]
+    Period,
+    /// The encrypted fields do not fit the type.
+    #[error("invalid fields: {0}")]
+    Fields(String),
+    /// The commitments do not fit the type.
+    #[error("invalid commitments: {0}")]
+    Commitments(PlanError),
+    /// The references do not fit the type or do not exist.
+    #[error("invalid references: {0}")]
+    References(&'static str),
+    /// The entry id was used before.
+    #[error("replayed entry id")]
+    Replay,
+    /// A repayment referenced by a settlement was already settled.
+    #[error("repayment already settled")]
+    AlreadySettled,
+    /// The range proof does not verify.
+    #[error("range proof does not verify")]
+    RangeProof,
+    /// A relation proof does not verify.
+    #[error("relation proof does not verify")]
+    RelationProof,
+}
+
+impl Rejection {
+    /// A short, stable label for metrics and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::UnknownType | Self::SchemaVersion | Self::Fields(_) | Self::Period => "schema",
+            Self::Commitments(_) => "commitments",
+            Self::PolicyHash => "policy",
+            Self::UnknownSubmitter | Self::Signature => "signature",
+            Self::References(_) => "reference",
+            Self::Replay | Self::AlreadySettled => "replay",
+            Self::RangeProof | Self::RelationProof => "proof",
+        }
+    }
+}
+
+/// Validation outcome: the entry is invalid, or the store failed (not the entry's fault).
+#[derive(Debug, thiserror::Error)]
+pub enum ValidationError {
+    /// The entry is invalid.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// Reading the ledger failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What validation needs to know about the ledger so far.
+pub trait LedgerView: Sync {
+    /// The entry with id `id`, finalized or pending before the one being checked.
+    fn entry(&self, id: &EntryId) -> Result<Option<Arc<Entry>>, StoreError>;
+    /// The settlement that settled repayment `id`, if any.
+    fn settled_by(&self, id: &EntryId) -> Result<Option<EntryId>, StoreError>;
+}
+
+/// The finalized ledger plus entries ordered but not yet finalized (or earlier in the block).
+pub struct PendingView<'a> {
+    store: &'a dyn Store,
+    pending: HashMap<EntryId, Arc<Entry>>,
+    settled: HashMap<EntryId, EntryId>,
+}
+
+impl std::fmt::Debug for PendingView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingView")
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PendingView<'a> {
+    /// The finalized ledger in `store`, with nothing pending.
+    pub fn new(store: &'a dyn Store) -> Self {
+        Self {
+            store,
+            pending: HashMap::new(),
+            settled: HashMap::new(),
+        }
+    }
+
+    /// Adds an entry as pending (ordered before whatever is checked next).
+    pub fn push(&mut self, entry: Arc<Entry>) {
+        if entry.header.kind == EntryType::SettlementClosed.name() {
+            for reference in &entry.header.references {
+                self.settled.insert(*reference, entry.header.id);
+            }
+        }
+        self.pending.insert(entry.header.id, entry);
+    }
+
+    /// Whether `id` is pending.
+    pub fn is_pending(&self, id: &EntryId) -> bool {
+        self.pending.contains_key(id)
+    }
+}
+
+impl LedgerView for PendingView<'_> {
+    fn entry(&self, id: &EntryId) -> Result<Option<Arc<Entry>>, StoreError> {
+        if let Some(entry) = self.pending.get(id) {
+            return Ok(Some(entry.clone()));
+        }
+        match self.store.entry(id)? {
+            Some(stored) => Entry::decode(&stored.bytes)
+                .map(|entry| Some(Arc::new(entry)))
+                .map_err(|_| StoreError::Corrupt("stored entry does not decode")),
+            None => Ok(None),
+        }
+    }
+
+    fn settled_by(&self, id: &EntryId) -> Result<Option<EntryId>, StoreError> {
+        if let Some(settlement) = self.settled.get(id) {
+            return Ok(Some(*settlement));
+        }
+        self.store.settled_by(id)
+    }
+}
+
+/// Whether the proof statements of `kind` involve the commitments of referenced entries.
+fn depends_on_references(kind: EntryType) -> bool {
+    kind == EntryType::SettlementClosed
+}
+
+/// Validates entries against a genesis.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    genesis: Arc<Genesis>,
+}
+
+impl Validator {
+    /// A validator for the consortium of `genesis`.
+    pub fn new(genesis: Arc<Genesis>) -> Self {
+        Self { genesis }
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// Checks `entry` completely against the ledger seen through `view`.
+    pub fn check(&self, entry: &Entry, view: &dyn LedgerView) -> Result<(), ValidationError> {
+        self.check_stateless(entry)?;
+        self.check_stateful(entry, view)
+    }
+
+    /// The checks that depend only on the entry's bytes and the genesis: header, submitter and
+    /// signature, fields, commitments, and the proofs whose statements need no other entry.
+    /// A pure function of the entry, so its verdict can be cached by entry digest.
+    pub fn check_stateless(&self, entry: &Entry) -> Result<(), Rejection> {
+        let kind = self.check_header(entry)?;
+        self.check_fields(kind, entry)?;
+        if !depends_on_references(kind) {
+            self.check_proofs(kind, entry, &[])?;
+        }
+        Ok(())
+    }
+
+    /// The checks against the ledger: no replay, valid references, and the proofs whose
+    /// statements involve referenced entries. Assumes [`Validator::check_stateless`] passed.
+    pub fn check_stateful(
+        &self,
+        entry: &Entry,
+        view: &dyn LedgerView,
+    ) -> Result<(), ValidationError> {
+        let kind = EntryType::from_name(&entry.header.kind).ok_or(Rejection::UnknownType)?;
+        if view.entry(&entry.header.id)?.is_some() {
+            return Err(Rejection::Replay.into());
+        }
+        let referenced = self.check_references(kind, entry, view)?;
+        if depends_on_references(kind) {
+            let items: Vec<&[(String, veil_crypto::Commitment)]> = referenced
+                .iter()
+                .map(|e| e.commitments.as_slice())
+                .collect();
+            self.check_proofs(kind, entry, &items)?;
+        }
+        Ok(())
+    }
+
+    fn check_header(&self, entry: &Entry) -> Result<EntryType, Rejection> {
+        let header = &entry.header;
+        let kind = EntryType::from_name(&header.kind).ok_or(Rejection::UnknownType)?;
+        if header.schema_version != kind.schema_version() {
+            return Err(Rejection::SchemaVersion);
+        }
+        if header.policy_hash != self.genesis.policy_hash {
+            return Err(Rejection::PolicyHash);
+        }
+        let member = self
+            .genesis
+            .member(&header.submitter)
+            .ok_or(Rejection::UnknownSubmitter)?;
+        if !entry.verify_signature(&member.signing_key) {
+            return Err(Rejection::Signature);
+        }
+        month_of(&header.period).map_err(|_| Rejection::Period)?;
+        Ok(kind)
+    }
+
+    fn check_fields(&self, kind: EntryType, entry: &Entry) -> Result<(), Rejection> {
+        let fields = |message: String| Rejection::Fields(message);
+        let mut paths = BTreeSet::new();
+        for group in &entry.groups {
+            for path in group.paths() {
+                let (_, bank) = kind
+                    .field(path)
+                    .ok_or_else(|| fields(format!("unknown field {path:?}")))?;
+                if let Some(bank) = bank
+                    && self.genesis.member(bank).is_none()
+                {
+                    return Err(fields(format!("{path:?} names no member")));
+                }
+                if !paths.insert(path.to_owned()) {
+                    return Err(fields(format!("{path:?} encrypted twice")));
+                }
+            }
+        }
+        for spec in kind.fields() {
+            if spec.input != Input::Required {
+                continue;
+            }
+            let present = match spec.shape {
+                Shape::Fixed => paths.contains(spec.path),
+                Shape::PerBank => paths.iter().any(|p| {
+                    p.strip_prefix(spec.path)
+                        .is_some_and(|r| r.starts_with('.'))
+                }),
+            };
+            if !present {
+                return Err(fields(format!("missing field {:?}", spec.path)));
+            }
+        }
+        for path in &paths {
+            let committed = kind
+                .field(path)
+                .is_some_and(|(spec, _)| spec.kind == Kind::Committed);
+            if committed && entry.commitment(path).is_none() {
+                return Err(fields(format!("{path:?} has no commitment")));
+            }
+        }
+        for (label, _) in &entry.commitments {
+            if !paths.contains(label) {
+                return Err(fields(format!(
+                    "commitment {label:?} has no encrypted opening"
+                )));
+            }
+        }
+        proof_plan::check_shape(kind, &entry.commitments).map_err(Rejection::Commitments)?;
+        if kind == EntryType::LoanOriginated {
+            let submitter_funds = per_bank(&entry.commitments, "funding")
+                .iter()
+                .any(|(bank, _)| *bank == entry.header.submitter);
+            if !submitter_funds {
+                return Err(fields("the originator must fund the loan".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_references(
+        &self,
+        kind: EntryType,
+        entry: &Entry,
+        view: &dyn LedgerView,
+    ) -> Result<Vec<Arc<Entry>>, ValidationError> {
+        let references = &entry.header.references;
+        let wanted = match kind.references() {
+            ReferenceRule::None if references.is_empty() => return Ok(Vec::new()),
+            ReferenceRule::None => return Err(Rejection::References("none expected").into()),
+            ReferenceRule::Exactly(wanted) if references.len() == 1 => wanted,
+            ReferenceRule::Exactly(_) => {
+                return Err(Rejection::References("exactly one expected").into());
+            }
+            ReferenceRule::AnyNumberOf(wanted) => wanted,
+        };
+        let mut seen = BTreeSet::new();
+        let mut referenced = Vec::with_capacity(references.len());
+        for id in references {
+            if !seen.insert(*id) {
+                return Err(Rejection::References("duplicate reference").into());
+            }
+            let target = view
+                .entry(id)?
+                .ok_or(Rejection::References("referenced entry does not exist"))?;
+            if target.header.kind != wanted.name() {
+                return Err(Rejection::References("referenced entry has the wrong type").into());
+            }
+            if target.header.submitter != entry.header.submitter {
+                return Err(Rejection::References("referenced entry has another submitter").into());
+            }
+            referenced.push(target);
+        }
+        match kind {
+            EntryType::LoanRepaid => {
+                let loan = &referenced[0];
+                let loan_banks: Vec<&str> = per_bank(&loan.commitments, "funding")
+                    .into_iter()
+                    .map(|(bank, _)| bank)
+                    .collect();
+                let allocation_banks: Vec<&str> = per_bank(&entry.commitments, "allocations")
+                    .into_iter()
+                    .map(|(bank, _)| bank)
+                    .collect();
+                if loan_banks != allocation_banks {
+                    return Err(Rejection::References(
+                        "allocations must name exactly the loan's participants",
+                    )
+                    .into());
+                }
+            }
+            EntryType::SettlementClosed => {
+                for (id, repayment) in references.iter().zip(&referenced) {
+                    if repayment.header.period != entry.header.period {
+                        return Err(Rejection::References("repayment of another period").into());
+                    }
+                    if view.settled_by(id)?.is_some() {
+                        return Err(Rejection::AlreadySettled.into());
+                    }
+                }
+            }
+            EntryType::LoanOriginated => {}
+        }
+        Ok(referenced)
+    }
+
+    fn check_proofs(
+        &self,
+        kind: EntryType,
+        entry: &Entry,
+        referenced: &[&[(String, veil_crypto::Commitment)]],
+    ) -> Result<(), Rejection> {
+        let plan = proof_plan::plan(
+            kind,
+            &entry.commitments,
+            referenced,
+            &self.genesis.plan_params(),
+        )
+        .map_err(Rejection::Commitments)?;
+        let entry_id = &entry.header.id.0;
+        let range = RangeProof::from_bytes_for(&entry.proofs.range, plan.range.len())
+            .map_err(|_| Rejection::RangeProof)?;
+        range
+            .verify(entry_id, purpose::RANGE, &plan.range)
+            .map_err(|_| Rejection::RangeProof)?;
+        if entry.proofs.relations.len() != plan.relations.len() {
+            return Err(Rejection::RelationProof);
+        }
+        for (relation, bytes) in plan.relations.iter().zip(&entry.proofs.relations) {
+            let proof = RelationProof::from_bytes(bytes).map_err(|_| Rejection::RelationProof)?;
+            proof
+                .verify(&Relation {
+                    entry_id,
+                    purpose: &relation.purpose,
+                    terms: &relation.terms,
+                    constant: relation.constant,
+                })
+                .map_err(|_| Rejection::RelationProof)?;
+        }
+        Ok(())
+    }
+}
