@@ -21,13 +21,18 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod api;
+pub mod config;
 pub mod consensus;
 pub mod genesis;
 pub mod ledger;
+pub mod link;
 pub mod mempool;
+pub mod process;
 pub mod runner;
 pub mod state;
 pub mod store;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod tls;
 pub mod validation;

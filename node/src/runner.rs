@@ -89,6 +89,7 @@ pub struct NodeChannels<S, R> {
 }
 
 /// Starts gossip and consensus for `state` on `context`.
+#[allow(clippy::too_many_arguments)]
 pub async fn start<E, S, R, P, B>(
     context: E,
     state: Arc<NodeState>,

@@ -377,3 +377,30 @@ impl<E: Send + 'static> commonware_consensus::Application<E> for InvalidProposer
         true
     }
 }
+
+impl TestConsortium {
+    /// The consortium `veil init` made in `dir`, with its members' secrets read from disk.
+    pub fn from_dir(dir: &std::path::Path) -> Self {
+        let genesis = Genesis::load(&dir.join("consortium.toml")).expect("consortium.toml");
+        let members = genesis
+            .members
+            .iter()
+            .map(|m| {
+                let keys = dir.join(&m.id).join("keys");
+                let read = |name: &str| std::fs::read_to_string(keys.join(name)).expect("key file");
+                TestMember {
+                    id: m.id.clone(),
+                    consensus: crate::process::load_identity(&keys.join("node.key"))
+                        .expect("node key"),
+                    signing: SigningKey::from_pem(&read("signing.key")).expect("signing key"),
+                    encryption: EncryptionSecretKey::from_pem(&read("encryption.key"))
+                        .expect("encryption key"),
+                }
+            })
+            .collect();
+        Self {
+            genesis: Arc::new(genesis),
+            members,
+        }
+    }
+}

@@ -411,3 +411,183 @@ impl Validator {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{EntryProofs, UnsignedEntry};
+    use crate::store::memory::MemoryStore;
+    use crate::testkit::TestConsortium;
+
+    type Tamper = Box<dyn Fn(&mut Entry)>;
+    type Resign = Box<dyn Fn(&mut UnsignedEntry)>;
+
+    fn setup() -> (TestConsortium, Validator, MemoryStore) {
+        let consortium = TestConsortium::new(3, 11, 40_000);
+        let validator = Validator::new(consortium.genesis.clone());
+        (consortium, validator, MemoryStore::new())
+    }
+
+    fn resign(
+        consortium: &TestConsortium,
+        entry: &Entry,
+        f: impl FnOnce(&mut UnsignedEntry),
+    ) -> Entry {
+        let mut unsigned = UnsignedEntry {
+            header: entry.header.clone(),
+            groups: entry.groups.clone(),
+            commitments: entry.commitments.clone(),
+            proofs: entry.proofs.clone(),
+        };
+        f(&mut unsigned);
+        let signer = consortium
+            .members
+            .iter()
+            .find(|m| m.id == unsigned.header.submitter)
+            .map_or(&consortium.members[0].signing, |m| &m.signing);
+        unsigned.sign(signer)
+    }
+
+    fn rejected(validator: &Validator, store: &MemoryStore, entry: &Entry) -> Rejection {
+        match validator.check(entry, &PendingView::new(store)) {
+            Err(ValidationError::Rejected(rejection)) => rejection,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_loan_and_repayment_pass() {
+        let (consortium, validator, store) = setup();
+        let loan = consortium.loan(0, 1, 500_000, &[(1, 7000)]);
+        validator.check(&loan, &PendingView::new(&store)).unwrap();
+        let mut view = PendingView::new(&store);
+        view.push(Arc::new(loan.clone()));
+        let repayment = consortium.repayment(&loan, 45_000, "2026-11");
+        validator.check(&repayment, &view).unwrap();
+        // Without its loan, the repayment has a dangling reference.
+        assert_eq!(
+            rejected(&validator, &store, &repayment),
+            Rejection::References("referenced entry does not exist")
+        );
+        // A replayed id is refused.
+        view.push(Arc::new(repayment.clone()));
+        assert!(matches!(
+            validator.check(&repayment, &view),
+            Err(ValidationError::Rejected(Rejection::Replay))
+        ));
+    }
+
+    #[test]
+    fn every_header_field_is_covered_by_the_signature() {
+        let (consortium, validator, store) = setup();
+        let loan = consortium.loan(0, 2, 400_000, &[(1, 5000)]);
+        let tampered: Vec<Tamper> = vec![
+            Box::new(|e| e.header.id.0[0] ^= 1),
+            Box::new(|e| e.header.timestamp_ms += 1),
+            Box::new(|e| e.header.period = "2026-12".into()),
+            Box::new(|e| e.header.references.push(EntryId([9; 16]))),
+            Box::new(|e| e.groups[0].fields[0].ciphertext[0] ^= 1),
+            Box::new(|e| e.groups[0].wrapped_keys[0].enc[0] ^= 1),
+            Box::new(|e| e.commitments.swap(0, 1)),
+            Box::new(|e| e.proofs.range[7] ^= 1),
+            Box::new(|e| e.proofs.relations[0][3] ^= 1),
+            Box::new(|e| e.proofs.circuit.push(0)),
+            Box::new(|e| {
+                let mut bytes = e.signature.to_bytes();
+                bytes[10] ^= 1;
+                e.signature = veil_crypto::Signature::from_bytes(&bytes).unwrap();
+            }),
+        ];
+        for (i, tamper) in tampered.iter().enumerate() {
+            let mut entry = loan.clone();
+            tamper(&mut entry);
+            assert_eq!(
+                rejected(&validator, &store, &entry),
+                Rejection::Signature,
+                "case {i}"
+            );
+        }
+        // Another member's signature, or a submitter outside the consortium.
+        let mut other = loan.clone();
+        other.header.submitter = "bank-b".into();
+        assert_eq!(rejected(&validator, &store, &other), Rejection::Signature);
+        other.header.submitter = "bank-z".into();
+        assert_eq!(
+            rejected(&validator, &store, &other),
+            Rejection::UnknownSubmitter
+        );
+    }
+
+    #[test]
+    fn properly_signed_but_tampered_entries_are_refused_by_their_rule() {
+        let (consortium, validator, store) = setup();
+        let loan = consortium.loan(0, 3, 300_000, &[(1, 6000)]);
+        let cases: Vec<(Resign, &str)> = vec![
+            (
+                Box::new(|u| u.header.kind = "loan.deleted".into()),
+                "schema",
+            ),
+            (Box::new(|u| u.header.schema_version = 2), "schema"),
+            (Box::new(|u| u.header.policy_hash[0] ^= 1), "policy"),
+            (Box::new(|u| u.header.period = "2026-13".into()), "schema"),
+            (
+                Box::new(|u| u.header.references.push(EntryId([1; 16]))),
+                "reference",
+            ),
+            (Box::new(|u| u.proofs.range[40] ^= 1), "proof"),
+            (Box::new(|u| u.proofs.relations[1][40] ^= 1), "proof"),
+            (
+                Box::new(|u| {
+                    u.proofs.relations.pop();
+                }),
+                "proof",
+            ),
+            (
+                Box::new(|u| {
+                    // Swap two commitments' values: the proofs no longer hold for them.
+                    let a = u.commitments[0].1;
+                    u.commitments[0].1 = u.commitments[1].1;
+                    u.commitments[1].1 = a;
+                }),
+                "proof",
+            ),
+            (
+                Box::new(|u| {
+                    u.commitments.pop();
+                }),
+                "schema",
+            ),
+            (Box::new(|u| u.groups.clear()), "schema"),
+            (Box::new(|u| u.proofs = EntryProofs::default()), "proof"),
+        ];
+        for (i, (tamper, reason)) in cases.iter().enumerate() {
+            let entry = resign(&consortium, &loan, tamper);
+            let rejection = rejected(&validator, &store, &entry);
+            assert_eq!(rejection.reason(), *reason, "case {i}: {rejection}");
+        }
+    }
+
+    #[test]
+    fn rules_on_who_funds_and_who_is_allocated() {
+        let (consortium, validator, store) = setup();
+        // A loan the originator does not fund.
+        let loan = consortium.loan(0, 4, 300_000, &[(1, 6000)]);
+        let foreign = resign(&consortium, &loan, |u| u.header.submitter = "bank-c".into());
+        assert!(matches!(
+            rejected(&validator, &store, &foreign),
+            Rejection::Fields(_) | Rejection::Signature
+        ));
+        // A repayment allocating to a bank outside the loan.
+        let other_loan = consortium.loan(0, 5, 300_000, &[(2, 6000)]);
+        let repayment = consortium.repayment(&other_loan, 9_000, "2026-11");
+        let mut view = PendingView::new(&store);
+        view.push(Arc::new(loan.clone()));
+        let misdirected = resign(&consortium, &repayment, |u| {
+            u.header.references = vec![loan.header.id]
+        });
+        assert!(matches!(
+            validator.check(&misdirected, &view),
+            Err(ValidationError::Rejected(Rejection::References(_)))
+        ));
+    }
+}

@@ -4,6 +4,8 @@
 //!
 //! - [`schema`]: the entry types (`loan.originated`, `loan.repaid`, `settlement.closed`), their
 //!   fields, which are committed amounts, which are personal data, and their view-key classes.
+//! - [`policy`]: per-field permissions as Cedar policies, validated against Veil's schema,
+//!   with a canonical hash that goes into the genesis and every ciphertext's AAD.
 //! - [`proof_plan`]: the proofs each entry must carry, derived from public data, identically
 //!   for the prover (gateway) and the verifiers (nodes).
 //!
@@ -16,8 +18,10 @@
 )]
 #![warn(missing_docs)]
 
+pub mod policy;
 pub mod proof_plan;
 pub mod schema;
 
+pub use policy::{FieldResource, Policies, PolicyError, Principal};
 pub use proof_plan::{Params, PlanError, ProofPlan, RelationPlan};
 pub use schema::{EntryType, FieldClass};

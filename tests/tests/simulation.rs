@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use commonware_macros::select;
 use commonware_p2p::simulated::{self, Link, Network};
-use commonware_runtime::{Clock, Metrics, Quota, Runner, Supervisor as _, deterministic};
-use commonware_utils::{NZU32, NZUsize};
+use commonware_runtime::{Clock, Metrics, Runner, Supervisor as _, deterministic};
+use commonware_utils::NZUsize;
 use veil_node::consensus::{self, Timing, channel};
 use veil_node::ledger::{Block, Entry};
 use veil_node::runner::{self, NodeChannels};
@@ -108,7 +108,6 @@ fn run(seed: u64, consortium: &TestConsortium, entries: &[Entry], fault: Fault) 
             }
         }
 
-        let quota = Quota::per_second(NZU32!(100_000));
         let mut nodes = Vec::new();
         for (i, member) in consortium.members.iter().enumerate() {
             let node_context = context.child("node").with_attribute("member", &member.id);
@@ -121,7 +120,7 @@ fn run(seed: u64, consortium: &TestConsortium, entries: &[Entry], fault: Fault) 
             let control = oracle.control(participants[i].clone());
             let mut pairs = Vec::new();
             for id in 0..=channel::GOSSIP {
-                pairs.push(control.register(id, quota).await.unwrap());
+                pairs.push(control.register(id, consensus::quota(id)).await.unwrap());
             }
             let mut pairs = pairs.into_iter();
             let mut next = || pairs.next().unwrap();

@@ -58,7 +58,7 @@ fn millis(time: SystemTime) -> u64 {
 /// Reads the ancestry from `first` back to (excluding) the finalized head, oldest first.
 async fn pending_blocks(
     first: Digested<Block>,
-    ancestry: &mut (impl Ancestry<Block> + Unpin),
+    ancestry: &mut impl Ancestry<Block>,
     head: u64,
 ) -> Vec<Arc<Block>> {
     let mut blocks = Vec::new();

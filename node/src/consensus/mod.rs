@@ -76,6 +76,18 @@ pub mod channel {
     pub const GOSSIP: u64 = 5;
 }
 
+/// The per-peer rate of each channel. The network keeps one burst per peer for every channel
+/// in memory, so these bound memory as well as abuse.
+pub fn quota(channel_id: u64) -> commonware_runtime::Quota {
+    use commonware_utils::NZU32;
+    let per_second = match channel_id {
+        channel::VOTES | channel::CERTIFICATES | channel::RESOLVER => NZU32!(1_000),
+        channel::BACKFILL | channel::BROADCAST => NZU32!(200),
+        _ => NZU32!(2_000),
+    };
+    commonware_runtime::Quota::per_second(per_second)
+}
+
 /// Timing of consensus. Loopback consortia can run much faster than the defaults a WAN needs.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {

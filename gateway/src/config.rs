@@ -1,0 +1,149 @@
+//! `gateway.toml`: one gateway process's configuration, as `veil init` writes it.
+//!
+//! A member's gateway holds the member's signing and encryption keys and the consortium's
+//! borrower-reference key; a regulator's read-only gateway holds the regulator's view key.
+//! Paths are relative to the file's directory; secrets must be readable only by their owner;
+//! unknown keys are refused.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Whose gateway this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayKind {
+    /// A member bank's gateway (reads and writes).
+    Member,
+    /// A regulator's read-only gateway.
+    Regulator,
+}
+
+/// The gateway's own TLS server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTls {
+    /// Server certificate.
+    pub cert: PathBuf,
+    /// Server key (0600).
+    pub key: PathBuf,
+    /// Consortium CA (client certificates must chain to it).
+    pub ca: PathBuf,
+    /// CRL of the consortium CA; revoked client certificates are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl: Option<PathBuf>,
+}
+
+/// How the gateway reaches its node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeClient {
+    /// The node API address.
+    pub api: SocketAddr,
+    /// Client certificate (`<id>:gateway`).
+    pub cert: PathBuf,
+    /// Client key (0600).
+    pub key: PathBuf,
+}
+
+/// A member gateway's keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberKeys {
+    /// Ed25519 key signing the member's entries (PKCS#8 PEM, 0600).
+    pub signing: PathBuf,
+    /// X25519 key receiving the member's data keys (PKCS#8 PEM, 0600).
+    pub encryption: PathBuf,
+    /// The consortium key of borrower references (hex, 0600).
+    pub borrower_ref: PathBuf,
+}
+
+/// `gateway.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Member or regulator gateway.
+    pub kind: GatewayKind,
+    /// The member or regulator id.
+    pub id: String,
+    /// The consortium file.
+    pub consortium: PathBuf,
+    /// The policy file (its hash must be the genesis policy hash).
+    pub policy: PathBuf,
+    /// Where the gateway serves HTTPS.
+    pub listen: SocketAddr,
+    /// Idempotency keys and the disclosure log.
+    pub data_dir: PathBuf,
+    /// TLS server material.
+    pub tls: ServerTls,
+    /// The node.
+    pub node: NodeClient,
+    /// Member keys (member gateways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<MemberKeys>,
+    /// The master view key (regulator gateways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_key: Option<PathBuf>,
+}
+
+/// Why a gateway config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayConfigError {
+    /// Unreadable.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// File.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Invalid TOML or unknown keys.
+    #[error("{path}: {reason}")]
+    Parse {
+        /// File.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl GatewayConfig {
+    /// Reads a config file; relative paths are resolved against its directory.
+    pub fn load(path: &Path) -> Result<Self, GatewayConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| GatewayConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut config: Self = toml::from_str(&text).map_err(|e| GatewayConfigError::Parse {
+            path: path.display().to_string(),
+            reason: e.message().to_owned(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        join(&mut config.consortium);
+        join(&mut config.policy);
+        join(&mut config.data_dir);
+        join(&mut config.tls.cert);
+        join(&mut config.tls.key);
+        join(&mut config.tls.ca);
+        if let Some(crl) = &mut config.tls.crl {
+            join(crl);
+        }
+        join(&mut config.node.cert);
+        join(&mut config.node.key);
+        if let Some(keys) = &mut config.keys {
+            join(&mut keys.signing);
+            join(&mut keys.encryption);
+            join(&mut keys.borrower_ref);
+        }
+        if let Some(view_key) = &mut config.view_key {
+            join(view_key);
+        }
+        Ok(config)
+    }
+}

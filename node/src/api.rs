@@ -1,0 +1,328 @@
+//! The node API for gateways, served over mutual TLS (see [`crate::tls`]).
+//!
+//! Only the member's own gateway (`<member>:gateway`) may submit, and only entries its member
+//! signed; the member's gateway and regulators' gateways (`<regulator>:gateway`) may read.
+//!
+//! | method, path                 | body / answer                                             |
+//! |------------------------------|-----------------------------------------------------------|
+//! | `POST /v1/submit?wait_ms=`   | entry bytes → `{"height","block"}` once finalized          |
+//! | `GET /v1/entries/{id}`       | entry bytes, headers `x-veil-height`, `x-veil-index`      |
+//! | `GET /v1/entries?type=&after=h:i&limit=` | entry list (see [`crate::link::encode_entry_list`]) |
+//! | `GET /v1/referrers/{id}`     | entry list                                                |
+//! | `GET /v1/settled/{id}`       | settlement id (hex) or 404                                |
+//! | `GET /v1/blocks/{height}`    | block bytes then finalization, header `x-veil-block-length` |
+//! | `GET /v1/status`             | [`crate::link::Status`] JSON                              |
+//! | `GET /metrics`               | Prometheus text                                           |
+//!
+//! Errors are JSON [`crate::link::ApiError`]s; they name a rejection reason, never contents.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::ledger::EntryId;
+use crate::ledger::entry::MAX_ENTRY_LEN;
+use crate::link::{ApiError, LinkError, LocalNode, ReceiptInfo, encode_entry_list};
+use crate::tls::Identity;
+
+/// Longest a submitter may ask the node to wait for finalization.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Most entries one list request returns.
+pub const MAX_LIST: usize = 1000;
+
+#[derive(Clone)]
+struct ApiState {
+    node: LocalNode,
+    metrics: Arc<dyn Fn() -> String + Send + Sync>,
+}
+
+fn error(status: StatusCode, kind: &str, detail: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ApiError {
+            kind: kind.to_owned(),
+            detail: detail.into(),
+        }),
+    )
+        .into_response()
+}
+
+fn link_response(error_value: LinkError) -> Response {
+    match error_value {
+        LinkError::Rejected(reason) => error(StatusCode::UNPROCESSABLE_ENTITY, "rejected", reason),
+        LinkError::Replay => error(StatusCode::CONFLICT, "replay", "entry id already used"),
+        LinkError::Busy => error(StatusCode::SERVICE_UNAVAILABLE, "busy", "retry later"),
+        LinkError::Timeout => error(StatusCode::GATEWAY_TIMEOUT, "timeout", "not finalized yet"),
+        LinkError::Forbidden => error(StatusCode::FORBIDDEN, "forbidden", "not allowed"),
+        LinkError::Unavailable(detail) | LinkError::Protocol(detail) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+        }
+    }
+}
+
+impl ApiState {
+    fn may_read(&self, identity: &Identity) -> bool {
+        identity.role == "gateway"
+            && (identity.member == self.node.state.member
+                || self
+                    .node
+                    .state
+                    .genesis
+                    .regulator(&identity.member)
+                    .is_some())
+    }
+
+    fn may_submit(&self, identity: &Identity) -> bool {
+        identity.role == "gateway" && identity.member == self.node.state.member
+    }
+}
+
+/// The API router of `node`; `metrics` renders the Prometheus text.
+pub fn router(node: LocalNode, metrics: Arc<dyn Fn() -> String + Send + Sync>) -> Router {
+    Router::new()
+        .route("/v1/submit", post(submit))
+        .route("/v1/entries", get(list))
+        .route("/v1/entries/{id}", get(entry))
+        .route("/v1/referrers/{id}", get(referrers))
+        .route("/v1/settled/{id}", get(settled))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/status", get(status))
+        .route("/metrics", get(metrics_text))
+        .layer(DefaultBodyLimit::max(MAX_ENTRY_LEN))
+        .with_state(ApiState { node, metrics })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitQuery {
+    wait_ms: Option<u64>,
+}
+
+async fn submit(
+    State(api): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Query(query): Query<SubmitQuery>,
+    body: Bytes,
+) -> Response {
+    if !api.may_submit(&identity) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the member's gateway submits",
+        );
+    }
+    let Ok(entry) = crate::ledger::Entry::decode(&body) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "rejected", "malformed");
+    };
+    if entry.header.submitter != identity.member {
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "entry of another member",
+        );
+    }
+    let wait = Duration::from_millis(query.wait_ms.unwrap_or(30_000)).min(MAX_WAIT);
+    match api.node.submit(&body, wait).await {
+        Ok(receipt) => Json(ReceiptInfo {
+            height: receipt.height,
+            block: receipt.block,
+        })
+        .into_response(),
+        Err(e) => link_response(e),
+    }
+}
+
+fn parse_id(text: &str) -> Option<EntryId> {
+    EntryId::from_hex(text).ok()
+}
+
+async fn entry(
+    State(api): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    if !api.may_read(&identity) {
+        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+    }
+    let Some(id) = parse_id(&id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "entry id must be 32 hex digits",
+        );
+    };
+    match api.node.state.store.entry(&id) {
+        Ok(Some(stored)) => {
+            let mut response = stored.bytes.into_response();
+            let headers = response.headers_mut();
+            headers.insert("x-veil-height", HeaderValue::from(stored.height));
+            headers.insert("x-veil-index", HeaderValue::from(stored.index));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            response
+        }
+        Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "no such entry"),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    r#type: String,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+fn parse_position(text: &str) -> Option<(u64, u32)> {
+    let (height, index) = text.split_once(':')?;
+    Some((height.parse().ok()?, index.parse().ok()?))
+}
+
+async fn list(
+    State(api): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    if !api.may_read(&identity) {
+        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+    }
+    let after = match query.after.as_deref().map(parse_position) {
+        Some(None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "after must be height:index",
+            );
+        }
+        Some(Some(position)) => Some(position),
+        None => None,
+    };
+    let limit = query.limit.unwrap_or(100).min(MAX_LIST);
+    match api
+        .node
+        .state
+        .store
+        .entries_by_type(&query.r#type, after, limit)
+    {
+        Ok(entries) => encode_entry_list(&entries).into_response(),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        ),
+    }
+}
+
+async fn referrers(
+    State(api): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    if !api.may_read(&identity) {
+        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+    }
+    let Some(id) = parse_id(&id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "entry id must be 32 hex digits",
+        );
+    };
+    match api.node.state.store.referrers(&id) {
+        Ok(entries) => encode_entry_list(&entries).into_response(),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        ),
+    }
+}
+
+async fn settled(
+    State(api): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    if !api.may_read(&identity) {
+        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+    }
+    let Some(id) = parse_id(&id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "entry id must be 32 hex digits",
+        );
+    };
+    match api.node.state.store.settled_by(&id) {
+        Ok(Some(settlement)) => settlement.to_hex().into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "not settled"),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        ),
+    }
+}
+
+async fn block(
+    State(api): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Path(height): Path<u64>,
+) -> Response {
+    if !api.may_read(&identity) {
+        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+    }
+    match api.node.state.store.block(height) {
+        Ok(Some(stored)) => {
+            let length = stored.block.len() as u64;
+            let mut body = stored.block;
+            body.extend_from_slice(&stored.finalization);
+            let mut response = body.into_response();
+            response
+                .headers_mut()
+                .insert("x-veil-block-length", HeaderValue::from(length));
+            response
+        }
+        Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "no such block"),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        ),
+    }
+}
+
+async fn status(State(api): State<ApiState>, Extension(identity): Extension<Identity>) -> Response {
+    if !api.may_read(&identity) {
+        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+    }
+    Json(api.node.status()).into_response()
+}
+
+async fn metrics_text(
+    State(api): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+) -> Response {
+    if !api.may_read(&identity) {
+        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        (api.metrics)(),
+    )
+        .into_response()
+}

@@ -1,0 +1,239 @@
+//! Running a node for real: commonware's tokio runtime, authenticated TCP peers
+//! (`commonware-p2p` lookup with SAKE handshakes and encrypted streams), RocksDB, the node API
+//! over mutual TLS, and graceful shutdown on SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use commonware_codec::DecodeExt as _;
+use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
+use commonware_p2p::authenticated::lookup;
+use commonware_p2p::{Address, AddressableManager as _};
+use commonware_runtime::{
+    Handle, Metrics as _, Runner as _, Spawner as _, Supervisor as _, tokio as runtime,
+};
+use commonware_stream::cups::{self, Cups};
+use commonware_stream::sake::{self, Sake};
+use commonware_utils::NZUsize;
+use commonware_utils::ordered::Map;
+use veil_crypto::encoding::{self, KeyAlgorithm};
+
+use crate::config::NodeConfig;
+use crate::consensus::{self, Channels, PrivateKey, channel};
+use crate::genesis::Genesis;
+use crate::link::LocalNode;
+use crate::runner::{self, NodeChannels};
+use crate::state::{NodeMetrics, NodeState};
+use crate::store::rocks::RocksStore;
+use crate::tls::{self, TlsFiles};
+
+/// Reads a node's consensus key (PKCS#8 PEM Ed25519, owner-only permissions).
+pub fn load_identity(path: &Path) -> Result<PrivateKey, String> {
+    let pem = tls::read_private(path).map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(&pem).map_err(|_| format!("{}: not PEM", path.display()))?;
+    let seed = encoding::private_key_from_pem(KeyAlgorithm::Ed25519, text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    PrivateKey::decode(seed.to_vec()).map_err(|_| format!("{}: not an Ed25519 key", path.display()))
+}
+
+/// A started node: its in-process handle, the API address, and its tasks.
+pub struct StartedNode {
+    /// The in-process link for a gateway in the same process.
+    pub local: LocalNode,
+    /// Where the API listens.
+    pub api: SocketAddr,
+    /// Every task.
+    pub handles: Vec<Handle<()>>,
+}
+
+impl std::fmt::Debug for StartedNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartedNode")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the node of `config` on `context`: store, p2p network, consensus, API.
+pub async fn start(context: runtime::Context, config: &NodeConfig) -> Result<StartedNode, String> {
+    let genesis = Arc::new(Genesis::load(&config.consortium).map_err(|e| e.to_string())?);
+    let member = genesis
+        .member(&config.member)
+        .ok_or_else(|| format!("member {:?} is not in the consortium", config.member))?
+        .clone();
+    let signer = load_identity(&config.identity_key)?;
+    if signer.public_key() != member.consensus_key {
+        return Err(format!(
+            "{}: this key is not {}'s consensus key in the genesis",
+            config.identity_key.display(),
+            member.id
+        ));
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    let store = RocksStore::open(&config.data_dir.join("ledger")).map_err(|e| e.to_string())?;
+    let state = Arc::new(NodeState::new(
+        genesis.clone(),
+        member.id.clone(),
+        Arc::new(store),
+        NodeMetrics::register(&context.child("veil")),
+    ));
+
+    // Peers: every member's node at its genesis address, authenticated by its consensus key.
+    let validators = genesis.members.len() as u32;
+    let max_message_size = consensus::max_message_size(validators);
+    let mut p2p = lookup::Config::recommended(
+        Cups::<_, ChaCha20Poly1305>::new(
+            Sake {
+                signer: signer.clone(),
+                synchrony_bound: Duration::from_secs(10),
+                max_handshake_age: Duration::from_secs(20),
+                version: sake::Version::V1,
+            },
+            cups::Version::V1,
+        ),
+        consensus::P2P_NAMESPACE,
+        config.p2p_listen.unwrap_or(member.p2p_address),
+        NZUsize!(genesis.members.len()),
+        max_message_size,
+        NZUsize!(4096),
+    );
+    p2p.allow_private_ips = true;
+    p2p.dial_frequency = Duration::from_millis(500);
+    p2p.peer_connection_cooldown = Duration::from_secs(1);
+    p2p.ping_frequency = Duration::from_secs(5);
+    let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
+    let peers: Map<_, Address> = genesis
+        .members
+        .iter()
+        .map(|m| (m.consensus_key.clone(), Address::from(m.p2p_address)))
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| "duplicate peers in the genesis".to_owned())?;
+    let _ = oracle.track(0, peers);
+    let mut pair = |id| network.register(id, consensus::quota(id));
+    let channels = NodeChannels {
+        consensus: Channels {
+            votes: pair(channel::VOTES),
+            certificates: pair(channel::CERTIFICATES),
+            resolver: pair(channel::RESOLVER),
+            backfill: pair(channel::BACKFILL),
+            broadcast: pair(channel::BROADCAST),
+        },
+        gossip: pair(channel::GOSSIP),
+    };
+    let network_handle = network.start();
+    let running = runner::start(
+        context.child("node"),
+        state.clone(),
+        signer,
+        oracle.clone(),
+        oracle,
+        channels,
+        config.timing.timing(),
+        "veil".to_owned(),
+    )
+    .await?;
+
+    // The API for gateways.
+    let local = LocalNode {
+        state: state.clone(),
+        gossip: running.gossip.clone(),
+    };
+    let tls_config = tls::server_config(&TlsFiles {
+        cert: &config.api.cert,
+        key: &config.api.key,
+        ca: &config.api.ca,
+        crl: config.api.crl.as_deref(),
+    })
+    .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(config.api.listen)
+        .await
+        .map_err(|e| format!("node API {}: {e}", config.api.listen))?;
+    let api = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics_context = context.child("api");
+    let router = crate::api::router(local.clone(), Arc::new(move || metrics_context.encode()));
+    let stopped = context.stopped();
+    let api_handle = context.child("api_server").spawn(move |_| async move {
+        tls::serve(listener, Arc::new(tls_config), router, async move {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+
+    let mut handles = running.handles;
+    handles.push(network_handle);
+    handles.push(api_handle);
+    tracing::info!(member = %member.id, %api, p2p = %member.p2p_address, "node started");
+    Ok(StartedNode {
+        local,
+        api,
+        handles,
+    })
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Exit status of a node that halted (see its logs).
+pub const EXIT_HALTED: i32 = 3;
+
+/// `veil node --config FILE`: runs one node until SIGINT/SIGTERM. Returns the exit code.
+pub fn run(config_path: &Path) -> Result<i32, String> {
+    let config = NodeConfig::load(config_path).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    let mut runtime_config =
+        runtime::Config::new().with_storage_directory(config.data_dir.join("consensus"));
+    let threads = config
+        .worker_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    runtime_config = runtime_config.with_worker_threads(threads.max(2));
+    let executor = runtime::Runner::new(runtime_config);
+    executor.start(|context| async move {
+        let node = match start(context.child("veil_node"), &config).await {
+            Ok(node) => node,
+            Err(error) => return Err(error),
+        };
+        let state = node.local.state.clone();
+        let halted = async {
+            loop {
+                if state.halted().is_some() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        };
+        let code = tokio::select! {
+            _ = shutdown_signal() => {
+                tracing::info!("shutting down");
+                0
+            }
+            _ = halted => EXIT_HALTED,
+        };
+        let _ = context.stop(code, Some(Duration::from_secs(10))).await;
+        Ok(code)
+    })
+}
