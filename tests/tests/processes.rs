@@ -55,14 +55,14 @@ async fn four_node_processes_agree_on_one_ledger() {
     // Each bank originates a loan through its own node, then repays it.
     let mut top = 0;
     let mut loans = Vec::new();
-    for i in 0..4 {
+    for (i, link) in links.iter().enumerate() {
         let loan = consortium.loan(
             i,
             i as u32,
             200_000 + 1000 * i as u64,
             &[((i + 1) % 4, 7000)],
         );
-        top = top.max(submit(&links[i], &loan).await.height);
+        top = top.max(submit(link, &loan).await.height);
         loans.push(loan);
     }
     for (i, loan) in loans.iter().enumerate() {
