@@ -16,6 +16,9 @@ pub const ENVELOPE_FIELD_AAD: &[u8] = b"veil.envelope.field-aad.v1";
 /// HKDF salt for deriving a scoped view key from a regulator's master view key.
 pub const VIEW_KEY_SCOPE: &[u8] = b"veil.view-key.scope.v1";
 
+/// Keyed hashes of identifiers (e.g. `borrower_ref`).
+pub const KEYED_HASH: &[u8] = b"veil.keyed-hash.v1";
+
 /// Signature domains: the signed message is `len(domain) || domain || message`.
 pub mod signature {
     /// A ledger entry signed by its submitting member.

@@ -34,6 +34,7 @@
 pub mod encoding;
 pub mod encryption_key;
 pub mod envelope;
+pub mod keyed_hash;
 pub mod labels;
 pub mod pedersen;
 pub mod proof;
