@@ -112,8 +112,7 @@ impl LocalNode {
         // Register before admitting, so a fast finalization cannot be missed.
         let waiter = self.state.wait_for(id);
         match self.state.admit(bytes) {
-            Ok((_, Some(receipt))) => return Ok(receipt),
-            Ok((_, None)) => self.gossip.broadcast_entry(bytes),
+            Ok(_) => self.gossip.broadcast_entry(bytes),
             Err(error) => return Err(submit_error(error)),
         }
         match tokio::time::timeout(wait, waiter).await {

@@ -27,7 +27,7 @@ use crate::link::LocalNode;
 use crate::runner::{self, NodeChannels};
 use crate::state::{NodeMetrics, NodeState};
 use crate::store::rocks::RocksStore;
-use crate::tls::{self, TlsFiles};
+use crate::tls;
 
 /// Reads a node's consensus key (PKCS#8 PEM Ed25519, owner-only permissions).
 pub fn load_identity(path: &Path) -> Result<PrivateKey, String> {
@@ -142,11 +142,11 @@ pub async fn start(context: runtime::Context, config: &NodeConfig) -> Result<Sta
         state: state.clone(),
         gossip: running.gossip.clone(),
     };
-    let tls_config = tls::server_config(&TlsFiles {
-        cert: &config.api.cert,
-        key: &config.api.key,
-        ca: &config.api.ca,
-        crl: config.api.crl.as_deref(),
+    let tls_config = tls::reloading(tls::ServerFiles {
+        cert: config.api.cert.clone(),
+        key: config.api.key.clone(),
+        ca: config.api.ca.clone(),
+        crl: config.api.crl.clone(),
     })
     .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(config.api.listen)
@@ -157,7 +157,7 @@ pub async fn start(context: runtime::Context, config: &NodeConfig) -> Result<Sta
     let router = crate::api::router(local.clone(), Arc::new(move || metrics_context.encode()));
     let stopped = context.stopped();
     let api_handle = context.child("api_server").spawn(move |_| async move {
-        tls::serve(listener, Arc::new(tls_config), router, async move {
+        tls::serve(listener, tls_config, router, async move {
             let _ = stopped.await;
         })
         .await;
@@ -236,4 +236,86 @@ pub fn run(config_path: &Path) -> Result<i32, String> {
         let _ = context.stop(code, Some(Duration::from_secs(10))).await;
         Ok(code)
     })
+}
+
+/// A node running on its own runtime in a thread of this process (as `veil up` runs them).
+pub struct NodeThread {
+    /// The in-process link to it.
+    pub local: LocalNode,
+    /// Where its API listens.
+    pub api: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<i32, String>>>,
+}
+
+impl std::fmt::Debug for NodeThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeThread")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeThread {
+    /// Starts the node of `config` in a new thread and waits until it is running.
+    pub fn spawn(config: NodeConfig, worker_threads: usize) -> Result<Self, String> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+        let (started_tx, started_rx) =
+            std::sync::mpsc::channel::<Result<(LocalNode, SocketAddr), String>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("node-{}", config.member))
+            .spawn(move || {
+                let runtime_config = runtime::Config::new()
+                    .with_storage_directory(config.data_dir.join("consensus"))
+                    .with_worker_threads(worker_threads.max(1));
+                runtime::Runner::new(runtime_config).start(|context| async move {
+                    let node = match start(context.child("veil_node"), &config).await {
+                        Ok(node) => node,
+                        Err(error) => {
+                            let _ = started_tx.send(Err(error.clone()));
+                            return Err(error);
+                        }
+                    };
+                    let _ = started_tx.send(Ok((node.local.clone(), node.api)));
+                    let _ = stop_rx.await;
+                    let _ = context.stop(0, Some(Duration::from_secs(10))).await;
+                    Ok(0)
+                })
+            })
+            .map_err(|e| e.to_string())?;
+        let (local, api) = started_rx
+            .recv()
+            .map_err(|_| "node thread exited during start".to_owned())??;
+        Ok(Self {
+            local,
+            api,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the node and waits for its thread.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), String> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread
+                .join()
+                .map_err(|_| "node thread panicked".to_owned())??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for NodeThread {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
 }

@@ -222,16 +222,79 @@ pub fn identity_of(cert: &CertificateDer<'_>) -> Option<Identity> {
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` over mutual TLS on `listener` until `shutdown` resolves. Each request
-/// carries the client's [`Identity`] as an extension; connections whose certificate names
-/// no identity are closed.
+/// Owned paths of a server's TLS material, for reloading.
+#[derive(Debug, Clone)]
+pub struct ServerFiles {
+    /// Certificate chain.
+    pub cert: std::path::PathBuf,
+    /// Private key.
+    pub key: std::path::PathBuf,
+    /// Consortium CA.
+    pub ca: std::path::PathBuf,
+    /// CRL (optional).
+    pub crl: Option<std::path::PathBuf>,
+}
+
+impl ServerFiles {
+    fn files(&self) -> TlsFiles<'_> {
+        TlsFiles {
+            cert: &self.cert,
+            key: &self.key,
+            ca: &self.ca,
+            crl: self.crl.as_deref(),
+        }
+    }
+}
+
+/// How often a server looks for a new CRL.
+pub const CRL_RELOAD: Duration = Duration::from_secs(2);
+
+/// A server configuration that follows its CRL file: when the file changes, new connections
+/// use a configuration with the new revocations (an unreadable new CRL keeps the old one, and
+/// is logged). Runs until the receiver is dropped.
+pub fn reloading(
+    files: ServerFiles,
+) -> Result<tokio::sync::watch::Receiver<Arc<ServerConfig>>, TlsError> {
+    let initial = Arc::new(server_config(&files.files())?);
+    let (sender, receiver) = tokio::sync::watch::channel(initial);
+    let modified = |path: &Option<std::path::PathBuf>| {
+        path.as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .and_then(|m| m.modified().ok())
+    };
+    let mut seen = modified(&files.crl);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CRL_RELOAD).await;
+            if sender.is_closed() {
+                break;
+            }
+            let now = modified(&files.crl);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            match server_config(&files.files()) {
+                Ok(config) => {
+                    tracing::info!("certificate revocation list reloaded");
+                    let _ = sender.send(Arc::new(config));
+                }
+                Err(error) => tracing::error!(%error, "new CRL refused; keeping the previous one"),
+            }
+        }
+    });
+    Ok(receiver)
+}
+
+/// Serves `router` over mutual TLS on `listener` until `shutdown` resolves, with the latest
+/// configuration `config` holds. Each request carries the client's [`Identity`] as an
+/// extension; connections whose certificate names no identity are closed.
 pub async fn serve(
     listener: TcpListener,
-    config: Arc<ServerConfig>,
+    config: tokio::sync::watch::Receiver<Arc<ServerConfig>>,
     router: axum::Router,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let acceptor = TlsAcceptor::from(config);
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -241,7 +304,7 @@ pub async fn serve(
         let Ok((stream, peer)) = accepted else {
             continue;
         };
-        let acceptor = acceptor.clone();
+        let acceptor = TlsAcceptor::from(config.borrow().clone());
         let router = router.clone();
         tokio::spawn(async move {
             serve_connection(acceptor, stream, peer, router).await;

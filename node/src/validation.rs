@@ -229,6 +229,17 @@ impl Validator {
         Ok(())
     }
 
+    /// Verifies the proofs of `entry` whose statements involve `referenced` entries (in the
+    /// order of its references). Readers use it to re-check settlements themselves.
+    pub fn check_proofs_with(&self, entry: &Entry, referenced: &[Entry]) -> Result<(), Rejection> {
+        let kind = EntryType::from_name(&entry.header.kind).ok_or(Rejection::UnknownType)?;
+        let items: Vec<&[(String, veil_crypto::Commitment)]> = referenced
+            .iter()
+            .map(|e| e.commitments.as_slice())
+            .collect();
+        self.check_proofs(kind, entry, &items)
+    }
+
     fn check_header(&self, entry: &Entry) -> Result<EntryType, Rejection> {
         let header = &entry.header;
         let kind = EntryType::from_name(&header.kind).ok_or(Rejection::UnknownType)?;

@@ -139,10 +139,12 @@ async fn apply(state: &NodeState, marshal: &Marshal, block: Digested<Block>) -> 
         },
         entries,
     };
+    let started = std::time::Instant::now();
     state
         .store
         .apply(&applied)
         .map_err(|e| format!("applying block {}: {e}", block.height))?;
+    state.metrics.stored(started.elapsed());
     let ids: Vec<EntryId> = block.entries.iter().map(|e| e.header.id).collect();
     state.finalized(block.height, digest.0, &ids);
     tracing::debug!(
