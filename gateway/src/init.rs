@@ -451,3 +451,30 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
 pub fn is_initialized(dir: &Path) -> bool {
     dir.join("consortium.toml").is_file()
 }
+
+/// A base port such that every port [`init`] assigns from it (for `banks` banks and
+/// `regulators` regulators) is free right now on loopback.
+///
+/// Bases are drawn from 20000..31800 so that, with the regulators at `base + 500`, every port
+/// stays below Linux's default ephemeral range (32768 and up), where outgoing connections
+/// would otherwise take them between this check and the bind.
+pub fn free_base_port(banks: usize, regulators: usize) -> Option<u16> {
+    let mut seed = [0u8; 8];
+    let _ = getrandom::fill(&mut seed);
+    let seed = u64::from_le_bytes(seed);
+    for attempt in 0..500u64 {
+        let slot = seed.wrapping_add(attempt.wrapping_mul(7919)) % 1_180;
+        let base = 20_000 + slot as u16 * 10;
+        let mut ports: Vec<u16> = (0..banks as u16)
+            .flat_map(|i| [base + 10 * i, base + 10 * i + 1, base + 10 * i + 2])
+            .collect();
+        ports.extend((0..regulators as u16).map(|j| base + 500 + j));
+        if ports
+            .iter()
+            .all(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        {
+            return Some(base);
+        }
+    }
+    None
+}

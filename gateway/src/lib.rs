@@ -2,6 +2,14 @@
 //!
 //! What a bank's platform team runs in front of its node, and the `veil` command:
 //!
+//! - [`server`], [`routes`]: the HTTPS API over mutual TLS (identity from the client
+//!   certificate), with [`app`] holding the operations: write (rules, [`builder`]), read
+//!   ([`reader`]: decrypt, check openings, redact, re-verify proofs), loans, disclosures.
+//! - [`request`]: typed, bounded requests and the consortium rules; [`problem`]: RFC 9457
+//!   errors that never reveal which internal check failed.
+//! - [`store`]: idempotency keys, the hash-chained disclosure log and loan indexes (RocksDB).
+//! - [`up`], [`demo`], [`bench`], [`audit`]: `veil up` (the embedded default), the joint-loan
+//!   story with every claim checked, the end-to-end benchmark, and regulators' exports.
 //! - [`init`]: `veil init`, the consortium directory (CA, keys, certificates, genesis,
 //!   configs), with [`pki`] issuing certificates and [`config`] the gateway's config file.
 //!
@@ -13,6 +21,21 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod app;
+pub mod audit;
+pub mod bench;
+pub mod builder;
 pub mod config;
+pub mod demo;
 pub mod init;
+pub mod keys;
+pub mod metrics;
 pub mod pki;
+pub mod problem;
+pub mod progress;
+pub mod reader;
+pub mod request;
+pub mod routes;
+pub mod server;
+pub mod store;
+pub mod up;

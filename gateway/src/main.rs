@@ -38,9 +38,49 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Run the whole consortium in this process: every member's node and gateway and each
+    /// regulator's read-only gateway (initializing DIR first if it holds no consortium).
+    Up {
+        /// The consortium directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// The joint-loan story end to end on an embedded consortium: what each party sees and
+    /// verifies. Exits 0 only if every check held; writes DIR/demo-report.json.
+    Demo {
+        /// Directory for the consortium and the report (replaced if made by a previous demo).
+        #[arg(long, default_value = "veil-demo")]
+        dir: PathBuf,
+        /// Number of loans.
+        #[arg(long, default_value_t = 12)]
+        loans: usize,
+    },
+    /// End-to-end benchmark through the gateways, with the crypto-only baseline and ratio.
+    Bench {
+        /// Number of loans (each with one repayment).
+        #[arg(long, default_value_t = 200)]
+        loans: usize,
+        /// Write the JSON report here too.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Consortium directory (default: a temporary one).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Regulator tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Run one member's node.
     Node {
         /// The node's config file (`DIR/<bank>/node.toml`).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run one member's gateway, or a regulator's read-only gateway.
+    Gateway {
+        /// The gateway's config file (`DIR/<bank>/gateway.toml` or `DIR/<regulator>/gateway.toml`).
         #[arg(long)]
         config: PathBuf,
     },
@@ -48,6 +88,26 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Export every entry a view key opens (master or scoped), through the regulator's
+    /// gateway: decrypted fields and, per amount, its commitment, value and blinding.
+    Export {
+        /// The consortium directory (the consortium must be running).
+        #[arg(long)]
+        dir: PathBuf,
+        /// A master or scoped view key file.
+        #[arg(long)]
+        view_key: PathBuf,
+        /// Output file (written with mode 0600: it holds customer data).
+        #[arg(long)]
+        out: PathBuf,
+        /// Which regulator's gateway (default: the first).
+        #[arg(long)]
+        regulator: Option<String>,
     },
 }
 
@@ -99,8 +159,105 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Up { dir } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            runtime.block_on(async {
+                let embedded = veil_gateway::up::Embedded::start(&dir, &Default::default())
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                println!("consortium running from {}", embedded.dir.display());
+                for (id, gateway) in &embedded.gateways {
+                    println!("  {id:<12} https://127.0.0.1:{}", gateway.addr.port());
+                }
+                println!(
+                    "endpoints: {}; stop with Ctrl-C",
+                    veil_gateway::up::endpoints_path(&embedded.dir).display()
+                );
+                veil_node::process::shutdown_signal().await;
+                println!("stopping");
+                embedded.stop().await.map_err(anyhow::Error::msg)?;
+                Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+            })
+        }
+        Command::Demo { dir, loans } => {
+            if loans == 0 {
+                anyhow::bail!("--loans must be at least 1");
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            let progress = veil_gateway::progress::Progress::auto();
+            let (report, passed) = runtime
+                .block_on(veil_gateway::demo::run(&dir, loans, &progress))
+                .map_err(anyhow::Error::msg)?;
+            veil_gateway::demo::print(&report);
+            println!("\nreport: {}", dir.join("demo-report.json").display());
+            Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Bench { loans, out, dir } => {
+            if loans < 8 {
+                anyhow::bail!("--loans must be at least 8");
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            let progress = veil_gateway::progress::Progress::auto();
+            let report = runtime
+                .block_on(veil_gateway::bench::run(loans, dir.as_deref(), &progress))
+                .map_err(anyhow::Error::msg)?;
+            let text = serde_json::to_string_pretty(&report)?;
+            println!("{text}");
+            if let Some(out) = out {
+                std::fs::write(&out, text + "\n")
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    dir,
+                    view_key,
+                    out,
+                    regulator,
+                },
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            let summary = runtime
+                .block_on(veil_gateway::audit::export(
+                    &dir,
+                    &view_key,
+                    &out,
+                    regulator.as_deref(),
+                ))
+                .map_err(anyhow::Error::msg)?;
+            println!(
+                "exported {} of {} entries ({} amounts, each checked against its commitment) to {}",
+                summary.exported,
+                summary.scanned,
+                summary.amounts,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Node { config } => {
             let code = veil_node::process::run(&config).map_err(anyhow::Error::msg)?;
+            Ok(ExitCode::from(code as u8))
+        }
+        Command::Gateway { config } => {
+            let code = veil_gateway::server::run(&config).map_err(anyhow::Error::msg)?;
             Ok(ExitCode::from(code as u8))
         }
         Command::Policy {

@@ -1,0 +1,651 @@
+//! The gateway's state and its operations (what the HTTP routes call): writing entries,
+//! reading them as one caller may, loans, disclosures, and the ledger follower that indexes
+//! loans by their business id.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use veil_crypto::{ViewKeyring, encoding};
+use veil_node::genesis::Genesis;
+use veil_node::ledger::{Entry, EntryId};
+use veil_node::link::{LinkError, NodeLink};
+use veil_node::store::StoredEntry;
+use veil_node::validation::Validator;
+use veil_policies::{EntryType, Policies, Principal};
+
+use crate::builder::{BuildTimings, Builder, Built, LoanTerms, RepaymentAllocations};
+use crate::config::GatewayKind;
+use crate::keys::{MemberSecrets, Opener};
+use crate::problem::Problem;
+use crate::reader::{self, Opened, ProofReport};
+use crate::request::{self, Request};
+use crate::store::{GatewayStore, IdempotencyRecord};
+
+/// How long a write waits for finalization before answering 504.
+pub const FINALIZATION_WAIT: Duration = Duration::from_secs(30);
+/// Most entries per list page.
+pub const MAX_PAGE: usize = 100;
+
+/// What a gateway holds.
+#[derive(Debug)]
+pub enum Secrets {
+    /// A member's keys.
+    Member(Box<MemberSecrets>),
+    /// A regulator's view keys.
+    Regulator(ViewKeyring),
+}
+
+/// A gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    /// Member or regulator gateway.
+    pub kind: GatewayKind,
+    /// Its member or regulator id.
+    pub id: String,
+    /// The consortium.
+    pub genesis: Arc<Genesis>,
+    /// The policy set (hash checked against the genesis).
+    pub policies: Policies,
+    /// Entry verification.
+    pub validator: Validator,
+    /// The node.
+    pub node: NodeLink,
+    /// Keys.
+    pub secrets: Secrets,
+    /// Durable gateway state.
+    pub store: GatewayStore,
+    /// Where writes spent their time.
+    pub timings: WriteTimings,
+    idempotency_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    loan_reservations: Mutex<HashSet<String>>,
+}
+
+/// Where writes spent their time, summed since the gateway started.
+#[derive(Debug, Default)]
+pub struct WriteTimings {
+    totals: Mutex<(u64, BuildTimings, Duration)>,
+}
+
+impl WriteTimings {
+    fn add(&self, build: BuildTimings, consensus: Duration) {
+        let mut totals = lock(&self.totals);
+        totals.0 += 1;
+        totals.1.encrypt += build.encrypt;
+        totals.1.prove += build.prove;
+        totals.1.sign += build.sign;
+        totals.2 += consensus;
+    }
+
+    /// (writes, summed build timings, summed wait for finalization).
+    pub fn totals(&self) -> (u64, BuildTimings, Duration) {
+        *lock(&self.totals)
+    }
+}
+
+/// The answer to a successful write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Entry id.
+    pub id: EntryId,
+    /// Height.
+    pub height: u64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn store_error(e: impl std::fmt::Display) -> Problem {
+    tracing::error!(error = %e, "gateway store failed");
+    Problem::internal()
+}
+
+fn link_problem(error: LinkError) -> Problem {
+    match error {
+        LinkError::Rejected(reason) => {
+            tracing::warn!(%reason, "the ledger refused an entry");
+            Problem::refused()
+        }
+        LinkError::Replay => Problem::conflict("entry id already used"),
+        LinkError::Busy | LinkError::Unavailable(_) | LinkError::Protocol(_) => {
+            Problem::unavailable()
+        }
+        LinkError::Timeout => Problem::timeout(),
+        LinkError::Forbidden => {
+            tracing::error!("the node refused this gateway's identity");
+            Problem::internal()
+        }
+        _ => Problem::unavailable(),
+    }
+}
+
+/// SHA-256 of a request body in canonical JSON form (sorted keys, no whitespace).
+pub fn body_hash(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    Some(encoding::to_hex(&Sha256::digest(
+        value.to_string().as_bytes(),
+    )))
+}
+
+/// The current month, `YYYY-MM`, in UTC.
+pub fn current_month() -> String {
+    let days = (now_ms() / 86_400_000) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}")
+}
+
+impl Gateway {
+    /// A gateway over these parts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        kind: GatewayKind,
+        id: String,
+        genesis: Arc<Genesis>,
+        policies: Policies,
+        node: NodeLink,
+        secrets: Secrets,
+        store: GatewayStore,
+    ) -> Self {
+        Self {
+            kind,
+            id,
+            validator: Validator::new(genesis.clone()),
+            genesis,
+            policies,
+            node,
+            secrets,
+            store,
+            timings: WriteTimings::default(),
+            idempotency_locks: Mutex::new(HashMap::new()),
+            loan_reservations: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn opener(&self) -> Opener<'_> {
+        match &self.secrets {
+            Secrets::Member(secrets) => Opener::Member(&secrets.encryption),
+            Secrets::Regulator(keyring) => Opener::Regulator(keyring),
+        }
+    }
+
+    fn decode(&self, stored: &StoredEntry) -> Result<Entry, Problem> {
+        Entry::decode(&stored.bytes).map_err(|_| {
+            tracing::error!("the node served an entry that does not decode");
+            Problem::internal()
+        })
+    }
+
+    async fn fetch(&self, id: &EntryId) -> Result<Option<Opened>, Problem> {
+        let Some(stored) = self.node.entry(id).await.map_err(link_problem)? else {
+            return Ok(None);
+        };
+        let entry = self.decode(&stored)?;
+        Ok(Some(Opened::open(
+            entry,
+            stored.height,
+            &self.genesis,
+            &self.opener(),
+        )))
+    }
+
+    /// Handles `POST /v1/entries`.
+    pub async fn write(
+        &self,
+        principal: &Principal,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<Written, Problem> {
+        let Secrets::Member(secrets) = &self.secrets else {
+            return Err(Problem::forbidden());
+        };
+        let request = request::parse(body)?;
+        if !self
+            .policies
+            .can_write(principal, request.kind().name())
+            .map_err(store_error)?
+        {
+            return Err(Problem::forbidden());
+        }
+        let Some(key) = idempotency_key else {
+            let (entry, timings) = self.build(secrets, &request).await?;
+            return self.submit(&request, entry, timings).await;
+        };
+        if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Problem::bad_request(
+                "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            ));
+        }
+        let hash = body_hash(body).ok_or_else(|| Problem::bad_request("invalid JSON"))?;
+        let key_lock = {
+            let mut locks = lock(&self.idempotency_locks);
+            locks.entry(key.to_owned()).or_default().clone()
+        };
+        let _guard = key_lock.lock().await;
+        if let Some(record) = self.store.idempotency(&self.id, key).map_err(store_error)? {
+            if record.body_hash != hash {
+                return Err(Problem::conflict(
+                    "Idempotency-Key already used with another body",
+                ));
+            }
+            let id = EntryId::from_hex(&record.entry_id).map_err(store_error)?;
+            if let Some(height) = record.height {
+                return Ok(Written { id, height });
+            }
+            // The first attempt's answer was lost: resubmit exactly the same entry.
+            let bytes = encoding::from_hex(&record.entry, veil_node::ledger::entry::MAX_ENTRY_LEN)
+                .map_err(store_error)?;
+            let entry = Entry::decode(&bytes).map_err(store_error)?;
+            let written = self
+                .submit(&request, entry, BuildTimings::default())
+                .await?;
+            self.store
+                .put_idempotency(
+                    &self.id,
+                    key,
+                    &IdempotencyRecord {
+                        height: Some(written.height),
+                        ..record
+                    },
+                )
+                .map_err(store_error)?;
+            return Ok(written);
+        }
+        let (entry, timings) = self.build(secrets, &request).await?;
+        let mut record = IdempotencyRecord {
+            body_hash: hash,
+            entry_id: entry.header.id.to_hex(),
+            entry: encoding::to_hex(&entry.encode()),
+            height: None,
+        };
+        // Durable before submitting: a retry after a crash resubmits this very entry.
+        self.store
+            .put_idempotency(&self.id, key, &record)
+            .map_err(store_error)?;
+        let written = self.submit(&request, entry, timings).await?;
+        record.height = Some(written.height);
+        self.store
+            .put_idempotency(&self.id, key, &record)
+            .map_err(store_error)?;
+        Ok(written)
+    }
+
+    async fn build(&self, secrets: &MemberSecrets, request: &Request) -> Result<Built, Problem> {
+        let builder = Builder {
+            genesis: &self.genesis,
+            policies: &self.policies,
+            secrets,
+            member: &self.id,
+        };
+        match request {
+            Request::LoanOriginated(loan) => {
+                request::check_loan(loan, &self.id, &self.genesis)?;
+                if self
+                    .store
+                    .loan(&loan.loan_id)
+                    .map_err(store_error)?
+                    .is_some()
+                {
+                    return Err(Problem::conflict(format!(
+                        "loan {} already exists",
+                        loan.loan_id
+                    )));
+                }
+                builder.loan(loan, &current_month(), now_ms())
+            }
+            Request::LoanRepaid(repayment) => {
+                request::check_repayment(repayment)?;
+                let terms = self.loan_terms(&repayment.loan_id).await?;
+                builder.repayment(repayment, &terms, now_ms())
+            }
+            Request::SettlementClosed(settlement) => {
+                let repayments = self.unsettled_repayments(&settlement.period).await?;
+                builder.settlement(&settlement.period, &repayments, now_ms())
+            }
+        }
+    }
+
+    async fn loan_terms(&self, loan_id: &str) -> Result<LoanTerms, Problem> {
+        let unknown = || Problem::invalid_entry(format!("loan {loan_id} does not exist"));
+        let entry_id = self
+            .store
+            .loan(loan_id)
+            .map_err(store_error)?
+            .ok_or_else(unknown)?;
+        let opened = self.fetch(&entry_id).await?.ok_or_else(unknown)?;
+        if opened.entry.header.submitter != self.id {
+            return Err(Problem::invalid_entry(
+                "only the loan's originator records its repayments",
+            ));
+        }
+        let shares = reader::shares(&opened).ok_or_else(Problem::internal)?;
+        Ok(LoanTerms {
+            entry_id,
+            loan_id: loan_id.to_owned(),
+            shares,
+        })
+    }
+
+    async fn unsettled_repayments(
+        &self,
+        period: &str,
+    ) -> Result<Vec<RepaymentAllocations>, Problem> {
+        let mut out = Vec::new();
+        for id in self.store.repayments(period).map_err(store_error)? {
+            if self
+                .node
+                .settled_by(&id)
+                .await
+                .map_err(link_problem)?
+                .is_some()
+            {
+                continue;
+            }
+            let Some(opened) = self.fetch(&id).await? else {
+                continue;
+            };
+            let mut allocations = Vec::new();
+            for bank in opened.participants() {
+                let opening = opened
+                    .opening(&format!("allocations.{bank}"))
+                    .ok_or_else(Problem::internal)?;
+                allocations.push((bank, opening));
+            }
+            out.push(RepaymentAllocations {
+                entry_id: id,
+                allocations,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn submit(
+        &self,
+        request: &Request,
+        entry: Entry,
+        timings: BuildTimings,
+    ) -> Result<Written, Problem> {
+        let reservation = match request {
+            Request::LoanOriginated(loan) => {
+                let mut reserved = lock(&self.loan_reservations);
+                if !reserved.insert(loan.loan_id.clone()) {
+                    return Err(Problem::conflict(format!(
+                        "loan {} is being created",
+                        loan.loan_id
+                    )));
+                }
+                Some(loan.loan_id.clone())
+            }
+            _ => None,
+        };
+        let id = entry.header.id;
+        let bytes = entry.encode();
+        let submitted = std::time::Instant::now();
+        let result = match self.node.submit(bytes.clone(), FINALIZATION_WAIT).await {
+            // Already finalized (an earlier attempt's answer was lost): the same bytes are
+            // this entry, anything else under its id is a conflict.
+            Err(LinkError::Replay) => match self.node.entry(&id).await {
+                Ok(Some(stored)) if stored.bytes == bytes => Ok(veil_node::state::Receipt {
+                    id,
+                    height: stored.height,
+                    block: [0; 32],
+                }),
+                _ => Err(LinkError::Replay),
+            },
+            other => other,
+        };
+        if let Some(loan_id) = &reservation {
+            if result.is_ok() {
+                self.store.put_loan(loan_id, &id).map_err(store_error)?;
+            }
+            lock(&self.loan_reservations).remove(loan_id);
+        }
+        let receipt = result.map_err(link_problem)?;
+        self.timings.add(timings, submitted.elapsed());
+        if let Request::LoanRepaid(repayment) = request {
+            self.store
+                .put_repayment(&repayment.period, &id)
+                .map_err(store_error)?;
+        }
+        tracing::info!(id = %id, kind = %request.kind(), height = receipt.height, "entry finalized");
+        Ok(Written {
+            id,
+            height: receipt.height,
+        })
+    }
+
+    async fn proof_report(&self, opened: &Opened) -> Result<ProofReport, Problem> {
+        let entry = &opened.entry;
+        let mut referenced = Vec::new();
+        if entry.header.kind == EntryType::SettlementClosed.name() {
+            for id in &entry.header.references {
+                let stored = self.node.entry(id).await.map_err(link_problem)?;
+                let Some(stored) = stored else {
+                    return Ok(ProofReport {
+                        verified: false,
+                        splits: None,
+                    });
+                };
+                referenced.push(self.decode(&stored)?);
+            }
+        }
+        let verified = reader::verify(&self.validator, entry, &referenced);
+        let mut splits = None;
+        if entry.header.kind == EntryType::LoanRepaid.name()
+            && let Some(loan_id) = entry.header.references.first()
+            && let Some(loan) = self.fetch(loan_id).await?
+            && let Some(shares) = reader::shares(&loan)
+        {
+            splits = Some(reader::verify_splits(entry, &shares));
+        }
+        Ok(ProofReport { verified, splits })
+    }
+
+    /// The view of one entry for `principal`, logging the disclosure.
+    pub async fn read(
+        &self,
+        principal: &Principal,
+        who: &str,
+        id: &EntryId,
+    ) -> Result<Value, Problem> {
+        let opened = self.fetch(id).await?.ok_or_else(Problem::not_found)?;
+        self.present(principal, who, &opened).await
+    }
+
+    async fn present(
+        &self,
+        principal: &Principal,
+        who: &str,
+        opened: &Opened,
+    ) -> Result<Value, Problem> {
+        let report = self.proof_report(opened).await?;
+        let (view, disclosed) = reader::view(opened, principal, &self.policies, report);
+        if !disclosed.is_empty() {
+            self.store
+                .disclose(who, &opened.entry.header.id, disclosed, now_ms())
+                .map_err(store_error)?;
+        }
+        Ok(view)
+    }
+
+    /// A page of entries (all types if `kind` is `None`), oldest first.
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        who: &str,
+        kind: Option<EntryType>,
+        cursor: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<(Vec<Value>, Option<String>), Problem> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let kinds: Vec<EntryType> = kind.map_or_else(|| EntryType::ALL.to_vec(), |k| vec![k]);
+        let mut page: Vec<StoredEntry> = Vec::new();
+        for kind in kinds {
+            page.extend(
+                self.node
+                    .entries_by_type(kind.name(), cursor, limit)
+                    .await
+                    .map_err(link_problem)?,
+            );
+        }
+        page.sort_by_key(|e| (e.height, e.index));
+        page.truncate(limit);
+        let next = (page.len() == limit)
+            .then(|| page.last().map(|e| format!("{}:{}", e.height, e.index)))
+            .flatten();
+        let mut views = Vec::with_capacity(page.len());
+        for stored in &page {
+            let entry = self.decode(stored)?;
+            let opened = Opened::open(entry, stored.height, &self.genesis, &self.opener());
+            views.push(self.present(principal, who, &opened).await?);
+        }
+        Ok((views, next))
+    }
+
+    /// The loan `loan_id` as `principal` may see it: terms, funding, repayments, outstanding.
+    pub async fn loan(
+        &self,
+        principal: &Principal,
+        who: &str,
+        loan_id: &str,
+    ) -> Result<Value, Problem> {
+        let entry_id = self
+            .store
+            .loan(loan_id)
+            .map_err(store_error)?
+            .ok_or_else(Problem::not_found)?;
+        let opened = self
+            .fetch(&entry_id)
+            .await?
+            .ok_or_else(Problem::not_found)?;
+        let loan = self.present(principal, who, &opened).await?;
+        let mut repayments = Vec::new();
+        for stored in self.node.referrers(&entry_id).await.map_err(link_problem)? {
+            let entry = self.decode(&stored)?;
+            if entry.header.kind != EntryType::LoanRepaid.name() {
+                continue;
+            }
+            let opened = Opened::open(entry, stored.height, &self.genesis, &self.opener());
+            repayments.push(self.present(principal, who, &opened).await?);
+        }
+        let principal_value = loan["fields"]["principal"].as_u64();
+        let repaid: Option<u64> = repayments
+            .iter()
+            .map(|r| r["fields"]["principal_part"].as_u64())
+            .sum();
+        let outstanding = principal_value
+            .zip(repaid)
+            .map(|(p, r)| p.saturating_sub(r));
+        Ok(json!({
+            "loan_id": loan_id,
+            "entry": loan["id"],
+            "originator": loan["submitter"],
+            "terms": {
+                "principal": loan["fields"]["principal"],
+                "annual_rate_bps": loan["fields"]["annual_rate_bps"],
+                "term_days": loan["fields"]["term_days"],
+                "participants": loan["fields"]["participants"],
+            },
+            "funding": loan["fields"]["funding"],
+            "repayments": repayments,
+            "outstanding": outstanding,
+            "proofs": loan["proofs"],
+        }))
+    }
+
+    /// A page of sealed entries of every type, oldest first (for regulators' exports). The
+    /// export itself is logged as a disclosure of sealed data.
+    pub async fn sealed(
+        &self,
+        who: &str,
+        cursor: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<(Vec<Value>, Option<String>), Problem> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut page: Vec<StoredEntry> = Vec::new();
+        for kind in EntryType::ALL {
+            page.extend(
+                self.node
+                    .entries_by_type(kind.name(), cursor, limit)
+                    .await
+                    .map_err(link_problem)?,
+            );
+        }
+        page.sort_by_key(|e| (e.height, e.index));
+        page.truncate(limit);
+        let next = (page.len() == limit)
+            .then(|| page.last().map(|e| format!("{}:{}", e.height, e.index)))
+            .flatten();
+        for stored in &page {
+            let entry = self.decode(stored)?;
+            self.store
+                .disclose(
+                    who,
+                    &entry.header.id,
+                    vec!["<sealed export>".into()],
+                    now_ms(),
+                )
+                .map_err(store_error)?;
+        }
+        let entries = page
+            .iter()
+            .map(|e| json!({"height": e.height, "index": e.index, "bytes": encoding::to_hex(&e.bytes)}))
+            .collect();
+        Ok((entries, next))
+    }
+
+    /// Indexes loans this gateway can read by their business id, from the ledger.
+    pub async fn follow_once(&self) -> Result<usize, Problem> {
+        let kind = EntryType::LoanOriginated.name();
+        let cursor = self.store.cursor(kind).map_err(store_error)?;
+        let page = self
+            .node
+            .entries_by_type(kind, cursor, 200)
+            .await
+            .map_err(link_problem)?;
+        for stored in &page {
+            let entry = self.decode(stored)?;
+            let id = entry.header.id;
+            let opened = Opened::open(entry, stored.height, &self.genesis, &self.opener());
+            if let Some(Value::String(loan_id)) = opened.value("loan_id")
+                && self.store.loan(&loan_id).map_err(store_error)?.is_none()
+            {
+                self.store.put_loan(&loan_id, &id).map_err(store_error)?;
+            }
+            self.store
+                .put_cursor(kind, (stored.height, stored.index))
+                .map_err(store_error)?;
+        }
+        Ok(page.len())
+    }
+
+    /// Runs the follower until the task is dropped.
+    pub async fn follow(self: Arc<Self>) {
+        loop {
+            match self.follow_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(problem) => tracing::debug!(?problem, "ledger follower will retry"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}

@@ -1,0 +1,566 @@
+//! Turns a checked business request into a signed ledger entry: derived fields, per-field
+//! readers from the policy, envelope encryption per reader group, Pedersen commitments,
+//! the range and relation proofs of the type's proof plan, and the split proof partners check.
+
+use std::collections::BTreeMap;
+
+use veil_crypto::envelope::{self, FieldContext};
+use veil_crypto::range_proof::RangeProof;
+use veil_crypto::relation_proof::{Relation, RelationProof};
+use veil_crypto::view_key::{ViewScope, month_of};
+use veil_crypto::{Commitment, EncryptionPublicKey, Opening};
+use veil_node::genesis::Genesis;
+use veil_node::ledger::{Entry, EntryHeader, EntryId, EntryProofs, UnsignedEntry};
+use veil_policies::proof_plan::{self, purpose};
+use veil_policies::schema::{EntryType, FieldClass};
+use veil_policies::{FieldResource, Policies, Principal};
+use zeroize::Zeroizing;
+
+use crate::keys::MemberSecrets;
+use crate::problem::Problem;
+use crate::request::{LoanOriginated, LoanRepaid, allocate};
+
+/// Purpose label of the participants' allocation-floor proof.
+pub const SPLIT_PURPOSE: &str = "allocation-floor";
+/// Keyed-hash purpose of borrower references.
+pub const BORROWER_REF_PURPOSE: &str = "borrower";
+
+/// Where building one entry spent its time.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BuildTimings {
+    /// Envelope encryption (policy lookups, HPKE wraps, field encryption).
+    pub encrypt: std::time::Duration,
+    /// Commitments and proofs.
+    pub prove: std::time::Duration,
+    /// Signing and encoding.
+    pub sign: std::time::Duration,
+}
+
+/// A built entry and where building it spent its time.
+pub type Built = (Entry, BuildTimings);
+
+/// One field to encrypt.
+struct Field {
+    path: String,
+    plaintext: Zeroizing<Vec<u8>>,
+    class: FieldClass,
+    subject: Option<String>,
+}
+
+/// The JSON plaintext of a committed field: its opening.
+pub fn opening_plaintext(opening: &Opening) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(
+        format!(
+            "{{\"value\":{},\"blinding\":\"{}\"}}",
+            opening.value(),
+            veil_crypto::encoding::to_hex(&opening.blinding_bytes())
+        )
+        .into_bytes(),
+    )
+}
+
+fn json(value: &impl serde::Serialize) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// Builds entries for one member.
+#[derive(Debug)]
+pub struct Builder<'a> {
+    /// The consortium.
+    pub genesis: &'a Genesis,
+    /// The policy set.
+    pub policies: &'a Policies,
+    /// The member's keys.
+    pub secrets: &'a MemberSecrets,
+    /// The member.
+    pub member: &'a str,
+}
+
+/// A loan as its originator knows it (from the ledger): id, shares, banks.
+#[derive(Debug, Clone)]
+pub struct LoanTerms {
+    /// The loan entry.
+    pub entry_id: EntryId,
+    /// The loan's business id.
+    pub loan_id: String,
+    /// Shares by bank, sorted by bank.
+    pub shares: Vec<(String, u64)>,
+}
+
+/// A repayment's allocations as its originator can open them.
+#[derive(Debug, Clone)]
+pub struct RepaymentAllocations {
+    /// The repayment entry.
+    pub entry_id: EntryId,
+    /// Allocation openings by bank, sorted by bank.
+    pub allocations: Vec<(String, Opening)>,
+}
+
+fn internal(e: impl std::fmt::Display) -> Problem {
+    tracing::error!(error = %e, "building an entry failed");
+    Problem::internal()
+}
+
+impl Builder<'_> {
+    fn readers(
+        &self,
+        field: &Field,
+        kind: EntryType,
+        participants: &[String],
+        month: &str,
+    ) -> Result<Vec<EncryptionPublicKey>, Problem> {
+        let resource = FieldResource {
+            entry_type: kind.name(),
+            path: &field.path,
+            class: field.class.name(),
+            originator: self.member,
+            participants,
+            subject_bank: field.subject.as_deref(),
+        };
+        let banks = self
+            .policies
+            .readers(
+                &resource,
+                self.genesis.members.iter().map(|m| m.id.as_str()),
+            )
+            .map_err(internal)?;
+        let mut keys: Vec<EncryptionPublicKey> = banks
+            .iter()
+            .filter_map(|bank| self.genesis.member(bank).map(|m| m.encryption_key.clone()))
+            .collect();
+        for regulator in &self.genesis.regulators {
+            let principal = Principal::Regulator {
+                id: regulator.id.clone(),
+            };
+            if !self
+                .policies
+                .can_read(&principal, &resource)
+                .map_err(internal)?
+            {
+                continue;
+            }
+            let scope = ViewScope::new(month, field.class.name()).map_err(internal)?;
+            let key = regulator.view_keys.get(&scope).ok_or_else(|| {
+                Problem::invalid_entry(format!(
+                    "{} has published no view key for {scope}; it must publish keys for this period",
+                    regulator.id
+                ))
+            })?;
+            keys.push(key.clone());
+        }
+        if keys.is_empty() {
+            return Err(Problem::invalid_entry(format!(
+                "nobody may read {}",
+                field.path
+            )));
+        }
+        Ok(keys)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        &self,
+        kind: EntryType,
+        period: &str,
+        references: Vec<EntryId>,
+        participants: &[String],
+        fields: Vec<Field>,
+        openings: Vec<(String, Opening)>,
+        referenced: &[&[(String, Opening)]],
+        participant_proof: impl FnOnce(&EntryId, &[(String, Opening)]) -> Result<Vec<u8>, Problem>,
+        now_ms: u64,
+    ) -> Result<Built, Problem> {
+        let id = EntryId::random();
+        let month = month_of(period)
+            .map_err(|_| Problem::bad_request("invalid period"))?
+            .to_owned();
+        let header = EntryHeader {
+            id,
+            kind: kind.name().to_owned(),
+            submitter: self.member.to_owned(),
+            schema_version: kind.schema_version(),
+            policy_hash: self.genesis.policy_hash,
+            timestamp_ms: now_ms,
+            period: period.to_owned(),
+            references,
+        };
+        let context = FieldContext {
+            consortium_id: &self.genesis.consortium_id,
+            entry_id: &id.0,
+            schema_version: header.schema_version,
+            policy_hash: &self.genesis.policy_hash,
+        };
+
+        let started = std::time::Instant::now();
+        // Reader groups: fields with the same recipients share one data key.
+        let mut groups: Vec<(Vec<EncryptionPublicKey>, Vec<&Field>)> = Vec::new();
+        for field in &fields {
+            let mut readers = self.readers(field, kind, participants, &month)?;
+            readers.sort_by_key(EncryptionPublicKey::to_bytes);
+            match groups.iter_mut().find(|(r, _)| *r == readers) {
+                Some((_, members)) => members.push(field),
+                None => groups.push((readers, vec![field])),
+            }
+        }
+        let mut sealed = Vec::with_capacity(groups.len());
+        for (readers, members) in &groups {
+            let recipients: Vec<&EncryptionPublicKey> = readers.iter().collect();
+            let plaintexts: Vec<(&str, &[u8])> = members
+                .iter()
+                .map(|f| (f.path.as_str(), f.plaintext.as_slice()))
+                .collect();
+            sealed
+                .push(envelope::seal_group(&context, &recipients, &plaintexts).map_err(internal)?);
+        }
+
+        let encrypt = started.elapsed();
+        let started = std::time::Instant::now();
+        // Commitments and proofs.
+        let mut openings = openings;
+        openings.sort_by(|a, b| a.0.cmp(&b.0));
+        let commitments: Vec<(String, Commitment)> = openings
+            .iter()
+            .map(|(l, o)| (l.clone(), o.commit()))
+            .collect();
+        let params = self.genesis.plan_params();
+        let plan = proof_plan::plan(kind, &openings, referenced, &params).map_err(|e| {
+            Problem::invalid_entry(match e {
+                veil_policies::PlanError::RuleViolated(rule) => rule.to_owned(),
+                other => other.to_string(),
+            })
+        })?;
+        let referenced_commitments: Vec<Vec<(String, Commitment)>> = referenced
+            .iter()
+            .map(|items| items.iter().map(|(l, o)| (l.clone(), o.commit())).collect())
+            .collect();
+        let referenced_refs: Vec<&[(String, Commitment)]> =
+            referenced_commitments.iter().map(Vec::as_slice).collect();
+        let verifier_plan =
+            proof_plan::plan(kind, &commitments, &referenced_refs, &params).map_err(internal)?;
+        let range_items: Vec<&Opening> = plan.range.iter().collect();
+        let (range, _) =
+            RangeProof::prove(&id.0, purpose::RANGE, &range_items).map_err(internal)?;
+        let mut relations = Vec::with_capacity(plan.relations.len());
+        for (prover, verifier) in plan.relations.iter().zip(&verifier_plan.relations) {
+            let witness: Vec<&Opening> = prover.terms.iter().map(|(_, o)| o).collect();
+            let proof = RelationProof::prove(
+                &Relation {
+                    entry_id: &id.0,
+                    purpose: &verifier.purpose,
+                    terms: &verifier.terms,
+                    constant: verifier.constant,
+                },
+                &witness,
+            )
+            .map_err(internal)?;
+            relations.push(proof.to_bytes());
+        }
+        let participant = participant_proof(&id, &openings)?;
+        let prove = started.elapsed();
+        let started = std::time::Instant::now();
+        let entry = UnsignedEntry {
+            header,
+            groups: sealed,
+            commitments,
+            proofs: EntryProofs {
+                range: range.to_bytes(),
+                relations,
+                participant,
+                circuit: Vec::new(),
+            },
+        }
+        .sign(&self.secrets.signing);
+        let sign = started.elapsed();
+        Ok((
+            entry,
+            BuildTimings {
+                encrypt,
+                prove,
+                sign,
+            },
+        ))
+    }
+
+    /// A `loan.originated` entry (rules already checked).
+    pub fn loan(&self, loan: &LoanOriginated, period: &str, now_ms: u64) -> Result<Built, Problem> {
+        let mut participants: Vec<String> =
+            loan.participants.iter().map(|p| p.bank.clone()).collect();
+        participants.sort();
+        let borrower_ref = self
+            .secrets
+            .borrower_ref
+            .hash(BORROWER_REF_PURPOSE, loan.borrower.national_id.as_bytes());
+        let mut fields = vec![
+            Field {
+                path: "loan_id".into(),
+                plaintext: json(&loan.loan_id),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+            Field {
+                path: "borrower.name".into(),
+                plaintext: json(&loan.borrower.name),
+                class: FieldClass::Pii,
+                subject: None,
+            },
+            Field {
+                path: "borrower.national_id".into(),
+                plaintext: json(&loan.borrower.national_id),
+                class: FieldClass::Pii,
+                subject: None,
+            },
+            Field {
+                path: "borrower.phone".into(),
+                plaintext: json(&loan.borrower.phone),
+                class: FieldClass::Pii,
+                subject: None,
+            },
+            Field {
+                path: "borrower_ref".into(),
+                plaintext: json(&veil_crypto::encoding::to_hex(&borrower_ref)),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+            Field {
+                path: "term_days".into(),
+                plaintext: json(&loan.term_days),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+            Field {
+                path: "participants".into(),
+                plaintext: json(&loan.participants),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+        ];
+        let mut openings = vec![
+            ("principal".to_owned(), Opening::random(loan.principal)),
+            (
+                "annual_rate_bps".to_owned(),
+                Opening::random(loan.annual_rate_bps),
+            ),
+        ];
+        for participant in &loan.participants {
+            openings.push((
+                format!("share.{}", participant.bank),
+                Opening::random(participant.share_bps),
+            ));
+        }
+        for (bank, amount) in &loan.funding {
+            openings.push((format!("funding.{bank}"), Opening::random(*amount)));
+        }
+        for (label, opening) in &openings {
+            let (class, subject) = match label.split_once('.') {
+                Some(("share", _)) => (FieldClass::Terms, None),
+                Some((_, bank)) => (FieldClass::Amounts, Some(bank.to_owned())),
+                None if label == "annual_rate_bps" => (FieldClass::Terms, None),
+                None => (FieldClass::Amounts, None),
+            };
+            fields.push(Field {
+                path: label.clone(),
+                plaintext: opening_plaintext(opening),
+                class,
+                subject,
+            });
+        }
+        self.assemble(
+            EntryType::LoanOriginated,
+            period,
+            Vec::new(),
+            &participants,
+            fields,
+            openings,
+            &[],
+            |_, _| Ok(Vec::new()),
+            now_ms,
+        )
+    }
+
+    /// A `loan.repaid` entry for `loan` (rules already checked).
+    pub fn repayment(
+        &self,
+        repayment: &LoanRepaid,
+        loan: &LoanTerms,
+        now_ms: u64,
+    ) -> Result<Built, Problem> {
+        let participants: Vec<String> = loan.shares.iter().map(|(b, _)| b.clone()).collect();
+        let allocations = allocate(repayment.amount, &loan.shares, self.member);
+        let mut fields = vec![
+            Field {
+                path: "loan_id".into(),
+                plaintext: json(&repayment.loan_id),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+            Field {
+                path: "period".into(),
+                plaintext: json(&repayment.period),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+        ];
+        let mut openings = vec![
+            ("amount".to_owned(), Opening::random(repayment.amount)),
+            (
+                "principal_part".to_owned(),
+                Opening::random(repayment.principal_part),
+            ),
+            (
+                "interest_part".to_owned(),
+                Opening::random(repayment.interest_part),
+            ),
+        ];
+        for (bank, value) in &allocations {
+            openings.push((format!("allocations.{bank}"), Opening::random(*value)));
+        }
+        for (label, opening) in &openings {
+            let subject = label.strip_prefix("allocations.").map(str::to_owned);
+            fields.push(Field {
+                path: label.clone(),
+                plaintext: opening_plaintext(opening),
+                class: FieldClass::Amounts,
+                subject,
+            });
+        }
+        let shares = loan.shares.clone();
+        let member = self.member.to_owned();
+        self.assemble(
+            EntryType::LoanRepaid,
+            &repayment.period,
+            vec![loan.entry_id],
+            &participants,
+            fields,
+            openings,
+            &[],
+            move |id, openings| split_proof(id, openings, &shares, &member),
+            now_ms,
+        )
+    }
+
+    /// A `settlement.closed` entry over `repayments` of `period`.
+    pub fn settlement(
+        &self,
+        period: &str,
+        repayments: &[RepaymentAllocations],
+        now_ms: u64,
+    ) -> Result<Built, Problem> {
+        if repayments.is_empty() {
+            return Err(Problem::invalid_entry(format!(
+                "no unsettled repayments in period {period}"
+            )));
+        }
+        let mut due: BTreeMap<String, Opening> = BTreeMap::new();
+        for repayment in repayments {
+            for (bank, allocation) in &repayment.allocations {
+                let total = match due.get(bank) {
+                    Some(sum) => Opening::linear_combination(&[(1, sum), (1, allocation)], 0),
+                    None => Opening::linear_combination(&[(1, allocation)], 0),
+                }
+                .map_err(internal)?;
+                due.insert(bank.clone(), total);
+            }
+        }
+        let participants: Vec<String> = due.keys().cloned().collect();
+        let mut fields = vec![
+            Field {
+                path: "period".into(),
+                plaintext: json(&period),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+            Field {
+                path: "repayments".into(),
+                plaintext: json(&repayments.len()),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+        ];
+        // Fresh blindings: the relation proof shows each amount due equals the sum of the
+        // allocations without revealing the allocations' blindings.
+        let openings: Vec<(String, Opening)> = due
+            .iter()
+            .map(|(bank, sum)| (format!("due.{bank}"), Opening::random(sum.value())))
+            .collect();
+        for (label, opening) in &openings {
+            let subject = label.strip_prefix("due.").map(str::to_owned);
+            fields.push(Field {
+                path: label.clone(),
+                plaintext: opening_plaintext(opening),
+                class: FieldClass::Amounts,
+                subject,
+            });
+        }
+        let referenced: Vec<Vec<(String, Opening)>> = repayments
+            .iter()
+            .map(|r| {
+                r.allocations
+                    .iter()
+                    .map(|(bank, o)| (format!("allocations.{bank}"), o.clone()))
+                    .collect()
+            })
+            .collect();
+        let referenced_refs: Vec<&[(String, Opening)]> =
+            referenced.iter().map(Vec::as_slice).collect();
+        self.assemble(
+            EntryType::SettlementClosed,
+            period,
+            repayments.iter().map(|r| r.entry_id).collect(),
+            &participants,
+            fields,
+            openings,
+            &referenced_refs,
+            |_, _| Ok(Vec::new()),
+            now_ms,
+        )
+    }
+}
+
+/// The split statement's items: for each participant but the originator, in bank order,
+/// `D = share·amount − 10000·allocation` and `9999 − D`. Both in `[0, 2^64)` means
+/// `allocation = floor(amount·share / 10000)`.
+pub fn split_items<T: proof_plan::Committed>(
+    amount: &T,
+    allocations: &[(&str, &T)],
+    shares: &[(String, u64)],
+    originator: &str,
+) -> Option<Vec<T>> {
+    let mut items = Vec::new();
+    for (bank, allocation) in allocations {
+        if *bank == originator {
+            continue;
+        }
+        let share = shares.iter().find(|(b, _)| b == bank)?.1 as i64;
+        items.push(T::linear_combination(
+            &[(share, amount), (-10_000, allocation)],
+            0,
+        )?);
+        items.push(T::linear_combination(
+            &[(-share, amount), (10_000, allocation)],
+            9_999,
+        )?);
+    }
+    Some(items)
+}
+
+fn split_proof(
+    id: &EntryId,
+    openings: &[(String, Opening)],
+    shares: &[(String, u64)],
+    originator: &str,
+) -> Result<Vec<u8>, Problem> {
+    let amount = openings
+        .iter()
+        .find(|(l, _)| l == "amount")
+        .map(|(_, o)| o)
+        .ok_or_else(Problem::internal)?;
+    let allocations = proof_plan::per_bank(openings, "allocations");
+    let items =
+        split_items(amount, &allocations, shares, originator).ok_or_else(Problem::internal)?;
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refs: Vec<&Opening> = items.iter().collect();
+    let (proof, _) = RangeProof::prove(&id.0, SPLIT_PURPOSE, &refs).map_err(internal)?;
+    Ok(proof.to_bytes())
+}

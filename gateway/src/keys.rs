@@ -1,0 +1,96 @@
+//! The secrets a gateway holds: a member's signing and encryption keys and the consortium's
+//! borrower-reference key, or a regulator's view keys.
+
+use std::path::Path;
+
+use veil_crypto::envelope::SealedGroup;
+use veil_crypto::keyed_hash::KeyedHashKey;
+use veil_crypto::view_key::{ViewScope, month_of};
+use veil_crypto::{EncryptionSecretKey, SigningKey, ViewKeyring};
+use veil_node::tls::read_private;
+use veil_policies::FieldClass;
+
+/// Why keys could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct KeyError {
+    /// The file.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+fn read_text(path: &Path) -> Result<zeroize::Zeroizing<String>, KeyError> {
+    let bytes = read_private(path).map_err(|e| KeyError {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    String::from_utf8(bytes.to_vec())
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| KeyError {
+            path: path.display().to_string(),
+            reason: "not UTF-8 text".into(),
+        })
+}
+
+fn bad(path: &Path, e: impl std::fmt::Display) -> KeyError {
+    KeyError {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// A member gateway's keys.
+#[derive(Debug)]
+pub struct MemberSecrets {
+    /// Signs the member's entries.
+    pub signing: SigningKey,
+    /// Unwraps the member's data keys.
+    pub encryption: EncryptionSecretKey,
+    /// Derives borrower references.
+    pub borrower_ref: KeyedHashKey,
+}
+
+impl MemberSecrets {
+    /// Loads the three key files (each must be owner-only).
+    pub fn load(signing: &Path, encryption: &Path, borrower_ref: &Path) -> Result<Self, KeyError> {
+        Ok(Self {
+            signing: SigningKey::from_pem(&read_text(signing)?).map_err(|e| bad(signing, e))?,
+            encryption: EncryptionSecretKey::from_pem(&read_text(encryption)?)
+                .map_err(|e| bad(encryption, e))?,
+            borrower_ref: KeyedHashKey::from_hex(&read_text(borrower_ref)?)
+                .map_err(|e| bad(borrower_ref, e))?,
+        })
+    }
+}
+
+/// Loads a view key file (master or scoped) for `consortium_id`.
+pub fn load_view_keys(path: &Path, consortium_id: &str) -> Result<ViewKeyring, KeyError> {
+    ViewKeyring::from_pem(consortium_id, &read_text(path)?).map_err(|e| bad(path, e))
+}
+
+/// What can open sealed groups at this gateway.
+#[derive(Debug)]
+pub enum Opener<'a> {
+    /// A member's encryption key.
+    Member(&'a EncryptionSecretKey),
+    /// A regulator's (or inspector's) view keys.
+    Regulator(&'a ViewKeyring),
+}
+
+impl Opener<'_> {
+    /// The key that is a recipient of `group` in an entry of clearing period `period`, if any.
+    pub fn key_for(&self, group: &SealedGroup, period: &str) -> Option<EncryptionSecretKey> {
+        match self {
+            Self::Member(key) => group.is_recipient(key.public_key()).then(|| (*key).clone()),
+            Self::Regulator(keyring) => {
+                let month = month_of(period).ok()?;
+                FieldClass::ALL.iter().find_map(|class| {
+                    let scope = ViewScope::new(month, class.name()).ok()?;
+                    let key = keyring.key_for(&scope)?;
+                    group.is_recipient(key.public_key()).then_some(key)
+                })
+            }
+        }
+    }
+}

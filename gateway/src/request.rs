@@ -1,0 +1,309 @@
+//! The business requests `POST /v1/entries` accepts, typed and bounded, and the consortium
+//! rules they must meet before anything is encrypted, proven or written.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use veil_crypto::view_key::month_of;
+use veil_node::genesis::Genesis;
+use veil_policies::EntryType;
+
+use crate::problem::Problem;
+
+/// Largest request body.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Most participants of one loan.
+pub const MAX_PARTICIPANTS: usize = 16;
+
+/// `{"type": T, "fields": {...}}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryRequest {
+    /// Entry type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The fields, typed per entry type: `LoanOriginated`, `LoanRepaid` or `SettlementClosed`.
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+}
+
+/// The borrower of a loan (personal data: stays with the originator and regulators).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Borrower {
+    /// Full name.
+    pub name: String,
+    /// National id.
+    pub national_id: String,
+    /// Phone number.
+    pub phone: String,
+}
+
+/// One participant of a loan and its share.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Participant {
+    /// Member id.
+    pub bank: String,
+    /// Share in basis points.
+    pub share_bps: u64,
+}
+
+/// `loan.originated` fields.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoanOriginated {
+    /// The loan's business id.
+    pub loan_id: String,
+    /// The borrower.
+    pub borrower: Borrower,
+    /// Principal in minor units.
+    pub principal: u64,
+    /// Annual rate in basis points.
+    pub annual_rate_bps: u64,
+    /// Term in days.
+    pub term_days: u32,
+    /// Participants and their shares.
+    pub participants: Vec<Participant>,
+    /// Funding by bank, in minor units.
+    pub funding: BTreeMap<String, u64>,
+}
+
+/// `loan.repaid` fields.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoanRepaid {
+    /// The loan's business id.
+    pub loan_id: String,
+    /// Clearing period (`YYYY-MM` or `YYYY-MM-DD`).
+    pub period: String,
+    /// Amount repaid.
+    pub amount: u64,
+    /// Of which principal.
+    pub principal_part: u64,
+    /// Of which interest.
+    pub interest_part: u64,
+}
+
+/// `settlement.closed` fields.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementClosed {
+    /// Clearing period to settle.
+    pub period: String,
+}
+
+/// A parsed request.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// A loan.
+    LoanOriginated(LoanOriginated),
+    /// A repayment.
+    LoanRepaid(LoanRepaid),
+    /// A settlement.
+    SettlementClosed(SettlementClosed),
+}
+
+impl Request {
+    /// The entry type.
+    pub fn kind(&self) -> EntryType {
+        match self {
+            Self::LoanOriginated(_) => EntryType::LoanOriginated,
+            Self::LoanRepaid(_) => EntryType::LoanRepaid,
+            Self::SettlementClosed(_) => EntryType::SettlementClosed,
+        }
+    }
+}
+
+fn text(field: &str, value: &str, max: usize) -> Result<(), Problem> {
+    if value.trim().is_empty() || value.len() > max || value.chars().any(char::is_control) {
+        return Err(Problem::bad_request(format!(
+            "{field} must be 1 to {max} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+fn period(value: &str) -> Result<(), Problem> {
+    month_of(value)
+        .map(|_| ())
+        .map_err(|_| Problem::bad_request("period must be YYYY-MM or YYYY-MM-DD"))
+}
+
+/// Parses a request body (already size-limited) into a typed request.
+pub fn parse(body: &[u8]) -> Result<Request, Problem> {
+    let request: EntryRequest = serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("invalid request: {e}")))?;
+    let kind = EntryType::from_name(&request.kind)
+        .ok_or_else(|| Problem::bad_request(format!("unknown entry type {:?}", request.kind)))?;
+    let fields = |e: serde_json::Error| Problem::bad_request(format!("invalid fields: {e}"));
+    match kind {
+        EntryType::LoanOriginated => {
+            let loan: LoanOriginated = serde_json::from_value(request.fields).map_err(fields)?;
+            text("loan_id", &loan.loan_id, 64)?;
+            text("borrower.name", &loan.borrower.name, 128)?;
+            text("borrower.national_id", &loan.borrower.national_id, 32)?;
+            text("borrower.phone", &loan.borrower.phone, 32)?;
+            if loan.participants.is_empty() || loan.participants.len() > MAX_PARTICIPANTS {
+                return Err(Problem::bad_request(format!(
+                    "participants must list 1 to {MAX_PARTICIPANTS} banks"
+                )));
+            }
+            Ok(Request::LoanOriginated(loan))
+        }
+        EntryType::LoanRepaid => {
+            let repayment: LoanRepaid = serde_json::from_value(request.fields).map_err(fields)?;
+            text("loan_id", &repayment.loan_id, 64)?;
+            period(&repayment.period)?;
+            Ok(Request::LoanRepaid(repayment))
+        }
+        EntryType::SettlementClosed => {
+            let settlement: SettlementClosed =
+                serde_json::from_value(request.fields).map_err(fields)?;
+            period(&settlement.period)?;
+            Ok(Request::SettlementClosed(settlement))
+        }
+    }
+}
+
+/// The consortium rules of a new loan by `originator`.
+pub fn check_loan(
+    loan: &LoanOriginated,
+    originator: &str,
+    genesis: &Genesis,
+) -> Result<(), Problem> {
+    let mut banks: Vec<&str> = Vec::new();
+    for participant in &loan.participants {
+        if genesis.member(&participant.bank).is_none() {
+            return Err(Problem::invalid_entry(format!(
+                "{} is not a member of the consortium",
+                participant.bank
+            )));
+        }
+        if banks.contains(&participant.bank.as_str()) {
+            return Err(Problem::invalid_entry(format!(
+                "{} is listed twice",
+                participant.bank
+            )));
+        }
+        if participant.share_bps == 0 {
+            return Err(Problem::invalid_entry("every share must be positive"));
+        }
+        banks.push(&participant.bank);
+    }
+    let shares: u128 = loan
+        .participants
+        .iter()
+        .map(|p| u128::from(p.share_bps))
+        .sum();
+    if shares != 10_000 {
+        return Err(Problem::invalid_entry(format!(
+            "shares must sum to 10000 bps, they sum to {shares}"
+        )));
+    }
+    if !banks.contains(&originator) {
+        return Err(Problem::invalid_entry(
+            "the originator must be a participant",
+        ));
+    }
+    let funded: Vec<&str> = loan.funding.keys().map(String::as_str).collect();
+    let mut sorted_banks = banks.clone();
+    sorted_banks.sort_unstable();
+    if funded != sorted_banks {
+        return Err(Problem::invalid_entry(
+            "funding must name exactly the participants",
+        ));
+    }
+    let total: u128 = loan.funding.values().map(|v| u128::from(*v)).sum();
+    if total != u128::from(loan.principal) {
+        return Err(Problem::invalid_entry(format!(
+            "funding sums to {total}, not to the principal {}",
+            loan.principal
+        )));
+    }
+    if loan.principal == 0 {
+        return Err(Problem::invalid_entry("principal must be positive"));
+    }
+    if loan.annual_rate_bps > genesis.params.rate_cap_bps {
+        return Err(Problem::invalid_entry(format!(
+            "annual rate {} bps is above the consortium cap of {} bps",
+            loan.annual_rate_bps, genesis.params.rate_cap_bps
+        )));
+    }
+    if loan.term_days == 0 {
+        return Err(Problem::invalid_entry("term_days must be positive"));
+    }
+    Ok(())
+}
+
+/// The consortium rules of a repayment.
+pub fn check_repayment(repayment: &LoanRepaid) -> Result<(), Problem> {
+    if repayment.amount == 0 {
+        return Err(Problem::invalid_entry("amount must be positive"));
+    }
+    if u128::from(repayment.principal_part) + u128::from(repayment.interest_part)
+        != u128::from(repayment.amount)
+    {
+        return Err(Problem::invalid_entry(
+            "principal_part and interest_part must sum to amount",
+        ));
+    }
+    Ok(())
+}
+
+/// Allocations of `amount` by shares: floor(amount × share / 10000) to each participant but
+/// the originator, who gets the remainder.
+pub fn allocate(amount: u64, shares: &[(String, u64)], originator: &str) -> Vec<(String, u64)> {
+    let mut allocations: Vec<(String, u64)> = shares
+        .iter()
+        .map(|(bank, share)| {
+            let value = if bank == originator {
+                0
+            } else {
+                (u128::from(amount) * u128::from(*share) / 10_000) as u64
+            };
+            (bank.clone(), value)
+        })
+        .collect();
+    let given: u64 = allocations.iter().map(|(_, v)| v).sum();
+    for (bank, value) in &mut allocations {
+        if bank == originator {
+            *value = amount - given;
+        }
+    }
+    allocations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocation_floors_and_gives_the_remainder_to_the_originator() {
+        let shares = vec![
+            ("bank-a".to_owned(), 3000),
+            ("bank-b".to_owned(), 3333),
+            ("bank-c".to_owned(), 3667),
+        ];
+        let allocations = allocate(10_001, &shares, "bank-a");
+        assert_eq!(
+            allocations,
+            vec![
+                ("bank-a".to_owned(), 10_001 - 3333 - 3667),
+                ("bank-b".to_owned(), 3333),
+                ("bank-c".to_owned(), 3667),
+            ]
+        );
+        assert_eq!(allocations.iter().map(|(_, v)| v).sum::<u64>(), 10_001);
+    }
+
+    #[test]
+    fn parsing_refuses_unknown_fields_and_types() {
+        assert!(parse(br#"{"type":"loan.repaid","fields":{"loan_id":"L","period":"2026-11","amount":1,"principal_part":1,"interest_part":0}}"#).is_ok());
+        assert!(parse(br#"{"type":"loan.repaid","fields":{"loan_id":"L","period":"2026-11","amount":1,"principal_part":1,"interest_part":0,"x":1}}"#).is_err());
+        assert!(parse(br#"{"type":"loan.repaid","extra":1,"fields":{}}"#).is_err());
+        assert!(parse(br#"{"type":"loan.deleted","fields":{}}"#).is_err());
+        assert!(parse(br#"{"type":"loan.repaid","fields":{"loan_id":"L","period":"2026-11","amount":-1,"principal_part":1,"interest_part":0}}"#).is_err());
+        assert!(parse(b"not json").is_err());
+    }
+}
