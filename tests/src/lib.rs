@@ -6,7 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,30 +32,7 @@ pub fn veil_bin() -> PathBuf {
 
 /// A base port such that every port `veil init` assigns from it is free right now.
 pub fn free_base_port(banks: usize, regulators: usize) -> u16 {
-    let seed = std::process::id() as u64
-        ^ std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-    for attempt in 0..200u64 {
-        let base = 20_000
-            + ((seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(attempt * 7919))
-                % 3_900) as u16
-                * 10;
-        let mut ports: Vec<u16> = (0..banks as u16)
-            .flat_map(|i| [base + 10 * i, base + 10 * i + 1, base + 10 * i + 2])
-            .collect();
-        ports.extend((0..regulators as u16).map(|j| base + 500 + j));
-        if ports
-            .iter()
-            .all(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        {
-            return base;
-        }
-    }
-    panic!("no free port range found");
+    veil_gateway::init::free_base_port(banks, regulators).expect("no free port range on loopback")
 }
 
 /// A consortium directory made by `veil init`, deleted when dropped.
@@ -105,21 +81,25 @@ impl ConsortiumDir {
 
     /// A link to bank `i`'s node API with that bank's gateway client certificate.
     pub fn node_link(&self, i: usize) -> NodeLink {
-        let bank = self.bank(i);
-        let keys = self.path().join(&bank).join("keys");
+        Self::node_link_in(self.path(), &self.bank(i))
+    }
+
+    /// A link to `bank`'s node API in consortium directory `dir`, with `bank`'s gateway
+    /// client certificate.
+    pub fn node_link_in(dir: &Path, bank: &str) -> NodeLink {
+        let keys = dir.join(bank).join("keys");
         let client = tls::https_client(
             &TlsFiles {
                 cert: &keys.join("node-client.pem"),
                 key: &keys.join("node-client.key"),
-                ca: &self.path().join("ca/ca.pem"),
+                ca: &dir.join("ca/ca.pem"),
                 crl: None,
             },
             Duration::from_secs(60),
         )
         .unwrap();
         let config =
-            veil_node::config::NodeConfig::load(&self.path().join(&bank).join("node.toml"))
-                .unwrap();
+            veil_node::config::NodeConfig::load(&dir.join(bank).join("node.toml")).unwrap();
         NodeLink::Remote(RemoteNode::new(client, config.api.listen))
     }
 }
@@ -222,7 +202,162 @@ where
     }
 }
 
+/// Submits `entry` through `link` until it is finalized, retrying like a client: after a
+/// timeout or a node restart, a "replay" answer means an earlier attempt was finalized.
+pub async fn submit_until_finalized(
+    link: &NodeLink,
+    entry: &veil_node::ledger::Entry,
+    timeout: Duration,
+) -> veil_node::state::Receipt {
+    let bytes = entry.encode();
+    let id = entry.header.id;
+    eventually(timeout, "an entry to be finalized", || {
+        let bytes = bytes.clone();
+        async move {
+            match link.submit(bytes.clone(), Duration::from_secs(20)).await {
+                Ok(receipt) => Some(receipt),
+                Err(veil_node::link::LinkError::Replay) => {
+                    let stored = link.entry(&id).await.ok().flatten()?;
+                    assert_eq!(stored.bytes, bytes, "another entry holds this id");
+                    Some(veil_node::state::Receipt {
+                        id,
+                        height: stored.height,
+                        block: [0; 32],
+                    })
+                }
+                Err(_) => None,
+            }
+        }
+    })
+    .await
+}
+
 /// The status of a node, or `None` if it does not answer.
 pub async fn status(link: &NodeLink) -> Option<Status> {
     link.status().await.ok()
+}
+
+/// An HTTPS client with the certificate and key at `cert`/`key`, trusting the consortium CA
+/// of `dir`.
+pub fn https(dir: &Path, cert: &Path, key: &Path) -> reqwest::Client {
+    tls::https_client(
+        &TlsFiles {
+            cert,
+            key,
+            ca: &dir.join("ca/ca.pem"),
+            crl: None,
+        },
+        Duration::from_secs(60),
+    )
+    .unwrap()
+}
+
+/// `bank`'s client for `role` (`clerk`, `auditor`).
+pub fn member_client(dir: &Path, bank: &str, role: &str) -> reqwest::Client {
+    let clients = dir.join(bank).join("clients");
+    https(
+        dir,
+        &clients.join(format!("{role}.pem")),
+        &clients.join(format!("{role}.key")),
+    )
+}
+
+/// The regulator's client.
+pub fn regulator_client(dir: &Path) -> reqwest::Client {
+    https(
+        dir,
+        &dir.join("regulator/client.pem"),
+        &dir.join("regulator/client.key"),
+    )
+}
+
+/// An embedded consortium (`veil up` in this process) and its gateway URLs.
+#[derive(Debug)]
+pub struct Harness {
+    /// The running consortium.
+    pub embedded: veil_gateway::up::Embedded,
+    /// Gateway URLs by id, from `endpoints.json`.
+    pub urls: std::collections::BTreeMap<String, String>,
+}
+
+impl Harness {
+    /// Starts (initializing if needed) the consortium in `dir` on free ports.
+    pub async fn start(dir: &Path) -> Self {
+        let options = veil_gateway::init::InitOptions {
+            base_port: free_base_port(4, 1),
+            force: true,
+            ..Default::default()
+        };
+        let embedded = veil_gateway::up::Embedded::start(dir, &options)
+            .await
+            .unwrap();
+        let urls =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("endpoints.json")).unwrap())
+                .unwrap();
+        Self { embedded, urls }
+    }
+
+    /// The URL of `path` on `gateway`.
+    pub fn url(&self, gateway: &str, path: &str) -> String {
+        format!("{}{path}", self.urls[gateway])
+    }
+}
+
+/// POSTs JSON, with an optional Idempotency-Key; returns status and JSON body.
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+    key: Option<&str>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut request = client.post(url).json(body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// GETs JSON; returns status and body.
+pub async fn get_json(
+    client: &reqwest::Client,
+    url: &str,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// GETs JSON until it answers 200 (another member's node may finalize a block moments after
+/// the writer's), for at most 20 s; returns the last answer.
+pub async fn get_until_found(
+    client: &reqwest::Client,
+    url: &str,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = get_json(client, url).await;
+        if status != reqwest::StatusCode::NOT_FOUND || Instant::now() > deadline {
+            return (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The contract's example loan, with id `loan_id`.
+pub fn loan_request(loan_id: &str) -> serde_json::Value {
+    serde_json::json!({"type": "loan.originated", "fields": {
+        "loan_id": loan_id,
+        "borrower": {"name": "Zhang Wei", "national_id": "110101199003077777", "phone": "+86 138 0013 8000"},
+        "principal": 500000, "annual_rate_bps": 1800, "term_days": 360,
+        "participants": [{"bank": "bank-a", "share_bps": 3000}, {"bank": "bank-b", "share_bps": 7000}],
+        "funding": {"bank-a": 150000, "bank-b": 350000}
+    }})
 }

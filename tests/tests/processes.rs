@@ -7,18 +7,13 @@ use veil_node::ledger::Entry;
 use veil_node::link::NodeLink;
 use veil_node::state::Receipt;
 use veil_node::testkit::TestConsortium;
-use veil_tests::{ConsortiumDir, NodeProcess, eventually, status};
+use veil_tests::{ConsortiumDir, NodeProcess, eventually, status, submit_until_finalized};
 
 const WAIT: Duration = Duration::from_secs(120);
 
 /// Submits `entry` through `link` until it is finalized (retrying what a client retries).
 async fn submit(link: &NodeLink, entry: &Entry) -> Receipt {
-    let bytes = entry.encode();
-    eventually(WAIT, "an entry to be finalized", || {
-        let bytes = bytes.clone();
-        async move { link.submit(bytes, Duration::from_secs(20)).await.ok() }
-    })
-    .await
+    submit_until_finalized(link, entry, WAIT).await
 }
 
 /// Waits until every link answers and reports the same head at height ≥ `height`.

@@ -1,0 +1,463 @@
+//! The gateway through real HTTPS with real client certificates, on an embedded consortium
+//! (four banks' nodes and gateways, a regulator's read-only gateway).
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use veil_gateway::init::InitOptions;
+use veil_gateway::pki::{Ca, Usage};
+use veil_node::ledger::{Entry, UnsignedEntry};
+use veil_node::link::LinkError;
+use veil_tests::{
+    ConsortiumDir, Harness, free_base_port, get_json as get, get_until_found, https as client,
+    loan_request, member_client, post_json as post, regulator_client,
+};
+
+fn redacted(value: &Value) -> bool {
+    value.get("redacted") == Some(&Value::Bool(true))
+}
+
+/// Asserts `field` is visible (not redacted) exactly when `visible`.
+fn assert_visibility(view: &Value, path: &[&str], visible: bool, who: &str) {
+    let mut value = &view["fields"];
+    for part in path {
+        value = &value[part];
+    }
+    assert!(
+        !value.is_null(),
+        "{who}: {} missing in {view}",
+        path.join(".")
+    );
+    assert_eq!(
+        !redacted(value),
+        visible,
+        "{who} sees {}: {value}",
+        path.join(".")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_party_sees_exactly_what_the_policy_allows() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let harness = Harness::start(dir).await;
+    let originator = member_client(dir, "bank-a", "clerk");
+    let partner = member_client(dir, "bank-b", "auditor");
+    let outsider = member_client(dir, "bank-c", "auditor");
+    let regulator = regulator_client(dir);
+
+    let (status, written) = post(
+        &originator,
+        &harness.url("bank-a", "/v1/entries"),
+        &loan_request("L-0001"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    assert_eq!(written["status"], "finalized");
+    let loan_id = written["id"].as_str().unwrap().to_owned();
+
+    let repay = json!({"type": "loan.repaid", "fields": {
+        "loan_id": "L-0001", "period": "2026-11", "amount": 45001, "principal_part": 40000, "interest_part": 5001
+    }});
+    let (status, repaid) = post(
+        &originator,
+        &harness.url("bank-a", "/v1/entries"),
+        &repay,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{repaid}");
+    let repayment_id = repaid["id"].as_str().unwrap().to_owned();
+
+    let views = [
+        ("originator", &originator, "bank-a"),
+        ("partner", &partner, "bank-b"),
+        ("outsider", &outsider, "bank-c"),
+        ("regulator", &regulator, "regulator"),
+    ];
+    let mut principals = Vec::new();
+    for (who, client, gateway) in views {
+        let (status, loan) = get_until_found(
+            client,
+            &harness.url(gateway, &format!("/v1/entries/{loan_id}")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{who}: {loan}");
+        assert_eq!(loan["proofs"]["verified"], true, "{who}");
+        let originator_or_regulator = matches!(who, "originator" | "regulator");
+        let participant = who != "outsider";
+        assert_visibility(&loan, &["borrower", "name"], originator_or_regulator, who);
+        assert_visibility(
+            &loan,
+            &["borrower", "national_id"],
+            originator_or_regulator,
+            who,
+        );
+        assert_visibility(&loan, &["borrower", "phone"], originator_or_regulator, who);
+        for field in [
+            "loan_id",
+            "borrower_ref",
+            "principal",
+            "annual_rate_bps",
+            "term_days",
+            "participants",
+        ] {
+            assert_visibility(&loan, &[field], participant, who);
+        }
+        assert_visibility(&loan, &["funding", "bank-a"], originator_or_regulator, who);
+        assert_visibility(&loan, &["funding", "bank-b"], participant, who);
+        if !participant {
+            assert!(
+                loan["fields"]["principal"]["commitment"].is_string(),
+                "amounts keep their commitment"
+            );
+            assert!(
+                loan["fields"]["borrower"]["name"]
+                    .get("commitment")
+                    .is_none()
+            );
+        } else {
+            principals.push(loan["fields"]["principal"].clone());
+        }
+
+        let (status, repayment) = get_until_found(
+            client,
+            &harness.url(gateway, &format!("/v1/entries/{repayment_id}")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{who}: {repayment}");
+        assert_eq!(repayment["proofs"]["verified"], true, "{who}");
+        for field in [
+            "amount",
+            "principal_part",
+            "interest_part",
+            "loan_id",
+            "period",
+        ] {
+            assert_visibility(&repayment, &[field], participant, who);
+        }
+        assert_visibility(
+            &repayment,
+            &["allocations", "bank-a"],
+            originator_or_regulator,
+            who,
+        );
+        assert_visibility(&repayment, &["allocations", "bank-b"], participant, who);
+        // Participants (who know the shares) check the split; others cannot.
+        let splits = &repayment["proofs"]["splits_verified"];
+        if participant {
+            assert_eq!(splits, &Value::Bool(true), "{who}: {repayment}");
+        } else {
+            assert!(splits.is_null(), "{who}");
+        }
+        if who == "partner" {
+            // floor(45001 * 7000 / 10000) = 31500; the originator gets the remainder.
+            assert_eq!(repayment["fields"]["allocations"]["bank-b"], 31500);
+        }
+        if originator_or_regulator {
+            assert_eq!(repayment["fields"]["allocations"]["bank-a"], 45001 - 31500);
+        }
+    }
+    // Everyone who may read the principal decrypted the same value (checked against its commitment).
+    assert!(
+        principals.iter().all(|p| p == &json!(500000)),
+        "{principals:?}"
+    );
+
+    // The loan view of a participant; an outsider does not even learn the loan id exists.
+    let (status, loan) =
+        get_until_found(&partner, &harness.url("bank-b", "/v1/loans/L-0001")).await;
+    assert_eq!(status, StatusCode::OK, "{loan}");
+    assert_eq!(loan["outstanding"], 500000 - 40000);
+    assert_eq!(loan["repayments"].as_array().unwrap().len(), 1);
+    let (status, _) = get(&outsider, &harness.url("bank-c", "/v1/loans/L-0001")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Every decrypting read was logged, and the regulator verifies the chain.
+    let (status, log) = get(&regulator, &harness.url("bank-b", "/v1/disclosures")).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    assert_eq!(log["chain_verified"], true);
+    assert!(
+        log["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["who"] == "bank-b:auditor")
+    );
+    let (status, _) = get(&partner, &harness.url("bank-b", "/v1/disclosures")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The regulator's gateway never writes.
+    let (status, _) = post(
+        &regulator,
+        &harness.url("regulator", "/v1/entries"),
+        &loan_request("L-0002"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // An auditor never writes; a client of another bank is refused by this bank's gateway.
+    let (status, _) = post(
+        &partner,
+        &harness.url("bank-b", "/v1/entries"),
+        &loan_request("L-0003"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = post(
+        &originator,
+        &harness.url("bank-b", "/v1/entries"),
+        &loan_request("L-0004"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    harness.embedded.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_get_clear_errors_and_change_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let harness = Harness::start(dir).await;
+    let clerk = member_client(dir, "bank-a", "clerk");
+    let url = harness.url("bank-a", "/v1/entries");
+
+    // 400: not JSON, unknown field, wrong type, unknown type.
+    let response = clerk.post(&url).body("{not json").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let mut unknown = loan_request("L-1");
+    unknown["fields"]["nickname"] = json!("x");
+    assert_eq!(
+        post(&clerk, &url, &unknown, None).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let mut wrong = loan_request("L-1");
+    wrong["fields"]["principal"] = json!("lots");
+    assert_eq!(
+        post(&clerk, &url, &wrong, None).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(
+            &clerk,
+            &url,
+            &json!({"type": "loan.deleted", "fields": {}}),
+            None
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // 413: too large.
+    let huge = "x".repeat(200_000);
+    let response = clerk.post(&url).body(huge).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // 422: consortium rules.
+    let mut cases = Vec::new();
+    let mut funding = loan_request("L-2");
+    funding["fields"]["funding"]["bank-b"] = json!(350001);
+    cases.push((funding, "funding"));
+    let mut shares = loan_request("L-3");
+    shares["fields"]["participants"][1]["share_bps"] = json!(6999);
+    cases.push((shares, "shares"));
+    let mut rate = loan_request("L-4");
+    rate["fields"]["annual_rate_bps"] = json!(2401);
+    cases.push((rate, "cap"));
+    let mut bank = loan_request("L-5");
+    bank["fields"]["participants"][1]["bank"] = json!("bank-z");
+    cases.push((bank, "member"));
+    for (request, rule) in cases {
+        let (status, problem) = post(&clerk, &url, &request, None).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{rule}: {problem}"
+        );
+        assert!(
+            problem["detail"].as_str().unwrap().contains(rule),
+            "{problem}"
+        );
+    }
+    let repay_unknown = json!({"type": "loan.repaid", "fields": {"loan_id": "nope", "period": "2026-11", "amount": 1, "principal_part": 1, "interest_part": 0}});
+    assert_eq!(
+        post(&clerk, &url, &repay_unknown, None).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // 409: idempotency key reused with another body; same key and body, same id.
+    let (status, first) = post(&clerk, &url, &loan_request("L-6"), Some("key-1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = post(&clerk, &url, &loan_request("L-6"), Some("key-1")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(first["id"], again["id"]);
+    let (status, _) = post(&clerk, &url, &loan_request("L-7"), Some("key-1")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // 409: a loan id used twice.
+    let (status, _) = post(&clerk, &url, &loan_request("L-6"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Nothing from the refused requests reached the ledger: one loan only.
+    let (status, page) = get(
+        &clerk,
+        &harness.url("bank-a", "/v1/entries?type=loan.originated"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["entries"].as_array().unwrap().len(), 1, "{page}");
+
+    // Below the gateway: a captured entry resubmitted to a node is refused as a replay, and
+    // an entry with a forged proof, properly signed, is refused by the nodes.
+    let node = ConsortiumDir::node_link_in(dir, "bank-a");
+    let id = veil_node::ledger::EntryId::from_hex(first["id"].as_str().unwrap()).unwrap();
+    let captured = node.entry(&id).await.unwrap().unwrap();
+    assert_eq!(
+        node.submit(captured.bytes.clone(), Duration::from_secs(10))
+            .await
+            .unwrap_err(),
+        LinkError::Replay
+    );
+    let entry = Entry::decode(&captured.bytes).unwrap();
+    let signing = veil_crypto::SigningKey::from_pem(
+        &std::fs::read_to_string(dir.join("bank-a/keys/signing.key")).unwrap(),
+    )
+    .unwrap();
+    let mut proofs = entry.proofs.clone();
+    proofs.range[33] ^= 1;
+    let forged = UnsignedEntry {
+        header: veil_node::ledger::EntryHeader {
+            id: veil_node::ledger::EntryId::random(),
+            ..entry.header.clone()
+        },
+        groups: entry.groups.clone(),
+        commitments: entry.commitments.clone(),
+        proofs,
+    }
+    .sign(&signing);
+    assert!(matches!(
+        node.submit(forged.encode(), Duration::from_secs(10)).await,
+        Err(LinkError::Rejected(_))
+    ));
+    // Another member's gateway identity cannot submit bank-a's entries to its own node.
+    let other = ConsortiumDir::node_link_in(dir, "bank-b");
+    assert_eq!(
+        other
+            .submit(forged.encode(), Duration::from_secs(10))
+            .await
+            .unwrap_err(),
+        LinkError::Forbidden
+    );
+
+    harness.embedded.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_refuses_missing_foreign_expired_and_revoked_certificates() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    // Certificates made before the consortium starts.
+    veil_gateway::init::init(
+        dir,
+        &InitOptions {
+            base_port: free_base_port(4, 1),
+            force: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ca = Ca::load(&dir.join("ca/ca.pem"), &dir.join("ca/ca.key")).unwrap();
+    let write = |name: &str, issued: &veil_gateway::pki::Issued| {
+        std::fs::write(dir.join(format!("{name}.pem")), &issued.cert_pem).unwrap();
+        veil_gateway::init::write_secret(&dir.join(format!("{name}.key")), &issued.key_pem)
+            .unwrap();
+    };
+    let day = Duration::from_secs(86_400);
+    let expired = ca
+        .issue(
+            "bank-a:clerk",
+            Usage::Client,
+            &[],
+            SystemTime::now() - 3 * day,
+            day,
+        )
+        .unwrap();
+    write("expired", &expired);
+    let foreign = Ca::generate("another-consortium")
+        .unwrap()
+        .issue_now("bank-a:clerk", Usage::Client, &[])
+        .unwrap();
+    write("foreign", &foreign);
+    let revoked = ca.issue_now("bank-a:clerk", Usage::Client, &[]).unwrap();
+    write("revoked", &revoked);
+    let valid = ca.issue_now("bank-a:clerk", Usage::Client, &[]).unwrap();
+    write("valid", &valid);
+
+    let harness = Harness::start(dir).await;
+    let url = harness.url("bank-a", "/v1/status");
+    let with = |name: &str| {
+        client(
+            dir,
+            &dir.join(format!("{name}.pem")),
+            &dir.join(format!("{name}.key")),
+        )
+    };
+    assert_eq!(
+        with("valid").get(&url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        with("revoked").get(&url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    // Revocation takes effect without a restart: the gateway follows its CRL file.
+    std::fs::write(
+        dir.join("ca/crl.pem"),
+        ca.crl(std::slice::from_ref(&revoked.serial), 2).unwrap(),
+    )
+    .unwrap();
+    tokio::time::sleep(veil_node::tls::CRL_RELOAD * 2).await;
+    for name in ["expired", "foreign", "revoked"] {
+        assert!(
+            with(name).get(&url).send().await.is_err(),
+            "{name} certificate accepted"
+        );
+    }
+    assert_eq!(
+        with("valid").get(&url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let anonymous = reqwest::Client::builder()
+        .tls_backend_preconfigured(rustls_client_without_certificate(&dir.join("ca/ca.pem")))
+        .build()
+        .unwrap();
+    assert!(
+        anonymous.get(&url).send().await.is_err(),
+        "no certificate accepted"
+    );
+    harness.embedded.stop().await.unwrap();
+}
+
+fn rustls_client_without_certificate(ca: &Path) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in veil_node::tls::load_certs(ca).unwrap() {
+        roots.add(cert).unwrap();
+    }
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth()
+}
