@@ -20,13 +20,13 @@ build: deps
 	$(CARGO) build --release --bin veil
 
 demo: build
-	$(CARGO) run --release --bin veil -- --help
+	$(CARGO) run --release --bin veil -- demo
 
 test: deps
 	$(CARGO) test --workspace --all-targets
 
-bench: deps
-	$(CARGO) bench -p veil-crypto
+bench: build
+	$(CARGO) run --release --bin veil -- bench --out bench.json
 
 fmt:
 	$(CARGO) fmt --all
