@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use veil_node::config::NodeConfig;
 use veil_node::link::NodeLink;
 use veil_node::process::NodeThread;
+use veil_node::state::VerifiedEntries;
 
 use crate::config::GatewayConfig;
 use crate::init::{self, InitOptions};
@@ -42,11 +43,16 @@ impl Embedded {
         let genesis = veil_node::genesis::Genesis::load(&dir.join("consortium.toml"))
             .map_err(|e| e.to_string())?;
 
+        // The nodes share one process, one genesis and the same cores: the signature and
+        // proofs of an entry one of them verified are not verified again by the others (each
+        // still applies every stateful rule itself). Separate processes verify everything.
+        let verified = VerifiedEntries::default();
         let mut nodes = Vec::new();
         for member in &genesis.members {
             let config = NodeConfig::load(&dir.join(&member.id).join("node.toml"))
                 .map_err(|e| e.to_string())?;
-            let node = tokio::task::block_in_place(|| NodeThread::spawn(config, 1))?;
+            let verified = verified.clone();
+            let node = tokio::task::block_in_place(|| NodeThread::spawn(config, 1, verified))?;
             nodes.push((member.id.clone(), node));
         }
         let local = |api: std::net::SocketAddr| {

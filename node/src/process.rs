@@ -25,7 +25,7 @@ use crate::consensus::{self, Channels, PrivateKey, channel};
 use crate::genesis::Genesis;
 use crate::link::LocalNode;
 use crate::runner::{self, NodeChannels};
-use crate::state::{NodeMetrics, NodeState};
+use crate::state::{NodeMetrics, NodeState, VerifiedEntries};
 use crate::store::rocks::RocksStore;
 use crate::tls;
 
@@ -57,7 +57,13 @@ impl std::fmt::Debug for StartedNode {
 }
 
 /// Starts the node of `config` on `context`: store, p2p network, consensus, API.
-pub async fn start(context: runtime::Context, config: &NodeConfig) -> Result<StartedNode, String> {
+/// `verified` is its cache of verified entries (shared only among nodes of one consortium in
+/// one process; see [`VerifiedEntries`]).
+pub async fn start(
+    context: runtime::Context,
+    config: &NodeConfig,
+    verified: VerifiedEntries,
+) -> Result<StartedNode, String> {
     let genesis = Arc::new(Genesis::load(&config.consortium).map_err(|e| e.to_string())?);
     let member = genesis
         .member(&config.member)
@@ -74,11 +80,12 @@ pub async fn start(context: runtime::Context, config: &NodeConfig) -> Result<Sta
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
     let store = RocksStore::open(&config.data_dir.join("ledger")).map_err(|e| e.to_string())?;
-    let state = Arc::new(NodeState::new(
+    let state = Arc::new(NodeState::with_verified(
         genesis.clone(),
         member.id.clone(),
         Arc::new(store),
         NodeMetrics::register(&context.child("veil")),
+        verified,
     ));
 
     // Peers: every member's node at its genesis address, authenticated by its consensus key.
@@ -213,7 +220,13 @@ pub fn run(config_path: &Path) -> Result<i32, String> {
     runtime_config = runtime_config.with_worker_threads(threads.max(2));
     let executor = runtime::Runner::new(runtime_config);
     executor.start(|context| async move {
-        let node = match start(context.child("veil_node"), &config).await {
+        let node = match start(
+            context.child("veil_node"),
+            &config,
+            VerifiedEntries::default(),
+        )
+        .await
+        {
             Ok(node) => node,
             Err(error) => return Err(error),
         };
@@ -257,8 +270,13 @@ impl std::fmt::Debug for NodeThread {
 }
 
 impl NodeThread {
-    /// Starts the node of `config` in a new thread and waits until it is running.
-    pub fn spawn(config: NodeConfig, worker_threads: usize) -> Result<Self, String> {
+    /// Starts the node of `config` in a new thread and waits until it is running. Nodes of
+    /// one consortium started in one process may share `verified`.
+    pub fn spawn(
+        config: NodeConfig,
+        worker_threads: usize,
+        verified: VerifiedEntries,
+    ) -> Result<Self, String> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
         let (started_tx, started_rx) =
@@ -271,7 +289,7 @@ impl NodeThread {
                     .with_storage_directory(config.data_dir.join("consensus"))
                     .with_worker_threads(worker_threads.max(1));
                 runtime::Runner::new(runtime_config).start(|context| async move {
-                    let node = match start(context.child("veil_node"), &config).await {
+                    let node = match start(context.child("veil_node"), &config, verified).await {
                         Ok(node) => node,
                         Err(error) => {
                             let _ = started_tx.send(Err(error.clone()));

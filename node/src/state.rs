@@ -189,7 +189,17 @@ impl NodeMetrics {
     }
 }
 
-/// Digests of entries that passed [`Validator::check_stateless`], bounded FIFO.
+/// Digests (SHA-256 of the exact bytes) of entries that passed
+/// [`Validator::check_stateless`]: a bounded FIFO, cloned as a handle to one shared cache.
+///
+/// Stateless checks depend only on an entry's bytes and the genesis, so nodes of one
+/// consortium running in one process (`veil up`) may share a cache: an entry one of them
+/// verified is not verified again by the others on the same cores. Nodes in separate
+/// processes each verify everything themselves.
+#[derive(Clone, Debug, Default)]
+pub struct VerifiedEntries(Arc<Mutex<VerifiedCache>>);
+
+/// The cache behind [`VerifiedEntries`].
 #[derive(Debug, Default)]
 struct VerifiedCache {
     set: HashSet<[u8; 32]>,
@@ -224,7 +234,7 @@ pub struct NodeState {
     /// Metrics.
     pub metrics: NodeMetrics,
     mempool: Mutex<Mempool>,
-    verified: Mutex<VerifiedCache>,
+    verified: VerifiedEntries,
     waiters: Mutex<HashMap<EntryId, Vec<oneshot::Sender<Receipt>>>>,
     peers: Mutex<HashMap<String, PeerStatus>>,
     halted: Mutex<Option<String>>,
@@ -247,12 +257,24 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl NodeState {
-    /// State for member `member` over `store`.
+    /// State for member `member` over `store`, with its own cache of verified entries.
     pub fn new(
         genesis: Arc<Genesis>,
         member: String,
         store: Arc<dyn Store>,
         metrics: NodeMetrics,
+    ) -> Self {
+        Self::with_verified(genesis, member, store, metrics, VerifiedEntries::default())
+    }
+
+    /// State for member `member` over `store`, sharing `verified` with other nodes of the same
+    /// consortium in this process.
+    pub fn with_verified(
+        genesis: Arc<Genesis>,
+        member: String,
+        store: Arc<dyn Store>,
+        metrics: NodeMetrics,
+        verified: VerifiedEntries,
     ) -> Self {
         Self {
             validator: Validator::new(genesis.clone()),
@@ -261,7 +283,7 @@ impl NodeState {
             store,
             metrics,
             mempool: Mutex::new(Mempool::new()),
-            verified: Mutex::new(VerifiedCache::default()),
+            verified,
             waiters: Mutex::new(HashMap::new()),
             peers: Mutex::new(HashMap::new()),
             halted: Mutex::new(None),
@@ -285,14 +307,14 @@ impl NodeState {
         entry: &Entry,
         digest: &[u8; 32],
     ) -> Result<(), Rejection> {
-        if lock(&self.verified).set.contains(digest) {
+        if lock(&self.verified.0).set.contains(digest) {
             return Ok(());
         }
         let started = Instant::now();
         let result = self.validator.check_stateless(entry);
         self.metrics.verified(1, started.elapsed());
         if result.is_ok() {
-            lock(&self.verified).insert(*digest);
+            lock(&self.verified.0).insert(*digest);
         }
         result
     }
@@ -354,12 +376,12 @@ impl NodeState {
 
     /// Marks a digest as statelessly valid (verified while checking a block).
     pub fn remember_verified(&self, digest: [u8; 32]) {
-        lock(&self.verified).insert(digest);
+        lock(&self.verified.0).insert(digest);
     }
 
     /// Whether a digest is known to be statelessly valid.
     pub fn is_verified(&self, digest: &[u8; 32]) -> bool {
-        lock(&self.verified).set.contains(digest)
+        lock(&self.verified.0).set.contains(digest)
     }
 
     /// Records a finalized, durably applied block: clears the mempool, wakes waiters.
