@@ -29,6 +29,28 @@ pub const FINALIZATION_WAIT: Duration = Duration::from_secs(30);
 /// Most entries per list page.
 pub const MAX_PAGE: usize = 100;
 
+/// A loan id being created by one request. Released when dropped — also when the request is
+/// cancelled (client gone, request timeout) while it waits for finalization.
+struct LoanReservation<'a> {
+    reserved: &'a Mutex<HashSet<String>>,
+    loan_id: String,
+}
+
+impl<'a> LoanReservation<'a> {
+    fn take(reserved: &'a Mutex<HashSet<String>>, loan_id: &str) -> Option<Self> {
+        lock(reserved).insert(loan_id.to_owned()).then(|| Self {
+            reserved,
+            loan_id: loan_id.to_owned(),
+        })
+    }
+}
+
+impl Drop for LoanReservation<'_> {
+    fn drop(&mut self) {
+        lock(self.reserved).remove(&self.loan_id);
+    }
+}
+
 /// What a gateway holds.
 #[derive(Debug)]
 pub enum Secrets {
@@ -59,6 +81,8 @@ pub struct Gateway {
     pub store: GatewayStore,
     /// Where writes spent their time.
     pub timings: WriteTimings,
+    /// One permit per core for proving and verifying (see [`Gateway::cpu`]).
+    cpu: tokio::sync::Semaphore,
     idempotency_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     loan_reservations: Mutex<HashSet<String>>,
 }
@@ -154,6 +178,14 @@ pub fn current_month() -> String {
 }
 
 impl Gateway {
+    /// Runs CPU-heavy work (proving, verifying proofs) without stalling the runtime's I/O:
+    /// at most one job per core at once, admitted in arrival order, each on a thread the
+    /// runtime sets aside for it.
+    async fn cpu<T>(&self, work: impl FnOnce() -> T) -> T {
+        let _permit = self.cpu.acquire().await.ok();
+        tokio::task::block_in_place(work)
+    }
+
     /// A gateway over these parts.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -175,6 +207,9 @@ impl Gateway {
             secrets,
             store,
             timings: WriteTimings::default(),
+            cpu: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
             idempotency_locks: Mutex::new(HashMap::new()),
             loan_reservations: Mutex::new(HashSet::new()),
         }
@@ -309,16 +344,19 @@ impl Gateway {
                         loan.loan_id
                     )));
                 }
-                builder.loan(loan, &current_month(), now_ms())
+                let month = current_month();
+                self.cpu(|| builder.loan(loan, &month, now_ms())).await
             }
             Request::LoanRepaid(repayment) => {
                 request::check_repayment(repayment)?;
                 let terms = self.loan_terms(&repayment.loan_id).await?;
-                builder.repayment(repayment, &terms, now_ms())
+                self.cpu(|| builder.repayment(repayment, &terms, now_ms()))
+                    .await
             }
             Request::SettlementClosed(settlement) => {
                 let repayments = self.unsettled_repayments(&settlement.period).await?;
-                builder.settlement(&settlement.period, &repayments, now_ms())
+                self.cpu(|| builder.settlement(&settlement.period, &repayments, now_ms()))
+                    .await
             }
         }
     }
@@ -384,16 +422,11 @@ impl Gateway {
         timings: BuildTimings,
     ) -> Result<Written, Problem> {
         let reservation = match request {
-            Request::LoanOriginated(loan) => {
-                let mut reserved = lock(&self.loan_reservations);
-                if !reserved.insert(loan.loan_id.clone()) {
-                    return Err(Problem::conflict(format!(
-                        "loan {} is being created",
-                        loan.loan_id
-                    )));
-                }
-                Some(loan.loan_id.clone())
-            }
+            Request::LoanOriginated(loan) => Some(
+                LoanReservation::take(&self.loan_reservations, &loan.loan_id).ok_or_else(|| {
+                    Problem::conflict(format!("loan {} is being created", loan.loan_id))
+                })?,
+            ),
             _ => None,
         };
         let id = entry.header.id;
@@ -412,12 +445,14 @@ impl Gateway {
             },
             other => other,
         };
-        if let Some(loan_id) = &reservation {
-            if result.is_ok() {
-                self.store.put_loan(loan_id, &id).map_err(store_error)?;
-            }
-            lock(&self.loan_reservations).remove(loan_id);
+        if let Some(reservation) = &reservation
+            && result.is_ok()
+        {
+            self.store
+                .put_loan(&reservation.loan_id, &id)
+                .map_err(store_error)?;
         }
+        drop(reservation);
         let receipt = result.map_err(link_problem)?;
         self.timings.add(timings, submitted.elapsed());
         if let Request::LoanRepaid(repayment) = request {
@@ -447,14 +482,16 @@ impl Gateway {
                 referenced.push(self.decode(&stored)?);
             }
         }
-        let verified = reader::verify(&self.validator, entry, &referenced);
+        let verified = self
+            .cpu(|| reader::verify(&self.validator, entry, &referenced))
+            .await;
         let mut splits = None;
         if entry.header.kind == EntryType::LoanRepaid.name()
             && let Some(loan_id) = entry.header.references.first()
             && let Some(loan) = self.fetch(loan_id).await?
             && let Some(shares) = reader::shares(&loan)
         {
-            splits = Some(reader::verify_splits(entry, &shares));
+            splits = Some(self.cpu(|| reader::verify_splits(entry, &shares)).await);
         }
         Ok(ProofReport { verified, splits })
     }

@@ -120,9 +120,17 @@ enum PolicyCommand {
     },
 }
 
-fn init_logging(json: bool) {
+/// Logs to stderr, filtered by `RUST_LOG`; by default services log at `info` and one-shot
+/// commands (whose output is their report) only warnings.
+fn init_logging(command: &Command, json: bool) {
+    let default = match command {
+        Command::Up { .. } | Command::Node { .. } | Command::Gateway { .. } => {
+            "info,commonware=warn"
+        }
+        _ => "warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,commonware=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -279,7 +287,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_json);
+    init_logging(&cli.command, cli.log_json);
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -211,7 +211,14 @@ async fn create(
         ),
         None => None,
     };
-    let written = routes.gateway.write(&principal, &body, key).await?;
+    // The write runs to completion even if the client goes away or the request times out:
+    // once an entry may reach the ledger, the gateway's own records must follow it.
+    let gateway = routes.gateway.clone();
+    let key = key.map(str::to_owned);
+    let written =
+        tokio::spawn(async move { gateway.write(&principal, &body, key.as_deref()).await })
+            .await
+            .map_err(|_| Problem::internal())??;
     Ok((
         StatusCode::CREATED,
         Json(WrittenResponse {
