@@ -104,22 +104,35 @@ impl ConsortiumDir {
     }
 }
 
-/// A `veil node` process.
+/// A `veil node` or `veil gateway` process, run from the config `veil init` wrote.
 #[derive(Debug)]
 pub struct NodeProcess {
     child: Option<Child>,
+    command: &'static str,
     config: PathBuf,
     log: PathBuf,
 }
 
+/// A `veil gateway` process.
+pub type GatewayProcess = NodeProcess;
+
 impl NodeProcess {
     /// Starts bank `i`'s node.
     pub fn start(dir: &ConsortiumDir, i: usize) -> Self {
-        let bank = dir.bank(i);
-        let config = dir.path().join(&bank).join("node.toml");
-        let log = dir.path().join(format!("{bank}-node.log"));
+        Self::spawn(dir.path(), &dir.bank(i), "node")
+    }
+
+    /// Starts the gateway of `id` (a bank, or `regulator`).
+    pub fn gateway(dir: &Path, id: &str) -> Self {
+        Self::spawn(dir, id, "gateway")
+    }
+
+    fn spawn(dir: &Path, id: &str, command: &'static str) -> Self {
+        let config = dir.join(id).join(format!("{command}.toml"));
+        let log = dir.join(format!("{id}-{command}.log"));
         let mut process = Self {
             child: None,
+            command,
             config,
             log,
         };
@@ -135,7 +148,7 @@ impl NodeProcess {
             .open(&self.log)
             .unwrap();
         let child = Command::new(veil_bin())
-            .args(["node", "--config"])
+            .args([self.command, "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "info,commonware=warn")
             .stdout(Stdio::null())
