@@ -53,13 +53,15 @@ pub fn genesis_block(genesis: &Genesis) -> Block {
     Block::genesis(genesis.hash)
 }
 
-/// Binds the store to the genesis and writes the genesis block if the store is empty.
+/// Binds the store to the genesis, writes the genesis block if the store is empty, and
+/// checks that the head block is intact (see [`check_head`]).
 pub fn prepare_store(state: &NodeState) -> Result<(), String> {
     let genesis = &state.genesis;
     state
         .store
         .check_genesis(&genesis.hash)
         .map_err(|e| format!("store: {e}"))?;
+    check_head(state.store.as_ref())?;
     if state.store.head().map_err(|e| e.to_string())?.is_none() {
         let block = genesis_block(genesis);
         let digest = commonware_cryptography::Digestible::digest(&block);
@@ -75,6 +77,52 @@ pub fn prepare_store(state: &NodeState) -> Result<(), String> {
                 entries: Vec::new(),
             })
             .map_err(|e| format!("store: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Refuses a store whose head block is not what was finalized: its digest, its Merkle root
+/// and every one of its entries (bytes and position) must agree. A write torn by a crash or a
+/// failing disk shows here, at the last block written, and the node then refuses to start
+/// rather than serve or build on corrupted data; the operator restores or wipes the data
+/// directory and the node recovers the ledger from its peers.
+pub fn check_head(store: &dyn crate::store::Store) -> Result<(), String> {
+    let corrupt = |height: u64, what: &str| {
+        format!(
+            "store: block {height} is corrupt ({what}); the last write may have been torn. \
+             Restore the data directory, or remove it to resynchronize from the peers"
+        )
+    };
+    let Some((height, digest)) = store.head().map_err(|e| format!("store: {e}"))? else {
+        return Ok(());
+    };
+    let stored = store
+        .block(height)
+        .map_err(|e| format!("store: {e}"))?
+        .ok_or_else(|| corrupt(height, "the head block is missing"))?;
+    let block = <Block as commonware_codec::DecodeExt<()>>::decode(stored.block.clone())
+        .map_err(|_| corrupt(height, "the block does not decode"))?;
+    if stored.digest != digest
+        || commonware_cryptography::Digestible::digest(&block).0 != digest
+        || block.computed_entries_root() != block.entries_root
+    {
+        return Err(corrupt(height, "digest or entries root mismatch"));
+    }
+    for (index, (entry, bytes)) in block
+        .entries
+        .iter()
+        .zip(block.encoded_entries())
+        .enumerate()
+    {
+        let found = store
+            .entry(&entry.header.id)
+            .map_err(|e| format!("store: {e}"))?;
+        let intact = found.is_some_and(|found| {
+            found.height == height && found.index as usize == index && found.bytes == *bytes
+        });
+        if !intact {
+            return Err(corrupt(height, "an entry differs from its block"));
+        }
     }
     Ok(())
 }

@@ -404,3 +404,91 @@ impl TestConsortium {
         }
     }
 }
+
+/// How a [`FaultyStore`] breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFault {
+    /// The write of the chosen block fails; nothing of it is stored.
+    Fail,
+    /// The write of the chosen block tears: the block is stored with its last entry's bytes
+    /// cut short, and the engine reports an I/O error, as a disk that lost power mid-write.
+    Tear,
+}
+
+/// A store that breaks when asked to apply the block at height `at`, and every write after.
+#[derive(Debug)]
+pub struct FaultyStore {
+    inner: crate::store::memory::MemoryStore,
+    at: u64,
+    fault: StoreFault,
+}
+
+impl FaultyStore {
+    /// An empty store that breaks at height `at`.
+    pub fn new(at: u64, fault: StoreFault) -> Self {
+        Self {
+            inner: crate::store::memory::MemoryStore::new(),
+            at,
+            fault,
+        }
+    }
+}
+
+impl crate::store::Store for FaultyStore {
+    fn head(&self) -> Result<Option<(u64, [u8; 32])>, crate::store::StoreError> {
+        self.inner.head()
+    }
+
+    fn apply(&self, block: &crate::store::AppliedBlock) -> Result<(), crate::store::StoreError> {
+        if block.block.height < self.at {
+            return self.inner.apply(block);
+        }
+        let failure = || crate::store::StoreError::Engine("injected I/O error".into());
+        if self.fault == StoreFault::Tear && block.block.height == self.at {
+            let mut torn = block.clone();
+            if let Some(last) = torn.entries.last_mut() {
+                last.bytes.truncate(last.bytes.len() / 2);
+            }
+            let _ = self.inner.apply(&torn);
+        }
+        Err(failure())
+    }
+
+    fn block(
+        &self,
+        height: u64,
+    ) -> Result<Option<crate::store::StoredBlock>, crate::store::StoreError> {
+        self.inner.block(height)
+    }
+
+    fn entry(
+        &self,
+        id: &EntryId,
+    ) -> Result<Option<crate::store::StoredEntry>, crate::store::StoreError> {
+        self.inner.entry(id)
+    }
+
+    fn entries_by_type(
+        &self,
+        kind: &str,
+        after: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<crate::store::StoredEntry>, crate::store::StoreError> {
+        self.inner.entries_by_type(kind, after, limit)
+    }
+
+    fn referrers(
+        &self,
+        id: &EntryId,
+    ) -> Result<Vec<crate::store::StoredEntry>, crate::store::StoreError> {
+        self.inner.referrers(id)
+    }
+
+    fn settled_by(&self, id: &EntryId) -> Result<Option<EntryId>, crate::store::StoreError> {
+        self.inner.settled_by(id)
+    }
+
+    fn check_genesis(&self, genesis_hash: &[u8; 32]) -> Result<(), crate::store::StoreError> {
+        self.inner.check_genesis(genesis_hash)
+    }
+}

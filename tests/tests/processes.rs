@@ -163,3 +163,41 @@ async fn a_node_shuts_down_cleanly_on_sigterm_and_restarts_with_its_data() {
     let refs: Vec<&NodeLink> = links.iter().collect();
     converged(&refs, receipt.height).await;
 }
+
+/// A node whose data directory is lost (a dead disk, or wiped after the integrity check
+/// refused a torn store) recovers the whole ledger from its peers and rejoins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_lost_its_data_recovers_the_ledger_from_its_peers() {
+    let dir = ConsortiumDir::init(4);
+    let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
+    let consortium = TestConsortium::from_dir(dir.path());
+    let links: Vec<NodeLink> = (0..4).map(|i| dir.node_link(i)).collect();
+    started(&links).await;
+    let mut acknowledged = Vec::new();
+    for (i, link) in links.iter().enumerate().take(3) {
+        let loan = consortium.loan(i, 400 + i as u32, 110_000, &[((i + 1) % 4, 4000)]);
+        let receipt = submit(link, &loan).await;
+        acknowledged.push((loan, receipt));
+    }
+
+    nodes[3].kill();
+    let data = dir.path().join(dir.bank(3)).join("node-data");
+    std::fs::remove_dir_all(&data).unwrap();
+    // The others keep finalizing meanwhile.
+    let loan = consortium.loan(0, 410, 95_000, &[(2, 5000)]);
+    let receipt = submit(&links[0], &loan).await;
+    acknowledged.push((loan, receipt));
+
+    nodes[3].restart();
+    let top = acknowledged.iter().map(|(_, r)| r.height).max().unwrap();
+    let refs: Vec<&NodeLink> = links.iter().collect();
+    converged(&refs, top).await;
+    for (entry, receipt) in &acknowledged {
+        let stored = links[3].entry(&entry.header.id).await.unwrap().unwrap();
+        assert_eq!(stored.bytes, entry.encode());
+        assert_eq!(stored.height, receipt.height);
+    }
+    // And it takes part again: an entry submitted through it is finalized.
+    let loan = consortium.loan(3, 420, 90_000, &[(0, 5000)]);
+    submit(&links[3], &loan).await;
+}
