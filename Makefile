@@ -3,8 +3,9 @@
 
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# System packages: clang/libclang for RocksDB's bindgen, a C++ compiler for RocksDB itself.
-DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config
+# System packages: clang/libclang for RocksDB's bindgen, a C++ compiler for RocksDB itself,
+# and Chromium for the console's browser test.
+DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config chromium
 
 .PHONY: deps build demo test bench fmt lint
 

@@ -34,6 +34,8 @@
 pub mod encoding;
 pub mod encryption_key;
 pub mod envelope;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keyed_hash;
 pub mod labels;
 pub mod pedersen;

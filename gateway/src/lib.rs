@@ -26,7 +26,10 @@ pub mod audit;
 pub mod bench;
 pub mod builder;
 pub mod config;
+pub mod console;
 pub mod demo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod init;
 pub mod keys;
 pub mod metrics;

@@ -45,6 +45,19 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Serve the web console on loopback as MEMBER[:ROLE], speaking to that member's gateway
+    /// with the member's client certificate (read-only).
+    Console {
+        /// The consortium directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Whose view: `bank-a`, `bank-b:clerk`, `regulator`, ... (role defaults to auditor).
+        #[arg(long = "as", value_name = "MEMBER[:ROLE]")]
+        identity: String,
+        /// Where to listen (loopback only).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
     /// The joint-loan story end to end on an embedded consortium: what each party sees and
     /// verifies. Exits 0 only if every check held; writes DIR/demo-report.json.
     Demo {
@@ -181,12 +194,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("  {id:<12} https://127.0.0.1:{}", gateway.addr.port());
                 }
                 println!(
-                    "endpoints: {}; stop with Ctrl-C",
+                    "endpoints: {}",
                     veil_gateway::up::endpoints_path(&embedded.dir).display()
                 );
+                let listen: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+                let console =
+                    veil_gateway::console::serve(&embedded.dir, "bank-a", Some("auditor"), listen)
+                        .await
+                        .map_err(anyhow::Error::msg)?;
+                println!(
+                    "console (as bank-a:auditor): {}  (another view: veil console --dir {} --as bank-b)",
+                    console.url,
+                    embedded.dir.display()
+                );
+                println!("stop with Ctrl-C");
                 veil_node::process::shutdown_signal().await;
                 println!("stopping");
+                console.stop().await;
                 embedded.stop().await.map_err(anyhow::Error::msg)?;
+                Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+            })
+        }
+        Command::Console {
+            dir,
+            identity,
+            listen,
+        } => {
+            let (member, role) = match identity.split_once(':') {
+                Some((member, role)) => (member.to_owned(), Some(role.to_owned())),
+                None => (identity.clone(), None),
+            };
+            if member.is_empty() || role.as_deref().is_some_and(str::is_empty) {
+                anyhow::bail!("--as must be MEMBER or MEMBER:ROLE, e.g. bank-a:auditor");
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            runtime.block_on(async {
+                let console = veil_gateway::console::serve(&dir, &member, role.as_deref(), listen)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                println!("console as {identity}: {}  (stop with Ctrl-C)", console.url);
+                veil_node::process::shutdown_signal().await;
+                console.stop().await;
                 Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
             })
         }

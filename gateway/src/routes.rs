@@ -123,6 +123,7 @@ pub fn router(routes: Routes) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .merge(crate::console::routes())
         .fallback(|| async { Problem::not_found() })
         .layer(middleware::from_fn_with_state(routes.clone(), observe))
         .with_state(routes)

@@ -24,10 +24,13 @@
 pub mod api;
 pub mod config;
 pub mod consensus;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod genesis;
 pub mod ledger;
 pub mod link;
 pub mod mempool;
+#[cfg(feature = "rocksdb")]
 pub mod process;
 pub mod runner;
 pub mod state;

@@ -380,6 +380,7 @@ impl<E: Send + 'static> commonware_consensus::Application<E> for InvalidProposer
 
 impl TestConsortium {
     /// The consortium `veil init` made in `dir`, with its members' secrets read from disk.
+    #[cfg(feature = "rocksdb")]
     pub fn from_dir(dir: &std::path::Path) -> Self {
         let genesis = Genesis::load(&dir.join("consortium.toml")).expect("consortium.toml");
         let members = genesis

@@ -7,6 +7,7 @@
 
 pub mod keys;
 pub mod memory;
+#[cfg(feature = "rocksdb")]
 pub mod rocks;
 
 use crate::ledger::EntryId;

@@ -1,0 +1,81 @@
+//! Fuzzing harness for the API's JSON bodies, shared by the cargo-fuzz target in
+//! `gateway/fuzz/` and the unit test replaying its corpus. Parsing never panics; an accepted
+//! loan's repayment split always sums to the repaid amount.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use crate::request::{self, Request};
+
+/// The fuzz targets, by name.
+/// A harness: arbitrary bytes in, a panic on a broken promise.
+pub type Harness = fn(&[u8]);
+
+pub const TARGETS: &[(&str, Harness)] = &[("api_json", api_json)];
+
+/// `request::parse` on an arbitrary body.
+pub fn api_json(data: &[u8]) {
+    let Ok(Request::LoanOriginated(loan)) = request::parse(data) else {
+        return;
+    };
+    let shares: Vec<(String, u64)> = loan
+        .participants
+        .iter()
+        .map(|p| (p.bank.clone(), p.share_bps))
+        .collect();
+    let total = shares
+        .iter()
+        .try_fold(0u64, |sum, (_, share)| sum.checked_add(*share));
+    let Some(originator) = shares.first().map(|(bank, _)| bank.clone()) else {
+        return;
+    };
+    let distinct: std::collections::BTreeSet<&str> =
+        shares.iter().map(|(bank, _)| bank.as_str()).collect();
+    // What the write path checks before allocating (request::check_loan): distinct banks
+    // whose shares sum to 10000.
+    if total == Some(10_000) && distinct.len() == shares.len() {
+        let amount = loan.principal;
+        let split = request::allocate(amount, &shares, &originator);
+        assert_eq!(split.iter().map(|(_, v)| *v).sum::<u64>(), amount);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn corpus(target: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus")
+            .join(target)
+    }
+
+    #[test]
+    fn every_corpus_input_passes_its_harness() {
+        if std::env::var("VEIL_WRITE_FUZZ_SEEDS").is_ok_and(|v| v == "1") {
+            let loan = br#"{"type": "loan.originated", "fields": {"loan_id": "L-0001",
+ "borrower": {"name": "Zhang Wei", "national_id": "110101199003077777", "phone": "+86 138 0013 8000"},
+ "principal": 500000, "annual_rate_bps": 1800, "term_days": 360,
+ "participants": [{"bank": "bank-a", "share_bps": 3000}, {"bank": "bank-b", "share_bps": 7000}],
+ "funding": {"bank-a": 150000, "bank-b": 350000}}}"#;
+            let repayment = br#"{"type": "loan.repaid", "fields": {"loan_id": "L-0001", "period": "2026-11", "amount": 45001, "principal_part": 40000, "interest_part": 5001}}"#;
+            let settlement = br#"{"type": "settlement.closed", "fields": {"period": "2026-11"}}"#;
+            std::fs::create_dir_all(corpus("api_json")).unwrap();
+            for (i, seed) in [&loan[..], &repayment[..], &settlement[..]]
+                .iter()
+                .enumerate()
+            {
+                std::fs::write(corpus("api_json").join(format!("seed-{i:02}")), seed).unwrap();
+            }
+        }
+        for (target, harness) in TARGETS {
+            let mut inputs = 0;
+            for file in std::fs::read_dir(corpus(target)).into_iter().flatten() {
+                harness(&std::fs::read(file.unwrap().path()).unwrap());
+                inputs += 1;
+            }
+            assert!(inputs > 0, "the {target} corpus is empty");
+        }
+    }
+}
