@@ -4,7 +4,8 @@
 //! 1. Saturation: every loan, then every repayment, submitted concurrently through its
 //!    originator's gateway; finalized entries per second and latency percentiles.
 //! 2. Half load: more loans at half the saturated rate; latency percentiles there.
-//! 3. Baseline, in the same run: the same entries' encryption, proofs and signatures made,
+//! 3. Reads: every entry through a partner's gateway (decrypt, check openings, verify).
+//! 4. Baseline, in the same run: the same entries' encryption, proofs and signatures made,
 //!    and verified, in a plain loop over all cores — no network, no consensus, no storage.
 //!    `ratio = entries_per_s / baseline_entries_per_s`.
 //!
@@ -194,6 +195,12 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
     .await?;
     step.finish();
 
+    // 3. Reads: every entry, one by one, through a partner's gateway (bank-b reads what it
+    // may, decrypts its groups, checks openings against commitments, verifies the proofs).
+    let step = progress.step("reads: every entry through bank-b's gateway");
+    let reads = read_all(dir, "bank-b").await?;
+    step.finish();
+
     // Where the time went, from the gateways' and nodes' own accounting.
     let mut writes = 0u64;
     let (mut encrypt, mut prove, mut sign, mut consensus) = (0.0, 0.0, 0.0, 0.0);
@@ -221,7 +228,7 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
         }
     };
 
-    // 3. Baseline: the same entries' cryptography in a plain loop over all cores.
+    // 4. Baseline: the same entries' cryptography in a plain loop over all cores.
     let step = progress.step("baseline: the same entries' proofs made and verified in a loop");
     let baseline = baseline(dir, &work)?;
     step.finish();
@@ -238,6 +245,7 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
             "offered_entries_per_s": entries_per_s / 2.0,
             "latency_ms": latency(&half_latencies),
         },
+        "reads": reads,
         "breakdown_ms_per_write": {
             "encrypt": per(encrypt, writes),
             "prove": per(prove, writes),
@@ -252,6 +260,76 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
         },
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "consortium": {"banks": 4, "regulators": 1},
+    }))
+}
+
+/// Reads every entry on the ledger through `bank`'s gateway (as its auditor), 16 at a time:
+/// `{entries, seconds, entries_per_s, latency_ms}`.
+async fn read_all(dir: &Path, bank: &str) -> Result<Value, String> {
+    let clients = dir.join(bank).join("clients");
+    let client = audit::client(
+        dir,
+        &clients.join("auditor.pem"),
+        &clients.join("auditor.key"),
+    )?;
+    let base = audit::gateway_url(dir, bank)?;
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/v1/entries?limit=100");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: Value = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        for entry in page["entries"].as_array().ok_or("entry list")? {
+            ids.push(entry["id"].as_str().ok_or("entry id")?.to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(16));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for id in &ids {
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let (client, url) = (client.clone(), format!("{base}/v1/entries/{id}"));
+        tasks.push(tokio::spawn(async move {
+            let _permit = permit;
+            let began = Instant::now();
+            let response = client.get(&url).send().await.map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("read {url}: {}", response.status()));
+            }
+            let view: Value = response.json().await.map_err(|e| e.to_string())?;
+            if view["proofs"]["verified"] != true {
+                return Err(format!("read {url}: proofs not verified"));
+            }
+            Ok::<f64, String>(began.elapsed().as_secs_f64() * 1000.0)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        latencies.push(task.await.map_err(|e| e.to_string())??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "entries": latencies.len(),
+        "seconds": seconds,
+        "entries_per_s": latencies.len() as f64 / seconds,
+        "latency_ms": latency(&latencies),
     }))
 }
 
