@@ -649,8 +649,37 @@ impl Gateway {
         Ok((entries, next))
     }
 
-    /// Indexes loans this gateway can read by their business id, from the ledger.
+    /// Indexes, from the ledger, the loans this gateway can read by their business id and
+    /// this member's repayments by period (what settlements total). The write path records
+    /// both as soon as an entry is finalized; this catches up whatever a crash between
+    /// finalization and that record left out.
     pub async fn follow_once(&self) -> Result<usize, Problem> {
+        Ok(self.follow_loans().await? + self.follow_repayments().await?)
+    }
+
+    async fn follow_repayments(&self) -> Result<usize, Problem> {
+        let kind = EntryType::LoanRepaid.name();
+        let cursor = self.store.cursor(kind).map_err(store_error)?;
+        let page = self
+            .node
+            .entries_by_type(kind, cursor, 200)
+            .await
+            .map_err(link_problem)?;
+        for stored in &page {
+            let entry = self.decode(stored)?;
+            if entry.header.submitter == self.id {
+                self.store
+                    .put_repayment(&entry.header.period, &entry.header.id)
+                    .map_err(store_error)?;
+            }
+            self.store
+                .put_cursor(kind, (stored.height, stored.index))
+                .map_err(store_error)?;
+        }
+        Ok(page.len())
+    }
+
+    async fn follow_loans(&self) -> Result<usize, Problem> {
         let kind = EntryType::LoanOriginated.name();
         let cursor = self.store.cursor(kind).map_err(store_error)?;
         let page = self
