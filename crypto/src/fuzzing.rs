@@ -22,6 +22,26 @@ use crate::view_key::{MasterViewKey, ScopedViewKey, ViewKeyring};
 /// A harness: arbitrary bytes in, a panic on a broken promise.
 pub type Harness = fn(&[u8]);
 
+/// Runs every input of `corpus/<target>/` through its harness (what each crate's corpus test
+/// does on stable), first writing `seeds` there as `seed-NN` files if `VEIL_WRITE_FUZZ_SEEDS=1`.
+/// Panics if a target's corpus is empty.
+pub fn replay(corpus: &std::path::Path, targets: &[(&str, Harness)], seeds: &[(&str, Vec<u8>)]) {
+    if std::env::var("VEIL_WRITE_FUZZ_SEEDS").is_ok_and(|v| v == "1") {
+        for (i, (target, bytes)) in seeds.iter().enumerate() {
+            std::fs::create_dir_all(corpus.join(target)).unwrap();
+            std::fs::write(corpus.join(target).join(format!("seed-{i:02}")), bytes).unwrap();
+        }
+    }
+    for (target, harness) in targets {
+        let mut inputs = 0;
+        for file in std::fs::read_dir(corpus.join(target)).into_iter().flatten() {
+            harness(&std::fs::read(file.unwrap().path()).unwrap());
+            inputs += 1;
+        }
+        assert!(inputs > 0, "the {target} corpus is empty");
+    }
+}
+
 pub const TARGETS: &[(&str, Harness)] = &[
     ("envelope", envelope),
     ("range_proof", range_proof),

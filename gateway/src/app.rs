@@ -523,17 +523,15 @@ impl Gateway {
         Ok(view)
     }
 
-    /// A page of entries (all types if `kind` is `None`), oldest first.
-    pub async fn list(
+    /// Up to `limit` (at most [`MAX_PAGE`]) stored entries of `kinds` after `cursor`, in ledger
+    /// order, and the cursor of the next page if there may be one.
+    async fn page(
         &self,
-        principal: &Principal,
-        who: &str,
-        kind: Option<EntryType>,
+        kinds: &[EntryType],
         cursor: Option<(u64, u32)>,
         limit: usize,
-    ) -> Result<(Vec<Value>, Option<String>), Problem> {
+    ) -> Result<(Vec<StoredEntry>, Option<String>), Problem> {
         let limit = limit.clamp(1, MAX_PAGE);
-        let kinds: Vec<EntryType> = kind.map_or_else(|| EntryType::ALL.to_vec(), |k| vec![k]);
         let mut page: Vec<StoredEntry> = Vec::new();
         for kind in kinds {
             page.extend(
@@ -548,6 +546,20 @@ impl Gateway {
         let next = (page.len() == limit)
             .then(|| page.last().map(|e| format!("{}:{}", e.height, e.index)))
             .flatten();
+        Ok((page, next))
+    }
+
+    /// A page of entries (all types if `kind` is `None`), oldest first.
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        who: &str,
+        kind: Option<EntryType>,
+        cursor: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<(Vec<Value>, Option<String>), Problem> {
+        let kinds: Vec<EntryType> = kind.map_or_else(|| EntryType::ALL.to_vec(), |k| vec![k]);
+        let (page, next) = self.page(&kinds, cursor, limit).await?;
         let mut views = Vec::with_capacity(page.len());
         for stored in &page {
             let entry = self.decode(stored)?;
@@ -616,21 +628,7 @@ impl Gateway {
         cursor: Option<(u64, u32)>,
         limit: usize,
     ) -> Result<(Vec<Value>, Option<String>), Problem> {
-        let limit = limit.clamp(1, MAX_PAGE);
-        let mut page: Vec<StoredEntry> = Vec::new();
-        for kind in EntryType::ALL {
-            page.extend(
-                self.node
-                    .entries_by_type(kind.name(), cursor, limit)
-                    .await
-                    .map_err(link_problem)?,
-            );
-        }
-        page.sort_by_key(|e| (e.height, e.index));
-        page.truncate(limit);
-        let next = (page.len() == limit)
-            .then(|| page.last().map(|e| format!("{}:{}", e.height, e.index)))
-            .flatten();
+        let (page, next) = self.page(&EntryType::ALL, cursor, limit).await?;
         for stored in &page {
             let entry = self.decode(stored)?;
             self.store

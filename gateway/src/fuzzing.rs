@@ -4,12 +4,11 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use veil_crypto::fuzzing::Harness;
+
 use crate::request::{self, Request};
 
 /// The fuzz targets, by name.
-/// A harness: arbitrary bytes in, a panic on a broken promise.
-pub type Harness = fn(&[u8]);
-
 pub const TARGETS: &[(&str, Harness)] = &[("api_json", api_json)];
 
 /// `request::parse` on an arbitrary body.
@@ -41,41 +40,27 @@ pub fn api_json(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::path::Path;
 
     use super::*;
 
-    fn corpus(target: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/corpus")
-            .join(target)
-    }
-
     #[test]
     fn every_corpus_input_passes_its_harness() {
-        if std::env::var("VEIL_WRITE_FUZZ_SEEDS").is_ok_and(|v| v == "1") {
-            let loan = br#"{"type": "loan.originated", "fields": {"loan_id": "L-0001",
+        let loan = br#"{"type": "loan.originated", "fields": {"loan_id": "L-0001",
  "borrower": {"name": "Zhang Wei", "national_id": "110101199003077777", "phone": "+86 138 0013 8000"},
  "principal": 500000, "annual_rate_bps": 1800, "term_days": 360,
  "participants": [{"bank": "bank-a", "share_bps": 3000}, {"bank": "bank-b", "share_bps": 7000}],
  "funding": {"bank-a": 150000, "bank-b": 350000}}}"#;
-            let repayment = br#"{"type": "loan.repaid", "fields": {"loan_id": "L-0001", "period": "2026-11", "amount": 45001, "principal_part": 40000, "interest_part": 5001}}"#;
-            let settlement = br#"{"type": "settlement.closed", "fields": {"period": "2026-11"}}"#;
-            std::fs::create_dir_all(corpus("api_json")).unwrap();
-            for (i, seed) in [&loan[..], &repayment[..], &settlement[..]]
-                .iter()
-                .enumerate()
-            {
-                std::fs::write(corpus("api_json").join(format!("seed-{i:02}")), seed).unwrap();
-            }
-        }
-        for (target, harness) in TARGETS {
-            let mut inputs = 0;
-            for file in std::fs::read_dir(corpus(target)).into_iter().flatten() {
-                harness(&std::fs::read(file.unwrap().path()).unwrap());
-                inputs += 1;
-            }
-            assert!(inputs > 0, "the {target} corpus is empty");
-        }
+        let repayment = br#"{"type": "loan.repaid", "fields": {"loan_id": "L-0001", "period": "2026-11", "amount": 45001, "principal_part": 40000, "interest_part": 5001}}"#;
+        let settlement = br#"{"type": "settlement.closed", "fields": {"period": "2026-11"}}"#;
+        veil_crypto::fuzzing::replay(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus"),
+            TARGETS,
+            &[
+                ("api_json", loan.to_vec()),
+                ("api_json", repayment.to_vec()),
+                ("api_json", settlement.to_vec()),
+            ],
+        );
     }
 }

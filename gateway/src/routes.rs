@@ -155,6 +155,15 @@ fn query(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Probl
     }
 }
 
+/// The `limit` query parameter, or `default`.
+fn limit(params: &HashMap<String, String>, default: usize) -> Result<usize, Problem> {
+    params.get("limit").map_or(Ok(default), |limit| {
+        limit
+            .parse::<usize>()
+            .map_err(|_| Problem::bad_request("limit must be a number"))
+    })
+}
+
 fn parse_cursor(text: &str) -> Result<(u64, u32), Problem> {
     let invalid = || Problem::bad_request("cursor must be a next_cursor value");
     let (height, index) = text.split_once(':').ok_or_else(invalid)?;
@@ -283,12 +292,7 @@ async fn list(
         ),
     };
     let cursor = params.get("cursor").map(|c| parse_cursor(c)).transpose()?;
-    let limit = match params.get("limit") {
-        Some(limit) => limit
-            .parse::<usize>()
-            .map_err(|_| Problem::bad_request("limit must be a number"))?,
-        None => 50,
-    };
+    let limit = limit(&params, 50)?;
     let (entries, next) = routes
         .gateway
         .list(&principal, &identity.to_string(), kind, cursor, limit)
@@ -377,13 +381,7 @@ async fn disclosures(
         .map_err(|_| Problem::bad_request("from must be a number"))?
         .unwrap_or(1)
         .max(1);
-    let limit = params
-        .get("limit")
-        .map(|l| l.parse::<usize>())
-        .transpose()
-        .map_err(|_| Problem::bad_request("limit must be a number"))?
-        .unwrap_or(100)
-        .clamp(1, 1000);
+    let limit = limit(&params, 100)?.clamp(1, 1000);
     let store = &routes.gateway.store;
     let records = store
         .disclosures(from, limit)
@@ -428,12 +426,7 @@ async fn sealed(
         return Err(Problem::forbidden());
     }
     let cursor = params.get("cursor").map(|c| parse_cursor(c)).transpose()?;
-    let limit = match params.get("limit") {
-        Some(limit) => limit
-            .parse::<usize>()
-            .map_err(|_| Problem::bad_request("limit must be a number"))?,
-        None => 100,
-    };
+    let limit = limit(&params, 100)?;
     let (entries, next) = routes
         .gateway
         .sealed(&identity.to_string(), cursor, limit)

@@ -13,10 +13,9 @@ use crate::consensus::{Digest, Scheme};
 use crate::ledger::{Block, Entry};
 use crate::store;
 
-/// The fuzz targets, by name (the names of `node/fuzz/fuzz_targets/*.rs`).
-/// A harness: arbitrary bytes in, a panic on a broken promise.
-pub type Harness = fn(&[u8]);
+use veil_crypto::fuzzing::Harness;
 
+/// The fuzz targets, by name (the names of `node/fuzz/fuzz_targets/*.rs`).
 pub const TARGETS: &[(&str, Harness)] = &[
     ("entry", entry),
     ("block", block),
@@ -94,17 +93,11 @@ mod tests {
     //! Replays every corpus of `node/fuzz/corpus/` through its harness on stable, so what
     //! fuzzing found stays fixed. `VEIL_WRITE_FUZZ_SEEDS=1` (re)writes the `seed-*` inputs.
 
-    use std::path::PathBuf;
+    use std::path::Path;
 
     use super::*;
     use crate::store::StoredBlock;
     use crate::testkit::TestConsortium;
-
-    fn corpus(target: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/corpus")
-            .join(target)
-    }
 
     fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         let consortium = TestConsortium::new(4, 31, 40_000);
@@ -149,20 +142,11 @@ mod tests {
 
     #[test]
     fn every_corpus_input_passes_its_harness() {
-        if std::env::var("VEIL_WRITE_FUZZ_SEEDS").is_ok_and(|v| v == "1") {
-            for (i, (target, bytes)) in seeds().into_iter().enumerate() {
-                std::fs::create_dir_all(corpus(target)).unwrap();
-                std::fs::write(corpus(target).join(format!("seed-{i:02}")), bytes).unwrap();
-            }
-        }
-        for (target, harness) in TARGETS {
-            let mut inputs = 0;
-            for file in std::fs::read_dir(corpus(target)).into_iter().flatten() {
-                harness(&std::fs::read(file.unwrap().path()).unwrap());
-                inputs += 1;
-            }
-            assert!(inputs > 0, "the {target} corpus is empty");
-        }
+        veil_crypto::fuzzing::replay(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus"),
+            TARGETS,
+            &seeds(),
+        );
     }
 
     #[test]

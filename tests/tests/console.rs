@@ -195,6 +195,27 @@ async fn each_member_sees_its_own_view_in_a_real_browser() {
         "{dom}"
     );
 
+    // Every gateway serves the same console at /ui, to the certificate that reaches it.
+    let response = member_client(dir, "bank-b", "auditor")
+        .get(harness.url("bank-b", "/ui"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("<title>Veil console</title>")
+    );
+
     // The console only reads.
     let refused = reqwest::Client::new()
         .post(format!("http://{}/v1/entries", originator.addr))
