@@ -1,4 +1,116 @@
 //! # veil-circuits
 //!
-//! Groth16 circuits over BN254 (settlement and screening proofs). Not built yet: this crate
-//! holds no circuits and exports nothing; see issue 5.
+//! Groth16 circuits over BN254 with Poseidon, for the statements Pedersen commitments and
+//! Bulletproofs cannot express cheaply: the period settlement (share-weighted sums with exact
+//! integer rounding over a Merkle tree of repayment commitments).
+//!
+//! - [`poseidon`] and [`merkle`]: hashes and 4-ary trees, each natively and as a gadget.
+//! - [`settlement`]: the statement, its native checker and its circuit.
+//! - [`groth16`]: keys and proofs, validated on decode.
+//! - [`ceremony`]: the multi-party setup (powers of tau, then the circuit phase).
+//! - [`snarkjs`]: export in snarkjs' Groth16 JSON, for verification with tools that are not ours.
+//! - [`dev`]: a deterministic, **insecure** setup for tests and the embedded demo only.
+
+
+pub mod dev;
+mod gadgets;
+pub mod groth16;
+pub mod merkle;
+pub mod poseidon;
+pub mod settlement;
+pub mod snarkjs;
+
+pub use ark_bn254::Fr;
+pub use gadgets::entry_field;
+pub use groth16::{Proof, ProvingKey, VerifyingKey};
+
+/// Why a circuit operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CircuitError {
+    /// Malformed key, proof or field bytes.
+    #[error("malformed circuit data: {0}")]
+    Encoding(String),
+    /// A shape no circuit is made for.
+    #[error("unsupported circuit shape: {0}")]
+    Shape(String),
+    /// The witness does not satisfy the statement.
+    #[error("statement not satisfied: {0}")]
+    Unsatisfied(String),
+    /// The proof does not verify for these public inputs.
+    #[error("proof does not verify")]
+    Verification,
+    /// A ceremony contribution or transcript is invalid.
+    #[error("invalid ceremony data: {0}")]
+    Ceremony(String),
+}
+
+/// The domain tags of every Poseidon use, in one place. Changing one changes every
+/// commitment and root made with it.
+pub mod domains {
+    use std::sync::OnceLock;
+
+    use crate::poseidon::Domain;
+
+    macro_rules! domain {
+        ($name:ident, $label:literal) => {
+            #[doc = concat!("`", $label, "`")]
+            pub fn $name() -> Domain {
+                static TAG: OnceLock<Domain> = OnceLock::new();
+                *TAG.get_or_init(|| Domain::new($label))
+            }
+        };
+    }
+
+    domain!(repayment, "veil.circuits.repayment.v1");
+    domain!(merkle_node, "veil.circuits.merkle-node.v1");
+    domain!(due, "veil.circuits.due.v1");
+}
+
+/// A clearing period as the number circuits take: `YYYY-MM` → `YYYYMM`, `YYYY-MM-DD` →
+/// `YYYYMMDD`. `None` for anything else.
+pub fn period_number(period: &str) -> Option<u64> {
+    let valid = match period.len() {
+        7 => period.as_bytes()[4] == b'-',
+        10 => period.as_bytes()[4] == b'-' && period.as_bytes()[7] == b'-',
+        _ => false,
+    };
+    if !valid {
+        return None;
+    }
+    let digits: String = period.chars().filter(|c| *c != '-').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A Poseidon blinding derived from a secret (a Pedersen blinding's bytes): whoever can open
+/// the Pedersen commitment can recompute the Poseidon one, and nobody else can.
+pub fn derived_blinding(secret: &[u8; 32]) -> Fr {
+    use ark_ff::PrimeField as _;
+    use sha2::{Digest as _, Sha512};
+    let mut hasher = Sha512::new();
+    hasher.update(b"veil.circuits.blinding.v1");
+    hasher.update(secret);
+    Fr::from_le_bytes_mod_order(&hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        assert_eq!(period_number("2026-11"), Some(202611));
+        assert_eq!(period_number("2026-11-26"), Some(20261126));
+        for bad in ["2026/11", "202611", "2026-1", "2026-11-2", "abcd-ef", ""] {
+            assert_eq!(period_number(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn derived_blindings_differ() {
+        assert_ne!(derived_blinding(&[1; 32]), derived_blinding(&[2; 32]));
+    }
+}

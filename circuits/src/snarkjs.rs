@@ -1,0 +1,73 @@
+//! Export in snarkjs' Groth16 JSON (`proof.json`, `public.json`, `verification_key.json`;
+//! curve `bn128`, decimal strings), so that `snarkjs groth16 verify` checks Veil's proofs.
+
+use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G2Affine};
+use ark_ec::AffineRepr as _;
+use ark_ec::pairing::Pairing as _;
+use ark_ff::PrimeField as _;
+use serde_json::{Value, json};
+
+use crate::groth16::{Proof, VerifyingKey, field};
+use crate::Fr;
+
+fn fq(x: &Fq) -> String {
+    x.into_bigint().to_string()
+}
+
+fn fq2(x: &Fq2) -> Value {
+    json!([fq(&x.c0), fq(&x.c1)])
+}
+
+fn g1(p: &G1Affine) -> Value {
+    match p.xy() {
+        Some((x, y)) => json!([fq(&x), fq(&y), "1"]),
+        None => json!(["0", "1", "0"]),
+    }
+}
+
+fn g2(p: &G2Affine) -> Value {
+    match p.xy() {
+        Some((x, y)) => json!([fq2(&x), fq2(&y), ["1", "0"]]),
+        None => json!([["0", "0"], ["1", "0"], ["0", "0"]]),
+    }
+}
+
+/// `proof.json`.
+pub fn proof(proof: &Proof) -> Value {
+    json!({
+        "pi_a": g1(&proof.0.a),
+        "pi_b": g2(&proof.0.b),
+        "pi_c": g1(&proof.0.c),
+        "protocol": "groth16",
+        "curve": "bn128",
+    })
+}
+
+/// `public.json`.
+pub fn public(inputs: &[Fr]) -> Value {
+    Value::Array(
+        inputs
+            .iter()
+            .map(|x| Value::String(field::to_decimal(x)))
+            .collect(),
+    )
+}
+
+/// `verification_key.json`.
+pub fn verification_key(vk: &VerifyingKey) -> Value {
+    let key = &vk.key;
+    let alphabeta = Bn254::pairing(key.alpha_g1, key.beta_g2).0;
+    let fq6 = |x: &ark_bn254::Fq6| json!([fq2(&x.c0), fq2(&x.c1), fq2(&x.c2)]);
+    json!({
+        "protocol": "groth16",
+        "curve": "bn128",
+        "nPublic": key.gamma_abc_g1.len() - 1,
+        "vk_alpha_1": g1(&key.alpha_g1),
+        "vk_beta_2": g2(&key.beta_g2),
+        "vk_gamma_2": g2(&key.gamma_g2),
+        "vk_delta_2": g2(&key.delta_g2),
+        "vk_alphabeta_12": [fq6(&alphabeta.c0), fq6(&alphabeta.c1)],
+        "IC": key.gamma_abc_g1.iter().map(g1).collect::<Vec<_>>(),
+    })
+}
+
