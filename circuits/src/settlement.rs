@@ -427,17 +427,17 @@ impl ConstraintSynthesizer<Fr> for SettlementCircuit {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ark_relations::r1cs::{ConstraintSystem, OptimizationGoal};
     use proptest::prelude::*;
 
-    const SMALL: Shape = Shape {
+    pub(crate) const SMALL: Shape = Shape {
         capacity: 4,
         banks: 3,
     };
 
-    fn repayment(seed: u8, amount: u64, shares: [u64; 3]) -> Repayment {
+    pub(crate) fn repayment(seed: u8, amount: u64, shares: [u64; 3]) -> Repayment {
         Repayment {
             entry: [seed; 16],
             amount,
@@ -446,8 +446,8 @@ mod tests {
         }
     }
 
-    /// A satisfied statement over `repayments`, originator in slot 0.
-    pub(super) fn statement(
+    /// A satisfied statement over `repayments`.
+    pub(crate) fn statement(
         shape: Shape,
         repayments: Vec<Repayment>,
         originator: usize,
@@ -490,7 +490,7 @@ mod tests {
         }
     }
 
-    fn three() -> Vec<Repayment> {
+    pub(crate) fn three() -> Vec<Repayment> {
         vec![
             repayment(1, 12_345, [2_000, 5_000, 3_000]),
             repayment(2, 99_999, [3_333, 3_333, 3_334]),
