@@ -53,6 +53,93 @@ pub struct ConsortiumFile {
     /// The regulators.
     #[serde(default)]
     pub regulators: Vec<RegulatorFile>,
+    /// The circuits' verifying keys, pinned by hash.
+    #[serde(default)]
+    pub circuits: Option<CircuitsFile>,
+}
+
+/// `[circuits]`: where the circuit keys came from and the verifying keys themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitsFile {
+    /// `"ceremony"` (a verified multi-party setup) or `"dev"` (deterministic and insecure:
+    /// refused unless the node or gateway runs with `--dev`).
+    pub setup: String,
+    /// One settlement circuit per capacity.
+    pub settlement: Vec<CircuitKeyFile>,
+}
+
+/// One circuit's verifying key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitKeyFile {
+    /// Repayment slots of the circuit.
+    pub capacity: usize,
+    /// Hex SHA-256 of the verifying key's canonical encoding.
+    pub sha256: String,
+    /// Hex of the verifying key (arkworks compressed encoding).
+    pub verifying_key: String,
+}
+
+/// Where a consortium's circuit keys came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CircuitSetup {
+    /// A verified multi-party ceremony.
+    Ceremony,
+    /// The deterministic development setup: anyone can forge proofs.
+    Dev,
+}
+
+/// The consortium's circuits: settlement verifying keys by capacity, in genesis bank order.
+#[derive(Debug, Clone)]
+pub struct Circuits {
+    /// Where the keys came from.
+    pub setup: CircuitSetup,
+    /// Verifying keys by capacity.
+    pub settlement: BTreeMap<usize, std::sync::Arc<veil_circuits::VerifyingKey>>,
+}
+
+impl Circuits {
+    fn load(file: Option<&CircuitsFile>, banks: usize) -> Result<Self, GenesisError> {
+        let Some(file) = file else {
+            return Ok(Self {
+                setup: CircuitSetup::Ceremony,
+                settlement: BTreeMap::new(),
+            });
+        };
+        let setup = match file.setup.as_str() {
+            "ceremony" => CircuitSetup::Ceremony,
+            "dev" => CircuitSetup::Dev,
+            other => return Err(invalid(format!("circuits.setup {other:?} is not ceremony or dev"))),
+        };
+        let mut settlement = BTreeMap::new();
+        for key in &file.settlement {
+            let shape = veil_circuits::settlement::Shape::new(key.capacity, banks)
+                .map_err(|e| invalid(format!("settlement circuit: {e}")))?;
+            let pinned: [u8; 32] = encoding::from_hex_array(&key.sha256)
+                .map_err(|e| invalid(format!("settlement-{} sha256: {e}", key.capacity)))?;
+            let bytes = encoding::from_hex(&key.verifying_key, 4096)
+                .map_err(|e| invalid(format!("settlement-{} key: {e}", key.capacity)))?;
+            let vk = veil_circuits::VerifyingKey::from_bytes(&bytes)
+                .map_err(|e| invalid(format!("settlement-{} key: {e}", key.capacity)))?;
+            if vk.digest() != pinned {
+                return Err(invalid(format!(
+                    "settlement-{} verifying key does not match its pinned sha256",
+                    key.capacity
+                )));
+            }
+            if vk.public_inputs() != shape.public_inputs() {
+                return Err(invalid(format!(
+                    "settlement-{} verifying key is not for {banks} banks",
+                    key.capacity
+                )));
+            }
+            if settlement.insert(key.capacity, std::sync::Arc::new(vk)).is_some() {
+                return Err(invalid(format!("settlement-{} listed twice", key.capacity)));
+            }
+        }
+        Ok(Self { setup, settlement })
+    }
 }
 
 /// Consortium-wide rules.
@@ -146,6 +233,8 @@ pub struct Genesis {
     pub members: Vec<Member>,
     /// Regulators, in file order.
     pub regulators: Vec<Regulator>,
+    /// The circuits' verifying keys.
+    pub circuits: Circuits,
     /// The genesis hash.
     pub hash: [u8; 32],
     /// The file it came from.
@@ -249,6 +338,7 @@ impl Genesis {
                 view_keys,
             });
         }
+        let circuits = Circuits::load(file.circuits.as_ref(), members.len())?;
         let hash = genesis_hash(&file);
         Ok(Self {
             consortium_id: file.consortium_id.clone(),
@@ -256,6 +346,7 @@ impl Genesis {
             policy_hash,
             members,
             regulators,
+            circuits,
             hash,
             file,
         })
@@ -277,6 +368,22 @@ impl Genesis {
         key: &commonware_cryptography::ed25519::PublicKey,
     ) -> Option<&Member> {
         self.members.iter().find(|m| &m.consensus_key == key)
+    }
+
+    /// The bank slot of member `id` in circuits (its position in the genesis).
+    pub fn bank_slot(&self, id: &str) -> Option<usize> {
+        self.members.iter().position(|m| m.id == id)
+    }
+
+    /// Refuses development circuit keys: processes started without `--dev` call this.
+    pub fn require_production_circuits(&self) -> Result<(), GenesisError> {
+        if self.circuits.setup == CircuitSetup::Dev {
+            return Err(invalid(
+                "this consortium's circuit keys come from the insecure dev setup; run the \
+                 ceremony (docs/ceremony.md) or start with --dev for a test consortium",
+            ));
+        }
+        Ok(())
     }
 
     /// The proof-plan parameters.
@@ -310,6 +417,14 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
             put(key.scope.month().as_bytes());
             put(key.scope.class().as_bytes());
             put(&key.public_key.to_bytes());
+        }
+    }
+    if let Some(circuits) = &file.circuits {
+        put(b"circuits");
+        put(circuits.setup.as_bytes());
+        for key in &circuits.settlement {
+            put(&(key.capacity as u64).to_be_bytes());
+            put(key.sha256.to_ascii_lowercase().as_bytes());
         }
     }
     hasher.finalize().into()

@@ -92,6 +92,7 @@ impl TestConsortium {
             policy_hash: veil_crypto::encoding::to_hex(&[7u8; 32]),
             members: files,
             regulators: Vec::new(),
+            circuits: None,
         };
         let genesis = Genesis::from_file(file).expect("test genesis is valid");
         Self {
@@ -116,8 +117,33 @@ impl TestConsortium {
         amounts: &[(String, u64)],
         referenced_openings: &[Vec<(String, Opening)>],
     ) -> Entry {
+        self.entry_with_circuit(
+            submitter,
+            kind,
+            period,
+            references,
+            fields,
+            amounts,
+            referenced_openings,
+            |_| Vec::new(),
+        )
+    }
+
+    /// [`TestConsortium::entry`] with circuit data made from the entry id.
+    pub fn entry_with_circuit(
+        &self,
+        submitter: usize,
+        kind: EntryType,
+        period: &str,
+        references: Vec<EntryId>,
+        fields: &[(&str, Vec<u8>)],
+        amounts: &[(String, u64)],
+        referenced_openings: &[Vec<(String, Opening)>],
+        circuit: impl FnOnce(&EntryId) -> Vec<u8>,
+    ) -> Entry {
         let member = &self.members[submitter];
         let id = EntryId::random();
+        let circuit = circuit(&id);
         let mut openings: Vec<(String, Opening)> = amounts
             .iter()
             .map(|(label, value)| (label.clone(), Opening::random(*value)))
@@ -219,7 +245,7 @@ impl TestConsortium {
                 range: range.to_bytes(),
                 relations,
                 participant: Vec::new(),
-                circuit: Vec::new(),
+                circuit,
             },
         }
         .sign(&member.signing)
@@ -299,7 +325,12 @@ impl TestConsortium {
             };
             amounts.push((format!("allocations.{bank}"), share));
         }
-        self.entry(
+        // The Poseidon commitment over an equal split of the members' slots (test data:
+        // nodes check only that it is a canonical field element).
+        let slots = self.members.len() as u64;
+        let mut shares = vec![10_000 / slots; slots as usize];
+        shares[0] += 10_000 % slots;
+        self.entry_with_circuit(
             originator,
             EntryType::LoanRepaid,
             period,
@@ -310,6 +341,16 @@ impl TestConsortium {
             ],
             &amounts,
             &[],
+            |id| {
+                let commitment = veil_circuits::settlement::Repayment {
+                    entry: id.0,
+                    amount,
+                    shares,
+                    blinding: veil_circuits::derived_blinding(&id.0.repeat(2).try_into().unwrap()),
+                }
+                .commitment();
+                veil_circuits::groth16::field::to_bytes(&commitment).to_vec()
+            },
         )
     }
 }

@@ -21,6 +21,8 @@ use veil_crypto::view_key::month_of;
 use veil_policies::proof_plan::{self, PlanError, per_bank, purpose};
 use veil_policies::schema::{EntryType, Input, Kind, ReferenceRule, Shape};
 
+use veil_circuits::settlement::SettlementProof;
+
 use crate::genesis::Genesis;
 use crate::ledger::{Entry, EntryId};
 use crate::store::{Store, StoreError};
@@ -69,6 +71,10 @@ pub enum Rejection {
     /// A relation proof does not verify.
     #[error("relation proof does not verify")]
     RelationProof,
+    /// The circuit data (a repayment's Poseidon commitment, a settlement's Groth16 proof) is
+    /// malformed or does not verify.
+    #[error("circuit proof: {0}")]
+    CircuitProof(String),
 }
 
 impl Rejection {
@@ -81,7 +87,7 @@ impl Rejection {
             Self::UnknownSubmitter | Self::Signature => "signature",
             Self::References(_) => "reference",
             Self::Replay | Self::AlreadySettled => "replay",
-            Self::RangeProof | Self::RelationProof => "proof",
+            Self::RangeProof | Self::RelationProof | Self::CircuitProof(_) => "proof",
         }
     }
 }
@@ -201,6 +207,7 @@ impl Validator {
     pub fn check_stateless(&self, entry: &Entry) -> Result<(), Rejection> {
         let kind = self.check_header(entry)?;
         self.check_fields(kind, entry)?;
+        self.check_circuit_data(kind, entry)?;
         if !depends_on_references(kind) {
             self.check_proofs(kind, entry, &[])?;
         }
@@ -225,6 +232,8 @@ impl Validator {
                 .map(|e| e.commitments.as_slice())
                 .collect();
             self.check_proofs(kind, entry, &items)?;
+            let referenced: Vec<&Entry> = referenced.iter().map(Arc::as_ref).collect();
+            self.check_circuit(kind, entry, &referenced)?;
         }
         Ok(())
     }
@@ -237,7 +246,66 @@ impl Validator {
             .iter()
             .map(|e| e.commitments.as_slice())
             .collect();
-        self.check_proofs(kind, entry, &items)
+        self.check_proofs(kind, entry, &items)?;
+        let referenced: Vec<&Entry> = referenced.iter().collect();
+        self.check_circuit(kind, entry, &referenced)
+    }
+
+    /// The shape of an entry's circuit data, without the ledger: none for a loan, a canonical
+    /// Poseidon commitment for a repayment, a well-formed proof for a genesis circuit for a
+    /// settlement.
+    fn check_circuit_data(&self, kind: EntryType, entry: &Entry) -> Result<(), Rejection> {
+        let bad = |why: &str| Rejection::CircuitProof(why.to_owned());
+        let data = &entry.proofs.circuit;
+        match kind {
+            EntryType::LoanOriginated if data.is_empty() => Ok(()),
+            EntryType::LoanOriginated => Err(bad("a loan carries no circuit data")),
+            EntryType::LoanRepaid => repayment_commitment(entry).map(|_| ()),
+            EntryType::SettlementClosed => {
+                let proof = SettlementProof::from_bytes(data).map_err(|e| bad(&e.to_string()))?;
+                if !self.genesis.circuits.settlement.contains_key(&proof.capacity) {
+                    return Err(bad("no settlement circuit of that capacity in the genesis"));
+                }
+                if proof.due.len() != self.genesis.members.len() {
+                    return Err(bad("one amount-due commitment per member is required"));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The settlement's Groth16 proof against its referenced repayments' commitments.
+    fn check_circuit(
+        &self,
+        kind: EntryType,
+        entry: &Entry,
+        referenced: &[&Entry],
+    ) -> Result<(), Rejection> {
+        if kind != EntryType::SettlementClosed {
+            return Ok(());
+        }
+        let bad = |why: String| Rejection::CircuitProof(why);
+        let proof =
+            SettlementProof::from_bytes(&entry.proofs.circuit).map_err(|e| bad(e.to_string()))?;
+        let vk = self
+            .genesis
+            .circuits
+            .settlement
+            .get(&proof.capacity)
+            .ok_or_else(|| bad("no settlement circuit of that capacity".into()))?;
+        let leaves = referenced
+            .iter()
+            .map(|r| repayment_commitment(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let period = veil_circuits::period_number(&entry.header.period)
+            .ok_or_else(|| bad("period".into()))?;
+        let originator = self
+            .genesis
+            .bank_slot(&entry.header.submitter)
+            .ok_or_else(|| bad("submitter".into()))?;
+        proof
+            .verify(vk, &entry.header.id.0, period, originator, &leaves)
+            .map_err(|e| bad(e.to_string()))
     }
 
     fn check_header(&self, entry: &Entry) -> Result<EntryType, Rejection> {
@@ -423,6 +491,18 @@ impl Validator {
     }
 }
 
+/// A repayment's Poseidon commitment (its leaf in the settlement tree), from its circuit data.
+pub fn repayment_commitment(entry: &Entry) -> Result<veil_circuits::Fr, Rejection> {
+    let bytes: &[u8; 32] = entry
+        .proofs
+        .circuit
+        .as_slice()
+        .try_into()
+        .map_err(|_| Rejection::CircuitProof("a repayment carries a 32-byte commitment".into()))?;
+    veil_circuits::groth16::field::from_bytes(bytes)
+        .map_err(|e| Rejection::CircuitProof(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +565,40 @@ mod tests {
         assert!(matches!(
             validator.check(&repayment, &view),
             Err(ValidationError::Rejected(Rejection::Replay))
+        ));
+    }
+
+    #[test]
+    fn circuit_data_must_fit_the_type() {
+        let (consortium, validator, store) = setup();
+        let loan = consortium.loan(0, 3, 500_000, &[(1, 7000)]);
+        let repayment = consortium.repayment(&loan, 45_000, "2026-11");
+        let signer = &consortium.members[0].signing;
+        let with_circuit = |entry: &Entry, circuit: Vec<u8>| {
+            UnsignedEntry {
+                header: entry.header.clone(),
+                groups: entry.groups.clone(),
+                commitments: entry.commitments.clone(),
+                proofs: EntryProofs {
+                    circuit,
+                    ..entry.proofs.clone()
+                },
+            }
+            .sign(signer)
+        };
+        let mut view = PendingView::new(&store);
+        view.push(Arc::new(loan.clone()));
+        for circuit in [Vec::new(), vec![0; 31], vec![0xff; 32], vec![0; 33]] {
+            let bad = with_circuit(&repayment, circuit);
+            assert!(matches!(
+                validator.check(&bad, &view),
+                Err(ValidationError::Rejected(Rejection::CircuitProof(_)))
+            ));
+        }
+        let bad_loan = with_circuit(&loan, vec![0; 32]);
+        assert!(matches!(
+            rejected(&validator, &store, &bad_loan),
+            Rejection::CircuitProof(_)
         ));
     }
 
