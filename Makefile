@@ -4,8 +4,10 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages: clang/libclang for RocksDB's bindgen, a C++ compiler for RocksDB itself,
-# and Chromium for the console's browser test.
+# and Chromium for the console's browser test. Node.js and npm (if the machine lacks them)
+# for snarkjs, which checks that Veil's settlement proofs verify with tooling that is not ours.
 DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config chromium
+SNARKJS_VERSION := 0.7.5
 
 .PHONY: deps build demo test bench fmt lint
 
@@ -16,6 +18,9 @@ deps:
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	@snarkjs --version 2>/dev/null | grep -q "$(SNARKJS_VERSION)" || \
+		{ echo "installing snarkjs $(SNARKJS_VERSION)"; $(SUDO) npm install -g --no-fund --no-audit snarkjs@$(SNARKJS_VERSION); }
 
 build: deps
 	$(CARGO) build --release --bin veil

@@ -22,7 +22,9 @@ pub fn setup<C: ConstraintSynthesizer<Fr>>(
     hasher.update(b"veil.circuits.dev-setup.v1 INSECURE ");
     hasher.update(seed.as_bytes());
     let mut rng = StdRng::from_seed(hasher.finalize().into());
-    Groth16::<Bn254>::generate_random_parameters_with_reduction(circuit, &mut rng)
-        .map(ProvingKey)
-        .map_err(|e| CircuitError::Shape(e.to_string()))
+    crate::quietly(|| {
+        Groth16::<Bn254>::generate_random_parameters_with_reduction(circuit, &mut rng)
+            .map(ProvingKey)
+            .map_err(|e| CircuitError::Shape(e.to_string()))
+    })
 }

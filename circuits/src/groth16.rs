@@ -75,21 +75,23 @@ impl ProvingKey {
         circuit: C,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Proof, CircuitError> {
-        let cs = ConstraintSystem::new_ref();
-        cs.set_optimization_goal(OptimizationGoal::Constraints);
-        circuit
-            .clone()
-            .generate_constraints(cs.clone())
-            .map_err(|e| CircuitError::Unsatisfied(e.to_string()))?;
-        if !cs.is_satisfied().unwrap_or(false) {
-            let at = cs.which_is_unsatisfied().ok().flatten().unwrap_or_default();
-            return Err(CircuitError::Unsatisfied(format!(
-                "the witness does not satisfy the circuit {at}"
-            )));
-        }
-        Groth16::<Bn254>::prove(&self.0, circuit, rng)
-            .map(Proof)
-            .map_err(|e| CircuitError::Unsatisfied(e.to_string()))
+        crate::quietly(|| {
+            let cs = ConstraintSystem::new_ref();
+            cs.set_optimization_goal(OptimizationGoal::Constraints);
+            circuit
+                .clone()
+                .generate_constraints(cs.clone())
+                .map_err(|e| CircuitError::Unsatisfied(e.to_string()))?;
+            if !cs.is_satisfied().unwrap_or(false) {
+                let at = cs.which_is_unsatisfied().ok().flatten().unwrap_or_default();
+                return Err(CircuitError::Unsatisfied(format!(
+                    "the witness does not satisfy the circuit {at}"
+                )));
+            }
+            Groth16::<Bn254>::prove(&self.0, circuit, rng)
+                .map(Proof)
+                .map_err(|e| CircuitError::Unsatisfied(e.to_string()))
+        })
     }
 }
 

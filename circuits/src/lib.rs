@@ -12,6 +12,7 @@
 //! - [`dev`]: a deterministic, **insecure** setup for tests and the embedded demo only.
 
 
+pub mod ceremony;
 pub mod dev;
 mod gadgets;
 pub mod groth16;
@@ -21,6 +22,7 @@ pub mod settlement;
 pub mod snarkjs;
 
 pub use ark_bn254::Fr;
+pub use ark_std::rand::rngs::OsRng;
 pub use gadgets::entry_field;
 pub use groth16::{Proof, ProvingKey, VerifyingKey};
 
@@ -94,6 +96,18 @@ pub fn derived_blinding(secret: &[u8; 32]) -> Fr {
     hasher.update(b"veil.circuits.blinding.v1");
     hasher.update(secret);
     Fr::from_le_bytes_mod_order(&hasher.finalize())
+}
+
+/// Runs `work` (constraint synthesis) with tracing switched off on this thread: arkworks'
+/// gadgets open a span per call, which under a verbose log filter would turn one proof into
+/// millions of log lines.
+pub(crate) fn quietly<T>(work: impl FnOnce() -> T) -> T {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), work)
+}
+
+/// A uniformly random field element (a fresh blinding).
+pub fn random_blinding() -> Fr {
+    ark_std::UniformRand::rand(&mut OsRng)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use veil_node::validation::Validator;
 use veil_policies::{EntryType, Policies, Principal};
 
 use crate::builder::{BuildTimings, Builder, Built, LoanTerms, RepaymentAllocations};
+use crate::circuits::ProvingKeys;
 use crate::config::GatewayKind;
 use crate::keys::{MemberSecrets, Opener};
 use crate::problem::Problem;
@@ -81,6 +82,8 @@ pub struct Gateway {
     pub store: GatewayStore,
     /// Where writes spent their time.
     pub timings: WriteTimings,
+    /// The settlement circuit's proving keys.
+    pub proving_keys: ProvingKeys,
     /// One permit per core for proving and verifying (see [`Gateway::cpu`]).
     cpu: tokio::sync::Semaphore,
     idempotency_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -196,8 +199,10 @@ impl Gateway {
         node: NodeLink,
         secrets: Secrets,
         store: GatewayStore,
+        proving_keys: ProvingKeys,
     ) -> Self {
         Self {
+            proving_keys,
             kind,
             id,
             validator: Validator::new(genesis.clone()),
@@ -329,6 +334,7 @@ impl Gateway {
             policies: &self.policies,
             secrets,
             member: &self.id,
+            proving_keys: &self.proving_keys,
         };
         match request {
             Request::LoanOriginated(loan) => {
@@ -387,6 +393,7 @@ impl Gateway {
         period: &str,
     ) -> Result<Vec<RepaymentAllocations>, Problem> {
         let mut out = Vec::new();
+        let mut loan_shares: HashMap<EntryId, Vec<(String, u64)>> = HashMap::new();
         for id in self.store.repayments(period).map_err(store_error)? {
             if self
                 .node
@@ -400,6 +407,23 @@ impl Gateway {
             let Some(opened) = self.fetch(&id).await? else {
                 continue;
             };
+            let amount = opened.opening("amount").ok_or_else(Problem::internal)?;
+            let loan = opened
+                .entry
+                .header
+                .references
+                .first()
+                .copied()
+                .ok_or_else(Problem::internal)?;
+            let shares = match loan_shares.get(&loan) {
+                Some(shares) => shares.clone(),
+                None => {
+                    let opened_loan = self.fetch(&loan).await?.ok_or_else(Problem::internal)?;
+                    let shares = reader::shares(&opened_loan).ok_or_else(Problem::internal)?;
+                    loan_shares.insert(loan, shares.clone());
+                    shares
+                }
+            };
             let mut allocations = Vec::new();
             for bank in opened.participants() {
                 let opening = opened
@@ -409,6 +433,8 @@ impl Gateway {
             }
             out.push(RepaymentAllocations {
                 entry_id: id,
+                amount,
+                shares,
                 allocations,
             });
         }
@@ -494,6 +520,37 @@ impl Gateway {
             splits = Some(self.cpu(|| reader::verify_splits(entry, &shares)).await);
         }
         Ok(ProofReport { verified, splits })
+    }
+
+    /// A settlement's circuit proof as partners check it themselves: the entry's circuit
+    /// data, the Poseidon commitments of its repayments in reference order, and the proof in
+    /// snarkjs' JSON with its public inputs and the genesis verifying key. The proof is
+    /// verified here first; no customer data is in it.
+    pub async fn settlement_proof(&self, id: &EntryId) -> Result<Value, Problem> {
+        let stored = self
+            .node
+            .entry(id)
+            .await
+            .map_err(link_problem)?
+            .ok_or_else(Problem::not_found)?;
+        let entry = self.decode(&stored)?;
+        if entry.header.kind != EntryType::SettlementClosed.name() {
+            return Err(Problem::not_found_because("not a settlement"));
+        }
+        let mut referenced = Vec::with_capacity(entry.header.references.len());
+        for reference in &entry.header.references {
+            let stored = self
+                .node
+                .entry(reference)
+                .await
+                .map_err(link_problem)?
+                .ok_or_else(Problem::unavailable)?;
+            referenced.push(self.decode(&stored)?);
+        }
+        let exported = self
+            .cpu(|| reader::settlement_export(&self.genesis, &entry, &referenced))
+            .await?;
+        Ok(exported)
     }
 
     /// The view of one entry for `principal`, logging the disclosure.

@@ -40,6 +40,35 @@ pub fn gateway_url(dir: &Path, id: &str) -> Result<String, String> {
     Ok(format!("https://127.0.0.1:{}", config.listen.port()))
 }
 
+/// The client certificate and key acting as `member` (a bank, with `role`, by default
+/// `auditor`) or as a regulator, in consortium `dir`.
+pub fn identity_files(
+    dir: &Path,
+    member: &str,
+    role: Option<&str>,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    let (cert, key) = if member == "regulator" || dir.join(member).join("view.key").exists() {
+        (
+            dir.join(member).join("client.pem"),
+            dir.join(member).join("client.key"),
+        )
+    } else {
+        let role = role.unwrap_or("auditor");
+        let clients = dir.join(member).join("clients");
+        (
+            clients.join(format!("{role}.pem")),
+            clients.join(format!("{role}.key")),
+        )
+    };
+    if !cert.exists() {
+        return Err(format!(
+            "{}: no such client certificate (member {member:?}, role {role:?})",
+            cert.display()
+        ));
+    }
+    Ok((cert, key))
+}
+
 /// An HTTPS client acting as `cert`/`key` in consortium `dir`.
 pub fn client(dir: &Path, cert: &Path, key: &Path) -> Result<reqwest::Client, String> {
     veil_node::tls::https_client(

@@ -123,6 +123,8 @@ pub async fn run(loans: usize, dir: Option<&Path>, progress: &Progress) -> Resul
     let options = InitOptions {
         base_port: free_base_port(4, 1).ok_or("no free ports on loopback")?,
         force: true,
+        // The bench writes loans and repayments, no settlements.
+        circuits: crate::init::CircuitSource::Dev(vec![16]),
         ..Default::default()
     };
     let embedded = Embedded::start(&dir, &options).await?;
@@ -340,6 +342,7 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
         .map_err(|e| e.to_string())?;
     let policies = veil_policies::Policies::default_set().map_err(|e| e.to_string())?;
     let validator = veil_node::validation::Validator::new(Arc::new(genesis.clone()));
+    let proving_keys = crate::circuits::ProvingKeys::beside(&dir.join("consortium.toml"));
     let secrets: Vec<(String, MemberSecrets)> = bank_ids(4)
         .into_iter()
         .map(|bank| {
@@ -363,6 +366,7 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
                 policies: &policies,
                 secrets,
                 member: bank,
+                proving_keys: &proving_keys,
             };
             let Ok(Request::LoanOriginated(loan)) =
                 request::parse(&serde_json::to_vec(loan).map_err(|e| e.to_string())?)

@@ -16,6 +16,11 @@ use veil_policies::schema::{EntryType, FieldClass};
 use veil_policies::{FieldResource, Policies, Principal};
 use zeroize::Zeroizing;
 
+use veil_circuits::settlement::{
+    self, SettlementCircuit, SettlementProof, SettlementPublic, SettlementWitness, Shape,
+};
+
+use crate::circuits::ProvingKeys;
 use crate::keys::MemberSecrets;
 use crate::problem::Problem;
 use crate::request::{LoanOriginated, LoanRepaid, allocate};
@@ -74,6 +79,41 @@ pub struct Builder<'a> {
     pub secrets: &'a MemberSecrets,
     /// The member.
     pub member: &'a str,
+    /// The settlement circuit's proving keys.
+    pub proving_keys: &'a ProvingKeys,
+}
+
+/// Proofs beyond the proof plan's: the participants' split proof and the circuit data.
+#[derive(Debug, Default)]
+struct Extra {
+    participant: Vec<u8>,
+    circuit: Vec<u8>,
+}
+
+/// A loan's shares laid out by circuit bank slot (genesis member order), zero for banks
+/// outside the loan.
+pub fn slot_shares(genesis: &Genesis, shares: &[(String, u64)]) -> Option<Vec<u64>> {
+    let mut slots = vec![0; genesis.members.len()];
+    for (bank, share) in shares {
+        slots[genesis.bank_slot(bank)?] = *share;
+    }
+    Some(slots)
+}
+
+/// A repayment's Poseidon commitment: its amount and share vector, blinded by a value derived
+/// from the amount's Pedersen blinding (so whoever opens one can check the other).
+pub fn repayment_commitment(
+    genesis: &Genesis,
+    id: &EntryId,
+    amount: &Opening,
+    shares: &[(String, u64)],
+) -> Option<veil_circuits::settlement::Repayment> {
+    Some(veil_circuits::settlement::Repayment {
+        entry: id.0,
+        amount: amount.value(),
+        shares: slot_shares(genesis, shares)?,
+        blinding: veil_circuits::derived_blinding(&amount.blinding_bytes()),
+    })
 }
 
 /// A loan as its originator knows it (from the ledger): id, shares, banks.
@@ -92,6 +132,10 @@ pub struct LoanTerms {
 pub struct RepaymentAllocations {
     /// The repayment entry.
     pub entry_id: EntryId,
+    /// The amount's opening.
+    pub amount: Opening,
+    /// The loan's shares by bank.
+    pub shares: Vec<(String, u64)>,
     /// Allocation openings by bank, sorted by bank.
     pub allocations: Vec<(String, Opening)>,
 }
@@ -167,7 +211,7 @@ impl Builder<'_> {
         fields: Vec<Field>,
         openings: Vec<(String, Opening)>,
         referenced: &[&[(String, Opening)]],
-        participant_proof: impl FnOnce(&EntryId, &[(String, Opening)]) -> Result<Vec<u8>, Problem>,
+        extra: impl FnOnce(&EntryId, &[(String, Opening)]) -> Result<Extra, Problem>,
         now_ms: u64,
     ) -> Result<Built, Problem> {
         let id = EntryId::random();
@@ -255,7 +299,10 @@ impl Builder<'_> {
             .map_err(internal)?;
             relations.push(proof.to_bytes());
         }
-        let participant = participant_proof(&id, &openings)?;
+        let Extra {
+            participant,
+            circuit,
+        } = extra(&id, &openings)?;
         let prove = started.elapsed();
         let started = std::time::Instant::now();
         let entry = UnsignedEntry {
@@ -266,7 +313,7 @@ impl Builder<'_> {
                 range: range.to_bytes(),
                 relations,
                 participant,
-                circuit: Vec::new(),
+                circuit,
             },
         }
         .sign(&self.secrets.signing);
@@ -372,7 +419,7 @@ impl Builder<'_> {
             fields,
             openings,
             &[],
-            |_, _| Ok(Vec::new()),
+            |_, _| Ok(Extra::default()),
             now_ms,
         )
     }
@@ -425,6 +472,7 @@ impl Builder<'_> {
         }
         let shares = loan.shares.clone();
         let member = self.member.to_owned();
+        let genesis = self.genesis;
         self.assemble(
             EntryType::LoanRepaid,
             &repayment.period,
@@ -433,7 +481,16 @@ impl Builder<'_> {
             fields,
             openings,
             &[],
-            move |id, openings| split_proof(id, openings, &shares, &member),
+            move |id, openings| {
+                let amount = opening_of(openings, "amount")?;
+                let commitment = repayment_commitment(genesis, id, amount, &shares)
+                    .ok_or_else(Problem::internal)?
+                    .commitment();
+                Ok(Extra {
+                    participant: split_proof(id, openings, &shares, &member)?,
+                    circuit: veil_circuits::groth16::field::to_bytes(&commitment).to_vec(),
+                })
+            },
             now_ms,
         )
     }
@@ -502,6 +559,31 @@ impl Builder<'_> {
             .collect();
         let referenced_refs: Vec<&[(String, Opening)]> =
             referenced.iter().map(Vec::as_slice).collect();
+        let circuit_repayments = repayments
+            .iter()
+            .map(|r| repayment_commitment(self.genesis, &r.entry_id, &r.amount, &r.shares))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(Problem::internal)?;
+        let capacities: Vec<usize> = self.genesis.circuits.settlement.keys().copied().collect();
+        let capacity = Shape::fitting(&capacities, repayments.len()).ok_or_else(|| {
+            Problem::invalid_entry(format!(
+                "period {period} has {} unsettled repayments; the consortium's largest \
+                 settlement circuit holds {}",
+                repayments.len(),
+                capacities.last().copied().unwrap_or(0)
+            ))
+        })?;
+        let key = self.proving_keys.settlement(self.genesis, capacity).map_err(|e| {
+            tracing::error!(error = %e, "no settlement proving key");
+            Problem::unavailable()
+        })?;
+        let originator = self
+            .genesis
+            .bank_slot(self.member)
+            .ok_or_else(Problem::internal)?;
+        let period_number = veil_circuits::period_number(period)
+            .ok_or_else(|| Problem::bad_request("invalid period"))?;
+        let genesis = self.genesis;
         self.assemble(
             EntryType::SettlementClosed,
             period,
@@ -510,7 +592,22 @@ impl Builder<'_> {
             fields,
             openings,
             &referenced_refs,
-            |_, _| Ok(Vec::new()),
+            move |id, openings| {
+                let proof = settlement_proof(
+                    genesis,
+                    &key,
+                    capacity,
+                    id,
+                    period_number,
+                    originator,
+                    circuit_repayments,
+                    openings,
+                )?;
+                Ok(Extra {
+                    participant: Vec::new(),
+                    circuit: proof.to_bytes(),
+                })
+            },
             now_ms,
         )
     }
@@ -541,6 +638,81 @@ pub fn split_items<T: proof_plan::Committed>(
         )?);
     }
     Some(items)
+}
+
+fn opening_of<'o>(openings: &'o [(String, Opening)], label: &str) -> Result<&'o Opening, Problem> {
+    openings
+        .iter()
+        .find(|(l, _)| l == label)
+        .map(|(_, o)| o)
+        .ok_or_else(Problem::internal)
+}
+
+/// The settlement's Groth16 proof. Each bank's amount-due commitment is blinded by a value
+/// derived from its `due.<bank>` Pedersen blinding; banks outside the period get a random one.
+#[allow(clippy::too_many_arguments)]
+fn settlement_proof(
+    genesis: &Genesis,
+    key: &veil_circuits::ProvingKey,
+    capacity: usize,
+    id: &EntryId,
+    period: u64,
+    originator: usize,
+    repayments: Vec<veil_circuits::settlement::Repayment>,
+    openings: &[(String, Opening)],
+) -> Result<SettlementProof, Problem> {
+    let shape = Shape::new(capacity, genesis.members.len()).map_err(internal)?;
+    let due_blindings: Vec<veil_circuits::Fr> = genesis
+        .members
+        .iter()
+        .map(|m| match opening_of(openings, &format!("due.{}", m.id)) {
+            Ok(due) => veil_circuits::derived_blinding(&due.blinding_bytes()),
+            Err(_) => veil_circuits::random_blinding(),
+        })
+        .collect();
+    let dues = settlement::dues(&repayments, shape.banks, originator).ok_or_else(internal_shape)?;
+    for (member, due) in genesis.members.iter().zip(&dues) {
+        let pedersen = opening_of(openings, &format!("due.{}", member.id)).map_or(0, Opening::value);
+        if u128::from(pedersen) != *due {
+            tracing::error!(bank = %member.id, "the circuit's amount due differs from the ledger's");
+            return Err(Problem::internal());
+        }
+    }
+    let leaves: Vec<veil_circuits::Fr> = repayments.iter().map(|r| r.commitment()).collect();
+    let public = SettlementPublic {
+        entry: id.0,
+        period,
+        root: settlement::root(&leaves, capacity).map_err(internal)?,
+        count: repayments.len() as u64,
+        originator: originator as u64,
+        due: dues
+            .iter()
+            .zip(&due_blindings)
+            .map(|(d, r)| settlement::due_commitment(*d, *r))
+            .collect(),
+    };
+    let circuit = SettlementCircuit {
+        shape,
+        public: Some(public.clone()),
+        witness: Some(SettlementWitness {
+            repayments,
+            due_blindings,
+        }),
+    };
+    let proof = key
+        .prove(circuit, &mut veil_circuits::OsRng)
+        .map_err(internal)?;
+    Ok(SettlementProof {
+        capacity,
+        root: public.root,
+        due: public.due,
+        proof,
+    })
+}
+
+fn internal_shape() -> Problem {
+    tracing::error!("a repayment's shares do not fit the settlement circuit");
+    Problem::internal()
 }
 
 fn split_proof(

@@ -101,25 +101,7 @@ pub async fn serve(
             "{listen}: the console serves loopback only (it holds a client certificate)"
         ));
     }
-    let (cert, key) = if member == "regulator" || dir.join(member).join("view.key").exists() {
-        (
-            dir.join(member).join("client.pem"),
-            dir.join(member).join("client.key"),
-        )
-    } else {
-        let role = role.unwrap_or("auditor");
-        let clients = dir.join(member).join("clients");
-        (
-            clients.join(format!("{role}.pem")),
-            clients.join(format!("{role}.key")),
-        )
-    };
-    if !cert.exists() {
-        return Err(format!(
-            "{}: no such client certificate (member {member:?}, role {role:?})",
-            cert.display()
-        ));
-    }
+    let (cert, key) = crate::audit::identity_files(dir, member, role)?;
     let client = crate::audit::client(dir, &cert, &key)?;
     let gateway = crate::audit::gateway_url(dir, member)?;
     let router = routes()

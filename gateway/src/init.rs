@@ -9,6 +9,8 @@
 //!                                          borrower-ref.key, node-api.*, node-client.*, gateway.*
 //! DIR/<bank>/clients/<role>.pem, .key      roles: clerk (write+read), auditor (read)
 //! DIR/<regulator>/view.key, client.pem, client.key, gateway.toml, keys/
+//! DIR/circuits/settlement-<capacity>.pk    settlement proving keys (their verifying keys are
+//!                                          pinned in consortium.toml)
 //! ```
 //!
 //! Every secret file is created with mode 0600. Tests, `veil up` and `veil init` all use this
@@ -72,6 +74,99 @@ pub struct InitOptions {
     pub force: bool,
     /// Consensus timing written into node configs (e.g. faster on loopback).
     pub timing: TimingConfig,
+    /// Where the settlement circuit's keys come from.
+    pub circuits: CircuitSource,
+}
+
+/// Where `init` gets the settlement circuit's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CircuitSource {
+    /// The deterministic, insecure development setup, for these capacities. Nodes and
+    /// gateways refuse these keys unless started with `--dev` (`veil up` is always dev).
+    Dev(Vec<usize>),
+    /// The final keys of a verified ceremony (`veil ceremony finalize --out DIR`).
+    Ceremony(PathBuf),
+}
+
+/// The capacities `veil init` and `veil up` make keys for unless told otherwise.
+pub const DEFAULT_CAPACITIES: [usize; 3] = veil_circuits::settlement::CAPACITIES;
+
+/// Writes `DIR/circuits/settlement-<capacity>.pk` and returns the genesis section.
+fn write_circuits(
+    dir: &Path,
+    banks: usize,
+    source: &CircuitSource,
+) -> Result<veil_node::genesis::CircuitsFile, InitError> {
+    use veil_circuits::settlement::Shape;
+    let out = dir.join("circuits");
+    mkdir(&out)?;
+    let circuit_error = |e: veil_circuits::CircuitError| InitError::Arguments(e.to_string());
+    let (setup, keys) = match source {
+        CircuitSource::Dev(capacities) => {
+            let mut keys = Vec::new();
+            for capacity in capacities {
+                let shape = Shape::new(*capacity, banks).map_err(circuit_error)?;
+                keys.push((*capacity, dev_key(shape)?));
+            }
+            ("dev", keys)
+        }
+        CircuitSource::Ceremony(from) => {
+            let keys = crate::ceremony::final_keys(from, banks)
+                .map_err(|e| InitError::Arguments(format!("ceremony: {e}")))?;
+            ("ceremony", keys)
+        }
+    };
+    let mut settlement = Vec::new();
+    for (capacity, bytes) in keys {
+        let key = veil_circuits::ProvingKey::from_bytes(&bytes).map_err(circuit_error)?;
+        let path = crate::circuits::settlement_key_path(&out, capacity);
+        std::fs::write(&path, &bytes).map_err(|e| io(&path, e))?;
+        let vk = key.verifying_key();
+        settlement.push(veil_node::genesis::CircuitKeyFile {
+            capacity,
+            sha256: encoding::to_hex(&vk.digest()),
+            verifying_key: encoding::to_hex(&vk.to_bytes()),
+        });
+    }
+    Ok(veil_node::genesis::CircuitsFile {
+        setup: setup.into(),
+        settlement,
+    })
+}
+
+/// A dev key for `shape`: the same for every consortium of that shape, so it is made once per
+/// machine and kept in `$XDG_CACHE_HOME/veil/dev-circuits` (or `~/.cache/…`).
+fn dev_key(shape: veil_circuits::settlement::Shape) -> Result<Vec<u8>, InitError> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|c| c.join("veil").join("dev-circuits"));
+    let name = format!("settlement-{}-{}.pk", shape.capacity, shape.banks);
+    if let Some(cached) = cache.as_ref().map(|c| c.join(&name))
+        && let Ok(bytes) = std::fs::read(&cached)
+    {
+        return Ok(bytes);
+    }
+    if shape.capacity >= 256 {
+        eprintln!(
+            "making dev settlement keys for {} repayments and {} banks (once per machine)...",
+            shape.capacity, shape.banks
+        );
+    }
+    let key = veil_circuits::dev::setup(
+        veil_circuits::settlement::SettlementCircuit::blank(shape),
+        "veil-dev",
+    )
+    .map_err(|e| InitError::Arguments(e.to_string()))?;
+    let bytes = key.to_bytes();
+    if let Some(cache) = cache {
+        // Best effort: a cache that cannot be written only costs time next run.
+        let temporary = cache.join(format!("{name}.{}", std::process::id()));
+        if std::fs::create_dir_all(&cache).is_ok() && std::fs::write(&temporary, &bytes).is_ok() {
+            let _ = std::fs::rename(&temporary, cache.join(&name));
+        }
+    }
+    Ok(bytes)
 }
 
 impl Default for InitOptions {
@@ -87,6 +182,7 @@ impl Default for InitOptions {
                 timeout_retry_ms: Some(2000),
                 idle_wait_ms: Some(500),
             },
+            circuits: CircuitSource::Dev(DEFAULT_CAPACITIES.to_vec()),
         }
     }
 }
@@ -436,6 +532,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
         policy_hash: encoding::to_hex(&policies.hash()),
         members,
         regulators,
+        circuits: Some(write_circuits(&dir, options.banks, &options.circuits)?),
     };
     write_public(
         &dir.join("consortium.toml"),

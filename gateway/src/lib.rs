@@ -25,9 +25,12 @@ pub mod app;
 pub mod audit;
 pub mod bench;
 pub mod builder;
+pub mod ceremony;
+pub mod circuits;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod init;

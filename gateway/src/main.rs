@@ -37,6 +37,13 @@ enum Command {
         /// Overwrite a non-empty directory.
         #[arg(long)]
         force: bool,
+        /// Settlement circuit capacities to make (insecure, deterministic dev keys; nodes
+        /// and gateways then need --dev). Ignored with --ceremony.
+        #[arg(long, value_delimiter = ',', default_values_t = veil_gateway::init::DEFAULT_CAPACITIES)]
+        settlement_capacities: Vec<usize>,
+        /// Use the final keys of a verified ceremony (`veil ceremony finalize --out DIR`).
+        #[arg(long)]
+        ceremony: Option<PathBuf>,
     },
     /// Run the whole consortium in this process: every member's node and gateway and each
     /// regulator's read-only gateway (initializing DIR first if it holds no consortium).
@@ -44,6 +51,9 @@ enum Command {
         /// The consortium directory.
         #[arg(long)]
         dir: PathBuf,
+        /// Settlement circuit capacities to make when DIR is new (dev keys).
+        #[arg(long, value_delimiter = ',', default_values_t = veil_gateway::init::DEFAULT_CAPACITIES)]
+        settlement_capacities: Vec<usize>,
     },
     /// Serve the web console on loopback as MEMBER[:ROLE], speaking to that member's gateway
     /// with the member's client certificate (read-only).
@@ -90,12 +100,28 @@ enum Command {
         /// The node's config file (`DIR/<bank>/node.toml`).
         #[arg(long)]
         config: PathBuf,
+        /// Accept circuit keys from the insecure dev setup (test consortia only).
+        #[arg(long)]
+        dev: bool,
     },
     /// Run one member's gateway, or a regulator's read-only gateway.
     Gateway {
         /// The gateway's config file (`DIR/<bank>/gateway.toml` or `DIR/<regulator>/gateway.toml`).
         #[arg(long)]
         config: PathBuf,
+        /// Accept circuit keys from the insecure dev setup (test consortia only).
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Settlement tools.
+    Settlement {
+        #[command(subcommand)]
+        command: SettlementCommand,
+    },
+    /// The multi-party setup of the circuit keys (docs/ceremony.md).
+    Ceremony {
+        #[command(subcommand)]
+        command: veil_gateway::ceremony::Command,
     },
     /// Policy tools.
     Policy {
@@ -125,6 +151,33 @@ enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum SettlementCommand {
+    /// Write a period's settlement proof for `snarkjs groth16 verify` (proof.json,
+    /// public.json, verification_key.json), fetched through MEMBER's gateway and verified
+    /// here against the genesis's pinned verifying key first.
+    Export {
+        /// The consortium directory (the consortium must be running).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Whose gateway and client certificate to use (a bank, or a regulator).
+        #[arg(long)]
+        member: String,
+        /// The clearing period, YYYY-MM or YYYY-MM-DD.
+        #[arg(long)]
+        period: String,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Output format (only `snarkjs`).
+        #[arg(long, default_value = "snarkjs")]
+        format: String,
+        /// The settling bank, if several settled the period.
+        #[arg(long)]
+        originator: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum PolicyCommand {
     /// Validate a Cedar policy file against Veil's schema and print its hash.
     Check {
@@ -138,9 +191,9 @@ enum PolicyCommand {
 fn init_logging(command: &Command, json: bool) {
     let default = match command {
         Command::Up { .. } | Command::Node { .. } | Command::Gateway { .. } => {
-            "info,commonware=warn"
+            "info,commonware=warn,r1cs=off"
         }
-        _ => "warn",
+        _ => "warn,r1cs=off",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -162,12 +215,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             regulators,
             base_port,
             force,
+            settlement_capacities,
+            ceremony,
         } => {
+            let circuits = match ceremony {
+                Some(dir) => veil_gateway::init::CircuitSource::Ceremony(dir),
+                None => {
+                    eprintln!(
+                        "warning: settlement circuit keys from the insecure dev setup; nodes and \
+                         gateways need --dev. Run the ceremony for a real consortium \
+                         (docs/ceremony.md)."
+                    );
+                    veil_gateway::init::CircuitSource::Dev(settlement_capacities)
+                }
+            };
             let options = veil_gateway::init::InitOptions {
                 banks,
                 regulators,
                 base_port,
                 force,
+                circuits,
                 ..Default::default()
             };
             let consortium = veil_gateway::init::init(&dir, &options)?;
@@ -180,13 +247,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Up { dir } => {
+        Command::Up {
+            dir,
+            settlement_capacities,
+        } => {
+            let options = veil_gateway::init::InitOptions {
+                circuits: veil_gateway::init::CircuitSource::Dev(settlement_capacities),
+                ..Default::default()
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("starting the runtime")?;
             runtime.block_on(async {
-                let embedded = veil_gateway::up::Embedded::start(&dir, &Default::default())
+                let embedded = veil_gateway::up::Embedded::start(&dir, &options)
                     .await
                     .map_err(anyhow::Error::msg)?;
                 println!("consortium running from {}", embedded.dir.display());
@@ -311,13 +385,64 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Node { config } => {
-            let code = veil_node::process::run(&config).map_err(anyhow::Error::msg)?;
+        Command::Node { config, dev } => {
+            let code = veil_node::process::run(&config, dev).map_err(anyhow::Error::msg)?;
             Ok(ExitCode::from(code as u8))
         }
-        Command::Gateway { config } => {
-            let code = veil_gateway::server::run(&config).map_err(anyhow::Error::msg)?;
+        Command::Gateway { config, dev } => {
+            let code = veil_gateway::server::run(&config, dev).map_err(anyhow::Error::msg)?;
             Ok(ExitCode::from(code as u8))
+        }
+        Command::Settlement {
+            command:
+                SettlementCommand::Export {
+                    dir,
+                    member,
+                    period,
+                    out,
+                    format,
+                    originator,
+                },
+        } => {
+            if format != "snarkjs" {
+                anyhow::bail!("--format must be snarkjs");
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            let exported = runtime
+                .block_on(veil_gateway::export::settlement(
+                    &dir,
+                    &member,
+                    &period,
+                    originator.as_deref(),
+                    &out,
+                ))
+                .map_err(anyhow::Error::msg)?;
+            println!(
+                "settlement {} of {period} by {} ({} repayments, circuit capacity {}): proof verified against the genesis key; wrote {}",
+                exported.entry,
+                exported.originator,
+                exported.repayments,
+                exported.capacity,
+                exported
+                    .files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!(
+                "check independently: snarkjs groth16 verify {0}/verification_key.json {0}/public.json {0}/proof.json",
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ceremony { command } => {
+            let message = veil_gateway::ceremony::run(command).map_err(anyhow::Error::msg)?;
+            println!("{message}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Policy {
             command: PolicyCommand::Check { file },

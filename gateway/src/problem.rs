@@ -64,6 +64,16 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", None)
     }
 
+    /// 404 with a reason (e.g. the entry exists but is not of the kind asked for).
+    pub fn not_found_because(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            Some(detail.into()),
+        )
+    }
+
     /// 409: conflict (idempotency key reused with another body, duplicate business id).
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(

@@ -212,6 +212,64 @@ pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> boo
     validator.check_proofs_with(entry, referenced).is_ok()
 }
 
+/// A settlement's proof for independent verification (see [`crate::app::Gateway::settlement_proof`]).
+pub fn settlement_export(
+    genesis: &Genesis,
+    entry: &Entry,
+    referenced: &[Entry],
+) -> Result<Value, Problem> {
+    use veil_circuits::settlement::SettlementProof;
+    let invalid = |why: String| {
+        tracing::error!(entry = %entry.header.id, %why, "a finalized settlement's proof does not check");
+        Problem::internal()
+    };
+    let proof = SettlementProof::from_bytes(&entry.proofs.circuit).map_err(|e| invalid(e.to_string()))?;
+    let leaves = referenced
+        .iter()
+        .map(veil_node::validation::repayment_commitment)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))?;
+    let vk = genesis
+        .circuits
+        .settlement
+        .get(&proof.capacity)
+        .ok_or_else(|| invalid("no verifying key".into()))?;
+    let period = veil_circuits::period_number(&entry.header.period)
+        .ok_or_else(|| invalid("period".into()))?;
+    let originator = genesis
+        .bank_slot(&entry.header.submitter)
+        .ok_or_else(|| invalid("submitter".into()))?;
+    proof
+        .verify(vk, &entry.header.id.0, period, originator, &leaves)
+        .map_err(|e| invalid(e.to_string()))?;
+    let public = veil_circuits::settlement::SettlementPublic {
+        entry: entry.header.id.0,
+        period,
+        root: proof.root,
+        count: leaves.len() as u64,
+        originator: originator as u64,
+        due: proof.due.clone(),
+    };
+    let hex = |x: &veil_circuits::Fr| {
+        veil_crypto::encoding::to_hex(&veil_circuits::groth16::field::to_bytes(x))
+    };
+    Ok(json!({
+        "entry": entry.header.id.to_hex(),
+        "period": entry.header.period,
+        "originator": entry.header.submitter,
+        "capacity": proof.capacity,
+        "banks": genesis.members.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        "circuit": veil_crypto::encoding::to_hex(&entry.proofs.circuit),
+        "leaves": leaves.iter().map(hex).collect::<Vec<_>>(),
+        "verified": true,
+        "snarkjs": {
+            "proof": veil_circuits::snarkjs::proof(&proof.proof),
+            "public": veil_circuits::snarkjs::public(&public.inputs()),
+            "verification_key": veil_circuits::snarkjs::verification_key(vk),
+        },
+    }))
+}
+
 /// Verifies a repayment's split proof given the loan's shares (participants know them).
 pub fn verify_splits(entry: &Entry, shares: &[(String, u64)]) -> bool {
     let Some(amount) = entry.commitment("amount") else {

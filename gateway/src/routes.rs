@@ -115,6 +115,7 @@ pub fn router(routes: Routes) -> Router {
     Router::new()
         .route("/v1/entries", post(create).get(list))
         .route("/v1/entries/{id}", get(read))
+        .route("/v1/entries/{id}/proof", get(settlement_proof))
         .route("/v1/loans/{loan_id}", get(loan))
         .route("/v1/status", get(status))
         .route("/v1/disclosures", get(disclosures))
@@ -264,6 +265,29 @@ async fn read(
         .read(&principal, &identity.to_string(), &id)
         .await?;
     Ok(Json(view).into_response())
+}
+
+/// A settlement's Groth16 proof for independent verification: its circuit data, the
+/// repayments' Poseidon commitments, and `snarkjs` (`proof`, `public`, `verification_key`
+/// in snarkjs' JSON). Public data only; any member or regulator may read it.
+#[utoipa::path(
+    get,
+    path = "/v1/entries/{id}/proof",
+    params(("id" = String, Path, description = "Settlement entry id, 32 hex digits")),
+    responses(
+        (status = 200, description = "The settlement proof", body = Object),
+        (status = 404, description = "No such settlement", body = Problem),
+    )
+)]
+async fn settlement_proof(
+    State(routes): State<Routes>,
+    Extension(identity): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    principal(&routes.gateway, &identity)?;
+    let id = EntryId::from_hex(&id)
+        .map_err(|_| Problem::bad_request("entry id must be 32 hex digits"))?;
+    Ok(Json(routes.gateway.settlement_proof(&id).await?).into_response())
 }
 
 /// A page of entries, oldest first.
@@ -486,6 +510,7 @@ async fn openapi() -> Response {
     paths(
         create,
         read,
+        settlement_proof,
         list,
         loan,
         status,

@@ -13,6 +13,7 @@ use veil_node::tls::{self, TlsFiles};
 use veil_policies::Policies;
 
 use crate::app::{Gateway, Secrets};
+use crate::circuits::ProvingKeys;
 use crate::config::{GatewayConfig, GatewayKind};
 use crate::keys::{MemberSecrets, load_view_keys};
 use crate::metrics::GatewayMetrics;
@@ -126,6 +127,7 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
         node,
         secrets,
         store,
+        ProvingKeys::beside(&config.consortium),
     ))
 }
 
@@ -175,9 +177,15 @@ pub async fn start(
     })
 }
 
-/// `veil gateway --config FILE`: serves until SIGINT/SIGTERM.
-pub fn run(config_path: &Path) -> Result<i32, String> {
+/// `veil gateway --config FILE [--dev]`: serves until SIGINT/SIGTERM. Without `dev`, a
+/// genesis whose circuit keys come from the insecure dev setup is refused.
+pub fn run(config_path: &Path, dev: bool) -> Result<i32, String> {
     let config = GatewayConfig::load(config_path).map_err(|e| e.to_string())?;
+    if !dev {
+        Genesis::load(&config.consortium)
+            .and_then(|g| g.require_production_circuits())
+            .map_err(|e| e.to_string())?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

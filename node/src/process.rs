@@ -207,9 +207,16 @@ pub async fn shutdown_signal() {
 /// Exit status of a node that halted (see its logs).
 pub const EXIT_HALTED: i32 = 3;
 
-/// `veil node --config FILE`: runs one node until SIGINT/SIGTERM. Returns the exit code.
-pub fn run(config_path: &Path) -> Result<i32, String> {
+/// `veil node --config FILE [--dev]`: runs one node until SIGINT/SIGTERM. Returns the exit
+/// code. Without `dev`, a genesis whose circuit keys come from the insecure dev setup is
+/// refused.
+pub fn run(config_path: &Path, dev: bool) -> Result<i32, String> {
     let config = NodeConfig::load(config_path).map_err(|e| e.to_string())?;
+    if !dev {
+        crate::genesis::Genesis::load(&config.consortium)
+            .and_then(|g| g.require_production_circuits())
+            .map_err(|e| e.to_string())?;
+    }
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
     let mut runtime_config =

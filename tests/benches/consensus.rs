@@ -58,6 +58,7 @@ fn main() {
         &InitOptions {
             base_port: base,
             force: true,
+            circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
             ..Default::default()
         },
     )

@@ -61,6 +61,8 @@ impl ConsortiumDir {
                 "--base-port",
                 &base.to_string(),
                 "--force",
+                "--settlement-capacities",
+                "16",
             ])
             .stdout(Stdio::null())
             .status()
@@ -148,7 +150,7 @@ impl NodeProcess {
             .open(&self.log)
             .unwrap();
         let child = Command::new(veil_bin())
-            .args([self.command, "--config"])
+            .args([self.command, "--dev", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "info,commonware=warn")
             .stdout(Stdio::null())
@@ -299,6 +301,7 @@ impl Harness {
         let options = veil_gateway::init::InitOptions {
             base_port: free_base_port(4, 1),
             force: true,
+            circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
             ..Default::default()
         };
         let embedded = veil_gateway::up::Embedded::start(dir, &options)

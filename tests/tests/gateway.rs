@@ -372,6 +372,7 @@ async fn tls_refuses_missing_foreign_expired_and_revoked_certificates() {
         &InitOptions {
             base_port: free_base_port(4, 1),
             force: true,
+            circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
             ..Default::default()
         },
     )

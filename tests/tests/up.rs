@@ -21,7 +21,7 @@ fn up(dir: &Path) -> Child {
         .open(dir.join("up.log"))
         .unwrap();
     Command::new(veil_bin())
-        .args(["up", "--dir"])
+        .args(["up", "--settlement-capacities", "16", "--dir"])
         .arg(dir)
         .stdout(log.try_clone().unwrap())
         .stderr(log)

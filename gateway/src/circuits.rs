@@ -1,0 +1,112 @@
+//! The settlement circuit's proving keys, as a member gateway uses them.
+//!
+//! Keys live beside the genesis, in `<consortium dir>/circuits/settlement-<capacity>.pk`
+//! (written by `veil init` or by `veil ceremony finalize`). A key is loaded on first use,
+//! decoded with full validation, and refused unless its verifying key is the one the genesis
+//! pins for that capacity.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use veil_circuits::ProvingKey;
+use veil_node::genesis::Genesis;
+
+/// The file of the settlement proving key of `capacity`.
+pub fn settlement_key_path(dir: &Path, capacity: usize) -> PathBuf {
+    dir.join(format!("settlement-{capacity}.pk"))
+}
+
+/// Proving keys, loaded on first use.
+#[derive(Debug)]
+pub struct ProvingKeys {
+    dir: PathBuf,
+    loaded: Mutex<BTreeMap<usize, Arc<ProvingKey>>>,
+}
+
+/// Why a proving key cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The genesis has no circuit of that capacity.
+    #[error("the genesis has no settlement circuit for {0} repayments")]
+    NoCircuit(usize),
+    /// The file is missing or unreadable.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// File.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not a valid key, or not the genesis's key.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// File.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ProvingKeys {
+    /// Keys in `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            loaded: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Keys beside the consortium file `consortium`.
+    pub fn beside(consortium: &Path) -> Self {
+        Self::new(
+            consortium
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("circuits"),
+        )
+    }
+
+    /// The settlement key of `capacity`, checked against the genesis.
+    pub fn settlement(
+        &self,
+        genesis: &Genesis,
+        capacity: usize,
+    ) -> Result<Arc<ProvingKey>, KeyError> {
+        if let Some(key) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&capacity)
+        {
+            return Ok(key.clone());
+        }
+        let pinned = genesis
+            .circuits
+            .settlement
+            .get(&capacity)
+            .ok_or(KeyError::NoCircuit(capacity))?;
+        let path = settlement_key_path(&self.dir, capacity);
+        let display = path.display().to_string();
+        let bytes = std::fs::read(&path).map_err(|e| KeyError::Read {
+            path: display.clone(),
+            reason: e.to_string(),
+        })?;
+        let key = ProvingKey::from_bytes(&bytes).map_err(|e| KeyError::Invalid {
+            path: display.clone(),
+            reason: e.to_string(),
+        })?;
+        if key.verifying_key().digest() != pinned.digest() {
+            return Err(KeyError::Invalid {
+                path: display,
+                reason: "not the proving key of the genesis's verifying key".into(),
+            });
+        }
+        let key = Arc::new(key);
+        self.loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(capacity, key.clone());
+        Ok(key)
+    }
+}
