@@ -26,7 +26,8 @@ use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use ark_relations::r1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
 };
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+pub use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_serialize::{Compress, Validate};
 use ark_std::rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha512};

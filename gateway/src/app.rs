@@ -503,6 +503,7 @@ impl Gateway {
                     return Ok(ProofReport {
                         verified: false,
                         splits: None,
+                        circuit_link: None,
                     });
                 };
                 referenced.push(self.decode(&stored)?);
@@ -512,14 +513,23 @@ impl Gateway {
             .cpu(|| reader::verify(&self.validator, entry, &referenced))
             .await;
         let mut splits = None;
+        let mut circuit_link = None;
         if entry.header.kind == EntryType::LoanRepaid.name()
             && let Some(loan_id) = entry.header.references.first()
             && let Some(loan) = self.fetch(loan_id).await?
             && let Some(shares) = reader::shares(&loan)
         {
             splits = Some(self.cpu(|| reader::verify_splits(entry, &shares)).await);
+            circuit_link = reader::repayment_link(&self.genesis, opened, &shares);
         }
-        Ok(ProofReport { verified, splits })
+        if entry.header.kind == EntryType::SettlementClosed.name() {
+            circuit_link = reader::settlement_link(&self.genesis, opened);
+        }
+        Ok(ProofReport {
+            verified,
+            splits,
+            circuit_link,
+        })
     }
 
     /// A settlement's circuit proof as partners check it themselves: the entry's circuit

@@ -1,10 +1,444 @@
-//! `veil ceremony`: the multi-party setup of the settlement circuit's keys.
+//! `veil ceremony`: the multi-party setup of the settlement circuit's keys (see
+//! [`veil_circuits::ceremony`] for the cryptography and `docs/ceremony.md` for the procedure).
+//!
+//! ```text
+//! DIR/ceremony.json                                  banks, members, capacities, phase-1 size
+//! DIR/phase1/powers.bin                              the current powers of tau
+//! DIR/phase1/<n>-<member>.record                     each contribution, in order
+//! DIR/phase2/settlement-<capacity>.pk                the current key of each circuit
+//! DIR/phase2/settlement-<capacity>/<n>-<member>.record
+//! ```
+//!
+//! The directory travels from member to member (each runs `contribute` on its own machine, with
+//! its own randomness, and passes the directory on); anyone can run `verify`. Every member
+//! contributes exactly once to each phase; `veil init --ceremony DIR` verifies the whole
+//! transcript and refuses keys whose phases are incomplete.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The final keys of the ceremony in `dir`, for a consortium of `banks`, after verifying its
-/// whole transcript: `(capacity, proving key bytes)`.
+use serde::{Deserialize, Serialize};
+use veil_circuits::OsRng;
+use veil_circuits::ceremony::{
+    self, Phase1Record, Phase2Record, Powers, contribute_phase2, initial_key, verify_phase1,
+    verify_phase2,
+};
+use veil_circuits::settlement::{SettlementCircuit, Shape};
+
+/// `veil ceremony` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Start a ceremony for a consortium of BANKS member banks.
+    New {
+        /// The ceremony directory (must not exist or be empty).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Number of member banks (the consortium `veil init --banks` will make).
+        #[arg(long, default_value_t = 4)]
+        banks: usize,
+        /// Settlement circuit capacities to make keys for.
+        #[arg(long, value_delimiter = ',', default_values_t = crate::init::DEFAULT_CAPACITIES)]
+        settlement_capacities: Vec<usize>,
+    },
+    /// Add MEMBER's contribution (fresh OS randomness, forgotten afterwards) to a phase.
+    Contribute {
+        /// The ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The contributing member, e.g. bank-a.
+        #[arg(long)]
+        member: String,
+        /// 1 (powers of tau) or 2 (the circuits' keys; after `prepare`).
+        #[arg(long)]
+        phase: u8,
+    },
+    /// Close phase 1 (every member contributed): verify it and derive the phase-2 keys.
+    Prepare {
+        /// The ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Verify the whole transcript and say what is missing.
+    Verify {
+        /// The ceremony directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+/// `DIR/ceremony.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    banks: usize,
+    members: Vec<String>,
+    capacities: Vec<usize>,
+    phase1_size: usize,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    // Write then rename, so an interrupted contribution leaves the previous state intact.
+    let temporary = path.with_extension("partial");
+    std::fs::write(&temporary, bytes).map_err(|e| format!("{}: {e}", temporary.display()))?;
+    std::fs::rename(&temporary, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn manifest(dir: &Path) -> Result<Manifest, String> {
+    serde_json::from_slice(&read(&dir.join("ceremony.json"))?)
+        .map_err(|e| format!("ceremony.json: {e}"))
+}
+
+fn circuit_id(capacity: usize, banks: usize) -> String {
+    format!("settlement-{capacity}-{banks}")
+}
+
+fn powers_path(dir: &Path) -> PathBuf {
+    dir.join("phase1").join("powers.bin")
+}
+
+fn key_path(dir: &Path, capacity: usize) -> PathBuf {
+    crate::circuits::settlement_key_path(&dir.join("phase2"), capacity)
+}
+
+/// The records in `dir` (`<n>-<member>.record`), in order.
+fn records<T: ceremony::CanonicalDeserialize>(dir: &Path) -> Result<Vec<T>, String> {
+    let mut found: Vec<(usize, PathBuf)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".record")
+                && let Some((index, _)) = stem.split_once('-')
+                && let Ok(index) = index.parse::<usize>()
+            {
+                found.push((index, entry.path()));
+            }
+        }
+    }
+    found.sort();
+    found
+        .iter()
+        .enumerate()
+        .map(|(expected, (index, path))| {
+            if *index != expected {
+                return Err(format!("{}: records are not numbered 0, 1, 2, ...", dir.display()));
+            }
+            ceremony::from_bytes(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))
+        })
+        .collect()
+}
+
+fn record_path(dir: &Path, index: usize, member: &str) -> PathBuf {
+    dir.join(format!("{index}-{member}.record"))
+}
+
+/// Runs a `veil ceremony` subcommand; returns what to print.
+pub fn run(command: Command) -> Result<String, String> {
+    match command {
+        Command::New {
+            dir,
+            banks,
+            settlement_capacities,
+        } => new(&dir, banks, &settlement_capacities),
+        Command::Contribute { dir, member, phase } => contribute(&dir, &member, phase),
+        Command::Prepare { dir } => prepare(&dir),
+        Command::Verify { dir } => verify(&dir).map(|v| v.summary()),
+    }
+}
+
+fn new(dir: &Path, banks: usize, capacities: &[usize]) -> Result<String, String> {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map_err(|e| e.to_string())?
+            .next()
+            .is_some()
+    {
+        return Err(format!("{} is not empty", dir.display()));
+    }
+    if capacities.is_empty() {
+        return Err("at least one settlement capacity is needed".into());
+    }
+    let mut size = 0;
+    for capacity in capacities {
+        let shape = Shape::new(*capacity, banks).map_err(|e| e.to_string())?;
+        size = size.max(
+            ceremony::domain_size(SettlementCircuit::blank(shape)).map_err(|e| e.to_string())?,
+        );
+    }
+    let manifest = Manifest {
+        banks,
+        members: crate::init::bank_ids(banks),
+        capacities: capacities.to_vec(),
+        phase1_size: size,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    write(
+        &dir.join("ceremony.json"),
+        &serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?,
+    )?;
+    let powers = Powers::new(size).map_err(|e| e.to_string())?;
+    write(&powers_path(dir), &ceremony::to_bytes(&powers))?;
+    Ok(format!(
+        "ceremony for {banks} banks ({}), capacities {capacities:?}: phase 1 of size {size} \
+         started in {}; each member now runs `veil ceremony contribute --phase 1`",
+        manifest.members.join(", "),
+        dir.display()
+    ))
+}
+
+fn contribute(dir: &Path, member: &str, phase: u8) -> Result<String, String> {
+    let manifest = manifest(dir)?;
+    if !manifest.members.iter().any(|m| m == member) {
+        return Err(format!(
+            "{member} is not a member of this ceremony ({})",
+            manifest.members.join(", ")
+        ));
+    }
+    match phase {
+        1 => {
+            if dir.join("phase2").exists() {
+                return Err("phase 1 is closed (prepare has run)".into());
+            }
+            let records_dir = dir.join("phase1");
+            let done: Vec<Phase1Record> = records(&records_dir)?;
+            if done.iter().any(|r| r.contributor == member) {
+                return Err(format!("{member} already contributed to phase 1"));
+            }
+            let powers: Powers = ceremony::from_bytes(&read(&powers_path(dir))?)
+                .map_err(|e| format!("phase 1 powers: {e}"))?;
+            let (next, record) = powers.contribute(member, done.len(), &mut OsRng);
+            // The record last: a contribution counts once both files are in place.
+            write(&powers_path(dir), &ceremony::to_bytes(&next))?;
+            write(
+                &record_path(&records_dir, done.len(), member),
+                &ceremony::to_bytes(&record),
+            )?;
+            Ok(format!(
+                "{member} contributed to phase 1 ({} of {} members)",
+                done.len() + 1,
+                manifest.members.len()
+            ))
+        }
+        2 => {
+            if !dir.join("phase2").exists() {
+                return Err("phase 2 has not started: run `veil ceremony prepare` first".into());
+            }
+            for capacity in &manifest.capacities {
+                let records_dir = dir.join("phase2").join(format!("settlement-{capacity}"));
+                let done: Vec<Phase2Record> = records(&records_dir)?;
+                if done.iter().any(|r| r.contributor == member) {
+                    return Err(format!(
+                        "{member} already contributed to phase 2 (settlement-{capacity})"
+                    ));
+                }
+            }
+            for capacity in &manifest.capacities {
+                let records_dir = dir.join("phase2").join(format!("settlement-{capacity}"));
+                let done: Vec<Phase2Record> = records(&records_dir)?;
+                let key = veil_circuits::ProvingKey::from_bytes(&read(&key_path(dir, *capacity))?)
+                    .map_err(|e| e.to_string())?;
+                let (next, record) = contribute_phase2(
+                    &key,
+                    &circuit_id(*capacity, manifest.banks),
+                    member,
+                    done.len(),
+                    &mut OsRng,
+                );
+                write(&key_path(dir, *capacity), &next.to_bytes())?;
+                write(
+                    &record_path(&records_dir, done.len(), member),
+                    &ceremony::to_bytes(&record),
+                )?;
+            }
+            Ok(format!(
+                "{member} contributed to phase 2 of {} circuit(s)",
+                manifest.capacities.len()
+            ))
+        }
+        other => Err(format!("--phase must be 1 or 2, not {other}")),
+    }
+}
+
+fn missing<'a>(members: &'a [String], contributors: &[String]) -> Vec<&'a str> {
+    members
+        .iter()
+        .filter(|m| !contributors.contains(m))
+        .map(String::as_str)
+        .collect()
+}
+
+fn verified_phase1(dir: &Path, manifest: &Manifest) -> Result<(Powers, Vec<String>), String> {
+    let records: Vec<Phase1Record> = records(&dir.join("phase1"))?;
+    let powers: Powers = ceremony::from_bytes(&read(&powers_path(dir))?)
+        .map_err(|e| format!("phase 1 powers: {e}"))?;
+    if powers.size() != manifest.phase1_size {
+        return Err("the phase-1 powers do not have the manifest's size".into());
+    }
+    verify_phase1(&records, &powers, &mut OsRng).map_err(|e| e.to_string())?;
+    let contributors: Vec<String> = records.iter().map(|r| r.contributor.clone()).collect();
+    for (i, who) in contributors.iter().enumerate() {
+        if !manifest.members.contains(who) || contributors[..i].contains(who) {
+            return Err(format!("phase 1: {who} is not a member or contributed twice"));
+        }
+    }
+    Ok((powers, contributors))
+}
+
+fn prepare(dir: &Path) -> Result<String, String> {
+    let manifest = manifest(dir)?;
+    if dir.join("phase2").exists() {
+        return Err("phase 2 has already started".into());
+    }
+    let (powers, contributors) = verified_phase1(dir, &manifest)?;
+    let absent = missing(&manifest.members, &contributors);
+    if !absent.is_empty() {
+        return Err(format!(
+            "phase 1 is missing contributions from {}",
+            absent.join(", ")
+        ));
+    }
+    for capacity in &manifest.capacities {
+        let shape = Shape::new(*capacity, manifest.banks).map_err(|e| e.to_string())?;
+        let key = initial_key(&powers, SettlementCircuit::blank(shape)).map_err(|e| e.to_string())?;
+        write(&key_path(dir, *capacity), &key.to_bytes())?;
+    }
+    Ok(format!(
+        "phase 1 verified ({} contributions); phase-2 keys derived for capacities {:?}; each member \
+         now runs `veil ceremony contribute --phase 2`",
+        contributors.len(),
+        manifest.capacities
+    ))
+}
+
+/// A verified transcript.
+#[derive(Debug)]
+pub struct Verified {
+    banks: usize,
+    phase1: Vec<String>,
+    /// Final keys with their phase-2 contributors, by capacity.
+    keys: Vec<(usize, veil_circuits::ProvingKey, Vec<String>)>,
+    members: Vec<String>,
+}
+
+impl Verified {
+    fn summary(&self) -> String {
+        let mut lines = vec![format!(
+            "phase 1: verified, contributions from {}",
+            self.phase1.join(", ")
+        )];
+        for (capacity, key, contributors) in &self.keys {
+            lines.push(format!(
+                "settlement-{capacity}: verified, phase-2 contributions from {}; verifying key sha256 {}",
+                contributors.join(", "),
+                veil_crypto::encoding::to_hex(&key.verifying_key().digest())
+            ));
+        }
+        if self.keys.is_empty() {
+            lines.push("phase 2: not started (run `veil ceremony prepare`)".into());
+        }
+        match self.incomplete() {
+            Some(why) => lines.push(format!("not complete: {why}")),
+            None => lines.push(format!(
+                "complete: every member contributed to both phases; use it with \
+                 `veil init --banks {} --ceremony DIR`",
+                self.banks
+            )),
+        }
+        lines.join("\n")
+    }
+
+    fn incomplete(&self) -> Option<String> {
+        let absent = missing(&self.members, &self.phase1);
+        if !absent.is_empty() {
+            return Some(format!("phase 1 lacks {}", absent.join(", ")));
+        }
+        if self.keys.is_empty() {
+            return Some("phase 2 has not started".into());
+        }
+        for (capacity, _, contributors) in &self.keys {
+            let absent = missing(&self.members, contributors);
+            if !absent.is_empty() {
+                return Some(format!(
+                    "phase 2 of settlement-{capacity} lacks {}",
+                    absent.join(", ")
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// Verifies everything in the ceremony directory `dir`: phase 1, then each circuit's phase 2
+/// against the starting key recomputed from phase 1.
+pub fn verify(dir: &Path) -> Result<Verified, String> {
+    let manifest = manifest(dir)?;
+    let (powers, phase1) = verified_phase1(dir, &manifest)?;
+    let mut keys = Vec::new();
+    if dir.join("phase2").exists() {
+        for capacity in &manifest.capacities {
+            let shape = Shape::new(*capacity, manifest.banks).map_err(|e| e.to_string())?;
+            let initial =
+                initial_key(&powers, SettlementCircuit::blank(shape)).map_err(|e| e.to_string())?;
+            let records: Vec<Phase2Record> =
+                records(&dir.join("phase2").join(format!("settlement-{capacity}")))?;
+            let key = veil_circuits::ProvingKey::from_bytes(&read(&key_path(dir, *capacity))?)
+                .map_err(|e| e.to_string())?;
+            let contributors: Vec<String> =
+                records.iter().map(|r| r.contributor.clone()).collect();
+            for (i, who) in contributors.iter().enumerate() {
+                if !manifest.members.contains(who) || contributors[..i].contains(who) {
+                    return Err(format!(
+                        "settlement-{capacity}: {who} is not a member or contributed twice"
+                    ));
+                }
+            }
+            if !records.is_empty() {
+                verify_phase2(
+                    &initial,
+                    &circuit_id(*capacity, manifest.banks),
+                    &records,
+                    &key,
+                    &mut OsRng,
+                )
+                .map_err(|e| e.to_string())?;
+            } else if key != initial {
+                return Err(format!(
+                    "settlement-{capacity}: no contribution, yet the key is not phase 1's"
+                ));
+            }
+            keys.push((*capacity, key, contributors));
+        }
+    }
+    Ok(Verified {
+        banks: manifest.banks,
+        phase1,
+        keys,
+        members: manifest.members,
+    })
+}
+
+/// The final keys of the ceremony in `dir` for a consortium of `banks`, after verifying the
+/// whole transcript and that every member contributed to both phases:
+/// `(capacity, proving key bytes)`.
 pub fn final_keys(dir: &Path, banks: usize) -> Result<Vec<(usize, Vec<u8>)>, String> {
-    let _ = (dir, banks);
-    Err("the ceremony is not available yet".into())
+    let verified = verify(dir)?;
+    if verified.banks != banks {
+        return Err(format!(
+            "the ceremony was for {} banks, the consortium has {banks}",
+            verified.banks
+        ));
+    }
+    if let Some(why) = verified.incomplete() {
+        return Err(format!("the ceremony is not complete: {why}"));
+    }
+    Ok(verified
+        .keys
+        .into_iter()
+        .map(|(capacity, key, _)| (capacity, key.to_bytes()))
+        .collect())
 }

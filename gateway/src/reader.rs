@@ -3,6 +3,7 @@
 //! their opening is checked against the public commitment); every other field is
 //! `{"redacted": true}`, with its commitment if it has one. Proofs are re-verified here.
 
+use crate::problem::Problem;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
@@ -121,6 +122,9 @@ pub struct ProofReport {
     pub verified: bool,
     /// The participants' split proof: `None` if this caller cannot check it (no shares).
     pub splits: Option<bool>,
+    /// Whether the entry's Poseidon commitments (circuit data) hold the same amounts as the
+    /// Pedersen commitments this caller can open: `None` if it can open none of them.
+    pub circuit_link: Option<bool>,
 }
 
 /// The caller's view of an opened entry, and the fields disclosed in it.
@@ -192,7 +196,11 @@ pub fn view(
         "references": entry.header.references.iter().map(|r| r.to_hex()).collect::<Vec<_>>(),
         "fields": fields,
         "commitments": commitments,
-        "proofs": {"verified": proofs.verified, "splits_verified": proofs.splits},
+        "proofs": {
+            "verified": proofs.verified,
+            "splits_verified": proofs.splits,
+            "circuit_link_verified": proofs.circuit_link,
+        },
     });
     (view, disclosed)
 }
@@ -210,6 +218,40 @@ pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> boo
         return true;
     }
     validator.check_proofs_with(entry, referenced).is_ok()
+}
+
+/// The Pedersen–Poseidon link of a repayment, for a caller who opens its amount and knows the
+/// loan's shares: the Poseidon commitment must be over the same amount and shares, blinded by
+/// the value derived from the amount's Pedersen blinding.
+pub fn repayment_link(genesis: &Genesis, opened: &Opened, shares: &[(String, u64)]) -> Option<bool> {
+    let amount = opened.opening("amount")?;
+    let expected =
+        crate::builder::repayment_commitment(genesis, &opened.entry.header.id, &amount, shares)?
+            .commitment();
+    Some(veil_node::validation::repayment_commitment(&opened.entry).ok() == Some(expected))
+}
+
+/// The link of a settlement's amounts due: for each `due.<bank>` the caller opens, the
+/// settlement proof's commitment of that bank must be over the same amount.
+pub fn settlement_link(genesis: &Genesis, opened: &Opened) -> Option<bool> {
+    let proof =
+        veil_circuits::settlement::SettlementProof::from_bytes(&opened.entry.proofs.circuit).ok();
+    let mut checked = None;
+    for (slot, member) in genesis.members.iter().enumerate() {
+        let Some(due) = opened.opening(&format!("due.{}", member.id)) else {
+            continue;
+        };
+        let expected = veil_circuits::settlement::due_commitment(
+            u128::from(due.value()),
+            veil_circuits::derived_blinding(&due.blinding_bytes()),
+        );
+        let holds = proof
+            .as_ref()
+            .and_then(|p| p.due.get(slot))
+            .is_some_and(|c| *c == expected);
+        checked = Some(checked.unwrap_or(true) && holds);
+    }
+    checked
 }
 
 /// A settlement's proof for independent verification (see [`crate::app::Gateway::settlement_proof`]).
@@ -340,6 +382,7 @@ mod tests {
             ProofReport {
                 verified: true,
                 splits: None,
+                circuit_link: None,
             },
         );
         assert_eq!(view["fields"]["principal"]["redacted"], true);

@@ -1,0 +1,208 @@
+//! The Groth16 settlement proof end to end, on a running consortium: the originator's gateway
+//! proves the period's settlement, the nodes verify it before ordering it, a partner reads it
+//! and checks the Poseidon commitments against the Pedersen openings it holds, and
+//! `veil settlement export` writes files that `snarkjs groth16 verify` accepts — and rejects
+//! with any public input changed. The snarkjs part is skipped, with a message, where snarkjs
+//! is not installed (`make deps` installs it).
+
+use std::path::Path;
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use veil_tests::{Harness, get_json, member_client, post_json, veil_bin};
+
+fn loan(loan_id: &str, shares: &[(&str, u64)], principal: u64) -> Value {
+    let mut funding = serde_json::Map::new();
+    let mut funded = 0;
+    for (i, (bank, share)) in shares.iter().enumerate() {
+        let amount = if i + 1 == shares.len() {
+            principal - funded
+        } else {
+            principal * share / 10_000
+        };
+        funded += amount;
+        funding.insert((*bank).to_owned(), json!(amount));
+    }
+    json!({"type": "loan.originated", "fields": {
+        "loan_id": loan_id,
+        "borrower": {"name": "Li Na", "national_id": "110101199205051234", "phone": "+86 139 0000 1111"},
+        "principal": principal, "annual_rate_bps": 1500, "term_days": 300,
+        "participants": shares.iter().map(|(b, s)| json!({"bank": b, "share_bps": s})).collect::<Vec<_>>(),
+        "funding": funding,
+    }})
+}
+
+fn repayment(loan_id: &str, period: &str, amount: u64) -> Value {
+    json!({"type": "loan.repaid", "fields": {
+        "loan_id": loan_id, "period": period, "amount": amount,
+        "principal_part": amount - amount / 10, "interest_part": amount / 10,
+    }})
+}
+
+/// A decimal string plus one.
+fn plus_one(decimal: &str) -> String {
+    let mut digits: Vec<u8> = decimal.bytes().map(|b| b - b'0').collect();
+    let mut i = digits.len();
+    loop {
+        if i == 0 {
+            digits.insert(0, 1);
+            break;
+        }
+        i -= 1;
+        if digits[i] == 9 {
+            digits[i] = 0;
+        } else {
+            digits[i] += 1;
+            break;
+        }
+    }
+    digits.iter().map(|d| char::from(b'0' + d)).collect()
+}
+
+fn snarkjs_accepts(dir: &Path) -> bool {
+    let out = Command::new("snarkjs")
+        .args(["groth16", "verify"])
+        .arg(dir.join("verification_key.json"))
+        .arg(dir.join("public.json"))
+        .arg(dir.join("proof.json"))
+        .output()
+        .expect("run snarkjs");
+    out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let harness = Harness::start(dir).await;
+    let clerk = member_client(dir, "bank-a", "clerk");
+    let entries = harness.url("bank-a", "/v1/entries");
+    let loans = [
+        ("S-1", vec![("bank-a", 3000), ("bank-b", 7000)]),
+        ("S-2", vec![("bank-a", 2000), ("bank-b", 4500), ("bank-c", 3500)]),
+        ("S-3", vec![("bank-a", 3333), ("bank-c", 6667)]),
+    ];
+    for (id, shares) in &loans {
+        let (status, body) = post_json(&clerk, &entries, &loan(id, shares, 300_000), None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Amounts chosen so that most allocations round down and leave a remainder.
+    let repaid = [("S-1", 10_001), ("S-1", 333), ("S-2", 99_999), ("S-3", 12_345), ("S-3", 7)];
+    for (loan_id, amount) in repaid {
+        let (status, body) =
+            post_json(&clerk, &entries, &repayment(loan_id, "2026-11", amount), None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Another period's repayment is not part of this settlement.
+    let (status, body) =
+        post_json(&clerk, &entries, &repayment("S-2", "2026-12", 5_000), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let settle = json!({"type": "settlement.closed", "fields": {"period": "2026-11"}});
+    let (status, settlement) = post_json(&clerk, &entries, &settle, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{settlement}");
+    let id = settlement["id"].as_str().unwrap().to_owned();
+
+    // bank-b's amount due, by the gateway's rule: floor(amount × share / 10000) per repayment.
+    let expected_b: u64 = [(10_001u64, 7000u64), (333, 7000), (99_999, 4500)]
+        .iter()
+        .map(|(a, s)| a * s / 10_000)
+        .sum();
+    let partner = member_client(dir, "bank-b", "auditor");
+    let (status, view) =
+        get_json(&partner, &harness.url("bank-b", &format!("/v1/entries/{id}"))).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["fields"]["due"]["bank-b"], expected_b, "{view}");
+    assert_eq!(view["proofs"]["verified"], true, "{view}");
+    // bank-b opens its due.bank-b: the settlement proof's commitment for it holds the same amount.
+    assert_eq!(view["proofs"]["circuit_link_verified"], true, "{view}");
+    // And each of its repayments' Poseidon commitments holds the amount and shares it opens.
+    let (_, page) = get_json(
+        &partner,
+        &harness.url("bank-b", "/v1/entries?type=loan.repaid&limit=100"),
+    )
+    .await;
+    let readable: Vec<&Value> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["fields"]["amount"].is_u64())
+        .collect();
+    // S-1 twice and S-2 twice (one in 2026-12); S-3's are not bank-b's to read.
+    assert_eq!(readable.len(), 4, "{page}");
+    for entry in readable {
+        assert_eq!(entry["proofs"]["circuit_link_verified"], true, "{entry}");
+    }
+
+    // The proof as any member reads it: public data only, verified by the gateway.
+    let outsider = member_client(dir, "bank-d", "auditor");
+    let (status, proof) = get_json(
+        &outsider,
+        &harness.url("bank-d", &format!("/v1/entries/{id}/proof")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{proof}");
+    assert_eq!(proof["verified"], true);
+    assert_eq!(proof["capacity"], 16);
+    assert_eq!(proof["leaves"].as_array().unwrap().len(), 5);
+    let public = proof["snarkjs"]["public"].as_array().unwrap();
+    assert_eq!(public.len(), 5 + 4, "{proof}");
+    assert_eq!(public[1], "202611");
+    assert_eq!(public[3], "5");
+    let text = proof.to_string();
+    assert!(!text.contains("Li Na") && !text.contains("110101199205051234"));
+    // A loan is not a settlement.
+    let (_, first_loan) = get_json(
+        &outsider,
+        &harness.url("bank-d", "/v1/entries?type=loan.originated&limit=1"),
+    )
+    .await;
+    let loan_id = first_loan["entries"][0]["id"].as_str().unwrap();
+    let (status, _) = get_json(
+        &outsider,
+        &harness.url("bank-d", &format!("/v1/entries/{loan_id}/proof")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // `veil settlement export` through bank-c's gateway, verified against the local genesis.
+    let out = dir.join("export");
+    let export = |period: &str| {
+        Command::new(veil_bin())
+            .args(["settlement", "export", "--dir"])
+            .arg(dir)
+            .args(["--member", "bank-c", "--period", period, "--format", "snarkjs", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let done = export("2026-11");
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(String::from_utf8_lossy(&done.stdout).contains("proof verified"));
+    let exported: Value =
+        serde_json::from_slice(&std::fs::read(out.join("public.json")).unwrap()).unwrap();
+    assert_eq!(&exported, &proof["snarkjs"]["public"]);
+    let refused = export("2026-10");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no settlement of period 2026-10"));
+
+    harness.embedded.stop().await.unwrap();
+
+    if Command::new("snarkjs").arg("--version").output().is_err() {
+        eprintln!("snarkjs not installed: skipping the snarkjs check");
+        return;
+    }
+    assert!(snarkjs_accepts(&out), "snarkjs refused the exported proof");
+    let inputs: Vec<String> = serde_json::from_value(exported).unwrap();
+    for i in 0..inputs.len() {
+        let mut changed = inputs.clone();
+        changed[i] = plus_one(&changed[i]);
+        std::fs::write(out.join("public.json"), serde_json::to_vec(&changed).unwrap()).unwrap();
+        assert!(!snarkjs_accepts(&out), "snarkjs accepted public input {i} changed");
+    }
+}
