@@ -283,6 +283,11 @@ impl SettlementCircuit {
     }
 }
 
+/// The sum of `terms` (arkworks' `Sum` panics when no term is a variable).
+fn sum(terms: impl Iterator<Item = FpVar<Fr>>) -> FpVar<Fr> {
+    terms.fold(FpVar::zero(), |acc, term| acc + term)
+}
+
 fn missing() -> SynthesisError {
     SynthesisError::AssignmentMissing
 }
@@ -316,13 +321,12 @@ impl ConstraintSynthesizer<Fr> for SettlementCircuit {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let one_hot: FpVar<Fr> = selected.iter().map(|s| FpVar::from(s.clone())).sum();
+        let one_hot = sum(selected.iter().map(|s| FpVar::from(s.clone())));
         one_hot.enforce_equal(&FpVar::one())?;
-        let index: FpVar<Fr> = selected
+        let index = sum(selected
             .iter()
             .enumerate()
-            .map(|(b, s)| FpVar::from(s.clone()) * Fr::from(b as u64))
-            .sum();
+            .map(|(b, s)| FpVar::from(s.clone()) * Fr::from(b as u64)));
         index.enforce_equal(&originator)?;
 
         let mut leaves = Vec::with_capacity(capacity);
@@ -356,7 +360,7 @@ impl ConstraintSynthesizer<Fr> for SettlementCircuit {
                 let share = value(&|r| r.shares.get(b).copied().unwrap_or(0));
                 shares.push(bits_of(&cs, share, SHARE_BITS)?.1);
             }
-            let share_sum: FpVar<Fr> = shares.iter().cloned().sum();
+            let share_sum = sum(shares.iter().cloned());
             share_sum.enforce_equal(&(FpVar::from(active.clone()) * Fr::from(BPS)))?;
             let step = Fr::from(1u64 << SHARE_BITS);
             let mut power = Fr::one();
@@ -402,7 +406,7 @@ impl ConstraintSynthesizer<Fr> for SettlementCircuit {
         merkle::root_var(&leaves)?.enforce_equal(&root)?;
 
         // The originator is due everything repaid minus the others' floors.
-        let floors: FpVar<Fr> = totals.iter().cloned().sum();
+        let floors = sum(totals.iter().cloned());
         let mut own = FpVar::<Fr>::zero();
         for (total, selected) in totals.iter().zip(&selected) {
             own += FpVar::from(selected.clone()) * total;
@@ -597,6 +601,20 @@ pub(crate) mod tests {
         let (public, witness) = statement(SMALL, Vec::new(), 1);
         check(SMALL, &public, &witness).unwrap();
         assert!(circuit_accepts(SMALL, &public, &witness));
+    }
+
+    #[test]
+    fn a_single_bank_consortium_works() {
+        let shape = Shape::new(4, 1).unwrap();
+        let repayments = vec![Repayment {
+            entry: [1; 16],
+            amount: 500,
+            shares: vec![10_000],
+            blinding: Fr::from(3u64),
+        }];
+        let (public, witness) = statement(shape, repayments, 0);
+        check(shape, &public, &witness).unwrap();
+        assert!(circuit_accepts(shape, &public, &witness));
     }
 
     #[test]
