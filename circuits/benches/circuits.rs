@@ -9,12 +9,14 @@
 
 use std::time::{Duration, Instant};
 
-use ark_relations::r1cs::{ConstraintSynthesizer as _, ConstraintSystem, OptimizationGoal, SynthesisMode};
+use ark_relations::r1cs::{
+    ConstraintSynthesizer as _, ConstraintSystem, OptimizationGoal, SynthesisMode,
+};
 use ark_std::rand::rngs::OsRng;
 use veil_circuits::Fr;
 use veil_circuits::settlement::{
-    Repayment, SettlementCircuit, SettlementPublic, SettlementWitness, Shape, due_commitment,
-    dues, root,
+    Repayment, SettlementCircuit, SettlementPublic, SettlementWitness, Shape, due_commitment, dues,
+    root,
 };
 
 const BANKS: usize = 4;

@@ -126,7 +126,11 @@ pub struct Phase1Record {
     proofs: [Knowledge; 3],
 }
 
-fn scale_powers<G: CurveGroup>(points: &mut [G::Affine], first: G::ScalarField, ratio: G::ScalarField) {
+fn scale_powers<G: CurveGroup>(
+    points: &mut [G::Affine],
+    first: G::ScalarField,
+    ratio: G::ScalarField,
+) {
     let chunk = 1024;
     let projective: Vec<G> = points
         .par_chunks(chunk)
@@ -165,7 +169,7 @@ fn same_pairing(a: (G1Projective, G2Projective), b: (G1Projective, G2Projective)
 impl Powers {
     /// The starting point: τ = α = β = 1, for domains of up to `n` points (a power of two).
     pub fn new(n: usize) -> Result<Self, CircuitError> {
-        if !n.is_power_of_two() || n < 2 || n > 1 << 24 {
+        if !n.is_power_of_two() || !(2..=1 << 24).contains(&n) {
             return Err(fail("the phase-1 size is a power of two from 2 to 2^24"));
         }
         let g1 = G1Affine::generator();
@@ -199,8 +203,12 @@ impl Powers {
         scale_powers::<G1Projective>(&mut next.alpha_g1, alpha, tau);
         scale_powers::<G1Projective>(&mut next.beta_g1, beta, tau);
         next.beta_g2 = (self.beta_g2 * beta).into_affine();
-        let (_, tau_proof) =
-            Knowledge::prove(&context("1", "tau", index, contributor), &self.tau_g1[1], &tau, rng);
+        let (_, tau_proof) = Knowledge::prove(
+            &context("1", "tau", index, contributor),
+            &self.tau_g1[1],
+            &tau,
+            rng,
+        );
         let (_, alpha_proof) = Knowledge::prove(
             &context("1", "alpha", index, contributor),
             &self.alpha_g1[0],
@@ -225,7 +233,10 @@ impl Powers {
     }
 
     /// Checks that these are powers of one τ with matching α and β.
-    pub fn check_structure(&self, rng: &mut (impl RngCore + CryptoRng)) -> Result<(), CircuitError> {
+    pub fn check_structure(
+        &self,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<(), CircuitError> {
         let n = self.size();
         let (g1, g2) = (G1Affine::generator(), G2Affine::generator());
         if n < 2
@@ -269,7 +280,10 @@ impl Powers {
         if !same_pairing((self.tau_g1[1].into_group(), low), (g1p, high)) {
             return Err(fail("[τⁱ]₂ are not successive powers"));
         }
-        if !same_pairing((self.beta_g1[0].into_group(), g2p), (g1p, self.beta_g2.into_group())) {
+        if !same_pairing(
+            (self.beta_g1[0].into_group(), g2p),
+            (g1p, self.beta_g2.into_group()),
+        ) {
             return Err(fail("[β]₁ and [β]₂ disagree"));
         }
         Ok(())
@@ -308,7 +322,9 @@ pub fn verify_phase1(
         || powers.alpha_g1.first() != Some(&alpha)
         || powers.beta_g1.first() != Some(&beta)
     {
-        return Err(fail("the phase-1 powers are not those of the last contribution"));
+        return Err(fail(
+            "the phase-1 powers are not those of the last contribution",
+        ));
     }
     powers.check_structure(rng)
 }
@@ -333,7 +349,9 @@ fn qap<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Qap, CircuitError> {
             .generate_constraints(cs.clone())
             .map_err(|e| fail(e.to_string()))?;
         cs.finalize();
-        let matrices = cs.to_matrices().ok_or_else(|| fail("no constraint matrices"))?;
+        let matrices = cs
+            .to_matrices()
+            .ok_or_else(|| fail("no constraint matrices"))?;
         let domain = GeneralEvaluationDomain::<Fr>::new(
             matrices.num_constraints + matrices.num_instance_variables,
         )
@@ -514,7 +532,10 @@ pub fn verify_phase2(
         }
         if !same_pairing(
             (record.delta_g1.into_group(), g2),
-            (G1Affine::generator().into_group(), record.delta_g2.into_group()),
+            (
+                G1Affine::generator().into_group(),
+                record.delta_g2.into_group(),
+            ),
         ) {
             return Err(fail(format!(
                 "circuit {circuit_id}: contribution {index} by {who}: [δ]₁ and [δ]₂ disagree"
@@ -525,7 +546,9 @@ pub fn verify_phase2(
     let (a, b) = (&initial.0, &last.0);
     let final_record = records.last().expect("not empty");
     if b.delta_g1 != final_record.delta_g1 || b.vk.delta_g2 != final_record.delta_g2 {
-        return Err(fail(format!("circuit {circuit_id}: the key's δ is not the last contribution's")));
+        return Err(fail(format!(
+            "circuit {circuit_id}: the key's δ is not the last contribution's"
+        )));
     }
     let unchanged = a.vk.alpha_g1 == b.vk.alpha_g1
         && a.vk.beta_g2 == b.vk.beta_g2
@@ -542,10 +565,7 @@ pub fn verify_phase2(
             "circuit {circuit_id}: the key differs from phase 1's beyond δ"
         )));
     }
-    for (name, before, after) in [
-        ("L", &a.l_query, &b.l_query),
-        ("H", &a.h_query, &b.h_query),
-    ] {
+    for (name, before, after) in [("L", &a.l_query, &b.l_query), ("H", &a.h_query, &b.h_query)] {
         let r = random_scalars(before.len(), rng);
         if !same_pairing(
             (msm1(after, &r), b.vk.delta_g2.into_group()),
@@ -663,22 +683,65 @@ mod tests {
         let (powers, _) = ceremony(&["bank-a"]);
         let initial = initial_key(&powers, SettlementCircuit::blank(SMALL)).unwrap();
         let (key, record) = contribute_phase2(&initial, "s4", "bank-a", 0, &mut OsRng);
-        verify_phase2(&initial, "s4", std::slice::from_ref(&record), &key, &mut OsRng).unwrap();
+        verify_phase2(
+            &initial,
+            "s4",
+            std::slice::from_ref(&record),
+            &key,
+            &mut OsRng,
+        )
+        .unwrap();
         // The record for another circuit, index or contributor does not verify.
-        assert!(verify_phase2(&initial, "s16", std::slice::from_ref(&record), &key, &mut OsRng).is_err());
+        assert!(
+            verify_phase2(
+                &initial,
+                "s16",
+                std::slice::from_ref(&record),
+                &key,
+                &mut OsRng
+            )
+            .is_err()
+        );
         let mut renamed = record.clone();
         renamed.contributor = "bank-b".into();
         assert!(verify_phase2(&initial, "s4", &[renamed], &key, &mut OsRng).is_err());
         // δ changed without dividing L, or L changed alone.
         let mut lazy = key.clone();
         lazy.0.l_query = initial.0.l_query.clone();
-        assert!(verify_phase2(&initial, "s4", std::slice::from_ref(&record), &lazy, &mut OsRng).is_err());
+        assert!(
+            verify_phase2(
+                &initial,
+                "s4",
+                std::slice::from_ref(&record),
+                &lazy,
+                &mut OsRng
+            )
+            .is_err()
+        );
         let mut bent = key.clone();
         bent.0.h_query[0] = bent.0.h_query[1];
-        assert!(verify_phase2(&initial, "s4", std::slice::from_ref(&record), &bent, &mut OsRng).is_err());
+        assert!(
+            verify_phase2(
+                &initial,
+                "s4",
+                std::slice::from_ref(&record),
+                &bent,
+                &mut OsRng
+            )
+            .is_err()
+        );
         let mut moved = key.clone();
         moved.0.a_query[5] = moved.0.a_query[6];
-        assert!(verify_phase2(&initial, "s4", std::slice::from_ref(&record), &moved, &mut OsRng).is_err());
+        assert!(
+            verify_phase2(
+                &initial,
+                "s4",
+                std::slice::from_ref(&record),
+                &moved,
+                &mut OsRng
+            )
+            .is_err()
+        );
         // Untrusted bytes are validated.
         let bytes = to_bytes(&record);
         assert_eq!(from_bytes::<Phase2Record>(&bytes).unwrap(), record);

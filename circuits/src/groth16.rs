@@ -303,8 +303,14 @@ pub(crate) mod tests {
     #[test]
     fn dev_setup_is_deterministic() {
         let again = crate::dev::setup(SettlementCircuit::blank(SMALL), "tests").unwrap();
-        assert_eq!(again.verifying_key().digest(), keys().verifying_key().digest());
+        assert_eq!(
+            again.verifying_key().digest(),
+            keys().verifying_key().digest()
+        );
         let other = crate::dev::setup(SettlementCircuit::blank(SMALL), "other").unwrap();
-        assert_ne!(other.verifying_key().digest(), keys().verifying_key().digest());
+        assert_ne!(
+            other.verifying_key().digest(),
+            keys().verifying_key().digest()
+        );
     }
 }

@@ -11,7 +11,6 @@
 //! - [`snarkjs`]: export in snarkjs' Groth16 JSON, for verification with tools that are not ours.
 //! - [`dev`]: a deterministic, **insecure** setup for tests and the embedded demo only.
 
-
 pub mod ceremony;
 pub mod dev;
 mod gadgets;

@@ -54,7 +54,7 @@ pub fn root_var(leaves: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
 
 /// Whether `n` is `4^d` for some `d ≥ 0`.
 pub const fn is_power_of_four(n: usize) -> bool {
-    n.is_power_of_two() && n.trailing_zeros() % 2 == 0
+    n.is_power_of_two() && n.trailing_zeros().is_multiple_of(2)
 }
 
 #[cfg(test)]

@@ -83,7 +83,9 @@ impl Domain {
 
     /// The tag for `label`: SHA-256 of the label, reduced into the field.
     pub fn new(label: &str) -> Self {
-        Self(Fr::from_le_bytes_mod_order(&Sha256::digest(label.as_bytes())))
+        Self(Fr::from_le_bytes_mod_order(&Sha256::digest(
+            label.as_bytes(),
+        )))
     }
 
     /// The tag as a field element.

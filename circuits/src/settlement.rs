@@ -177,9 +177,9 @@ pub fn dues(repayments: &[Repayment], banks: usize, originator: usize) -> Option
         if repayment.shares.len() != banks {
             return None;
         }
-        for (total, allocation) in due
-            .iter_mut()
-            .zip(allocate(repayment.amount, &repayment.shares, originator)?)
+        for (total, allocation) in
+            due.iter_mut()
+                .zip(allocate(repayment.amount, &repayment.shares, originator)?)
         {
             *total += u128::from(allocation);
         }
@@ -246,7 +246,11 @@ pub fn check(
     if originator >= shape.banks {
         return fail("originator slot out of range");
     }
-    let commitments: Vec<Fr> = witness.repayments.iter().map(Repayment::commitment).collect();
+    let commitments: Vec<Fr> = witness
+        .repayments
+        .iter()
+        .map(Repayment::commitment)
+        .collect();
     if root(&commitments, shape.capacity)? != public.root {
         return fail("root does not match the repayments");
     }
@@ -394,8 +398,11 @@ impl ConstraintSynthesizer<Fr> for SettlementCircuit {
                 });
                 let (_, quotient) = bits_of(&cs, split.map(|s| s.0), 64)?;
                 let (_, remainder) = bits_of(&cs, split.map(|s| s.1), SHARE_BITS)?;
-                let (_, headroom) =
-                    bits_of(&cs, split.map(|s| (BPS - 1).saturating_sub(s.1)), SHARE_BITS)?;
+                let (_, headroom) = bits_of(
+                    &cs,
+                    split.map(|s| (BPS - 1).saturating_sub(s.1)),
+                    SHARE_BITS,
+                )?;
                 headroom.enforce_equal(&(FpVar::constant(Fr::from(BPS - 1)) - &remainder))?;
                 amount.mul_equals(share, &(&quotient * Fr::from(BPS) + &remainder))?;
                 totals[b] += &quotient;
@@ -559,7 +566,11 @@ pub(crate) mod tests {
         )
     }
 
-    fn circuit_accepts(shape: Shape, public: &SettlementPublic, witness: &SettlementWitness) -> bool {
+    fn circuit_accepts(
+        shape: Shape,
+        public: &SettlementPublic,
+        witness: &SettlementWitness,
+    ) -> bool {
         let cs = ConstraintSystem::<Fr>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         let circuit = SettlementCircuit {
@@ -584,9 +595,18 @@ pub(crate) mod tests {
     #[test]
     fn allocation_matches_the_gateway_rule() {
         // floor for the partners, the remainder to the originator.
-        assert_eq!(allocate(100, &[2_000, 3_333, 4_667], 0), Some(vec![21, 33, 46]));
-        assert_eq!(allocate(100, &[3_333, 3_333, 3_334], 2), Some(vec![33, 33, 34]));
-        assert_eq!(allocate(u64::MAX, &[0, 10_000, 0], 0), Some(vec![0, u64::MAX, 0]));
+        assert_eq!(
+            allocate(100, &[2_000, 3_333, 4_667], 0),
+            Some(vec![21, 33, 46])
+        );
+        assert_eq!(
+            allocate(100, &[3_333, 3_333, 3_334], 2),
+            Some(vec![33, 33, 34])
+        );
+        assert_eq!(
+            allocate(u64::MAX, &[0, 10_000, 0], 0),
+            Some(vec![0, u64::MAX, 0])
+        );
         assert_eq!(allocate(100, &[5_000, 5_001, 0], 0), None);
         assert_eq!(allocate(100, &[5_000, 5_000], 2), None);
     }
@@ -711,15 +731,23 @@ pub(crate) mod tests {
         };
         let (small, large) = (per(16), per(64));
         let marginal = (large - small) / 48;
-        println!("settlement: {small} constraints at capacity 16, {large} at 64, {marginal} per repayment");
+        println!(
+            "settlement: {small} constraints at capacity 16, {large} at 64, {marginal} per repayment"
+        );
         // 64 amount bits, 4×(14 share + 64 floor + 28 remainder + 1 product) bits and
         // constraints, 300 for the leaf, 100 for its share of the tree, 2 for padding.
         assert!((850..=1000).contains(&marginal), "{marginal} per repayment");
     }
 
     fn arb_repayment() -> impl Strategy<Value = Repayment> {
-        (any::<u8>(), any::<u64>(), 0u64..=10_000, 0u64..=10_000, any::<u64>()).prop_map(
-            |(seed, amount, a, b, blinding)| {
+        (
+            any::<u8>(),
+            any::<u64>(),
+            0u64..=10_000,
+            0u64..=10_000,
+            any::<u64>(),
+        )
+            .prop_map(|(seed, amount, a, b, blinding)| {
                 let (low, high) = if a <= b { (a, b) } else { (b, a) };
                 Repayment {
                     entry: [seed; 16],
@@ -727,20 +755,29 @@ pub(crate) mod tests {
                     shares: vec![low, high - low, 10_000 - high],
                     blinding: Fr::from(blinding),
                 }
-            },
-        )
+            })
     }
 
     /// A perturbation of a satisfied statement.
     #[derive(Debug, Clone)]
     enum Perturb {
         None,
-        Share { slot: usize, bank: usize, delta: i64 },
-        Amount { slot: usize, delta: i64 },
+        Share {
+            slot: usize,
+            bank: usize,
+            delta: i64,
+        },
+        Amount {
+            slot: usize,
+            delta: i64,
+        },
         Count(i64),
         Originator(u64),
         DueBlinding(usize),
-        Due { bank: usize, delta: i64 },
+        Due {
+            bank: usize,
+            delta: i64,
+        },
         Drop(usize),
     }
 

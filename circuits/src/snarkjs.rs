@@ -7,8 +7,8 @@ use ark_ec::pairing::Pairing as _;
 use ark_ff::PrimeField as _;
 use serde_json::{Value, json};
 
-use crate::groth16::{Proof, VerifyingKey, field};
 use crate::Fr;
+use crate::groth16::{Proof, VerifyingKey, field};
 
 fn fq(x: &Fq) -> String {
     x.into_bigint().to_string()
@@ -71,7 +71,6 @@ pub fn verification_key(vk: &VerifyingKey) -> Value {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -108,7 +107,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("veil-snarkjs-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let inputs = public_inputs.inputs();
-        write(&dir, "verification_key.json", &verification_key(&keys().verifying_key()));
+        write(
+            &dir,
+            "verification_key.json",
+            &verification_key(&keys().verifying_key()),
+        );
         write(&dir, "proof.json", &proof(&p));
         write(&dir, "public.json", &public(&inputs));
         assert!(snarkjs_accepts(&dir), "snarkjs refused an honest proof");
@@ -116,7 +119,10 @@ mod tests {
             let mut changed = inputs.clone();
             changed[i] += Fr::from(1u64);
             write(&dir, "public.json", &public(&changed));
-            assert!(!snarkjs_accepts(&dir), "snarkjs accepted public input {i} changed");
+            assert!(
+                !snarkjs_accepts(&dir),
+                "snarkjs accepted public input {i} changed"
+            );
         }
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -573,10 +573,13 @@ impl Builder<'_> {
                 capacities.last().copied().unwrap_or(0)
             ))
         })?;
-        let key = self.proving_keys.settlement(self.genesis, capacity).map_err(|e| {
-            tracing::error!(error = %e, "no settlement proving key");
-            Problem::unavailable()
-        })?;
+        let key = self
+            .proving_keys
+            .settlement(self.genesis, capacity)
+            .map_err(|e| {
+                tracing::error!(error = %e, "no settlement proving key");
+                Problem::unavailable()
+            })?;
         let originator = self
             .genesis
             .bank_slot(self.member)
@@ -672,7 +675,8 @@ fn settlement_proof(
         .collect();
     let dues = settlement::dues(&repayments, shape.banks, originator).ok_or_else(internal_shape)?;
     for (member, due) in genesis.members.iter().zip(&dues) {
-        let pedersen = opening_of(openings, &format!("due.{}", member.id)).map_or(0, Opening::value);
+        let pedersen =
+            opening_of(openings, &format!("due.{}", member.id)).map_or(0, Opening::value);
         if u128::from(pedersen) != *due {
             tracing::error!(bank = %member.id, "the circuit's amount due differs from the ledger's");
             return Err(Problem::internal());

@@ -126,7 +126,10 @@ fn records<T: ceremony::CanonicalDeserialize>(dir: &Path) -> Result<Vec<T>, Stri
         .enumerate()
         .map(|(expected, (index, path))| {
             if *index != expected {
-                return Err(format!("{}: records are not numbered 0, 1, 2, ...", dir.display()));
+                return Err(format!(
+                    "{}: records are not numbered 0, 1, 2, ...",
+                    dir.display()
+                ));
             }
             ceremony::from_bytes(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))
         })
@@ -283,7 +286,9 @@ fn verified_phase1(dir: &Path, manifest: &Manifest) -> Result<(Powers, Vec<Strin
     let contributors: Vec<String> = records.iter().map(|r| r.contributor.clone()).collect();
     for (i, who) in contributors.iter().enumerate() {
         if !manifest.members.contains(who) || contributors[..i].contains(who) {
-            return Err(format!("phase 1: {who} is not a member or contributed twice"));
+            return Err(format!(
+                "phase 1: {who} is not a member or contributed twice"
+            ));
         }
     }
     Ok((powers, contributors))
@@ -304,7 +309,8 @@ fn prepare(dir: &Path) -> Result<String, String> {
     }
     for capacity in &manifest.capacities {
         let shape = Shape::new(*capacity, manifest.banks).map_err(|e| e.to_string())?;
-        let key = initial_key(&powers, SettlementCircuit::blank(shape)).map_err(|e| e.to_string())?;
+        let key =
+            initial_key(&powers, SettlementCircuit::blank(shape)).map_err(|e| e.to_string())?;
         write(&key_path(dir, *capacity), &key.to_bytes())?;
     }
     Ok(format!(
@@ -388,8 +394,7 @@ pub fn verify(dir: &Path) -> Result<Verified, String> {
                 records(&dir.join("phase2").join(format!("settlement-{capacity}")))?;
             let key = veil_circuits::ProvingKey::from_bytes(&read(&key_path(dir, *capacity))?)
                 .map_err(|e| e.to_string())?;
-            let contributors: Vec<String> =
-                records.iter().map(|r| r.contributor.clone()).collect();
+            let contributors: Vec<String> = records.iter().map(|r| r.contributor.clone()).collect();
             for (i, who) in contributors.iter().enumerate() {
                 if !manifest.members.contains(who) || contributors[..i].contains(who) {
                     return Err(format!(

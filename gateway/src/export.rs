@@ -34,10 +34,7 @@ async fn get(client: &reqwest::Client, url: &str) -> Result<Value, String> {
         .await
         .map_err(|e| format!("{url}: {e}"))?;
     let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
+    let body: Value = response.json().await.map_err(|e| format!("{url}: {e}"))?;
     if !status.is_success() {
         return Err(format!("{url}: {status}: {body}"));
     }
@@ -118,7 +115,12 @@ pub async fn settlement(
         .circuits
         .settlement
         .get(&proof.capacity)
-        .ok_or_else(|| format!("the genesis has no settlement key of capacity {}", proof.capacity))?;
+        .ok_or_else(|| {
+            format!(
+                "the genesis has no settlement key of capacity {}",
+                proof.capacity
+            )
+        })?;
     let entry_id = veil_node::ledger::EntryId::from_hex(&id).map_err(|e| e.to_string())?;
     let slot = genesis
         .bank_slot(&submitter)
@@ -139,7 +141,10 @@ pub async fn settlement(
     let mut files = Vec::new();
     for (name, value) in [
         ("proof.json", veil_circuits::snarkjs::proof(&proof.proof)),
-        ("public.json", veil_circuits::snarkjs::public(&public.inputs())),
+        (
+            "public.json",
+            veil_circuits::snarkjs::public(&public.inputs()),
+        ),
         (
             "verification_key.json",
             veil_circuits::snarkjs::verification_key(vk),

@@ -223,7 +223,11 @@ pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> boo
 /// The Pedersen–Poseidon link of a repayment, for a caller who opens its amount and knows the
 /// loan's shares: the Poseidon commitment must be over the same amount and shares, blinded by
 /// the value derived from the amount's Pedersen blinding.
-pub fn repayment_link(genesis: &Genesis, opened: &Opened, shares: &[(String, u64)]) -> Option<bool> {
+pub fn repayment_link(
+    genesis: &Genesis,
+    opened: &Opened,
+    shares: &[(String, u64)],
+) -> Option<bool> {
     let amount = opened.opening("amount")?;
     let expected =
         crate::builder::repayment_commitment(genesis, &opened.entry.header.id, &amount, shares)?
@@ -265,7 +269,8 @@ pub fn settlement_export(
         tracing::error!(entry = %entry.header.id, %why, "a finalized settlement's proof does not check");
         Problem::internal()
     };
-    let proof = SettlementProof::from_bytes(&entry.proofs.circuit).map_err(|e| invalid(e.to_string()))?;
+    let proof =
+        SettlementProof::from_bytes(&entry.proofs.circuit).map_err(|e| invalid(e.to_string()))?;
     let leaves = referenced
         .iter()
         .map(veil_node::validation::repayment_commitment)

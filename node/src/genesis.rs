@@ -110,7 +110,11 @@ impl Circuits {
         let setup = match file.setup.as_str() {
             "ceremony" => CircuitSetup::Ceremony,
             "dev" => CircuitSetup::Dev,
-            other => return Err(invalid(format!("circuits.setup {other:?} is not ceremony or dev"))),
+            other => {
+                return Err(invalid(format!(
+                    "circuits.setup {other:?} is not ceremony or dev"
+                )));
+            }
         };
         let mut settlement = BTreeMap::new();
         for key in &file.settlement {
@@ -134,7 +138,10 @@ impl Circuits {
                     key.capacity
                 )));
             }
-            if settlement.insert(key.capacity, std::sync::Arc::new(vk)).is_some() {
+            if settlement
+                .insert(key.capacity, std::sync::Arc::new(vk))
+                .is_some()
+            {
                 return Err(invalid(format!("settlement-{} listed twice", key.capacity)));
             }
         }

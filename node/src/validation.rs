@@ -263,7 +263,12 @@ impl Validator {
             EntryType::LoanRepaid => repayment_commitment(entry).map(|_| ()),
             EntryType::SettlementClosed => {
                 let proof = SettlementProof::from_bytes(data).map_err(|e| bad(&e.to_string()))?;
-                if !self.genesis.circuits.settlement.contains_key(&proof.capacity) {
+                if !self
+                    .genesis
+                    .circuits
+                    .settlement
+                    .contains_key(&proof.capacity)
+                {
                     return Err(bad("no settlement circuit of that capacity in the genesis"));
                 }
                 if proof.due.len() != self.genesis.members.len() {
@@ -493,12 +498,10 @@ impl Validator {
 
 /// A repayment's Poseidon commitment (its leaf in the settlement tree), from its circuit data.
 pub fn repayment_commitment(entry: &Entry) -> Result<veil_circuits::Fr, Rejection> {
-    let bytes: &[u8; 32] = entry
-        .proofs
-        .circuit
-        .as_slice()
-        .try_into()
-        .map_err(|_| Rejection::CircuitProof("a repayment carries a 32-byte commitment".into()))?;
+    let bytes: &[u8; 32] =
+        entry.proofs.circuit.as_slice().try_into().map_err(|_| {
+            Rejection::CircuitProof("a repayment carries a 32-byte commitment".into())
+        })?;
     veil_circuits::groth16::field::from_bytes(bytes)
         .map_err(|e| Rejection::CircuitProof(e.to_string()))
 }

@@ -27,7 +27,11 @@ fn ok(output: &Output) -> String {
 }
 
 fn err(output: &Output) -> String {
-    assert!(!output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        !output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -37,25 +41,113 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
     let ceremony = temp.path().join("ceremony");
     let c = [("--dir", ceremony.as_path())];
     ok(&veil(
-        &["ceremony", "new", "--banks", "2", "--settlement-capacities", "4"],
+        &[
+            "ceremony",
+            "new",
+            "--banks",
+            "2",
+            "--settlement-capacities",
+            "4",
+        ],
         &c,
     ));
-    ok(&veil(&["ceremony", "contribute", "--member", "bank-a", "--phase", "1"], &c));
+    ok(&veil(
+        &[
+            "ceremony",
+            "contribute",
+            "--member",
+            "bank-a",
+            "--phase",
+            "1",
+        ],
+        &c,
+    ));
     // One contribution per member and phase; only members contribute; phases in order.
-    assert!(err(&veil(&["ceremony", "contribute", "--member", "bank-a", "--phase", "1"], &c))
-        .contains("already contributed"));
-    assert!(err(&veil(&["ceremony", "contribute", "--member", "bank-z", "--phase", "1"], &c))
-        .contains("not a member"));
-    assert!(err(&veil(&["ceremony", "contribute", "--member", "bank-b", "--phase", "2"], &c))
-        .contains("prepare"));
+    assert!(
+        err(&veil(
+            &[
+                "ceremony",
+                "contribute",
+                "--member",
+                "bank-a",
+                "--phase",
+                "1"
+            ],
+            &c
+        ))
+        .contains("already contributed")
+    );
+    assert!(
+        err(&veil(
+            &[
+                "ceremony",
+                "contribute",
+                "--member",
+                "bank-z",
+                "--phase",
+                "1"
+            ],
+            &c
+        ))
+        .contains("not a member")
+    );
+    assert!(
+        err(&veil(
+            &[
+                "ceremony",
+                "contribute",
+                "--member",
+                "bank-b",
+                "--phase",
+                "2"
+            ],
+            &c
+        ))
+        .contains("prepare")
+    );
     assert!(err(&veil(&["ceremony", "prepare"], &c)).contains("missing contributions from bank-b"));
-    ok(&veil(&["ceremony", "contribute", "--member", "bank-b", "--phase", "1"], &c));
+    ok(&veil(
+        &[
+            "ceremony",
+            "contribute",
+            "--member",
+            "bank-b",
+            "--phase",
+            "1",
+        ],
+        &c,
+    ));
     ok(&veil(&["ceremony", "prepare"], &c));
-    assert!(err(&veil(&["ceremony", "contribute", "--member", "bank-b", "--phase", "1"], &c))
-        .contains("closed"));
-    ok(&veil(&["ceremony", "contribute", "--member", "bank-b", "--phase", "2"], &c));
+    assert!(
+        err(&veil(
+            &[
+                "ceremony",
+                "contribute",
+                "--member",
+                "bank-b",
+                "--phase",
+                "1"
+            ],
+            &c
+        ))
+        .contains("closed")
+    );
+    ok(&veil(
+        &[
+            "ceremony",
+            "contribute",
+            "--member",
+            "bank-b",
+            "--phase",
+            "2",
+        ],
+        &c,
+    ));
     let summary = ok(&veil(&["ceremony", "verify"], &c));
-    assert!(summary.contains("not complete: phase 2 of settlement-4 lacks bank-a"), "{summary}");
+    assert!(
+        summary.contains("not complete: phase 2 of settlement-4 lacks bank-a"),
+        "{summary}"
+    );
 
     // An incomplete ceremony is refused by init.
     let early = temp.path().join("early");
@@ -68,9 +160,22 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
     };
     assert!(err(&init(&early)).contains("not complete"));
 
-    ok(&veil(&["ceremony", "contribute", "--member", "bank-a", "--phase", "2"], &c));
+    ok(&veil(
+        &[
+            "ceremony",
+            "contribute",
+            "--member",
+            "bank-a",
+            "--phase",
+            "2",
+        ],
+        &c,
+    ));
     let summary = ok(&veil(&["ceremony", "verify"], &c));
-    assert!(summary.contains("complete: every member contributed"), "{summary}");
+    assert!(
+        summary.contains("complete: every member contributed"),
+        "{summary}"
+    );
 
     // A tampered record breaks verification.
     let record = ceremony.join("phase2/settlement-4/0-bank-b.record");
@@ -85,8 +190,7 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
     // The consortium takes the ceremony's keys, pinned in its genesis; its processes need no --dev.
     let consortium = temp.path().join("consortium");
     ok(&init(&consortium));
-    let genesis =
-        veil_node::genesis::Genesis::load(&consortium.join("consortium.toml")).unwrap();
+    let genesis = veil_node::genesis::Genesis::load(&consortium.join("consortium.toml")).unwrap();
     assert_eq!(
         genesis.circuits.setup,
         veil_node::genesis::CircuitSetup::Ceremony
@@ -112,13 +216,24 @@ fn dev_keys_need_dev_mode() {
     let dir = temp.path();
     let base = free_base_port(1, 1).to_string();
     let init = veil(
-        &["init", "--banks", "1", "--base-port", &base, "--settlement-capacities", "16"],
+        &[
+            "init",
+            "--banks",
+            "1",
+            "--base-port",
+            &base,
+            "--settlement-capacities",
+            "16",
+        ],
         &[("--dir", dir)],
     );
     assert!(String::from_utf8_lossy(&init.stderr).contains("insecure dev setup"));
     ok(&init);
     let node = veil(&["node"], &[("--config", &dir.join("bank-a/node.toml"))]);
     assert!(err(&node).contains("insecure dev setup"));
-    let gateway = veil(&["gateway"], &[("--config", &dir.join("bank-a/gateway.toml"))]);
+    let gateway = veil(
+        &["gateway"],
+        &[("--config", &dir.join("bank-a/gateway.toml"))],
+    );
     assert!(err(&gateway).contains("insecure dev setup"));
 }

@@ -80,7 +80,10 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
     let entries = harness.url("bank-a", "/v1/entries");
     let loans = [
         ("S-1", vec![("bank-a", 3000), ("bank-b", 7000)]),
-        ("S-2", vec![("bank-a", 2000), ("bank-b", 4500), ("bank-c", 3500)]),
+        (
+            "S-2",
+            vec![("bank-a", 2000), ("bank-b", 4500), ("bank-c", 3500)],
+        ),
         ("S-3", vec![("bank-a", 3333), ("bank-c", 6667)]),
     ];
     for (id, shares) in &loans {
@@ -88,10 +91,21 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     // Amounts chosen so that most allocations round down and leave a remainder.
-    let repaid = [("S-1", 10_001), ("S-1", 333), ("S-2", 99_999), ("S-3", 12_345), ("S-3", 7)];
+    let repaid = [
+        ("S-1", 10_001),
+        ("S-1", 333),
+        ("S-2", 99_999),
+        ("S-3", 12_345),
+        ("S-3", 7),
+    ];
     for (loan_id, amount) in repaid {
-        let (status, body) =
-            post_json(&clerk, &entries, &repayment(loan_id, "2026-11", amount), None).await;
+        let (status, body) = post_json(
+            &clerk,
+            &entries,
+            &repayment(loan_id, "2026-11", amount),
+            None,
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     // Another period's repayment is not part of this settlement.
@@ -110,8 +124,11 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
         .map(|(a, s)| a * s / 10_000)
         .sum();
     let partner = member_client(dir, "bank-b", "auditor");
-    let (status, view) =
-        get_json(&partner, &harness.url("bank-b", &format!("/v1/entries/{id}"))).await;
+    let (status, view) = get_json(
+        &partner,
+        &harness.url("bank-b", &format!("/v1/entries/{id}")),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["fields"]["due"]["bank-b"], expected_b, "{view}");
     assert_eq!(view["proofs"]["verified"], true, "{view}");
@@ -172,7 +189,9 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
         Command::new(veil_bin())
             .args(["settlement", "export", "--dir"])
             .arg(dir)
-            .args(["--member", "bank-c", "--period", period, "--format", "snarkjs", "--out"])
+            .args([
+                "--member", "bank-c", "--period", period, "--format", "snarkjs", "--out",
+            ])
             .arg(&out)
             .output()
             .unwrap()
@@ -202,7 +221,14 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
     for i in 0..inputs.len() {
         let mut changed = inputs.clone();
         changed[i] = plus_one(&changed[i]);
-        std::fs::write(out.join("public.json"), serde_json::to_vec(&changed).unwrap()).unwrap();
-        assert!(!snarkjs_accepts(&out), "snarkjs accepted public input {i} changed");
+        std::fs::write(
+            out.join("public.json"),
+            serde_json::to_vec(&changed).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            !snarkjs_accepts(&out),
+            "snarkjs accepted public input {i} changed"
+        );
     }
 }
