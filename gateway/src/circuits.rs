@@ -1,9 +1,10 @@
 //! The settlement circuit's proving keys, as a member gateway uses them.
 //!
 //! Keys live beside the genesis, in `<consortium dir>/circuits/settlement-<capacity>.pk`
-//! (written by `veil init` or by `veil ceremony finalize`). A key is loaded on first use,
-//! decoded with full validation, and refused unless its verifying key is the one the genesis
-//! pins for that capacity.
+//! (written by `veil init`, from dev keys or a verified ceremony). A key is loaded on first
+//! use and refused unless its verifying key is the one the genesis pins for that capacity. Its
+//! points are not subgroup-checked again at load (minutes for the largest key): a proving key
+//! cannot make a false proof verify, and `veil init` validated it when it wrote it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,7 +93,7 @@ impl ProvingKeys {
             path: display.clone(),
             reason: e.to_string(),
         })?;
-        let key = ProvingKey::from_bytes(&bytes).map_err(|e| KeyError::Invalid {
+        let key = ProvingKey::from_trusted_bytes(&bytes).map_err(|e| KeyError::Invalid {
             path: display.clone(),
             reason: e.to_string(),
         })?;

@@ -118,7 +118,7 @@ fn write_circuits(
     };
     let mut settlement = Vec::new();
     for (capacity, bytes) in keys {
-        let key = veil_circuits::ProvingKey::from_bytes(&bytes).map_err(circuit_error)?;
+        let key = veil_circuits::ProvingKey::from_trusted_bytes(&bytes).map_err(circuit_error)?;
         let path = crate::circuits::settlement_key_path(&out, capacity);
         std::fs::write(&path, &bytes).map_err(|e| io(&path, e))?;
         let vk = key.verifying_key();

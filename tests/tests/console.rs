@@ -176,8 +176,17 @@ async fn each_member_sees_its_own_view_in_a_real_browser() {
         mine.contains("2026-11") && mine.contains("bank-b"),
         "{mine}"
     );
+    assert!(
+        mine.contains(&format!("/v1/entries/{settlement_id}/proof")) && mine.contains("snarkjs"),
+        "{mine}"
+    );
     let theirs = page(&outsider, "settlements", "settlements-bank-c");
     assert!(theirs.contains(r#"data-redacted="true""#), "{theirs}");
+    // The proof link works for the outsider too: public data, verified by its gateway.
+    assert!(
+        theirs.contains(&format!("/v1/entries/{settlement_id}/proof")),
+        "{theirs}"
+    );
 
     // The chart: bars for the periods the originator may read; nothing for the outsider.
     let mine = page(&originator, "chart", "chart-bank-a");

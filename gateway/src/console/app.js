@@ -51,7 +51,7 @@ function cell(value) {
 function proofs(p) {
   if (!p) return "";
   const mark = (ok) => (ok === true ? '<span class="ok">verified</span>' : ok === false ? '<span class="bad">FAILED</span>' : '<span class="muted">n/a</span>');
-  return `proofs ${mark(p.verified)} · repayment split ${mark(p.splits_verified)}`;
+  return `proofs ${mark(p.verified)} · repayment split ${mark(p.splits_verified)} · Poseidon link ${mark(p.circuit_link_verified)}`;
 }
 
 // Every entry of `type` (or all), oldest first, up to 2,000.
@@ -122,12 +122,13 @@ async function settlements() {
   const list = (await allEntries("settlement.closed")).reverse();
   const body = list.map((s) => {
     const due = rows(s.fields.due || {}).map(([bank, value]) => `${esc(bank)}: ${cell(value)}`).join("<br>");
-    return `<tr><td>${cell(s.fields.period)}</td><td><a href="#/entry/${esc(s.id)}">${esc(s.id)}</a></td><td>${due}</td><td>${proofs(s.proofs)}</td></tr>`;
+    const proof = `<a class="snarkjs" href="/v1/entries/${esc(s.id)}/proof" download="settlement-${esc(s.id)}.json">Groth16 proof (snarkjs JSON)</a>`;
+    return `<tr><td>${cell(s.fields.period)}</td><td><a href="#/entry/${esc(s.id)}">${esc(s.id)}</a></td><td>${due}</td><td>${proofs(s.proofs)}</td><td>${proof}</td></tr>`;
   }).join("");
   return `<h1>Settlements</h1>
-  <p class="muted">Each settlement's amounts due are proved from the period's repayment allocations (Pedersen commitments, proofs of zero), checked by every node and again here.
-  Groth16 proofs with snarkjs export are not built yet, so there is no snarkjs download.</p>
-  <table><tr><th>period</th><th>entry</th><th>amount due</th><th>checks</th></tr>${body || '<tr><td colspan="4" class="muted">none yet</td></tr>'}</table>`;
+  <p class="muted">Each settlement's amounts due are proved twice: from the period's repayment allocations (Pedersen commitments, proofs of zero), and by a Groth16 proof that they follow from the period's repayments with exact rounding. Every node checks both, and this page again.
+  The download holds the proof, its public inputs and the verifying key in snarkjs' format (<code>snarkjs groth16 verify</code>), or use <code>veil settlement export</code>.</p>
+  <table><tr><th>period</th><th>entry</th><th>amount due</th><th>checks</th><th>proof</th></tr>${body || '<tr><td colspan="5" class="muted">none yet</td></tr>'}</table>`;
 }
 
 // Sums what the caller can read of `field.<bank>` per period, per bank.
