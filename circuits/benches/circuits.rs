@@ -60,11 +60,13 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let capacities: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let capacities = if capacities.is_empty() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo test --all-targets` runs bench targets without `--bench`: a quick smoke run.
+    let smoke = !args.iter().any(|a| a == "--bench");
+    let capacities: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let capacities = if smoke {
+        vec![16]
+    } else if capacities.is_empty() {
         vec![16, 256, 1024]
     } else {
         capacities
@@ -89,7 +91,13 @@ fn main() {
             public: Some(public.clone()),
             witness: Some(witness),
         };
-        let runs = if capacity >= 1024 { 3 } else { 5 };
+        let runs = if smoke {
+            1
+        } else if capacity >= 1024 {
+            3
+        } else {
+            5
+        };
         let mut prove_times = Vec::new();
         let mut proof = None;
         for _ in 0..runs {
@@ -107,7 +115,7 @@ fn main() {
         let load_trusted = started.elapsed();
         let inputs = public.inputs();
         let mut verify_times = Vec::new();
-        for _ in 0..200 {
+        for _ in 0..if smoke { 1 } else { 200 } {
             let started = Instant::now();
             vk.verify(&inputs, &proof).unwrap();
             verify_times.push(started.elapsed());
