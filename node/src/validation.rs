@@ -87,7 +87,8 @@ impl Rejection {
             Self::UnknownSubmitter | Self::Signature => "signature",
             Self::References(_) => "reference",
             Self::Replay | Self::AlreadySettled => "replay",
-            Self::RangeProof | Self::RelationProof | Self::CircuitProof(_) => "proof",
+            Self::RangeProof | Self::RelationProof => "proof",
+            Self::CircuitProof(_) => "circuit",
         }
     }
 }

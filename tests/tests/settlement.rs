@@ -71,6 +71,94 @@ fn snarkjs_accepts(dir: &Path) -> bool {
     out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK")
 }
 
+async fn forged_settlement_is_refused(dir: &Path) {
+    use veil_gateway::builder::{Builder, RepaymentAllocations};
+    use veil_gateway::reader::Opened;
+    use veil_node::ledger::{Entry, UnsignedEntry};
+    use veil_node::link::LinkError;
+
+    let genesis = std::sync::Arc::new(
+        veil_node::genesis::Genesis::load(&dir.join("consortium.toml")).unwrap(),
+    );
+    let keys = dir.join("bank-a/keys");
+    let secrets = veil_gateway::keys::MemberSecrets::load(
+        &keys.join("signing.key"),
+        &keys.join("encryption.key"),
+        &keys.join("borrower-ref.key"),
+    )
+    .unwrap();
+    let node = veil_tests::ConsortiumDir::node_link_in(dir, "bank-a");
+    let opener = veil_gateway::keys::Opener::Member(&secrets.encryption);
+    let open = |stored: veil_node::store::StoredEntry| {
+        Opened::open(
+            Entry::decode(&stored.bytes).unwrap(),
+            stored.height,
+            &genesis,
+            &opener,
+        )
+    };
+    // The unsettled 2026-12 repayment, opened as its originator.
+    let page = node
+        .entries_by_type("loan.repaid", None, 100)
+        .await
+        .unwrap();
+    let stored = page
+        .into_iter()
+        .find(|e| Entry::decode(&e.bytes).unwrap().header.period == "2026-12")
+        .unwrap();
+    let repayment = open(stored);
+    let loan_id = repayment.entry.header.references[0];
+    let loan = open(node.entry(&loan_id).await.unwrap().unwrap());
+    let shares = veil_gateway::reader::shares(&loan).unwrap();
+    let allocations = repayment
+        .participants()
+        .into_iter()
+        .map(|bank| {
+            let opening = repayment.opening(&format!("allocations.{bank}")).unwrap();
+            (bank, opening)
+        })
+        .collect();
+    let repayments = [RepaymentAllocations {
+        entry_id: repayment.entry.header.id,
+        amount: repayment.opening("amount").unwrap(),
+        shares,
+        allocations,
+    }];
+    let policies = veil_policies::Policies::default_set().unwrap();
+    let proving_keys = veil_gateway::circuits::ProvingKeys::beside(&dir.join("consortium.toml"));
+    let builder = Builder {
+        genesis: &genesis,
+        policies: &policies,
+        secrets: &secrets,
+        member: "bank-a",
+        proving_keys: &proving_keys,
+    };
+    let (honest, _) = builder.settlement("2026-12", &repayments, 0).unwrap();
+    let mut proof =
+        veil_circuits::settlement::SettlementProof::from_bytes(&honest.proofs.circuit).unwrap();
+    proof.due.swap(1, 2);
+    let forged = UnsignedEntry {
+        header: honest.header.clone(),
+        groups: honest.groups.clone(),
+        commitments: honest.commitments.clone(),
+        proofs: veil_node::ledger::EntryProofs {
+            circuit: proof.to_bytes(),
+            ..honest.proofs.clone()
+        },
+    }
+    .sign(&secrets.signing);
+    match node
+        .submit(forged.encode(), std::time::Duration::from_secs(20))
+        .await
+    {
+        Err(LinkError::Rejected(reason)) => assert!(reason.contains("circuit"), "{reason}"),
+        other => panic!("a forged settlement proof was not refused: {other:?}"),
+    }
+    node.submit(honest.encode(), std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
     let temp = tempfile::tempdir().unwrap();
@@ -209,6 +297,11 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
     let refused = export("2026-10");
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no settlement of period 2026-10"));
+
+    // Below the gateway: a settlement of 2026-12 built honestly, then with its Groth16 proof
+    // changed (another bank's amount-due commitment in bank-b's slot) and re-signed, is refused
+    // by the nodes on the circuit proof alone; the honest one is accepted.
+    forged_settlement_is_refused(dir).await;
 
     harness.embedded.stop().await.unwrap();
 
