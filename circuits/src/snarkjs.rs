@@ -32,6 +32,19 @@ fn g2(p: &G2Affine) -> Value {
     }
 }
 
+/// Runs `snarkjs groth16 verify` on `dir/{verification_key,public,proof}.json`: `None` if
+/// snarkjs is not installed, else whether it printed its OK.
+pub fn run_snarkjs_verify(dir: &std::path::Path) -> Option<bool> {
+    let out = std::process::Command::new("snarkjs")
+        .args(["groth16", "verify"])
+        .arg(dir.join("verification_key.json"))
+        .arg(dir.join("public.json"))
+        .arg(dir.join("proof.json"))
+        .output()
+        .ok()?;
+    Some(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK"))
+}
+
 /// `proof.json`.
 pub fn proof(proof: &Proof) -> Value {
     json!({
@@ -84,15 +97,7 @@ mod tests {
     }
 
     fn snarkjs_accepts(dir: &Path) -> bool {
-        let out = Command::new("snarkjs")
-            .args(["groth16", "verify"])
-            .arg(dir.join("verification_key.json"))
-            .arg(dir.join("public.json"))
-            .arg(dir.join("proof.json"))
-            .output()
-            .expect("run snarkjs");
-        let text = String::from_utf8_lossy(&out.stdout);
-        out.status.success() && text.contains("OK")
+        run_snarkjs_verify(dir).expect("run snarkjs")
     }
 
     /// `snarkjs groth16 verify` accepts Veil's proof and rejects it with any public input

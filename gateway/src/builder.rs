@@ -725,11 +725,7 @@ fn split_proof(
     shares: &[(String, u64)],
     originator: &str,
 ) -> Result<Vec<u8>, Problem> {
-    let amount = openings
-        .iter()
-        .find(|(l, _)| l == "amount")
-        .map(|(_, o)| o)
-        .ok_or_else(Problem::internal)?;
+    let amount = opening_of(openings, "amount")?;
     let allocations = proof_plan::per_bank(openings, "allocations");
     let items =
         split_items(amount, &allocations, shares, originator).ok_or_else(Problem::internal)?;

@@ -170,7 +170,8 @@ async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<Value
     Ok(value)
 }
 
-async fn get(client: &reqwest::Client, url: &str) -> Result<Value, String> {
+/// GETs `url` as JSON; a non-2xx answer is an error naming the URL and status.
+pub(crate) async fn get(client: &reqwest::Client, url: &str) -> Result<Value, String> {
     let response = client
         .get(url)
         .send()

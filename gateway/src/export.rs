@@ -8,9 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
 use veil_circuits::settlement::SettlementProof;
 use veil_node::genesis::Genesis;
+
+use crate::demo::get;
 
 /// What was exported.
 #[derive(Debug, Clone)]
@@ -25,20 +26,6 @@ pub struct Exported {
     pub capacity: usize,
     /// The files written.
     pub files: Vec<PathBuf>,
-}
-
-async fn get(client: &reqwest::Client, url: &str) -> Result<Value, String> {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = response.status();
-    let body: Value = response.json().await.map_err(|e| format!("{url}: {e}"))?;
-    if !status.is_success() {
-        return Err(format!("{url}: {status}: {body}"));
-    }
-    Ok(body)
 }
 
 /// Exports the settlement of `period` (by `originator`, if several banks settled it) as

@@ -61,14 +61,7 @@ fn plus_one(decimal: &str) -> String {
 }
 
 fn snarkjs_accepts(dir: &Path) -> bool {
-    let out = Command::new("snarkjs")
-        .args(["groth16", "verify"])
-        .arg(dir.join("verification_key.json"))
-        .arg(dir.join("public.json"))
-        .arg(dir.join("proof.json"))
-        .output()
-        .expect("run snarkjs");
-    out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK")
+    veil_circuits::snarkjs::run_snarkjs_verify(dir).expect("run snarkjs")
 }
 
 async fn forged_settlement_is_refused(dir: &Path) {
