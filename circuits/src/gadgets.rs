@@ -33,6 +33,30 @@ pub(crate) fn bits_of(
     Ok((bits, sum))
 }
 
+/// Enforces `0 ≤ var < 2ⁿ` for a field variable by `n` witness bits summing to it
+/// (`n + 1` constraints). `n` must stay below the field's 254 bits for this to be a range
+/// check. `value` is `None` in setup.
+pub(crate) fn enforce_bits(
+    cs: &ConstraintSystemRef<Fr>,
+    var: &FpVar<Fr>,
+    value: Option<Fr>,
+    n: usize,
+) -> Result<(), SynthesisError> {
+    use ark_ff::BigInteger as _;
+    use ark_r1cs_std::eq::EqGadget as _;
+    assert!(n < 253, "a range check needs fewer bits than the field");
+    let repr = value.map(|v| v.into_bigint());
+    let bits = (0..n)
+        .map(|i| {
+            Boolean::new_witness(cs.clone(), || {
+                repr.map(|r| r.get_bit(i))
+                    .ok_or(SynthesisError::AssignmentMissing)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Boolean::le_bits_to_fp(&bits)?.enforce_equal(var)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +79,16 @@ mod tests {
         let _ = bits_of(&cs, Some(1), 4).unwrap();
         cs.borrow_mut().unwrap().witness_assignment[0] = Fr::from(2u64);
         assert!(!cs.is_satisfied().unwrap());
+    }
+
+    #[test]
+    fn field_range_checks_refuse_values_that_do_not_fit() {
+        for (value, fits) in [(Fr::from(255u64), true), (Fr::from(256u64), false), (-Fr::from(1u64), false)] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let var = FpVar::new_witness(cs.clone(), || Ok(value)).unwrap();
+            enforce_bits(&cs, &var, Some(value), 8).unwrap();
+            assert_eq!(cs.is_satisfied().unwrap(), fits, "{value}");
+        }
     }
 
     #[test]

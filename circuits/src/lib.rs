@@ -2,10 +2,13 @@
 //!
 //! Groth16 circuits over BN254 with Poseidon, for the statements Pedersen commitments and
 //! Bulletproofs cannot express cheaply: the period settlement (share-weighted sums with exact
-//! integer rounding over a Merkle tree of repayment commitments).
+//! integer rounding over a Merkle tree of repayment commitments) and borrower screening
+//! (membership and non-membership in Poseidon Merkle trees).
 //!
 //! - [`poseidon`] and [`merkle`]: hashes and 4-ary trees, each natively and as a gadget.
 //! - [`settlement`]: the statement, its native checker and its circuit.
+//! - [`screening`]: borrower screening (KYC membership, blocklist non-membership) and the
+//!   registry trees it proves against.
 //! - [`groth16`]: keys and proofs, validated on decode.
 //! - [`ceremony`]: the multi-party setup (powers of tau, then the circuit phase).
 //! - [`snarkjs`]: export in snarkjs' Groth16 JSON, for verification with tools that are not ours.
@@ -17,6 +20,7 @@ mod gadgets;
 pub mod groth16;
 pub mod merkle;
 pub mod poseidon;
+pub mod screening;
 pub mod settlement;
 pub mod snarkjs;
 
@@ -66,6 +70,9 @@ pub mod domains {
     domain!(repayment, "veil.circuits.repayment.v1");
     domain!(merkle_node, "veil.circuits.merkle-node.v1");
     domain!(due, "veil.circuits.due.v1");
+    domain!(borrower, "veil.circuits.borrower.v1");
+    domain!(kyc_leaf, "veil.circuits.kyc-leaf.v1");
+    domain!(blocklist_gap, "veil.circuits.blocklist-gap.v1");
 }
 
 /// A clearing period as the number circuits take: `YYYY-MM` → `YYYYMM`, `YYYY-MM-DD` →
@@ -102,6 +109,17 @@ pub fn derived_blinding(secret: &[u8; 32]) -> Fr {
 /// millions of log lines.
 pub(crate) fn quietly<T>(work: impl FnOnce() -> T) -> T {
     tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), work)
+}
+
+/// The blinding of a loan's borrower-reference commitment, derived from a secret its readers
+/// hold (the principal's Pedersen blinding): whoever reads both can check the commitment.
+pub fn screening_blinding(secret: &[u8; 32]) -> Fr {
+    use ark_ff::PrimeField as _;
+    use sha2::{Digest as _, Sha512};
+    let mut hasher = Sha512::new();
+    hasher.update(b"veil.circuits.screening-blinding.v1");
+    hasher.update(secret);
+    Fr::from_le_bytes_mod_order(&hasher.finalize())
 }
 
 /// A uniformly random field element (a fresh blinding).
