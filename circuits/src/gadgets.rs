@@ -83,7 +83,11 @@ mod tests {
 
     #[test]
     fn field_range_checks_refuse_values_that_do_not_fit() {
-        for (value, fits) in [(Fr::from(255u64), true), (Fr::from(256u64), false), (-Fr::from(1u64), false)] {
+        for (value, fits) in [
+            (Fr::from(255u64), true),
+            (Fr::from(256u64), false),
+            (-Fr::from(1u64), false),
+        ] {
             let cs = ConstraintSystem::<Fr>::new_ref();
             let var = FpVar::new_witness(cs.clone(), || Ok(value)).unwrap();
             enforce_bits(&cs, &var, Some(value), 8).unwrap();

@@ -42,7 +42,7 @@ use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::select::CondSelectGadget as _;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 
-use crate::gadgets::{entry_field, enforce_bits};
+use crate::gadgets::{enforce_bits, entry_field};
 use crate::groth16::{PROOF_LEN, field};
 use crate::merkle::ARITY;
 use crate::poseidon::{hash, hash_var};
@@ -567,16 +567,10 @@ fn path_root_var(
         let [s0, s1, s2] = [&siblings[0], &siblings[1], &siblings[2]];
         // Position 0: [n, s0, s1, s2]; 1: [s0, n, s1, s2]; 2: [s0, s1, n, s2]; 3: [s0, s1, s2, n].
         let c0 = FpVar::conditionally_select(&at0, &node, s0)?;
-        let c1 = FpVar::conditionally_select(
-            &at0,
-            s0,
-            &FpVar::conditionally_select(&at1, &node, s1)?,
-        )?;
-        let c2 = FpVar::conditionally_select(
-            &at3,
-            s2,
-            &FpVar::conditionally_select(&at2, &node, s1)?,
-        )?;
+        let c1 =
+            FpVar::conditionally_select(&at0, s0, &FpVar::conditionally_select(&at1, &node, s1)?)?;
+        let c2 =
+            FpVar::conditionally_select(&at3, s2, &FpVar::conditionally_select(&at2, &node, s1)?)?;
         let c3 = FpVar::conditionally_select(&at3, &node, s2)?;
         node = hash_var(domains::merkle_node(), &[c0, c1, c2, c3])?;
     }
@@ -618,8 +612,18 @@ impl ConstraintSynthesizer<Fr> for ScreeningCircuit {
         let one = Fr::one();
         let below = &x - &low - FpVar::constant(one);
         let above = &high - &x - FpVar::constant(one);
-        enforce_bits(&cs, &below, witness.map(|w| w.reference - w.low - one), GAP_BITS)?;
-        enforce_bits(&cs, &above, witness.map(|w| w.high - w.reference - one), GAP_BITS)?;
+        enforce_bits(
+            &cs,
+            &below,
+            witness.map(|w| w.reference - w.low - one),
+            GAP_BITS,
+        )?;
+        enforce_bits(
+            &cs,
+            &above,
+            witness.map(|w| w.high - w.reference - one),
+            GAP_BITS,
+        )?;
         let gap = hash_var(domains::blocklist_gap(), &[low, high])?;
         path_root_var(&cs, gap, witness.map(|w| &w.gap_path))?.enforce_equal(&blocklist_root)?;
         Ok(())
@@ -690,14 +694,20 @@ pub(crate) mod tests {
     pub(crate) fn registry(kyc: &[u8], blocklist: &[u8]) -> Registry {
         let mut registry = Registry::default();
         let mut changes: Vec<Change> = kyc.iter().map(|s| Change::AddKyc(reference(*s))).collect();
-        changes.extend(blocklist.iter().map(|s| Change::AddBlocklist(reference(*s))));
+        changes.extend(
+            blocklist
+                .iter()
+                .map(|s| Change::AddBlocklist(reference(*s))),
+        );
         registry.apply(&changes).unwrap();
         registry
     }
 
     /// A satisfied statement for borrower `seed` (in KYC, not blocklisted).
     pub(crate) fn statement(seed: u8) -> (ScreeningPublic, ScreeningWitness) {
-        let trees = registry(&[3, 10, seed, 200], &[1, 50, 100, 250]).trees().unwrap();
+        let trees = registry(&[3, 10, seed, 200], &[1, 50, 100, 250])
+            .trees()
+            .unwrap();
         let witness = trees.witness(reference(seed), Fr::from(4242u64)).unwrap();
         let public = ScreeningPublic {
             entry: [5; 16],
@@ -753,7 +763,11 @@ pub(crate) mod tests {
         };
         let below = (reference(10).field(), x, trees.blocklist_tree.path(1));
         let above = (x, reference(90).field(), trees.blocklist_tree.path(2));
-        let made_up = (reference(10).field(), reference(90).field(), honest.gap_path);
+        let made_up = (
+            reference(10).field(),
+            reference(90).field(),
+            honest.gap_path,
+        );
         for (low, high, gap_path) in [below, above, made_up] {
             let witness = ScreeningWitness {
                 reference: x,
@@ -781,7 +795,10 @@ pub(crate) mod tests {
             let leaf = tree.levels[0].get(index).copied().unwrap_or_default();
             assert_eq!(path_root(leaf, &tree.path(index)), Some(tree.root()));
         }
-        assert_eq!(Tree::new(Vec::new()).unwrap().root(), empty_subtrees()[DEPTH]);
+        assert_eq!(
+            Tree::new(Vec::new()).unwrap().root(),
+            empty_subtrees()[DEPTH]
+        );
     }
 
     #[test]
@@ -792,13 +809,19 @@ pub(crate) mod tests {
             vec![Change::AddKyc(reference(1))],
             vec![Change::RemoveKyc(reference(9))],
             vec![Change::AddBlocklist(reference(3))],
-            vec![Change::AddKyc(reference(7)), Change::RemoveBlocklist(reference(9))],
+            vec![
+                Change::AddKyc(reference(7)),
+                Change::RemoveBlocklist(reference(9)),
+            ],
         ] {
             assert!(registry.apply(&bad).is_err());
             assert_eq!(registry, before, "a refused update changes nothing");
         }
         registry
-            .apply(&[Change::RemoveKyc(reference(1)), Change::AddBlocklist(reference(1))])
+            .apply(&[
+                Change::RemoveKyc(reference(1)),
+                Change::AddBlocklist(reference(1)),
+            ])
             .unwrap();
         assert!(!registry.kyc().contains(&reference(1)));
         assert!(registry.blocklist().contains(&reference(1)));
@@ -808,7 +831,10 @@ pub(crate) mod tests {
     fn updates_round_trip_and_refuse_non_canonical_bytes() {
         let update = RegistryUpdate {
             roots: registry(&[1], &[]).trees().unwrap().roots(),
-            changes: vec![Change::AddKyc(reference(1)), Change::AddBlocklist(reference(2))],
+            changes: vec![
+                Change::AddKyc(reference(1)),
+                Change::AddBlocklist(reference(2)),
+            ],
         };
         let bytes = update.to_bytes();
         assert_eq!(RegistryUpdate::from_bytes(&bytes).unwrap(), update);
@@ -935,7 +961,9 @@ pub(crate) mod tests {
             proof: carried.proof.rerandomize(&vk, &mut crate::OsRng),
             ..carried.clone()
         };
-        rerandomized.verify(&vk, &public.entry, public.roots).unwrap();
+        rerandomized
+            .verify(&vk, &public.entry, public.roots)
+            .unwrap();
         assert!(rerandomized.verify(&vk, &[6; 16], public.roots).is_err());
         let mut roots = public.roots;
         roots.kyc += Fr::one();

@@ -67,6 +67,20 @@ pub struct CircuitsFile {
     pub setup: String,
     /// One settlement circuit per capacity.
     pub settlement: Vec<CircuitKeyFile>,
+    /// The borrower screening circuit. When present, every `loan.originated` must carry a
+    /// screening proof against the registry at its height.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screening: Option<ScreeningKeyFile>,
+}
+
+/// The screening circuit's verifying key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningKeyFile {
+    /// Hex SHA-256 of the verifying key's canonical encoding.
+    pub sha256: String,
+    /// Hex of the verifying key (arkworks compressed encoding).
+    pub verifying_key: String,
 }
 
 /// One circuit's verifying key.
@@ -97,6 +111,27 @@ pub struct Circuits {
     pub setup: CircuitSetup,
     /// Verifying keys by capacity.
     pub settlement: BTreeMap<usize, std::sync::Arc<veil_circuits::VerifyingKey>>,
+    /// The screening circuit's verifying key, if the consortium screens borrowers.
+    pub screening: Option<std::sync::Arc<veil_circuits::VerifyingKey>>,
+}
+
+/// Decodes a pinned verifying key and checks it against its hash.
+fn pinned_key(
+    name: &str,
+    sha256: &str,
+    hex: &str,
+) -> Result<veil_circuits::VerifyingKey, GenesisError> {
+    let pinned: [u8; 32] =
+        encoding::from_hex_array(sha256).map_err(|e| invalid(format!("{name} sha256: {e}")))?;
+    let bytes = encoding::from_hex(hex, 4096).map_err(|e| invalid(format!("{name} key: {e}")))?;
+    let vk = veil_circuits::VerifyingKey::from_bytes(&bytes)
+        .map_err(|e| invalid(format!("{name} key: {e}")))?;
+    if vk.digest() != pinned {
+        return Err(invalid(format!(
+            "{name} verifying key does not match its pinned sha256"
+        )));
+    }
+    Ok(vk)
 }
 
 impl Circuits {
@@ -105,6 +140,7 @@ impl Circuits {
             return Ok(Self {
                 setup: CircuitSetup::Ceremony,
                 settlement: BTreeMap::new(),
+                screening: None,
             });
         };
         let setup = match file.setup.as_str() {
@@ -120,18 +156,11 @@ impl Circuits {
         for key in &file.settlement {
             let shape = veil_circuits::settlement::Shape::new(key.capacity, banks)
                 .map_err(|e| invalid(format!("settlement circuit: {e}")))?;
-            let pinned: [u8; 32] = encoding::from_hex_array(&key.sha256)
-                .map_err(|e| invalid(format!("settlement-{} sha256: {e}", key.capacity)))?;
-            let bytes = encoding::from_hex(&key.verifying_key, 4096)
-                .map_err(|e| invalid(format!("settlement-{} key: {e}", key.capacity)))?;
-            let vk = veil_circuits::VerifyingKey::from_bytes(&bytes)
-                .map_err(|e| invalid(format!("settlement-{} key: {e}", key.capacity)))?;
-            if vk.digest() != pinned {
-                return Err(invalid(format!(
-                    "settlement-{} verifying key does not match its pinned sha256",
-                    key.capacity
-                )));
-            }
+            let vk = pinned_key(
+                &format!("settlement-{}", key.capacity),
+                &key.sha256,
+                &key.verifying_key,
+            )?;
             if vk.public_inputs() != shape.public_inputs() {
                 return Err(invalid(format!(
                     "settlement-{} verifying key is not for {banks} banks",
@@ -145,7 +174,23 @@ impl Circuits {
                 return Err(invalid(format!("settlement-{} listed twice", key.capacity)));
             }
         }
-        Ok(Self { setup, settlement })
+        let screening = match &file.screening {
+            Some(key) => {
+                let vk = pinned_key("screening", &key.sha256, &key.verifying_key)?;
+                if vk.public_inputs() != veil_circuits::screening::PUBLIC_INPUTS {
+                    return Err(invalid(
+                        "the screening verifying key is for another circuit",
+                    ));
+                }
+                Some(std::sync::Arc::new(vk))
+            }
+            None => None,
+        };
+        Ok(Self {
+            setup,
+            settlement,
+            screening,
+        })
     }
 }
 
@@ -431,6 +476,10 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
         put(circuits.setup.as_bytes());
         for key in &circuits.settlement {
             put(&(key.capacity as u64).to_be_bytes());
+            put(key.sha256.to_ascii_lowercase().as_bytes());
+        }
+        if let Some(key) = &circuits.screening {
+            put(b"screening");
             put(key.sha256.to_ascii_lowercase().as_bytes());
         }
     }

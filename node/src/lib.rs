@@ -32,6 +32,7 @@ pub mod link;
 pub mod mempool;
 #[cfg(feature = "rocksdb")]
 pub mod process;
+pub mod registry;
 pub mod runner;
 pub mod state;
 pub mod store;

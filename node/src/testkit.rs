@@ -101,6 +101,45 @@ impl TestConsortium {
         }
     }
 
+    /// This consortium with the borrower screening circuit's verifying key `vk` pinned (a dev
+    /// setup): its loans must then carry screening proofs.
+    pub fn with_screening(self, vk: &veil_circuits::VerifyingKey) -> Self {
+        let mut file = self.genesis.file.clone();
+        file.circuits = Some(crate::genesis::CircuitsFile {
+            setup: "dev".into(),
+            settlement: Vec::new(),
+            screening: Some(crate::genesis::ScreeningKeyFile {
+                sha256: veil_crypto::encoding::to_hex(&vk.digest()),
+                verifying_key: veil_crypto::encoding::to_hex(&vk.to_bytes()),
+            }),
+        });
+        Self {
+            genesis: Arc::new(Genesis::from_file(file).expect("test genesis is valid")),
+            members: self.members,
+        }
+    }
+
+    /// A `registry.updated` by `submitter` changing version `previous` (none for the first),
+    /// carrying `update`.
+    pub fn registry_update(
+        &self,
+        submitter: usize,
+        previous: Option<EntryId>,
+        update: &veil_circuits::screening::RegistryUpdate,
+    ) -> Entry {
+        let bytes = update.to_bytes();
+        self.entry_with_circuit(
+            submitter,
+            EntryType::RegistryUpdated,
+            "2026-11",
+            previous.into_iter().collect(),
+            &[("kyc", b"{}".to_vec()), ("blocklist", b"{}".to_vec())],
+            &[],
+            &[],
+            |_| bytes,
+        )
+    }
+
     fn params(&self) -> Params {
         self.genesis.plan_params()
     }
@@ -159,8 +198,14 @@ impl TestConsortium {
         let plan = proof_plan::plan(kind, &openings, &referenced, &self.params())
             .expect("test entries satisfy the rules");
         let range_refs: Vec<&Opening> = plan.range.iter().collect();
-        let (range, _) =
-            RangeProof::prove(&id.0, purpose::RANGE, &range_refs).expect("values are in range");
+        let range = if range_refs.is_empty() {
+            Vec::new()
+        } else {
+            RangeProof::prove(&id.0, purpose::RANGE, &range_refs)
+                .expect("values are in range")
+                .0
+                .to_bytes()
+        };
         let verifier_plan = proof_plan::plan(
             kind,
             &commitments,
@@ -242,7 +287,7 @@ impl TestConsortium {
             groups: vec![group],
             commitments,
             proofs: EntryProofs {
-                range: range.to_bytes(),
+                range,
                 relations,
                 participant: Vec::new(),
                 circuit,
@@ -260,6 +305,22 @@ impl TestConsortium {
         loan_no: u32,
         principal: u64,
         partners: &[(usize, u64)],
+    ) -> Entry {
+        self.screened_loan(originator, loan_no, principal, partners, None, |_| {
+            Vec::new()
+        })
+    }
+
+    /// [`TestConsortium::loan`] referencing registry version `registry`, with circuit data
+    /// (the screening proof) made from the entry id.
+    pub fn screened_loan(
+        &self,
+        originator: usize,
+        loan_no: u32,
+        principal: u64,
+        partners: &[(usize, u64)],
+        registry: Option<EntryId>,
+        circuit: impl FnOnce(&EntryId) -> Vec<u8>,
     ) -> Entry {
         let mut shares: Vec<(usize, u64)> = partners.to_vec();
         let partner_total: u64 = partners.iter().map(|(_, s)| s).sum();
@@ -288,14 +349,15 @@ impl TestConsortium {
             ("term_days", b"360".to_vec()),
             ("participants", b"[]".to_vec()),
         ];
-        self.entry(
+        self.entry_with_circuit(
             originator,
             EntryType::LoanOriginated,
             "2026-11",
-            Vec::new(),
+            registry.into_iter().collect(),
             &fields,
             &amounts,
             &[],
+            circuit,
         )
     }
 

@@ -7,7 +7,9 @@
 //!
 //! *Stateful*: the id was never used (replays are refused), references exist and have the
 //! right type and submitter, a repayment's allocations name exactly the loan's participants,
-//! a settlement's repayments belong to its period and were not settled before.
+//! a settlement's repayments belong to its period and were not settled before, a registry
+//! update changes the current registry version and its roots are those of the changed lists,
+//! and a loan's screening proof verifies against the current registry's roots.
 //!
 //! The same function decides for mempool admission, for voting on a proposed block and for
 //! re-checking finalized blocks during catch-up, so honest nodes agree on validity.
@@ -21,10 +23,12 @@ use veil_crypto::view_key::month_of;
 use veil_policies::proof_plan::{self, PlanError, per_bank, purpose};
 use veil_policies::schema::{EntryType, Input, Kind, ReferenceRule, Shape};
 
+use veil_circuits::screening::ScreeningProof;
 use veil_circuits::settlement::SettlementProof;
 
 use crate::genesis::Genesis;
 use crate::ledger::{Entry, EntryId};
+use crate::registry::{self, RegistryCache};
 use crate::store::{Store, StoreError};
 
 /// Why an entry is invalid. The variant names the rule; [`Rejection::reason`] is the short
@@ -108,8 +112,11 @@ pub enum ValidationError {
 pub trait LedgerView: Sync {
     /// The entry with id `id`, finalized or pending before the one being checked.
     fn entry(&self, id: &EntryId) -> Result<Option<Arc<Entry>>, StoreError>;
-    /// The settlement that settled repayment `id`, if any.
+    /// The settlement that settled repayment `id`, or the registry update that superseded
+    /// registry version `id`, if any.
     fn settled_by(&self, id: &EntryId) -> Result<Option<EntryId>, StoreError>;
+    /// Whether any `registry.updated` entry exists.
+    fn has_registry(&self) -> Result<bool, StoreError>;
 }
 
 /// The finalized ledger plus entries ordered but not yet finalized (or earlier in the block).
@@ -139,7 +146,7 @@ impl<'a> PendingView<'a> {
 
     /// Adds an entry as pending (ordered before whatever is checked next).
     pub fn push(&mut self, entry: Arc<Entry>) {
-        if entry.header.kind == EntryType::SettlementClosed.name() {
+        if supersedes_references(&entry.header.kind) {
             for reference in &entry.header.references {
                 self.settled.insert(*reference, entry.header.id);
             }
@@ -172,6 +179,18 @@ impl LedgerView for PendingView<'_> {
         }
         self.store.settled_by(id)
     }
+
+    fn has_registry(&self) -> Result<bool, StoreError> {
+        let kind = EntryType::RegistryUpdated.name();
+        Ok(self.pending.values().any(|e| e.header.kind == kind)
+            || !self.store.entries_by_type(kind, None, 1)?.is_empty())
+    }
+}
+
+/// Whether entries of type `kind` settle (or supersede) the entries they reference: a
+/// settlement its repayments, a registry update the version it changes.
+pub fn supersedes_references(kind: &str) -> bool {
+    kind == EntryType::SettlementClosed.name() || kind == EntryType::RegistryUpdated.name()
 }
 
 /// Whether the proof statements of `kind` involve the commitments of referenced entries.
@@ -183,12 +202,16 @@ fn depends_on_references(kind: EntryType) -> bool {
 #[derive(Debug, Clone)]
 pub struct Validator {
     genesis: Arc<Genesis>,
+    registry: Arc<std::sync::Mutex<RegistryCache>>,
 }
 
 impl Validator {
     /// A validator for the consortium of `genesis`.
     pub fn new(genesis: Arc<Genesis>) -> Self {
-        Self { genesis }
+        Self {
+            genesis,
+            registry: Arc::default(),
+        }
     }
 
     /// The genesis.
@@ -236,7 +259,50 @@ impl Validator {
             let referenced: Vec<&Entry> = referenced.iter().map(Arc::as_ref).collect();
             self.check_circuit(kind, entry, &referenced)?;
         }
-        Ok(())
+        self.check_registry(kind, entry, &referenced, view)
+    }
+
+    /// A registry update's roots against the changed lists; a loan's screening proof against
+    /// the roots of the registry version it references (current, as checked with references).
+    fn check_registry(
+        &self,
+        kind: EntryType,
+        entry: &Entry,
+        referenced: &[Arc<Entry>],
+        view: &dyn LedgerView,
+    ) -> Result<(), ValidationError> {
+        let bad = |why: String| ValidationError::Rejected(Rejection::CircuitProof(why));
+        match kind {
+            EntryType::RegistryUpdated => {
+                let update = registry::update_of(entry)?;
+                let previous = registry::registry_after(
+                    view,
+                    referenced.first().map(AsRef::as_ref),
+                    &self.registry,
+                )?;
+                let mut next = (*previous).clone();
+                next.apply(&update.changes)
+                    .map_err(|e| bad(e.to_string()))?;
+                let trees = next.trees().map_err(|e| bad(e.to_string()))?;
+                if trees.roots() != update.roots {
+                    return Err(bad("the roots are not those of the changed registry".into()));
+                }
+                Ok(())
+            }
+            EntryType::LoanOriginated => {
+                let Some(vk) = &self.genesis.circuits.screening else {
+                    return Ok(());
+                };
+                let version = referenced.first().ok_or(Rejection::References(
+                    "a loan must reference the registry it was screened against",
+                ))?;
+                let roots = registry::update_of(version)?.roots;
+                ScreeningProof::from_bytes(&entry.proofs.circuit)
+                    .and_then(|proof| proof.verify(vk, &entry.header.id.0, roots))
+                    .map_err(|e| bad(format!("screening: {e}")))
+            }
+            EntryType::LoanRepaid | EntryType::SettlementClosed => Ok(()),
+        }
     }
 
     /// Verifies the proofs of `entry` whose statements involve `referenced` entries (in the
@@ -259,8 +325,16 @@ impl Validator {
         let bad = |why: &str| Rejection::CircuitProof(why.to_owned());
         let data = &entry.proofs.circuit;
         match kind {
-            EntryType::LoanOriginated if data.is_empty() => Ok(()),
-            EntryType::LoanOriginated => Err(bad("a loan carries no circuit data")),
+            EntryType::LoanOriginated => match self.genesis.circuits.screening {
+                Some(_) => ScreeningProof::from_bytes(data)
+                    .map(|_| ())
+                    .map_err(|e| bad(&format!("screening proof: {e}"))),
+                None if data.is_empty() => Ok(()),
+                None => Err(bad(
+                    "this consortium does not screen: a loan carries no circuit data",
+                )),
+            },
+            EntryType::RegistryUpdated => registry::update_of(entry).map(|_| ()),
             EntryType::LoanRepaid => repayment_commitment(entry).map(|_| ()),
             EntryType::SettlementClosed => {
                 let proof = SettlementProof::from_bytes(data).map_err(|e| bad(&e.to_string()))?;
@@ -409,7 +483,33 @@ impl Validator {
                 return Err(Rejection::References("exactly one expected").into());
             }
             ReferenceRule::AnyNumberOf(wanted) => wanted,
+            ReferenceRule::AtMostOne(wanted) if references.len() <= 1 => wanted,
+            ReferenceRule::AtMostOne(_) => {
+                return Err(Rejection::References("at most one expected").into());
+            }
         };
+        let screens = self.genesis.circuits.screening.is_some();
+        match kind {
+            EntryType::LoanOriginated if screens && references.is_empty() => {
+                return Err(Rejection::References(
+                    "a loan must reference the registry it was screened against",
+                )
+                .into());
+            }
+            EntryType::LoanOriginated if !screens && !references.is_empty() => {
+                return Err(Rejection::References(
+                    "this consortium does not screen: none expected",
+                )
+                .into());
+            }
+            EntryType::RegistryUpdated if references.is_empty() && view.has_registry()? => {
+                return Err(Rejection::References(
+                    "an update must reference the current registry version",
+                )
+                .into());
+            }
+            _ => {}
+        }
         let mut seen = BTreeSet::new();
         let mut referenced = Vec::with_capacity(references.len());
         for id in references {
@@ -422,7 +522,10 @@ impl Validator {
             if target.header.kind != wanted.name() {
                 return Err(Rejection::References("referenced entry has the wrong type").into());
             }
-            if target.header.submitter != entry.header.submitter {
+            // The registry is shared: any member's version may be referenced.
+            if wanted != EntryType::RegistryUpdated
+                && target.header.submitter != entry.header.submitter
+            {
                 return Err(Rejection::References("referenced entry has another submitter").into());
             }
             referenced.push(target);
@@ -455,7 +558,16 @@ impl Validator {
                     }
                 }
             }
-            EntryType::LoanOriginated => {}
+            EntryType::LoanOriginated | EntryType::RegistryUpdated => {
+                for id in references {
+                    if view.settled_by(id)?.is_some() {
+                        return Err(Rejection::References(
+                            "the registry version is no longer current",
+                        )
+                        .into());
+                    }
+                }
+            }
         }
         Ok(referenced)
     }
@@ -474,11 +586,18 @@ impl Validator {
         )
         .map_err(Rejection::Commitments)?;
         let entry_id = &entry.header.id.0;
-        let range = RangeProof::from_bytes_for(&entry.proofs.range, plan.range.len())
-            .map_err(|_| Rejection::RangeProof)?;
-        range
-            .verify(entry_id, purpose::RANGE, &plan.range)
-            .map_err(|_| Rejection::RangeProof)?;
+        if plan.range.is_empty() {
+            // A type without amounts carries no range proof.
+            if !entry.proofs.range.is_empty() {
+                return Err(Rejection::RangeProof);
+            }
+        } else {
+            let range = RangeProof::from_bytes_for(&entry.proofs.range, plan.range.len())
+                .map_err(|_| Rejection::RangeProof)?;
+            range
+                .verify(entry_id, purpose::RANGE, &plan.range)
+                .map_err(|_| Rejection::RangeProof)?;
+        }
         if entry.proofs.relations.len() != plan.relations.len() {
             return Err(Rejection::RelationProof);
         }
@@ -548,6 +667,222 @@ mod tests {
             Err(ValidationError::Rejected(rejection)) => rejection,
             other => panic!("expected a rejection, got {other:?}"),
         }
+    }
+
+    /// A screening consortium, its proving key, and registry helpers.
+    mod screening {
+        use std::sync::OnceLock;
+
+        use veil_circuits::Fr;
+        use veil_circuits::screening::{
+            Change, Reference, Registry, RegistryUpdate, ScreeningCircuit, ScreeningProof,
+            ScreeningPublic, reference_commitment,
+        };
+
+        use super::*;
+
+        pub(super) fn proving_key() -> &'static veil_circuits::ProvingKey {
+            static KEY: OnceLock<veil_circuits::ProvingKey> = OnceLock::new();
+            KEY.get_or_init(|| {
+                veil_circuits::dev::setup(ScreeningCircuit::blank(), "node-validation").unwrap()
+            })
+        }
+
+        pub(super) fn consortium() -> (TestConsortium, Validator, MemoryStore) {
+            let consortium =
+                TestConsortium::new(3, 12, 40_100).with_screening(&proving_key().verifying_key());
+            let validator = Validator::new(consortium.genesis.clone());
+            (consortium, validator, MemoryStore::new())
+        }
+
+        pub(super) fn borrower(seed: u8) -> Reference {
+            Reference([seed; 31])
+        }
+
+        /// The update applying `changes` to `registry`, with honest roots.
+        pub(super) fn update(registry: &mut Registry, changes: Vec<Change>) -> RegistryUpdate {
+            registry.apply(&changes).unwrap();
+            RegistryUpdate {
+                roots: registry.trees().unwrap().roots(),
+                changes,
+            }
+        }
+
+        /// A loan screened for `who` against `registry` (version `version`).
+        pub(super) fn loan(
+            consortium: &TestConsortium,
+            registry: &Registry,
+            version: EntryId,
+            who: Reference,
+        ) -> Entry {
+            let trees = registry.trees().unwrap();
+            consortium.screened_loan(0, 9, 100_000, &[(1, 5000)], Some(version), |id| {
+                let witness = trees.witness(who, Fr::from(77u64)).unwrap();
+                let public = ScreeningPublic {
+                    entry: id.0,
+                    roots: trees.roots(),
+                    commitment: reference_commitment(witness.reference, witness.blinding),
+                };
+                let proof = proving_key()
+                    .prove(
+                        ScreeningCircuit {
+                            public: Some(public.clone()),
+                            witness: Some(witness),
+                        },
+                        &mut veil_circuits::OsRng,
+                    )
+                    .unwrap();
+                ScreeningProof {
+                    commitment: public.commitment,
+                    proof,
+                }
+                .to_bytes()
+            })
+        }
+    }
+
+    #[test]
+    fn registry_updates_form_one_chain_with_honest_roots() {
+        use veil_circuits::screening::{Change, Registry};
+        let (consortium, validator, store) = screening::consortium();
+        let (a, b, c) = (
+            screening::borrower(1),
+            screening::borrower(2),
+            screening::borrower(3),
+        );
+        let mut registry = Registry::default();
+        let first = consortium.registry_update(
+            0,
+            None,
+            &screening::update(
+                &mut registry,
+                vec![Change::AddKyc(a), Change::AddBlocklist(c)],
+            ),
+        );
+        validator.check(&first, &PendingView::new(&store)).unwrap();
+        let mut view = PendingView::new(&store);
+        view.push(Arc::new(first.clone()));
+
+        // A second "first" version would fork the registry.
+        let mut other = Registry::default();
+        let fork = consortium.registry_update(
+            1,
+            None,
+            &screening::update(&mut other, vec![Change::AddKyc(b)]),
+        );
+        assert!(matches!(
+            validator.check(&fork, &view),
+            Err(ValidationError::Rejected(Rejection::References(_)))
+        ));
+
+        // Roots that are not the changed lists', and changes that do not apply, are refused.
+        let mut next = registry.clone();
+        let mut honest = screening::update(&mut next, vec![Change::AddKyc(b)]);
+        let mut wrong = honest.clone();
+        wrong.roots.blocklist = wrong.roots.kyc;
+        let lying = consortium.registry_update(1, Some(first.header.id), &wrong);
+        match validator.check(&lying, &view) {
+            Err(ValidationError::Rejected(r)) => assert_eq!(r.reason(), "circuit"),
+            other => panic!("{other:?}"),
+        }
+        let mut stale = honest.clone();
+        stale.changes = vec![Change::AddKyc(a)];
+        let repeated = consortium.registry_update(1, Some(first.header.id), &stale);
+        assert!(validator.check(&repeated, &view).is_err());
+
+        // Another member may change the current version.
+        let second = consortium.registry_update(1, Some(first.header.id), &honest);
+        validator.check(&second, &view).unwrap();
+        view.push(Arc::new(second.clone()));
+
+        // Changing a superseded version is refused.
+        honest.changes = vec![Change::RemoveKyc(a)];
+        let mut from_first = registry.clone();
+        honest.roots = {
+            from_first.apply(&honest.changes).unwrap();
+            from_first.trees().unwrap().roots()
+        };
+        let behind = consortium.registry_update(2, Some(first.header.id), &honest);
+        assert_eq!(
+            match validator.check(&behind, &view) {
+                Err(ValidationError::Rejected(r)) => r,
+                other => panic!("{other:?}"),
+            },
+            Rejection::References("the registry version is no longer current")
+        );
+    }
+
+    #[test]
+    fn loans_are_screened_against_the_current_registry() {
+        use veil_circuits::screening::{Change, Registry};
+        let (consortium, validator, store) = screening::consortium();
+        let (a, b, c) = (
+            screening::borrower(1),
+            screening::borrower(2),
+            screening::borrower(3),
+        );
+        let mut registry = Registry::default();
+        let first = consortium.registry_update(
+            0,
+            None,
+            &screening::update(&mut registry, vec![Change::AddKyc(a), Change::AddKyc(c)]),
+        );
+        let mut view = PendingView::new(&store);
+        view.push(Arc::new(first.clone()));
+        let screened = screening::loan(&consortium, &registry, first.header.id, a);
+        validator.check(&screened, &view).unwrap();
+
+        // The proof is bound to its entry: moved into another loan, it fails.
+        let other =
+            consortium.screened_loan(0, 10, 100_000, &[(1, 5000)], Some(first.header.id), |_| {
+                screened.proofs.circuit.clone()
+            });
+        let reason = |entry: &Entry, view: &PendingView<'_>| match validator.check(entry, view) {
+            Err(ValidationError::Rejected(r)) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason(&other, &view).reason(), "circuit");
+        // No proof, no reference, or a malformed proof: refused.
+        let unscreened = consortium.loan(0, 11, 100_000, &[(1, 5000)]);
+        assert_eq!(reason(&unscreened, &view).reason(), "circuit");
+        let unreferenced = resign(&consortium, &screened, |e| e.header.references.clear());
+        assert_eq!(reason(&unreferenced, &view).reason(), "reference");
+
+        // C is blocklisted: a proof against the old version fails once it is superseded.
+        let old = screening::loan(&consortium, &registry, first.header.id, c);
+        validator.check(&old, &view).unwrap();
+        let blocked = consortium.registry_update(
+            1,
+            Some(first.header.id),
+            &screening::update(&mut registry, vec![Change::AddBlocklist(c)]),
+        );
+        view.push(Arc::new(blocked.clone()));
+        assert_eq!(
+            reason(&old, &view),
+            Rejection::References("the registry version is no longer current")
+        );
+        // A proof claiming the new roots without a witness cannot exist; one against the new
+        // version for a still-clean borrower passes.
+        assert!(
+            registry
+                .trees()
+                .unwrap()
+                .witness(c, veil_circuits::Fr::from(1u64))
+                .is_err()
+        );
+        let mut with_b = registry.clone();
+        let add_b = consortium.registry_update(
+            2,
+            Some(blocked.header.id),
+            &screening::update(&mut with_b, vec![Change::AddKyc(b)]),
+        );
+        view.push(Arc::new(add_b.clone()));
+        validator
+            .check(
+                &screening::loan(&consortium, &with_b, add_b.header.id, b),
+                &view,
+            )
+            .unwrap();
     }
 
     #[test]

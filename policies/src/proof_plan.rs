@@ -252,6 +252,8 @@ pub fn plan<T: Committed>(
                 });
             }
         }
+        // No amounts: the registry's statement is its circuit data, checked by nodes.
+        EntryType::RegistryUpdated => {}
     }
     Ok(ProofPlan { range, relations })
 }

@@ -17,14 +17,17 @@ pub enum EntryType {
     LoanRepaid,
     /// A clearing period's settlement: each participant's amount due.
     SettlementClosed,
+    /// A change to the consortium's KYC registry or blocklist (any member).
+    RegistryUpdated,
 }
 
 impl EntryType {
     /// Every entry type.
-    pub const ALL: [EntryType; 3] = [
+    pub const ALL: [EntryType; 4] = [
         EntryType::LoanOriginated,
         EntryType::LoanRepaid,
         EntryType::SettlementClosed,
+        EntryType::RegistryUpdated,
     ];
 
     /// The wire name, e.g. `loan.originated`.
@@ -33,6 +36,7 @@ impl EntryType {
             Self::LoanOriginated => "loan.originated",
             Self::LoanRepaid => "loan.repaid",
             Self::SettlementClosed => "settlement.closed",
+            Self::RegistryUpdated => "registry.updated",
         }
     }
 
@@ -52,15 +56,19 @@ impl EntryType {
             Self::LoanOriginated => LOAN_ORIGINATED,
             Self::LoanRepaid => LOAN_REPAID,
             Self::SettlementClosed => SETTLEMENT_CLOSED,
+            Self::RegistryUpdated => REGISTRY_UPDATED,
         }
     }
 
     /// How many entries of which type an entry of this type references, in order.
     pub fn references(self) -> ReferenceRule {
         match self {
-            Self::LoanOriginated => ReferenceRule::None,
+            // The registry version its screening proof is against (when the consortium screens).
+            Self::LoanOriginated => ReferenceRule::AtMostOne(EntryType::RegistryUpdated),
             Self::LoanRepaid => ReferenceRule::Exactly(EntryType::LoanOriginated),
             Self::SettlementClosed => ReferenceRule::AnyNumberOf(EntryType::LoanRepaid),
+            // The registry version it changes (none for the first).
+            Self::RegistryUpdated => ReferenceRule::AtMostOne(EntryType::RegistryUpdated),
         }
     }
 
@@ -98,6 +106,8 @@ pub enum ReferenceRule {
     None,
     /// Exactly one entry of this type.
     Exactly(EntryType),
+    /// None or one entry of this type.
+    AtMostOne(EntryType),
     /// Any number (including none) of entries of this type.
     AnyNumberOf(EntryType),
 }
@@ -293,6 +303,13 @@ const SETTLEMENT_CLOSED: &[FieldSpec] = &[
         BankAndOriginator,
         Derived,
     ),
+];
+
+const REGISTRY_UPDATED: &[FieldSpec] = &[
+    // `{"add": [national id…], "remove": [national id…]}`: the submitter's and regulators'
+    // record of the change; the ledger's public part holds only the keyed references.
+    field("kyc", Fixed, Json, Pii, Originator, Required),
+    field("blocklist", Fixed, Json, Pii, Originator, Required),
 ];
 
 /// Whether `id` is a valid member id: 1..=32 characters of `[a-z0-9-]`, starting with a letter.

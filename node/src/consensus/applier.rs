@@ -26,7 +26,6 @@ use crate::ledger::{Block, Entry, EntryId};
 use crate::state::NodeState;
 use crate::store::{AppliedBlock, AppliedEntry, StoredBlock};
 use crate::validation::{PendingView, Rejection, ValidationError};
-use veil_policies::EntryType;
 
 /// The [`Reporter`] marshal delivers finalized blocks to.
 #[derive(Clone, Debug)]
@@ -126,7 +125,7 @@ async fn apply(state: &NodeState, marshal: &Marshal, block: Digested<Block>) -> 
             id: entry.header.id,
             kind: entry.header.kind.clone(),
             references: entry.header.references.clone(),
-            settles_references: entry.header.kind == EntryType::SettlementClosed.name(),
+            settles_references: crate::validation::supersedes_references(&entry.header.kind),
             bytes: bytes.clone(),
         })
         .collect();

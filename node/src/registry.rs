@@ -1,0 +1,115 @@
+//! The consortium's screening registry (KYC members and blocklist) as the ledger holds it: a
+//! chain of `registry.updated` entries. Each carries the changes it makes and the roots after
+//! them, and references the version it changes (the first references nothing). A version is
+//! current until an update references it; nodes refuse an update of a version that is not
+//! current, so the chain never forks.
+//!
+//! Nodes rebuild each version's lists from the chain and recompute both roots before ordering
+//! an update, so every root on the ledger is the root of well-formed sorted trees. Rebuilt
+//! versions are cached by entry digest.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use veil_circuits::screening::{Registry, RegistryUpdate};
+
+use crate::ledger::Entry;
+use crate::validation::{LedgerView, Rejection, ValidationError};
+
+/// How many registry versions a node keeps rebuilt.
+const CACHED_VERSIONS: usize = 8;
+
+/// The changes and roots a `registry.updated` entry carries.
+pub fn update_of(entry: &Entry) -> Result<RegistryUpdate, Rejection> {
+    RegistryUpdate::from_bytes(&entry.proofs.circuit)
+        .map_err(|e| Rejection::CircuitProof(e.to_string()))
+}
+
+/// Rebuilt registry versions by the digest of the entry that made them.
+#[derive(Debug, Default)]
+pub struct RegistryCache {
+    versions: HashMap<[u8; 32], Arc<Registry>>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl RegistryCache {
+    fn get(&self, digest: &[u8; 32]) -> Option<Arc<Registry>> {
+        self.versions.get(digest).cloned()
+    }
+
+    fn put(&mut self, digest: [u8; 32], registry: Arc<Registry>) {
+        if self.versions.insert(digest, registry).is_none() {
+            self.order.push_back(digest);
+        }
+        while self.order.len() > CACHED_VERSIONS {
+            if let Some(old) = self.order.pop_front() {
+                self.versions.remove(&old);
+            }
+        }
+    }
+}
+
+/// The registry after `version` (a `registry.updated` entry on the ledger seen through
+/// `view`), or the empty registry for `None`.
+pub fn registry_after(
+    view: &dyn LedgerView,
+    version: Option<&Entry>,
+    cache: &Mutex<RegistryCache>,
+) -> Result<Arc<Registry>, ValidationError> {
+    let broken = |why: &'static str| ValidationError::Rejected(Rejection::References(why));
+    // Walk back to a cached version or the first, then replay forward.
+    let mut chain: Vec<Arc<Entry>> = Vec::new();
+    let mut next = version.map(|e| Arc::new(e.clone()));
+    let mut base = Arc::new(Registry::default());
+    while let Some(entry) = next {
+        if let Some(known) = cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&entry.digest())
+        {
+            base = known;
+            break;
+        }
+        next = match entry.header.references.first() {
+            Some(previous) => Some(
+                view.entry(previous)?
+                    .ok_or(broken("a registry version in the chain does not exist"))?,
+            ),
+            None => None,
+        };
+        chain.push(entry);
+    }
+    let mut registry = (*base).clone();
+    for entry in chain.iter().rev() {
+        let update = update_of(entry)?;
+        registry
+            .apply(&update.changes)
+            .map_err(|e| Rejection::CircuitProof(e.to_string()))?;
+        let registry_now = Arc::new(registry.clone());
+        cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put(entry.digest(), registry_now);
+    }
+    Ok(Arc::new(registry))
+}
+
+/// The registry after a chain of finalized `registry.updated` entries, oldest first (how a
+/// gateway rebuilds the current version from its node's ledger). Each entry must reference the
+/// one before it.
+pub fn replay<'a>(chain: impl IntoIterator<Item = &'a Entry>) -> Result<Registry, String> {
+    let mut registry = Registry::default();
+    let mut previous = None;
+    for entry in chain {
+        if entry.header.references.first() != previous.as_ref() {
+            return Err(format!(
+                "registry entry {} does not follow the previous version",
+                entry.header.id
+            ));
+        }
+        let update = update_of(entry).map_err(|e| e.to_string())?;
+        registry.apply(&update.changes).map_err(|e| e.to_string())?;
+        previous = Some(entry.header.id);
+    }
+    Ok(registry)
+}
