@@ -88,6 +88,16 @@ pub struct Gateway {
     cpu: tokio::sync::Semaphore,
     idempotency_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     loan_reservations: Mutex<HashSet<String>>,
+    registry: tokio::sync::Mutex<RegistryFollower>,
+}
+
+/// The registry as far as this gateway has read the ledger's `registry.updated` chain.
+#[derive(Debug, Default)]
+struct RegistryFollower {
+    after: Option<(u64, u32)>,
+    head: Option<EntryId>,
+    registry: veil_circuits::screening::Registry,
+    trees: Option<Arc<veil_circuits::screening::RegistryTrees>>,
 }
 
 /// Where writes spent their time, summed since the gateway started.
@@ -217,7 +227,59 @@ impl Gateway {
             ),
             idempotency_locks: Mutex::new(HashMap::new()),
             loan_reservations: Mutex::new(HashSet::new()),
+            registry: tokio::sync::Mutex::default(),
         }
+    }
+
+    /// The current registry version (none while the registry is empty), its lists and trees:
+    /// reads the `registry.updated` entries finalized since the last call and replays them.
+    async fn current_registry(
+        &self,
+    ) -> Result<
+        (
+            Option<EntryId>,
+            veil_circuits::screening::Registry,
+            Arc<veil_circuits::screening::RegistryTrees>,
+        ),
+        Problem,
+    > {
+        const PAGE: usize = 256;
+        let mut follower = self.registry.lock().await;
+        loop {
+            let page = self
+                .node
+                .entries_by_type(EntryType::RegistryUpdated.name(), follower.after, PAGE)
+                .await
+                .map_err(link_problem)?;
+            for stored in &page {
+                let entry = self.decode(stored)?;
+                if entry.header.references.first() != follower.head.as_ref() {
+                    tracing::error!(id = %entry.header.id, "the registry chain on the ledger is broken");
+                    return Err(Problem::internal());
+                }
+                let update = veil_node::registry::update_of(&entry).map_err(store_error)?;
+                follower
+                    .registry
+                    .apply(&update.changes)
+                    .map_err(store_error)?;
+                follower.head = Some(entry.header.id);
+                follower.after = Some((stored.height, stored.index));
+                follower.trees = None;
+            }
+            if page.len() < PAGE {
+                break;
+            }
+        }
+        let trees = match &follower.trees {
+            Some(trees) => trees.clone(),
+            None => {
+                let registry = follower.registry.clone();
+                let trees = Arc::new(self.cpu(|| registry.trees()).await.map_err(store_error)?);
+                follower.trees = Some(trees.clone());
+                trees
+            }
+        };
+        Ok((follower.head, follower.registry.clone(), trees))
     }
 
     fn opener(&self) -> Opener<'_> {
@@ -351,7 +413,24 @@ impl Gateway {
                     )));
                 }
                 let month = current_month();
-                self.cpu(|| builder.loan(loan, &month, now_ms())).await
+                let registry = if self.genesis.circuits.screening.is_some() {
+                    match self.current_registry().await? {
+                        (Some(version), _, trees) => {
+                            Some(crate::builder::ScreeningRegistry { version, trees })
+                        }
+                        (None, ..) => None,
+                    }
+                } else {
+                    None
+                };
+                self.cpu(|| builder.loan(loan, registry.as_ref(), &month, now_ms()))
+                    .await
+            }
+            Request::RegistryUpdated(update) => {
+                let (previous, registry, _) = self.current_registry().await?;
+                let month = current_month();
+                self.cpu(|| builder.registry(update, previous, &registry, &month, now_ms()))
+                    .await
             }
             Request::LoanRepaid(repayment) => {
                 request::check_repayment(repayment)?;
@@ -496,7 +575,9 @@ impl Gateway {
     async fn proof_report(&self, opened: &Opened) -> Result<ProofReport, Problem> {
         let entry = &opened.entry;
         let mut referenced = Vec::new();
-        if entry.header.kind == EntryType::SettlementClosed.name() {
+        if entry.header.kind == EntryType::SettlementClosed.name()
+            || entry.header.kind == EntryType::LoanOriginated.name()
+        {
             for id in &entry.header.references {
                 let stored = self.node.entry(id).await.map_err(link_problem)?;
                 let Some(stored) = stored else {
@@ -524,6 +605,9 @@ impl Gateway {
         }
         if entry.header.kind == EntryType::SettlementClosed.name() {
             circuit_link = reader::settlement_link(&self.genesis, opened);
+        }
+        if entry.header.kind == EntryType::LoanOriginated.name() {
+            circuit_link = reader::screening_link(&self.genesis, opened);
         }
         Ok(ProofReport {
             verified,

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::audit;
 use crate::builder::{Builder, LoanTerms};
-use crate::demo::{Workload, installment};
+use crate::demo::{Workload, installment, kyc_requests};
 use crate::init::{InitOptions, bank_ids, free_base_port};
 use crate::keys::MemberSecrets;
 use crate::progress::Progress;
@@ -146,6 +146,22 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
         clients.push((bank, client, url));
     }
     let work = workload(loans, 1);
+    let half = (loans / 2).max(8);
+    let half_work = workload(half, 2);
+
+    // 0. The borrowers enter the KYC registry (every loan is screened against it).
+    let step = progress.step("registering the borrowers in the KYC registry");
+    submit_all(
+        &clients,
+        kyc_requests(work.iter().chain(&half_work).map(|(_, loan, _)| loan))
+            .into_iter()
+            .map(|request| ("bank-a".to_owned(), request))
+            .collect(),
+        1,
+        None,
+    )
+    .await?;
+    step.finish();
 
     // 1. Saturation.
     let step = progress.step(&format!(
@@ -178,13 +194,11 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
     let entries_per_s = entries as f64 / seconds;
 
     // 2. Half the saturated load, open loop.
-    let half = (loans / 2).max(8);
     let step = progress.step(&format!(
         "half load: {half} loans at {:.1}/s",
         entries_per_s / 2.0
     ));
     let pace = Duration::from_secs_f64(2.0 / entries_per_s.max(0.1));
-    let half_work = workload(half, 2);
     let half_latencies = submit_all(
         &clients,
         half_work
@@ -356,6 +370,43 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
             .map_err(|e| e.to_string())
         })
         .collect::<Result<_, _>>()?;
+    // The registry as the ledger holds it (every gateway shares the borrower-reference key).
+    let (registry_entry, registry) = {
+        let (bank, secrets) = &secrets[0];
+        let builder = Builder {
+            genesis: &genesis,
+            policies: &policies,
+            secrets,
+            member: bank,
+            proving_keys: &proving_keys,
+        };
+        let mut registry = veil_circuits::screening::Registry::default();
+        let mut entry = None;
+        for request in kyc_requests(work.iter().map(|(_, loan, _)| loan)) {
+            let Ok(Request::RegistryUpdated(update)) =
+                request::parse(&serde_json::to_vec(&request).map_err(|e| e.to_string())?)
+            else {
+                return Err("registry request".into());
+            };
+            let previous = entry
+                .as_ref()
+                .map(|e: &veil_node::ledger::Entry| e.header.id);
+            let (built, _) = builder
+                .registry(&update, previous, &registry, "2026-11", 0)
+                .map_err(|e| format!("{e:?}"))?;
+            let changes = veil_node::registry::update_of(&built)
+                .map_err(|e| e.to_string())?
+                .changes;
+            registry.apply(&changes).map_err(|e| e.to_string())?;
+            entry = Some(built);
+        }
+        (entry.ok_or("no borrowers")?, registry)
+    };
+    let screening = crate::builder::ScreeningRegistry {
+        version: registry_entry.header.id,
+        trees: Arc::new(registry.trees().map_err(|e| e.to_string())?),
+    };
+    let registry = Some(screening);
     let started = Instant::now();
     let count: usize = work
         .par_iter()
@@ -374,7 +425,7 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
                 return Err("loan request".into());
             };
             let (loan_entry, _) = builder
-                .loan(&loan, "2026-11", 0)
+                .loan(&loan, registry.as_ref(), "2026-11", 0)
                 .map_err(|e| format!("{e:?}"))?;
             let terms = LoanTerms {
                 entry_id: loan_entry.header.id,
@@ -402,6 +453,9 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
                     .check_stateless(entry)
                     .map_err(|e| e.to_string())?;
             }
+            validator
+                .check_screening_with(&loan_entry, std::slice::from_ref(&registry_entry))
+                .map_err(|e| e.to_string())?;
             Ok(2)
         })
         .collect::<Result<Vec<_>, _>>()?

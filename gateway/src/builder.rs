@@ -23,7 +23,7 @@ use veil_circuits::settlement::{
 use crate::circuits::ProvingKeys;
 use crate::keys::MemberSecrets;
 use crate::problem::Problem;
-use crate::request::{LoanOriginated, LoanRepaid, allocate};
+use crate::request::{ListChanges, LoanOriginated, LoanRepaid, RegistryUpdated, allocate};
 
 /// Purpose label of the participants' allocation-floor proof.
 pub const SPLIT_PURPOSE: &str = "allocation-floor";
@@ -114,6 +114,37 @@ pub fn repayment_commitment(
         shares: slot_shares(genesis, shares)?,
         blinding: veil_circuits::derived_blinding(&amount.blinding_bytes()),
     })
+}
+
+/// The registry version a loan is screened against: the `registry.updated` entry and its trees.
+#[derive(Debug, Clone)]
+pub struct ScreeningRegistry {
+    /// The current version's entry.
+    pub version: EntryId,
+    /// Its trees.
+    pub trees: std::sync::Arc<veil_circuits::screening::RegistryTrees>,
+}
+
+/// A borrower's registry reference, from its national id.
+pub fn registry_reference(
+    secrets: &MemberSecrets,
+    national_id: &str,
+) -> veil_circuits::screening::Reference {
+    veil_circuits::screening::Reference::of_borrower_ref(
+        &secrets
+            .borrower_ref
+            .hash(BORROWER_REF_PURPOSE, national_id.as_bytes()),
+    )
+}
+
+/// The commitment to a loan's borrower reference its screening proof is about: the blinding
+/// is derived from the principal's Pedersen blinding, so whoever reads the principal and the
+/// `borrower_ref` can check it.
+pub fn screening_commitment(borrower_ref: &[u8; 32], principal: &Opening) -> veil_circuits::Fr {
+    veil_circuits::screening::reference_commitment(
+        veil_circuits::screening::Reference::of_borrower_ref(borrower_ref).field(),
+        veil_circuits::screening_blinding(&principal.blinding_bytes()),
+    )
 }
 
 /// A loan as its originator knows it (from the ledger): id, shares, banks.
@@ -282,8 +313,15 @@ impl Builder<'_> {
         let verifier_plan =
             proof_plan::plan(kind, &commitments, &referenced_refs, &params).map_err(internal)?;
         let range_items: Vec<&Opening> = plan.range.iter().collect();
-        let (range, _) =
-            RangeProof::prove(&id.0, purpose::RANGE, &range_items).map_err(internal)?;
+        let range = if range_items.is_empty() {
+            // A type without amounts carries no range proof.
+            Vec::new()
+        } else {
+            RangeProof::prove(&id.0, purpose::RANGE, &range_items)
+                .map_err(internal)?
+                .0
+                .to_bytes()
+        };
         let mut relations = Vec::with_capacity(plan.relations.len());
         for (prover, verifier) in plan.relations.iter().zip(&verifier_plan.relations) {
             let witness: Vec<&Opening> = prover.terms.iter().map(|(_, o)| o).collect();
@@ -310,7 +348,7 @@ impl Builder<'_> {
             groups: sealed,
             commitments,
             proofs: EntryProofs {
-                range: range.to_bytes(),
+                range,
                 relations,
                 participant,
                 circuit,
@@ -328,8 +366,15 @@ impl Builder<'_> {
         ))
     }
 
-    /// A `loan.originated` entry (rules already checked).
-    pub fn loan(&self, loan: &LoanOriginated, period: &str, now_ms: u64) -> Result<Built, Problem> {
+    /// A `loan.originated` entry (rules already checked), screened against `registry` when the
+    /// consortium screens borrowers.
+    pub fn loan(
+        &self,
+        loan: &LoanOriginated,
+        registry: Option<&ScreeningRegistry>,
+        period: &str,
+        now_ms: u64,
+    ) -> Result<Built, Problem> {
         let mut participants: Vec<String> =
             loan.participants.iter().map(|p| p.bank.clone()).collect();
         participants.sort();
@@ -397,6 +442,34 @@ impl Builder<'_> {
         for (bank, amount) in &loan.funding {
             openings.push((format!("funding.{bank}"), Opening::random(*amount)));
         }
+        let screening = match (&self.genesis.circuits.screening, registry) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(Problem::invalid_entry(
+                    "the borrower is not in the consortium's KYC registry (the registry is empty)",
+                ));
+            }
+            (Some(_), Some(registry)) => {
+                let principal = opening_of(&openings, "principal")?;
+                let witness = registry
+                    .trees
+                    .witness(
+                        veil_circuits::screening::Reference::of_borrower_ref(&borrower_ref),
+                        veil_circuits::screening_blinding(&principal.blinding_bytes()),
+                    )
+                    .map_err(|e| match e {
+                        veil_circuits::CircuitError::Unsatisfied(why) => {
+                            Problem::invalid_entry(why)
+                        }
+                        other => internal(other),
+                    })?;
+                let key = self.proving_keys.screening(self.genesis).map_err(|e| {
+                    tracing::error!(error = %e, "no screening proving key");
+                    Problem::unavailable()
+                })?;
+                Some((registry.version, registry.trees.roots(), witness, key))
+            }
+        };
         for (label, opening) in &openings {
             let (class, subject) = match label.split_once('.') {
                 Some(("share", _)) => (FieldClass::Terms, None),
@@ -411,15 +484,126 @@ impl Builder<'_> {
                 subject,
             });
         }
+        let references = screening.iter().map(|(version, ..)| *version).collect();
         self.assemble(
             EntryType::LoanOriginated,
             period,
-            Vec::new(),
+            references,
             &participants,
             fields,
             openings,
             &[],
-            |_, _| Ok(Extra::default()),
+            |id, _| {
+                let Some((_, roots, witness, key)) = screening else {
+                    return Ok(Extra::default());
+                };
+                let public = veil_circuits::screening::ScreeningPublic {
+                    entry: id.0,
+                    roots,
+                    commitment: veil_circuits::screening::reference_commitment(
+                        witness.reference,
+                        witness.blinding,
+                    ),
+                };
+                let proof = key
+                    .prove(
+                        veil_circuits::screening::ScreeningCircuit {
+                            public: Some(public.clone()),
+                            witness: Some(witness),
+                        },
+                        &mut veil_circuits::OsRng,
+                    )
+                    .map_err(internal)?;
+                Ok(Extra {
+                    participant: Vec::new(),
+                    circuit: veil_circuits::screening::ScreeningProof {
+                        commitment: public.commitment,
+                        proof,
+                    }
+                    .to_bytes(),
+                })
+            },
+            now_ms,
+        )
+    }
+
+    /// A `registry.updated` entry applying `update` to the current registry `current`
+    /// (version `previous`, none if the registry is still empty).
+    pub fn registry(
+        &self,
+        update: &RegistryUpdated,
+        previous: Option<EntryId>,
+        current: &veil_circuits::screening::Registry,
+        period: &str,
+        now_ms: u64,
+    ) -> Result<Built, Problem> {
+        use veil_circuits::screening::{Change, RegistryUpdate};
+        let reference = |id: &String| registry_reference(self.secrets, id);
+        let mut changes: Vec<Change> = Vec::new();
+        changes.extend(
+            update
+                .kyc
+                .add
+                .iter()
+                .map(|id| Change::AddKyc(reference(id))),
+        );
+        changes.extend(
+            update
+                .kyc
+                .remove
+                .iter()
+                .map(|id| Change::RemoveKyc(reference(id))),
+        );
+        changes.extend(
+            update
+                .blocklist
+                .add
+                .iter()
+                .map(|id| Change::AddBlocklist(reference(id))),
+        );
+        changes.extend(
+            update
+                .blocklist
+                .remove
+                .iter()
+                .map(|id| Change::RemoveBlocklist(reference(id))),
+        );
+        changes.sort_unstable();
+        if changes.windows(2).any(|w| w[0] == w[1]) {
+            return Err(Problem::bad_request(
+                "a national id appears twice in one list",
+            ));
+        }
+        let mut next = current.clone();
+        next.apply(&changes).map_err(|e| match e {
+            veil_circuits::CircuitError::Unsatisfied(why) => Problem::invalid_entry(why),
+            other => Problem::invalid_entry(other.to_string()),
+        })?;
+        let roots = next.trees().map_err(internal)?.roots();
+        let circuit = RegistryUpdate { roots, changes }.to_bytes();
+        let list = |path: &str, changes: &ListChanges| Field {
+            path: path.into(),
+            plaintext: json(changes),
+            class: FieldClass::Pii,
+            subject: None,
+        };
+        self.assemble(
+            EntryType::RegistryUpdated,
+            period,
+            previous.into_iter().collect(),
+            &[],
+            vec![
+                list("kyc", &update.kyc),
+                list("blocklist", &update.blocklist),
+            ],
+            Vec::new(),
+            &[],
+            |_, _| {
+                Ok(Extra {
+                    participant: Vec::new(),
+                    circuit,
+                })
+            },
             now_ms,
         )
     }

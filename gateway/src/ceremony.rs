@@ -1,12 +1,12 @@
-//! `veil ceremony`: the multi-party setup of the settlement circuit's keys (see
+//! `veil ceremony`: the multi-party setup of the circuits' keys (settlement and screening) (see
 //! [`veil_circuits::ceremony`] for the cryptography and `docs/ceremony.md` for the procedure).
 //!
 //! ```text
 //! DIR/ceremony.json                                  banks, members, capacities, phase-1 size
 //! DIR/phase1/powers.bin                              the current powers of tau
 //! DIR/phase1/<n>-<member>.record                     each contribution, in order
-//! DIR/phase2/settlement-<capacity>.pk                the current key of each circuit
-//! DIR/phase2/settlement-<capacity>/<n>-<member>.record
+//! DIR/phase2/<circuit>.pk                            the current key of each circuit
+//! DIR/phase2/<circuit>/<n>-<member>.record           (settlement-<capacity>, screening)
 //! ```
 //!
 //! The directory travels from member to member (each runs `contribute` on its own machine, with
@@ -22,6 +22,7 @@ use veil_circuits::ceremony::{
     self, Phase1Record, Phase2Record, Powers, contribute_phase2, initial_key, verify_phase1,
     verify_phase2,
 };
+use veil_circuits::screening::ScreeningCircuit;
 use veil_circuits::settlement::{SettlementCircuit, Shape};
 
 /// `veil ceremony` subcommands.
@@ -72,7 +73,85 @@ struct Manifest {
     banks: usize,
     members: Vec<String>,
     capacities: Vec<usize>,
+    /// Whether the screening circuit is in the ceremony (absent in ceremonies that predate it).
+    #[serde(default)]
+    screening: bool,
     phase1_size: usize,
+}
+
+impl Manifest {
+    fn circuits(&self) -> Vec<CeremonyCircuit> {
+        let mut out: Vec<CeremonyCircuit> = self
+            .capacities
+            .iter()
+            .map(|c| CeremonyCircuit::Settlement(*c))
+            .collect();
+        if self.screening {
+            out.push(CeremonyCircuit::Screening);
+        }
+        out
+    }
+}
+
+/// One circuit whose keys a ceremony makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyCircuit {
+    /// The settlement circuit of this capacity.
+    Settlement(usize),
+    /// The borrower screening circuit.
+    Screening,
+}
+
+impl CeremonyCircuit {
+    /// Its name in the ceremony directory: `settlement-<capacity>` or `screening`.
+    pub fn name(self) -> String {
+        match self {
+            Self::Settlement(capacity) => format!("settlement-{capacity}"),
+            Self::Screening => "screening".into(),
+        }
+    }
+
+    /// The label phase-2 contributions are bound to.
+    fn id(self, banks: usize) -> String {
+        match self {
+            Self::Settlement(capacity) => format!("settlement-{capacity}-{banks}"),
+            Self::Screening => "screening-v1".into(),
+        }
+    }
+
+    fn key_path(self, dir: &Path) -> PathBuf {
+        dir.join("phase2").join(format!("{}.pk", self.name()))
+    }
+
+    fn records_dir(self, dir: &Path) -> PathBuf {
+        dir.join("phase2").join(self.name())
+    }
+
+    fn domain_size(self, banks: usize) -> Result<usize, String> {
+        match self {
+            Self::Settlement(capacity) => {
+                let shape = Shape::new(capacity, banks).map_err(|e| e.to_string())?;
+                ceremony::domain_size(SettlementCircuit::blank(shape))
+            }
+            Self::Screening => ceremony::domain_size(ScreeningCircuit::blank()),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn initial_key(
+        self,
+        powers: &Powers,
+        banks: usize,
+    ) -> Result<veil_circuits::ProvingKey, String> {
+        match self {
+            Self::Settlement(capacity) => {
+                let shape = Shape::new(capacity, banks).map_err(|e| e.to_string())?;
+                initial_key(powers, SettlementCircuit::blank(shape))
+            }
+            Self::Screening => initial_key(powers, ScreeningCircuit::blank()),
+        }
+        .map_err(|e| e.to_string())
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
@@ -94,16 +173,8 @@ fn manifest(dir: &Path) -> Result<Manifest, String> {
         .map_err(|e| format!("ceremony.json: {e}"))
 }
 
-fn circuit_id(capacity: usize, banks: usize) -> String {
-    format!("settlement-{capacity}-{banks}")
-}
-
 fn powers_path(dir: &Path) -> PathBuf {
     dir.join("phase1").join("powers.bin")
-}
-
-fn key_path(dir: &Path, capacity: usize) -> PathBuf {
-    crate::circuits::settlement_key_path(&dir.join("phase2"), capacity)
 }
 
 /// The records in `dir` (`<n>-<member>.record`), in order.
@@ -166,18 +237,20 @@ fn new(dir: &Path, banks: usize, capacities: &[usize]) -> Result<String, String>
     if capacities.is_empty() {
         return Err("at least one settlement capacity is needed".into());
     }
-    let mut size = 0;
-    for capacity in capacities {
-        let shape = Shape::new(*capacity, banks).map_err(|e| e.to_string())?;
-        size = size.max(
-            ceremony::domain_size(SettlementCircuit::blank(shape)).map_err(|e| e.to_string())?,
-        );
-    }
     let manifest = Manifest {
         banks,
         members: crate::init::bank_ids(banks),
         capacities: capacities.to_vec(),
+        screening: true,
+        phase1_size: 0,
+    };
+    let mut size = 0;
+    for circuit in manifest.circuits() {
+        size = size.max(circuit.domain_size(banks)?);
+    }
+    let manifest = Manifest {
         phase1_size: size,
+        ..manifest
     };
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     write(
@@ -187,8 +260,9 @@ fn new(dir: &Path, banks: usize, capacities: &[usize]) -> Result<String, String>
     let powers = Powers::new(size).map_err(|e| e.to_string())?;
     write(&powers_path(dir), &ceremony::to_bytes(&powers))?;
     Ok(format!(
-        "ceremony for {banks} banks ({}), capacities {capacities:?}: phase 1 of size {size} \
-         started in {}; each member now runs `veil ceremony contribute --phase 1`",
+        "ceremony for {banks} banks ({}), settlement capacities {capacities:?} and screening: \
+         phase 1 of size {size} started in {}; each member now runs \
+         `veil ceremony contribute --phase 1`",
         manifest.members.join(", "),
         dir.display()
     ))
@@ -231,28 +305,29 @@ fn contribute(dir: &Path, member: &str, phase: u8) -> Result<String, String> {
             if !dir.join("phase2").exists() {
                 return Err("phase 2 has not started: run `veil ceremony prepare` first".into());
             }
-            for capacity in &manifest.capacities {
-                let records_dir = dir.join("phase2").join(format!("settlement-{capacity}"));
-                let done: Vec<Phase2Record> = records(&records_dir)?;
+            let circuits = manifest.circuits();
+            for circuit in &circuits {
+                let done: Vec<Phase2Record> = records(&circuit.records_dir(dir))?;
                 if done.iter().any(|r| r.contributor == member) {
                     return Err(format!(
-                        "{member} already contributed to phase 2 (settlement-{capacity})"
+                        "{member} already contributed to phase 2 ({})",
+                        circuit.name()
                     ));
                 }
             }
-            for capacity in &manifest.capacities {
-                let records_dir = dir.join("phase2").join(format!("settlement-{capacity}"));
+            for circuit in &circuits {
+                let records_dir = circuit.records_dir(dir);
                 let done: Vec<Phase2Record> = records(&records_dir)?;
-                let key = veil_circuits::ProvingKey::from_bytes(&read(&key_path(dir, *capacity))?)
+                let key = veil_circuits::ProvingKey::from_bytes(&read(&circuit.key_path(dir))?)
                     .map_err(|e| e.to_string())?;
                 let (next, record) = contribute_phase2(
                     &key,
-                    &circuit_id(*capacity, manifest.banks),
+                    &circuit.id(manifest.banks),
                     member,
                     done.len(),
                     &mut OsRng,
                 );
-                write(&key_path(dir, *capacity), &next.to_bytes())?;
+                write(&circuit.key_path(dir), &next.to_bytes())?;
                 write(
                     &record_path(&records_dir, done.len(), member),
                     &ceremony::to_bytes(&record),
@@ -260,7 +335,7 @@ fn contribute(dir: &Path, member: &str, phase: u8) -> Result<String, String> {
             }
             Ok(format!(
                 "{member} contributed to phase 2 of {} circuit(s)",
-                manifest.capacities.len()
+                circuits.len()
             ))
         }
         other => Err(format!("--phase must be 1 or 2, not {other}")),
@@ -307,17 +382,17 @@ fn prepare(dir: &Path) -> Result<String, String> {
             absent.join(", ")
         ));
     }
-    for capacity in &manifest.capacities {
-        let shape = Shape::new(*capacity, manifest.banks).map_err(|e| e.to_string())?;
-        let key =
-            initial_key(&powers, SettlementCircuit::blank(shape)).map_err(|e| e.to_string())?;
-        write(&key_path(dir, *capacity), &key.to_bytes())?;
+    let circuits = manifest.circuits();
+    for circuit in &circuits {
+        let key = circuit.initial_key(&powers, manifest.banks)?;
+        write(&circuit.key_path(dir), &key.to_bytes())?;
     }
+    let names: Vec<String> = circuits.iter().map(|c| c.name()).collect();
     Ok(format!(
-        "phase 1 verified ({} contributions); phase-2 keys derived for capacities {:?}; each member \
+        "phase 1 verified ({} contributions); phase-2 keys derived for {}; each member \
          now runs `veil ceremony contribute --phase 2`",
         contributors.len(),
-        manifest.capacities
+        names.join(", ")
     ))
 }
 
@@ -326,8 +401,8 @@ fn prepare(dir: &Path) -> Result<String, String> {
 pub struct Verified {
     banks: usize,
     phase1: Vec<String>,
-    /// Final keys with their phase-2 contributors, by capacity.
-    keys: Vec<(usize, veil_circuits::ProvingKey, Vec<String>)>,
+    /// Final keys with their phase-2 contributors, by circuit.
+    keys: Vec<(CeremonyCircuit, veil_circuits::ProvingKey, Vec<String>)>,
     members: Vec<String>,
 }
 
@@ -337,9 +412,10 @@ impl Verified {
             "phase 1: verified, contributions from {}",
             self.phase1.join(", ")
         )];
-        for (capacity, key, contributors) in &self.keys {
+        for (circuit, key, contributors) in &self.keys {
             lines.push(format!(
-                "settlement-{capacity}: verified, phase-2 contributions from {}; verifying key sha256 {}",
+                "{}: verified, phase-2 contributions from {}; verifying key sha256 {}",
+                circuit.name(),
                 contributors.join(", "),
                 veil_crypto::encoding::to_hex(&key.verifying_key().digest())
             ));
@@ -366,11 +442,12 @@ impl Verified {
         if self.keys.is_empty() {
             return Some("phase 2 has not started".into());
         }
-        for (capacity, _, contributors) in &self.keys {
+        for (circuit, _, contributors) in &self.keys {
             let absent = missing(&self.members, contributors);
             if !absent.is_empty() {
                 return Some(format!(
-                    "phase 2 of settlement-{capacity} lacks {}",
+                    "phase 2 of {} lacks {}",
+                    circuit.name(),
                     absent.join(", ")
                 ));
             }
@@ -386,26 +463,24 @@ pub fn verify(dir: &Path) -> Result<Verified, String> {
     let (powers, phase1) = verified_phase1(dir, &manifest)?;
     let mut keys = Vec::new();
     if dir.join("phase2").exists() {
-        for capacity in &manifest.capacities {
-            let shape = Shape::new(*capacity, manifest.banks).map_err(|e| e.to_string())?;
-            let initial =
-                initial_key(&powers, SettlementCircuit::blank(shape)).map_err(|e| e.to_string())?;
-            let records: Vec<Phase2Record> =
-                records(&dir.join("phase2").join(format!("settlement-{capacity}")))?;
-            let key = veil_circuits::ProvingKey::from_bytes(&read(&key_path(dir, *capacity))?)
+        for circuit in manifest.circuits() {
+            let name = circuit.name();
+            let initial = circuit.initial_key(&powers, manifest.banks)?;
+            let records: Vec<Phase2Record> = records(&circuit.records_dir(dir))?;
+            let key = veil_circuits::ProvingKey::from_bytes(&read(&circuit.key_path(dir))?)
                 .map_err(|e| e.to_string())?;
             let contributors: Vec<String> = records.iter().map(|r| r.contributor.clone()).collect();
             for (i, who) in contributors.iter().enumerate() {
                 if !manifest.members.contains(who) || contributors[..i].contains(who) {
                     return Err(format!(
-                        "settlement-{capacity}: {who} is not a member or contributed twice"
+                        "{name}: {who} is not a member or contributed twice"
                     ));
                 }
             }
             if !records.is_empty() {
                 verify_phase2(
                     &initial,
-                    &circuit_id(*capacity, manifest.banks),
+                    &circuit.id(manifest.banks),
                     &records,
                     &key,
                     &mut OsRng,
@@ -413,10 +488,10 @@ pub fn verify(dir: &Path) -> Result<Verified, String> {
                 .map_err(|e| e.to_string())?;
             } else if key != initial {
                 return Err(format!(
-                    "settlement-{capacity}: no contribution, yet the key is not phase 1's"
+                    "{name}: no contribution, yet the key is not phase 1's"
                 ));
             }
-            keys.push((*capacity, key, contributors));
+            keys.push((circuit, key, contributors));
         }
     }
     Ok(Verified {
@@ -429,8 +504,8 @@ pub fn verify(dir: &Path) -> Result<Verified, String> {
 
 /// The final keys of the ceremony in `dir` for a consortium of `banks`, after verifying the
 /// whole transcript and that every member contributed to both phases:
-/// `(capacity, proving key bytes)`.
-pub fn final_keys(dir: &Path, banks: usize) -> Result<Vec<(usize, Vec<u8>)>, String> {
+/// `(circuit, proving key bytes)`.
+pub fn final_keys(dir: &Path, banks: usize) -> Result<Vec<(CeremonyCircuit, Vec<u8>)>, String> {
     let verified = verify(dir)?;
     if verified.banks != banks {
         return Err(format!(
@@ -444,6 +519,6 @@ pub fn final_keys(dir: &Path, banks: usize) -> Result<Vec<(usize, Vec<u8>)>, Str
     Ok(verified
         .keys
         .into_iter()
-        .map(|(capacity, key, _)| (capacity, key.to_bytes()))
+        .map(|(circuit, key, _)| (circuit, key.to_bytes()))
         .collect())
 }

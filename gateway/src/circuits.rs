@@ -1,7 +1,8 @@
-//! The settlement circuit's proving keys, as a member gateway uses them.
+//! The circuits' proving keys, as a member gateway uses them.
 //!
-//! Keys live beside the genesis, in `<consortium dir>/circuits/settlement-<capacity>.pk`
-//! (written by `veil init`, from dev keys or a verified ceremony). A key is loaded on first
+//! Keys live beside the genesis, in `<consortium dir>/circuits/settlement-<capacity>.pk` and
+//! `<consortium dir>/circuits/screening.pk` (written by `veil init`, from dev keys or a
+//! verified ceremony). A key is loaded on first
 //! use and refused unless its verifying key is the one the genesis pins for that capacity. Its
 //! points are not subgroup-checked again at load (minutes for the largest key): a proving key
 //! cannot make a false proof verify, and `veil init` validated it when it wrote it.
@@ -18,11 +19,16 @@ pub fn settlement_key_path(dir: &Path, capacity: usize) -> PathBuf {
     dir.join(format!("settlement-{capacity}.pk"))
 }
 
+/// The file of the screening proving key.
+pub fn screening_key_path(dir: &Path) -> PathBuf {
+    dir.join("screening.pk")
+}
+
 /// Proving keys, loaded on first use.
 #[derive(Debug)]
 pub struct ProvingKeys {
     dir: PathBuf,
-    loaded: Mutex<BTreeMap<usize, Arc<ProvingKey>>>,
+    loaded: Mutex<BTreeMap<String, Arc<ProvingKey>>>,
 }
 
 /// Why a proving key cannot be used.
@@ -31,6 +37,9 @@ pub enum KeyError {
     /// The genesis has no circuit of that capacity.
     #[error("the genesis has no settlement circuit for {0} repayments")]
     NoCircuit(usize),
+    /// The genesis has no screening circuit.
+    #[error("the genesis has no screening circuit")]
+    NoScreening,
     /// The file is missing or unreadable.
     #[error("cannot read {path}: {reason}")]
     Read {
@@ -74,20 +83,38 @@ impl ProvingKeys {
         genesis: &Genesis,
         capacity: usize,
     ) -> Result<Arc<ProvingKey>, KeyError> {
-        if let Some(key) = self
-            .loaded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&capacity)
-        {
-            return Ok(key.clone());
-        }
         let pinned = genesis
             .circuits
             .settlement
             .get(&capacity)
             .ok_or(KeyError::NoCircuit(capacity))?;
-        let path = settlement_key_path(&self.dir, capacity);
+        self.load(settlement_key_path(&self.dir, capacity), pinned)
+    }
+
+    /// The screening key, checked against the genesis.
+    pub fn screening(&self, genesis: &Genesis) -> Result<Arc<ProvingKey>, KeyError> {
+        let pinned = genesis
+            .circuits
+            .screening
+            .as_ref()
+            .ok_or(KeyError::NoScreening)?;
+        self.load(screening_key_path(&self.dir), pinned)
+    }
+
+    fn load(
+        &self,
+        path: PathBuf,
+        pinned: &veil_circuits::VerifyingKey,
+    ) -> Result<Arc<ProvingKey>, KeyError> {
+        let name = path.display().to_string();
+        if let Some(key) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&name)
+        {
+            return Ok(key.clone());
+        }
         let display = path.display().to_string();
         let bytes = std::fs::read(&path).map_err(|e| KeyError::Read {
             path: display.clone(),
@@ -107,7 +134,7 @@ impl ProvingKeys {
         self.loaded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(capacity, key.clone());
+            .insert(name, key.clone());
         Ok(key)
     }
 }

@@ -91,6 +91,19 @@ impl Workload {
     }
 }
 
+/// `registry.updated` requests adding the borrowers of `loans` (`loan.originated` requests)
+/// to the KYC registry, each within the per-entry limit of changes.
+pub fn kyc_requests<'a>(loans: impl IntoIterator<Item = &'a Value>) -> Vec<Value> {
+    let ids: std::collections::BTreeSet<&str> = loans
+        .into_iter()
+        .filter_map(|loan| loan["fields"]["borrower"]["national_id"].as_str())
+        .collect();
+    let ids: Vec<&str> = ids.into_iter().collect();
+    ids.chunks(veil_circuits::screening::MAX_CHANGES)
+        .map(|chunk| json!({"type": "registry.updated", "fields": {"kyc": {"add": chunk}}}))
+        .collect()
+}
+
 /// A monthly installment of `loan` (a `loan.originated` request) in `period`.
 pub fn installment(loan: &Value, period: &str) -> Value {
     let fields = &loan["fields"];
@@ -268,9 +281,7 @@ async fn story(
     let entries_url = url("bank-a", "/v1/entries")?;
 
     // Originations: two or three partners each; the first loan has two, so one bank is out.
-    let bar = progress.bar("originating loans", loans as u64);
     let mut requests = Vec::new();
-    let mut loan_ids = Vec::new();
     for k in 0..loans {
         let partners: Vec<&str> = if k == 0 || workload.below(2) == 0 {
             let skip = if k == 0 {
@@ -287,10 +298,49 @@ async fn story(
         } else {
             partners_pool.to_vec()
         };
-        let request = workload.loan(&format!("L-{:04}", k + 1), "bank-a", &partners);
-        let written = post(clerk, &entries_url, &request).await?;
+        requests.push(workload.loan(&format!("L-{:04}", k + 1), "bank-a", &partners));
+    }
+
+    // Screening: the borrowers enter the consortium's KYC registry; one more borrower is
+    // registered and put on the shared blocklist, and its loan is refused.
+    let step = progress.step("registering borrowers (KYC registry, blocklist)");
+    let blocked = workload.loan("L-BLOCKED", "bank-a", &partners_pool[..1]);
+    let blocked_id = blocked["fields"]["borrower"]["national_id"].clone();
+    let kyc = kyc_requests(&requests);
+    // The KYC additions and the blocklisted borrower's registration.
+    let registry_entries = kyc.len() + 1;
+    for request in kyc {
+        post(clerk, &entries_url, &request).await?;
+    }
+    post(
+        clerk,
+        &entries_url,
+        &json!({"type": "registry.updated", "fields": {
+            "kyc": {"add": [blocked_id]}, "blocklist": {"add": [blocked_id]}}}),
+    )
+    .await?;
+    let refused = clerk
+        .post(&entries_url)
+        .json(&blocked)
+        .send()
+        .await
+        .map_err(|e| format!("{entries_url}: {e}"))?;
+    let refused_status = refused.status();
+    let refused_body: Value = refused.json().await.unwrap_or(Value::Null);
+    check(
+        &mut checks,
+        "a loan to a borrower on the shared blocklist is refused before it reaches the ledger",
+        refused_status == reqwest::StatusCode::UNPROCESSABLE_ENTITY
+            && refused_body.to_string().contains("blocklist"),
+        format!("{refused_status}: {refused_body}"),
+    );
+    step.finish();
+
+    let bar = progress.bar("originating loans", loans as u64);
+    let mut loan_ids = Vec::new();
+    for request in &requests {
+        let written = post(clerk, &entries_url, request).await?;
         loan_ids.push(written["id"].as_str().unwrap_or_default().to_owned());
-        requests.push(request);
         bar.inc();
     }
     bar.finish();
@@ -388,6 +438,13 @@ async fn story(
     let originator = "originator (bank-a clerk)";
 
     let loan = view(partner, "loan");
+    check(
+        &mut checks,
+        "the partner verified the loan's screening proof (borrower in the KYC registry, not on \
+         the blocklist) and that it is about this loan's borrower_ref",
+        loan["proofs"]["verified"] == true && loan["proofs"]["circuit_link_verified"] == true,
+        format!("proofs: {}", loan["proofs"]),
+    );
     check(
         &mut checks,
         "the partner verified the loan's funding proofs (sum = principal, shares = 100%, rate under the cap)",
@@ -507,7 +564,7 @@ async fn story(
     let step = progress.step("exporting with the master and a scoped view key");
     let export_path = dir.join("audit-export.json");
     let master = audit::export(dir, &dir.join("regulator/view.key"), &export_path, None).await?;
-    let total_entries = loans * (1 + PERIODS.len()) + 1;
+    let total_entries = loans * (1 + PERIODS.len()) + 1 + registry_entries;
     check(
         &mut checks,
         "the master view key opened every entry, every amount checked against its commitment",

@@ -74,8 +74,11 @@ pub struct InitOptions {
     pub force: bool,
     /// Consensus timing written into node configs (e.g. faster on loopback).
     pub timing: TimingConfig,
-    /// Where the settlement circuit's keys come from.
+    /// Where the circuits' keys come from.
     pub circuits: CircuitSource,
+    /// Whether loans are screened (KYC registry, blocklist): the genesis then pins the
+    /// screening circuit and nodes refuse unscreened loans.
+    pub screening: bool,
 }
 
 /// Where `init` gets the settlement circuit's keys.
@@ -84,19 +87,22 @@ pub enum CircuitSource {
     /// The deterministic, insecure development setup, for these capacities. Nodes and
     /// gateways refuse these keys unless started with `--dev` (`veil up` is always dev).
     Dev(Vec<usize>),
-    /// The final keys of a verified ceremony (`veil ceremony finalize --out DIR`).
+    /// The final keys of the verified ceremony in this directory (docs/ceremony.md).
     Ceremony(PathBuf),
 }
 
 /// The capacities `veil init` and `veil up` make keys for unless told otherwise.
 pub const DEFAULT_CAPACITIES: [usize; 3] = veil_circuits::settlement::CAPACITIES;
 
-/// Writes `DIR/circuits/settlement-<capacity>.pk` and returns the genesis section.
+/// Writes `DIR/circuits/settlement-<capacity>.pk` and `DIR/circuits/screening.pk`, and returns
+/// the genesis section.
 fn write_circuits(
     dir: &Path,
     banks: usize,
     source: &CircuitSource,
+    screens: bool,
 ) -> Result<veil_node::genesis::CircuitsFile, InitError> {
+    use crate::ceremony::CeremonyCircuit;
     use veil_circuits::settlement::Shape;
     let out = dir.join("circuits");
     mkdir(&out)?;
@@ -106,7 +112,10 @@ fn write_circuits(
             let mut keys = Vec::new();
             for capacity in capacities {
                 let shape = Shape::new(*capacity, banks).map_err(circuit_error)?;
-                keys.push((*capacity, dev_key(shape)?));
+                keys.push((CeremonyCircuit::Settlement(*capacity), dev_key(shape)?));
+            }
+            if screens {
+                keys.push((CeremonyCircuit::Screening, dev_screening_key()?));
             }
             ("dev", keys)
         }
@@ -117,20 +126,42 @@ fn write_circuits(
         }
     };
     let mut settlement = Vec::new();
-    for (capacity, bytes) in keys {
+    let mut screening = None;
+    for (circuit, bytes) in keys {
         let key = veil_circuits::ProvingKey::from_trusted_bytes(&bytes).map_err(circuit_error)?;
-        let path = crate::circuits::settlement_key_path(&out, capacity);
-        std::fs::write(&path, &bytes).map_err(|e| io(&path, e))?;
         let vk = key.verifying_key();
-        settlement.push(veil_node::genesis::CircuitKeyFile {
-            capacity,
-            sha256: encoding::to_hex(&vk.digest()),
-            verifying_key: encoding::to_hex(&vk.to_bytes()),
-        });
+        let sha256 = encoding::to_hex(&vk.digest());
+        let verifying_key = encoding::to_hex(&vk.to_bytes());
+        let path = match circuit {
+            CeremonyCircuit::Settlement(capacity) => {
+                settlement.push(veil_node::genesis::CircuitKeyFile {
+                    capacity,
+                    sha256,
+                    verifying_key,
+                });
+                crate::circuits::settlement_key_path(&out, capacity)
+            }
+            CeremonyCircuit::Screening if !screens => continue,
+            CeremonyCircuit::Screening => {
+                screening = Some(veil_node::genesis::ScreeningKeyFile {
+                    sha256,
+                    verifying_key,
+                });
+                crate::circuits::screening_key_path(&out)
+            }
+        };
+        std::fs::write(&path, &bytes).map_err(|e| io(&path, e))?;
+    }
+    if screens && screening.is_none() {
+        return Err(InitError::Arguments(
+            "the ceremony has no screening circuit; run a new ceremony (`veil ceremony new`)"
+                .into(),
+        ));
     }
     Ok(veil_node::genesis::CircuitsFile {
         setup: setup.into(),
         settlement,
+        screening,
     })
 }
 
@@ -169,6 +200,16 @@ fn dev_key(shape: veil_circuits::settlement::Shape) -> Result<Vec<u8>, InitError
     Ok(bytes)
 }
 
+/// The dev key of the screening circuit (a fraction of a second: not cached).
+fn dev_screening_key() -> Result<Vec<u8>, InitError> {
+    veil_circuits::dev::setup(
+        veil_circuits::screening::ScreeningCircuit::blank(),
+        "veil-dev-screening",
+    )
+    .map(|key| key.to_bytes())
+    .map_err(|e| InitError::Arguments(e.to_string()))
+}
+
 impl Default for InitOptions {
     fn default() -> Self {
         Self {
@@ -183,6 +224,7 @@ impl Default for InitOptions {
                 idle_wait_ms: Some(500),
             },
             circuits: CircuitSource::Dev(DEFAULT_CAPACITIES.to_vec()),
+            screening: true,
         }
     }
 }
@@ -532,7 +574,12 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
         policy_hash: encoding::to_hex(&policies.hash()),
         members,
         regulators,
-        circuits: Some(write_circuits(&dir, options.banks, &options.circuits)?),
+        circuits: Some(write_circuits(
+            &dir,
+            options.banks,
+            &options.circuits,
+            options.screening,
+        )?),
     };
     write_public(
         &dir.join("consortium.toml"),

@@ -41,9 +41,13 @@ enum Command {
         /// and gateways then need --dev). Ignored with --ceremony.
         #[arg(long, value_delimiter = ',', default_values_t = veil_gateway::init::DEFAULT_CAPACITIES)]
         settlement_capacities: Vec<usize>,
-        /// Use the final keys of a verified ceremony (`veil ceremony finalize --out DIR`).
+        /// Use the final keys of the verified ceremony in this directory (docs/ceremony.md).
         #[arg(long)]
         ceremony: Option<PathBuf>,
+        /// Do not screen borrowers: no screening circuit in the genesis, loans carry no
+        /// screening proof (nodes then refuse one). For consortia without a shared KYC registry.
+        #[arg(long)]
+        no_screening: bool,
     },
     /// Run the whole consortium in this process: every member's node and gateway and each
     /// regulator's read-only gateway (initializing DIR first if it holds no consortium).
@@ -217,6 +221,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             force,
             settlement_capacities,
             ceremony,
+            no_screening,
         } => {
             let circuits = match ceremony {
                 Some(dir) => veil_gateway::init::CircuitSource::Ceremony(dir),
@@ -235,6 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 base_port,
                 force,
                 circuits,
+                screening: !no_screening,
                 ..Default::default()
             };
             let consortium = veil_gateway::init::init(&dir, &options)?;

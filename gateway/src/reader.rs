@@ -90,7 +90,7 @@ pub fn entry_participants(entry: &Entry) -> Vec<String> {
         Some(EntryType::LoanOriginated) => "funding",
         Some(EntryType::LoanRepaid) => "allocations",
         Some(EntryType::SettlementClosed) => "due",
-        None => return Vec::new(),
+        Some(EntryType::RegistryUpdated) | None => return Vec::new(),
     };
     per_bank(&entry.commitments, prefix)
         .into_iter()
@@ -214,10 +214,28 @@ pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> boo
     let Some(kind) = EntryType::from_name(&entry.header.kind) else {
         return false;
     };
-    if kind != EntryType::SettlementClosed {
-        return true;
+    match kind {
+        EntryType::SettlementClosed => validator.check_proofs_with(entry, referenced).is_ok(),
+        EntryType::LoanOriginated => validator.check_screening_with(entry, referenced).is_ok(),
+        EntryType::LoanRepaid | EntryType::RegistryUpdated => true,
     }
-    validator.check_proofs_with(entry, referenced).is_ok()
+}
+
+/// The link between a loan's screening proof and its borrower, for a caller who reads the
+/// `borrower_ref` and opens the principal: the proof's commitment must be to this borrower's
+/// reference, blinded by the value derived from the principal's Pedersen blinding. `None` when
+/// the consortium does not screen or the caller cannot check.
+pub fn screening_link(genesis: &Genesis, opened: &Opened) -> Option<bool> {
+    genesis.circuits.screening.as_ref()?;
+    let principal = opened.opening("principal")?;
+    let borrower_ref: [u8; 32] =
+        encoding::from_hex_array(opened.value("borrower_ref")?.as_str()?).ok()?;
+    let expected = crate::builder::screening_commitment(&borrower_ref, &principal);
+    let carried =
+        veil_circuits::screening::ScreeningProof::from_bytes(&opened.entry.proofs.circuit)
+            .ok()
+            .map(|p| p.commitment);
+    Some(carried == Some(expected))
 }
 
 /// The Pedersen–Poseidon link of a repayment, for a caller who opens its amount and knows the

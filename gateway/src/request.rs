@@ -93,6 +93,31 @@ pub struct SettlementClosed {
     pub period: String,
 }
 
+/// Changes to one registry list, by national id (the gateway turns each into the borrower's
+/// keyed reference; the ids themselves go only to the submitter and regulators).
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListChanges {
+    /// National ids to add.
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// National ids to remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// `registry.updated` fields: changes to the KYC registry and the blocklist.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryUpdated {
+    /// Changes to the KYC registry.
+    #[serde(default)]
+    pub kyc: ListChanges,
+    /// Changes to the blocklist.
+    #[serde(default)]
+    pub blocklist: ListChanges,
+}
+
 /// A parsed request.
 #[derive(Debug, Clone)]
 pub enum Request {
@@ -102,6 +127,8 @@ pub enum Request {
     LoanRepaid(LoanRepaid),
     /// A settlement.
     SettlementClosed(SettlementClosed),
+    /// A registry change.
+    RegistryUpdated(RegistryUpdated),
 }
 
 impl Request {
@@ -111,6 +138,7 @@ impl Request {
             Self::LoanOriginated(_) => EntryType::LoanOriginated,
             Self::LoanRepaid(_) => EntryType::LoanRepaid,
             Self::SettlementClosed(_) => EntryType::SettlementClosed,
+            Self::RegistryUpdated(_) => EntryType::RegistryUpdated,
         }
     }
 }
@@ -162,6 +190,41 @@ pub fn parse(body: &[u8]) -> Result<Request, Problem> {
                 serde_json::from_value(request.fields).map_err(fields)?;
             period(&settlement.period)?;
             Ok(Request::SettlementClosed(settlement))
+        }
+        EntryType::RegistryUpdated => {
+            let update: RegistryUpdated = serde_json::from_value(request.fields).map_err(fields)?;
+            let lists = [
+                ("kyc.add", &update.kyc.add),
+                ("kyc.remove", &update.kyc.remove),
+                ("blocklist.add", &update.blocklist.add),
+                ("blocklist.remove", &update.blocklist.remove),
+            ];
+            let total: usize = lists.iter().map(|(_, ids)| ids.len()).sum();
+            let max = veil_circuits::screening::MAX_CHANGES;
+            if total == 0 || total > max {
+                return Err(Problem::bad_request(format!(
+                    "a registry update makes 1 to {max} changes"
+                )));
+            }
+            for (name, ids) in lists {
+                for id in ids {
+                    text(name, id, 32)?;
+                }
+            }
+            for (name, list) in [("kyc", &update.kyc), ("blocklist", &update.blocklist)] {
+                let mut seen = std::collections::BTreeSet::new();
+                if !list
+                    .add
+                    .iter()
+                    .chain(&list.remove)
+                    .all(|id| seen.insert(id))
+                {
+                    return Err(Problem::bad_request(format!(
+                        "{name}: a national id appears twice"
+                    )));
+                }
+            }
+            Ok(Request::RegistryUpdated(update))
         }
     }
 }

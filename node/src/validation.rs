@@ -290,16 +290,8 @@ impl Validator {
                 Ok(())
             }
             EntryType::LoanOriginated => {
-                let Some(vk) = &self.genesis.circuits.screening else {
-                    return Ok(());
-                };
-                let version = referenced.first().ok_or(Rejection::References(
-                    "a loan must reference the registry it was screened against",
-                ))?;
-                let roots = registry::update_of(version)?.roots;
-                ScreeningProof::from_bytes(&entry.proofs.circuit)
-                    .and_then(|proof| proof.verify(vk, &entry.header.id.0, roots))
-                    .map_err(|e| bad(format!("screening: {e}")))
+                let referenced: Vec<Entry> = referenced.iter().map(|e| Entry::clone(e)).collect();
+                Ok(self.check_screening_with(entry, &referenced)?)
             }
             EntryType::LoanRepaid | EntryType::SettlementClosed => Ok(()),
         }
@@ -316,6 +308,29 @@ impl Validator {
         self.check_proofs(kind, entry, &items)?;
         let referenced: Vec<&Entry> = referenced.iter().collect();
         self.check_circuit(kind, entry, &referenced)
+    }
+
+    /// Verifies a loan's screening proof against the roots of the registry version it
+    /// references (`referenced`, its one reference), when the consortium screens. Readers use
+    /// it to re-check finalized loans; whether the version was current was checked at ordering.
+    pub fn check_screening_with(
+        &self,
+        loan: &Entry,
+        referenced: &[Entry],
+    ) -> Result<(), Rejection> {
+        let Some(vk) = &self.genesis.circuits.screening else {
+            return Ok(());
+        };
+        let version = referenced.first().ok_or(Rejection::References(
+            "a loan must reference the registry it was screened against",
+        ))?;
+        if version.header.kind != EntryType::RegistryUpdated.name() {
+            return Err(Rejection::References("referenced entry has the wrong type"));
+        }
+        let roots = registry::update_of(version)?.roots;
+        ScreeningProof::from_bytes(&loan.proofs.circuit)
+            .and_then(|proof| proof.verify(vk, &loan.header.id.0, roots))
+            .map_err(|e| Rejection::CircuitProof(format!("screening: {e}")))
     }
 
     /// The shape of an entry's circuit data, without the ledger: none for a loan, a canonical

@@ -47,6 +47,16 @@ pub struct ConsortiumDir {
 impl ConsortiumDir {
     /// Runs `veil init` with `banks` banks and one regulator on free ports.
     pub fn init(banks: usize) -> Self {
+        Self::init_with(banks, &[])
+    }
+
+    /// [`ConsortiumDir::init`] for a consortium that does not screen borrowers: for tests
+    /// that submit node-level test entries (`veil_node::testkit`) straight to nodes.
+    pub fn init_unscreened(banks: usize) -> Self {
+        Self::init_with(banks, &["--no-screening"])
+    }
+
+    fn init_with(banks: usize, extra: &[&str]) -> Self {
         let temp = tempfile::Builder::new()
             .prefix("veil-test-")
             .tempdir()
@@ -64,6 +74,7 @@ impl ConsortiumDir {
                 "--settlement-capacities",
                 "16",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .status()
             .unwrap();
@@ -364,6 +375,47 @@ pub async fn get_until_found(
             return (status, body);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The national id of the contract's example borrower (in [`loan_request`]).
+pub const BORROWER: &str = "110101199003077777";
+
+/// Adds `national_ids` to the consortium's KYC registry through the member gateway's
+/// `entries_url` (`.../v1/entries`): every loan's borrower must be registered first.
+/// Retries for up to a minute while the gateway is not yet reachable or not yet ready.
+pub async fn register_borrowers(
+    client: &reqwest::Client,
+    entries_url: &str,
+    national_ids: &[&str],
+) {
+    let body =
+        serde_json::json!({"type": "registry.updated", "fields": {"kyc": {"add": national_ids}}});
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = client
+            .post(entries_url)
+            .header(
+                "Idempotency-Key",
+                format!("register-{}", national_ids.join(",")),
+            )
+            .json(&body)
+            .send()
+            .await;
+        match answer {
+            Ok(response) if response.status() == reqwest::StatusCode::CREATED => return,
+            Ok(response) if response.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE => {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                panic!("registering borrowers: {status}: {text}");
+            }
+            _ => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gateway never registered the borrowers"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

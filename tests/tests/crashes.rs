@@ -23,7 +23,8 @@ use veil_gateway::config::GatewayConfig;
 use veil_node::ledger::EntryId;
 use veil_node::link::NodeLink;
 use veil_tests::{
-    ConsortiumDir, GatewayProcess, NodeProcess, eventually, loan_request, member_client, status,
+    BORROWER, ConsortiumDir, GatewayProcess, NodeProcess, eventually, loan_request, member_client,
+    register_borrowers, status,
 };
 
 const WAIT: Duration = Duration::from_secs(180);
@@ -73,6 +74,13 @@ async fn kill_nine_loop_loses_and_duplicates_nothing() {
             .unwrap()
             .listen
     );
+
+    register_borrowers(
+        &member_client(&dir, "bank-a", "clerk"),
+        &format!("{url}/v1/entries"),
+        &[BORROWER],
+    )
+    .await;
 
     // The client: loan after loan, each retried with its key until acknowledged.
     let acknowledged: Arc<Mutex<BTreeMap<String, (String, u64)>>> = Arc::default();

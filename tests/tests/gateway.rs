@@ -11,8 +11,9 @@ use veil_gateway::pki::{Ca, Usage};
 use veil_node::ledger::{Entry, UnsignedEntry};
 use veil_node::link::LinkError;
 use veil_tests::{
-    ConsortiumDir, Harness, free_base_port, get_json as get, get_until_found, https as client,
-    loan_request, member_client, post_json as post, regulator_client,
+    BORROWER, ConsortiumDir, Harness, free_base_port, get_json as get, get_until_found,
+    https as client, loan_request, member_client, post_json as post, register_borrowers,
+    regulator_client,
 };
 
 fn redacted(value: &Value) -> bool {
@@ -44,6 +45,12 @@ async fn each_party_sees_exactly_what_the_policy_allows() {
     let dir = temp.path();
     let harness = Harness::start(dir).await;
     let originator = member_client(dir, "bank-a", "clerk");
+    register_borrowers(
+        &originator,
+        &harness.url("bank-a", "/v1/entries"),
+        &[BORROWER],
+    )
+    .await;
     let partner = member_client(dir, "bank-b", "auditor");
     let outsider = member_client(dir, "bank-c", "auditor");
     let regulator = regulator_client(dir);
@@ -227,6 +234,7 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
     let harness = Harness::start(dir).await;
     let clerk = member_client(dir, "bank-a", "clerk");
     let url = harness.url("bank-a", "/v1/entries");
+    register_borrowers(&clerk, &url, &[BORROWER]).await;
 
     // 400: not JSON, unknown field, wrong type, unknown type.
     let response = clerk.post(&url).body("{not json").send().await.unwrap();
@@ -461,4 +469,131 @@ fn rustls_client_without_certificate(ca: &Path) -> rustls::ClientConfig {
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loans_are_screened_against_the_registry_on_the_ledger() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let harness = Harness::start(dir).await;
+    let clerk = member_client(dir, "bank-a", "clerk");
+    let url = harness.url("bank-a", "/v1/entries");
+    let other_clerk = member_client(dir, "bank-b", "clerk");
+    let other_url = harness.url("bank-b", "/v1/entries");
+    let count = |kind: &'static str| {
+        let (client, url) = (
+            clerk.clone(),
+            harness.url("bank-a", &format!("/v1/entries?type={kind}")),
+        );
+        async move {
+            get(&client, &url).await.1["entries"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    let registry = |kyc: Value, blocklist: Value| json!({"type": "registry.updated", "fields": {"kyc": kyc, "blocklist": blocklist}});
+
+    // Before its borrower is registered, a loan is refused and nothing is written.
+    let (status, problem) = post(&clerk, &url, &loan_request("L-1"), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("KYC registry"),
+        "{problem}"
+    );
+    assert_eq!(count("loan.originated").await, 0);
+
+    // Malformed registry changes: 400; changes that do not apply: 422. Nothing is written.
+    for bad in [
+        registry(json!({}), json!({})),
+        registry(json!({"add": []}), json!({})),
+        registry(json!({"add": [BORROWER], "remove": [BORROWER]}), json!({})),
+        registry(json!({"add": [BORROWER], "nickname": "x"}), json!({})),
+        registry(json!({"add": ["\u{7}"]}), json!({})),
+    ] {
+        let (status, problem) = post(&clerk, &url, &bad, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {problem}");
+    }
+    let (status, problem) = post(
+        &clerk,
+        &url,
+        &registry(json!({"remove": [BORROWER]}), json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(count("registry.updated").await, 0);
+
+    // Another member registers the borrower; the originator's loan is screened and written.
+    register_borrowers(&other_clerk, &other_url, &[BORROWER]).await;
+    let (status, written) = post(&clerk, &url, &loan_request("L-2"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    let loan_path = format!("/v1/entries/{}", written["id"].as_str().unwrap());
+    // The partner checks the proof and that it is about this loan's borrower_ref; a bank
+    // outside the loan checks the proof but cannot link it to a borrower.
+    let partner = member_client(dir, "bank-b", "auditor");
+    let (_, view) = get_until_found(&partner, &harness.url("bank-b", &loan_path)).await;
+    assert_eq!(view["proofs"]["verified"], true, "{view}");
+    assert_eq!(view["proofs"]["circuit_link_verified"], true, "{view}");
+    let outsider = member_client(dir, "bank-c", "auditor");
+    let (_, view) = get_until_found(&outsider, &harness.url("bank-c", &loan_path)).await;
+    assert_eq!(view["proofs"]["verified"], true, "{view}");
+    assert_eq!(
+        view["proofs"]["circuit_link_verified"],
+        Value::Null,
+        "{view}"
+    );
+
+    // Registering twice is refused.
+    let (status, problem) = post(
+        &clerk,
+        &url,
+        &registry(json!({"add": [BORROWER]}), json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    // Blocklisted (by a third member): refused; removed from the blocklist: accepted again.
+    let third = member_client(dir, "bank-c", "clerk");
+    let (status, body) = post(
+        &third,
+        &harness.url("bank-c", "/v1/entries"),
+        &registry(json!({}), json!({"add": [BORROWER]})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let blocklisted_at = body["id"].as_str().unwrap().to_owned();
+    let (status, problem) = post(&clerk, &url, &loan_request("L-3"), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("blocklist"),
+        "{problem}"
+    );
+    let (status, body) = post(
+        &clerk,
+        &url,
+        &registry(json!({}), json!({"remove": [BORROWER]})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, written) = post(&clerk, &url, &loan_request("L-4"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    assert_eq!(count("loan.originated").await, 2);
+    assert_eq!(count("registry.updated").await, 3);
+
+    // The national ids in a registry entry go to its submitter and the regulators only.
+    let path = format!("/v1/entries/{blocklisted_at}");
+    let (_, view) = get_until_found(&clerk, &harness.url("bank-a", &path)).await;
+    assert_eq!(view["fields"]["blocklist"]["redacted"], true, "{view}");
+    let (_, view) = get_until_found(&regulator_client(dir), &harness.url("regulator", &path)).await;
+    assert_eq!(
+        view["fields"]["blocklist"]["add"],
+        json!([BORROWER]),
+        "{view}"
+    );
+
+    harness.embedded.stop().await.unwrap();
 }

@@ -9,7 +9,8 @@ use serde_json::json;
 use std::time::Duration;
 
 use veil_tests::{
-    Harness, eventually, get_json, loan_request, member_client, post_json, regulator_client,
+    BORROWER, Harness, eventually, get_json, loan_request, member_client, post_json,
+    register_borrowers, regulator_client,
 };
 
 const NEEDLES: [&str; 3] = ["Zhang Wei", "110101199003077777", "+86 138 0013 8000"];
@@ -41,6 +42,7 @@ async fn no_borrower_data_in_clear_on_disk_or_in_logs() {
 
     let harness = Harness::start(dir).await;
     let clerk = member_client(dir, "bank-a", "clerk");
+    register_borrowers(&clerk, &harness.url("bank-a", "/v1/entries"), &[BORROWER]).await;
     for i in 0..3 {
         let (status, body) = post_json(
             &clerk,

@@ -41,7 +41,7 @@ async fn started(links: &[NodeLink]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_node_processes_agree_on_one_ledger() {
-    let dir = ConsortiumDir::init(4);
+    let dir = ConsortiumDir::init_unscreened(4);
     let _nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
     let consortium = TestConsortium::from_dir(dir.path());
     let links: Vec<NodeLink> = (0..4).map(|i| dir.node_link(i)).collect();
@@ -79,7 +79,7 @@ async fn four_node_processes_agree_on_one_ledger() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_node_catches_up_and_no_acknowledged_entry_is_lost() {
-    let dir = ConsortiumDir::init(4);
+    let dir = ConsortiumDir::init_unscreened(4);
     let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
     let consortium = TestConsortium::from_dir(dir.path());
     let links: Vec<NodeLink> = (0..4).map(|i| dir.node_link(i)).collect();
@@ -143,7 +143,7 @@ async fn a_killed_node_catches_up_and_no_acknowledged_entry_is_lost() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_shuts_down_cleanly_on_sigterm_and_restarts_with_its_data() {
-    let dir = ConsortiumDir::init(4);
+    let dir = ConsortiumDir::init_unscreened(4);
     let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
     let consortium = TestConsortium::from_dir(dir.path());
     let links: Vec<NodeLink> = (0..4).map(|i| dir.node_link(i)).collect();
@@ -168,7 +168,7 @@ async fn a_node_shuts_down_cleanly_on_sigterm_and_restarts_with_its_data() {
 /// refused a torn store) recovers the whole ledger from its peers and rejoins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_lost_its_data_recovers_the_ledger_from_its_peers() {
-    let dir = ConsortiumDir::init(4);
+    let dir = ConsortiumDir::init_unscreened(4);
     let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
     let consortium = TestConsortium::from_dir(dir.path());
     let links: Vec<NodeLink> = (0..4).map(|i| dir.node_link(i)).collect();

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use veil_gateway::config::GatewayConfig;
 use veil_node::link::NodeLink;
 use veil_tests::{
-    ConsortiumDir, GatewayProcess, NodeProcess, eventually, get_json, get_until_found,
-    loan_request, member_client, post_json, regulator_client, status,
+    BORROWER, ConsortiumDir, GatewayProcess, NodeProcess, eventually, get_json, get_until_found,
+    loan_request, member_client, post_json, register_borrowers, regulator_client, status,
 };
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -58,6 +58,7 @@ async fn nodes_and_gateways_as_separate_processes_serve_the_api() {
 
     // The originator writes through its own gateway process.
     let writes = format!("{}/v1/entries", gateway_url(dir, "bank-a"));
+    register_borrowers(&clerk, &writes, &[BORROWER]).await;
     let (status_code, written) =
         post_json(&clerk, &writes, &loan_request("L-7"), Some("hosts-1")).await;
     assert_eq!(status_code, StatusCode::CREATED, "{written}");

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use veil_tests::{Harness, get_json, member_client, post_json, veil_bin};
+use veil_tests::{Harness, get_json, member_client, post_json, register_borrowers, veil_bin};
 
 fn loan(loan_id: &str, shares: &[(&str, u64)], principal: u64) -> Value {
     let mut funding = serde_json::Map::new();
@@ -159,6 +159,7 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
     let harness = Harness::start(dir).await;
     let clerk = member_client(dir, "bank-a", "clerk");
     let entries = harness.url("bank-a", "/v1/entries");
+    register_borrowers(&clerk, &entries, &["110101199205051234"]).await;
     let loans = [
         ("S-1", vec![("bank-a", 3000), ("bank-b", 7000)]),
         (

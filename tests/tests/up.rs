@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 use veil_tests::{
-    ConsortiumDir, get_until_found, loan_request, member_client, post_json, veil_bin,
+    BORROWER, ConsortiumDir, get_until_found, loan_request, member_client, post_json,
+    register_borrowers, veil_bin,
 };
 
 fn up(dir: &Path) -> Child {
@@ -80,6 +81,7 @@ async fn veil_up_stops_cleanly_and_restarts_with_all_data() {
     }
     let clerk = member_client(dir, "bank-a", "clerk");
     let writes = format!("{}/v1/entries", urls["bank-a"].as_str().unwrap());
+    register_borrowers(&clerk, &writes, &[BORROWER]).await;
     let (status, loan) = post_json(&clerk, &writes, &loan_request("L-UP"), None).await;
     assert_eq!(status, StatusCode::CREATED, "{loan}");
     assert!(terminate(child).success(), "veil up did not exit cleanly");
