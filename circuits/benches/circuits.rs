@@ -1,5 +1,7 @@
 //! Settlement circuit figures: constraints per repayment, setup, prove and verify times, proof
-//! and key sizes, for capacities 16, 256 and 1024 (4 banks, every slot filled).
+//! and key sizes, for capacities 16, 256 and 1024 (4 banks, every slot filled); then the
+//! screening circuit's, and how long building the registry trees takes for registries of
+//! 10,000 to 1,000,000 borrowers (what a node does per `registry.updated`).
 //!
 //! `cargo bench -p veil-circuits --bench circuits [-- CAPACITY...]`. Proving a 1024-slot
 //! settlement takes tens of seconds here, so this is a plain timing harness (median of a few
@@ -57,6 +59,103 @@ fn statement(shape: Shape) -> (SettlementPublic, SettlementWitness) {
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
+}
+
+/// A registry of `n` KYC members (every tenth also blocklisted), built as nodes build it.
+fn registry_of(n: u32) -> veil_circuits::screening::Registry {
+    use veil_circuits::screening::{Change, Reference, Registry};
+    let reference = |i: u32| {
+        let mut value = [0u8; 31];
+        value[..4].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_be_bytes());
+        value[4..8].copy_from_slice(&i.to_be_bytes());
+        Reference(value)
+    };
+    let mut changes: Vec<Change> = (0..n).map(|i| Change::AddKyc(reference(i))).collect();
+    changes.extend(
+        (0..n)
+            .step_by(10)
+            .map(|i| Change::AddBlocklist(reference(i))),
+    );
+    let mut registry = Registry::default();
+    registry.apply(&changes).unwrap();
+    registry
+}
+
+fn screening(smoke: bool) {
+    use veil_circuits::screening::{
+        ScreeningCircuit, ScreeningProof, ScreeningPublic, reference_commitment,
+    };
+    let registry = registry_of(1_000);
+    let trees = registry.trees().unwrap();
+    let member = *registry
+        .kyc()
+        .iter()
+        .find(|r| !registry.blocklist().contains(r))
+        .unwrap();
+    let witness = trees.witness(member, Fr::from(5u64)).unwrap();
+    let public = ScreeningPublic {
+        entry: [3; 16],
+        roots: trees.roots(),
+        commitment: reference_commitment(witness.reference, witness.blinding),
+    };
+    let circuit = ScreeningCircuit {
+        public: Some(public.clone()),
+        witness: Some(witness),
+    };
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    circuit.clone().generate_constraints(cs.clone()).unwrap();
+    let constraints = cs.num_constraints();
+    let started = Instant::now();
+    let pk = veil_circuits::dev::setup(ScreeningCircuit::blank(), "bench").unwrap();
+    let setup = started.elapsed();
+    let vk = pk.verifying_key();
+    let runs = if smoke { 1 } else { 9 };
+    let mut prove_times = Vec::new();
+    let mut proof = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        proof = Some(pk.prove(circuit.clone(), &mut OsRng).unwrap());
+        prove_times.push(started.elapsed());
+    }
+    let carried = ScreeningProof {
+        commitment: public.commitment,
+        proof: proof.unwrap(),
+    };
+    let mut verify_times = Vec::new();
+    for _ in 0..if smoke { 1 } else { 200 } {
+        let started = Instant::now();
+        carried.verify(&vk, &public.entry, public.roots).unwrap();
+        verify_times.push(started.elapsed());
+    }
+    println!(
+        "screening (registry trees of depth 10): {constraints} constraints, dev setup {:.2} s, \
+         prove {:.3} s (median of {runs}), verify {:.2} ms, carried in a loan {} B, proving key \
+         {:.1} MB, verifying key {} B",
+        setup.as_secs_f64(),
+        median(prove_times).as_secs_f64(),
+        median(verify_times).as_secs_f64() * 1e3,
+        carried.to_bytes().len(),
+        pk.to_bytes().len() as f64 / 1e6,
+        vk.to_bytes().len(),
+    );
+    let sizes: &[u32] = if smoke {
+        &[1_000]
+    } else {
+        &[10_000, 100_000, 1_000_000]
+    };
+    for n in sizes {
+        let registry = registry_of(*n);
+        let started = Instant::now();
+        let trees = registry.trees().unwrap();
+        let built = started.elapsed();
+        std::hint::black_box(trees.roots());
+        println!(
+            "registry of {n} KYC members and {} blocklisted: both trees built in {:.2} s",
+            registry.blocklist().len(),
+            built.as_secs_f64()
+        );
+    }
 }
 
 fn main() {
@@ -136,4 +235,5 @@ fn main() {
             vk.to_bytes().len(),
         );
     }
+    screening(smoke);
 }

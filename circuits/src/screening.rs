@@ -207,18 +207,12 @@ impl Tree {
     }
 
     fn path(&self, mut index: usize) -> Path {
-        let empty = empty_subtrees();
         let mut siblings = Vec::with_capacity(DEPTH);
         let mut positions = Vec::with_capacity(DEPTH);
-        for level in 0..DEPTH {
+        for (nodes, empty) in self.levels.iter().zip(empty_subtrees()).take(DEPTH) {
             let position = index % ARITY;
             let first = index - position;
-            let node = |i: usize| {
-                self.levels[level]
-                    .get(first + i)
-                    .copied()
-                    .unwrap_or(empty[level])
-            };
+            let node = |i: usize| nodes.get(first + i).copied().unwrap_or(*empty);
             let others: Vec<Fr> = (0..ARITY).filter(|i| *i != position).map(node).collect();
             siblings.push([others[0], others[1], others[2]]);
             positions.push(position as u8);

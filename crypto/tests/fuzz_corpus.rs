@@ -4,14 +4,12 @@
 //! `VEIL_WRITE_FUZZ_SEEDS=1 cargo test -p veil-crypto --test fuzz_corpus` (re)writes the seed
 //! inputs (`seed-*` files) the corpora start from.
 
-use std::path::Path;
-
 use veil_crypto::fuzzing;
 
 #[test]
 fn every_corpus_input_passes_its_harness() {
     fuzzing::replay(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus"),
+        &manifest_dir().join("fuzz/corpus"),
         fuzzing::TARGETS,
         &fuzzing::seeds(),
     );
@@ -27,4 +25,13 @@ fn seeds_are_accepted_by_their_decoders() {
             .unwrap();
         harness(&bytes);
     }
+}
+
+/// This crate's directory: from cargo at run time (a test binary reused from a build in another
+/// checkout still reads this checkout's files), else where it was compiled.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    )
 }

@@ -51,7 +51,9 @@ struct PedersenVector {
 }
 
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("tests/vectors")
 }
 
 fn generate_envelope_vectors() -> Vec<EnvelopeVector> {

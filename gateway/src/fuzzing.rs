@@ -1,6 +1,7 @@
 //! Fuzzing harness for the API's JSON bodies, shared by the cargo-fuzz target in
 //! `gateway/fuzz/` and the unit test replaying its corpus. Parsing never panics; an accepted
-//! loan's repayment split always sums to the repaid amount.
+//! loan's repayment split always sums to the repaid amount; an accepted registry update is
+//! within its limits.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -13,8 +14,21 @@ pub const TARGETS: &[(&str, Harness)] = &[("api_json", api_json)];
 
 /// `request::parse` on an arbitrary body.
 pub fn api_json(data: &[u8]) {
-    let Ok(Request::LoanOriginated(loan)) = request::parse(data) else {
-        return;
+    let loan = match request::parse(data) {
+        Ok(Request::LoanOriginated(loan)) => loan,
+        Ok(Request::RegistryUpdated(update)) => {
+            // An accepted registry update makes 1 to MAX_CHANGES changes, each id once per list.
+            let lists = [&update.kyc, &update.blocklist];
+            let total: usize = lists.iter().map(|l| l.add.len() + l.remove.len()).sum();
+            assert!((1..=veil_circuits::screening::MAX_CHANGES).contains(&total));
+            for list in lists {
+                let ids: std::collections::BTreeSet<&String> =
+                    list.add.iter().chain(&list.remove).collect();
+                assert_eq!(ids.len(), list.add.len() + list.remove.len());
+            }
+            return;
+        }
+        _ => return,
     };
     let shares: Vec<(String, u64)> = loan
         .participants
@@ -40,9 +54,16 @@ pub fn api_json(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
+
+    /// This crate's directory: from cargo at run time (a test binary reused from a build in another
+    /// checkout still reads this checkout's files), else where it was compiled.
+    fn manifest_dir() -> std::path::PathBuf {
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        )
+    }
 
     #[test]
     fn every_corpus_input_passes_its_harness() {
@@ -53,13 +74,15 @@ mod tests {
  "funding": {"bank-a": 150000, "bank-b": 350000}}}"#;
         let repayment = br#"{"type": "loan.repaid", "fields": {"loan_id": "L-0001", "period": "2026-11", "amount": 45001, "principal_part": 40000, "interest_part": 5001}}"#;
         let settlement = br#"{"type": "settlement.closed", "fields": {"period": "2026-11"}}"#;
+        let registry = br#"{"type": "registry.updated", "fields": {"kyc": {"add": ["110101199003077777"]}, "blocklist": {"remove": ["1"]}}}"#;
         veil_crypto::fuzzing::replay(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus"),
+            &manifest_dir().join("fuzz/corpus"),
             TARGETS,
             &[
                 ("api_json", loan.to_vec()),
                 ("api_json", repayment.to_vec()),
                 ("api_json", settlement.to_vec()),
+                ("api_json", registry.to_vec()),
             ],
         );
     }

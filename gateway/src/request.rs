@@ -22,7 +22,8 @@ pub struct EntryRequest {
     /// Entry type.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The fields, typed per entry type: `LoanOriginated`, `LoanRepaid` or `SettlementClosed`.
+    /// The fields, typed per entry type: `LoanOriginated`, `LoanRepaid`, `SettlementClosed`
+    /// or `RegistryUpdated`.
     #[schema(value_type = Object)]
     pub fields: serde_json::Value,
 }

@@ -28,7 +28,8 @@ use crate::problem::Problem;
 use utoipa::OpenApi as _;
 
 use crate::request::{
-    Borrower, EntryRequest, LoanOriginated, LoanRepaid, MAX_BODY, Participant, SettlementClosed,
+    Borrower, EntryRequest, ListChanges, LoanOriginated, LoanRepaid, MAX_BODY, Participant,
+    RegistryUpdated, SettlementClosed,
 };
 use crate::store::verify_chain;
 
@@ -525,6 +526,8 @@ async fn openapi() -> Response {
         LoanOriginated,
         LoanRepaid,
         SettlementClosed,
+        RegistryUpdated,
+        ListChanges,
         Borrower,
         Participant,
         Problem,

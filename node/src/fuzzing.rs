@@ -93,11 +93,18 @@ mod tests {
     //! Replays every corpus of `node/fuzz/corpus/` through its harness on stable, so what
     //! fuzzing found stays fixed. `VEIL_WRITE_FUZZ_SEEDS=1` (re)writes the `seed-*` inputs.
 
-    use std::path::Path;
-
     use super::*;
     use crate::store::StoredBlock;
     use crate::testkit::TestConsortium;
+
+    /// This crate's directory: from cargo at run time (a test binary reused from a build in another
+    /// checkout still reads this checkout's files), else where it was compiled.
+    fn manifest_dir() -> std::path::PathBuf {
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        )
+    }
 
     fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         let consortium = TestConsortium::new(4, 31, 40_000);
@@ -142,11 +149,7 @@ mod tests {
 
     #[test]
     fn every_corpus_input_passes_its_harness() {
-        veil_crypto::fuzzing::replay(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus"),
-            TARGETS,
-            &seeds(),
-        );
+        veil_crypto::fuzzing::replay(&manifest_dir().join("fuzz/corpus"), TARGETS, &seeds());
     }
 
     #[test]

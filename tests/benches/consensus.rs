@@ -59,6 +59,8 @@ fn main() {
             base_port: base,
             force: true,
             circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
+            // Node-level test entries (testkit loans) carry no screening proof.
+            screening: false,
             ..Default::default()
         },
     )
@@ -126,6 +128,10 @@ fn main() {
                             match node.submit(&bytes, Duration::from_secs(60)).await {
                                 Ok(_) | Err(veil_node::link::LinkError::Replay) => {
                                     return submitted.elapsed().as_secs_f64() * 1000.0;
+                                }
+                                // An invalid entry never becomes valid: retrying would hang.
+                                Err(veil_node::link::LinkError::Rejected(reason)) => {
+                                    panic!("the nodes refused a benchmark entry: {reason}")
                                 }
                                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
                             }

@@ -160,10 +160,13 @@ async fn each_member_sees_its_own_view_in_a_real_browser() {
     for (console, name) in [(&originator, "ledger-bank-a"), (&outsider, "ledger-bank-c")] {
         let dom = page(console, "ledger", name);
         assert!(dom.contains(&loan_id), "{dom}");
-        assert!(dom.contains("4 entries, newest first"), "{dom}");
+        // The registry update, the loan, a repayment and the settlement.
+        assert!(dom.contains("5 entries, newest first"), "{dom}");
         let settlement = dom.find("settlement.closed").unwrap();
         let origination = dom.find(">loan.originated<").unwrap();
         assert!(settlement < origination, "not newest first");
+        let registration = dom.find(">registry.updated<").unwrap();
+        assert!(origination < registration, "not newest first");
     }
 
     // Health: this member's node, its height and its peers.

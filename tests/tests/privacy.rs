@@ -74,7 +74,8 @@ async fn no_borrower_data_in_clear_on_disk_or_in_logs() {
         eventually(Duration::from_secs(20), "every entry visible", || async {
             let (status, page) = get_json(client, &url).await;
             assert_eq!(status, StatusCode::OK, "{page}");
-            (page["entries"].as_array().map(Vec::len) == Some(7)).then_some(())
+            // The registry update, three loans, three repayments and the settlement.
+            (page["entries"].as_array().map(Vec::len) == Some(8)).then_some(())
         })
         .await;
     }

@@ -10,7 +10,9 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use veil_tests::{Harness, get_json, member_client, post_json, register_borrowers, veil_bin};
+use veil_tests::{
+    Harness, get_json, get_until_found, member_client, post_json, register_borrowers, veil_bin,
+};
 
 fn loan(loan_id: &str, shares: &[(&str, u64)], principal: u64) -> Value {
     let mut funding = serde_json::Map::new();
@@ -206,7 +208,8 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
         .map(|(a, s)| a * s / 10_000)
         .sum();
     let partner = member_client(dir, "bank-b", "auditor");
-    let (status, view) = get_json(
+    // bank-a's answer means its node finalized; bank-b's applies the block moments later.
+    let (status, view) = get_until_found(
         &partner,
         &harness.url("bank-b", &format!("/v1/entries/{id}")),
     )
