@@ -6,17 +6,16 @@
 //! integer below 2²⁴⁸ ([`Reference`]).
 //!
 //! **Trees.** Both lists are 4-ary Poseidon Merkle trees of depth [`DEPTH`] ([`CAPACITY`]
-//! leaves, padded with zero leaves):
-//! - KYC: the leaves are `Poseidon₂[kyc-leaf](x, 0)` of the sorted members `x`. Membership is
-//!   a path to `Poseidon₂[kyc-leaf](x, 0)`.
-//! - Blocklist, a *sorted-leaf (indexed) tree*: with the members sorted `s₁ < … < sₙ` and the
-//!   sentinels `s₀ = 0`, `sₙ₊₁ = 2²⁴⁸`, leaf `i` (for `i = 0…n`) is
-//!   `Poseidon₂[blocklist-gap](sᵢ, sᵢ₊₁)`: the open interval between two neighbours. `x` is
-//!   not on the list exactly when some leaf's interval strictly contains it, so
-//!   non-membership is one path to a leaf `(low, high)` with `low < x < high`.
+//! leaves, padded with zero leaves), updated change by change ([`Registry`]):
+//! - KYC: one leaf `Poseidon₂[kyc-leaf](x, 0)` per member `x`. Membership is a path to it.
+//! - Blocklist, an *indexed Merkle tree*: with the members sorted `s₁ < … < sₙ` and the
+//!   sentinels `s₀ = 0`, `sₙ₊₁ = 2²⁴⁸`, the leaves are `Poseidon₂[blocklist-gap](sᵢ, sᵢ₊₁)`
+//!   for `i = 0…n` (each member's leaf holds it and its successor): the open intervals
+//!   between neighbours. `x` is not on the list exactly when some leaf's interval strictly
+//!   contains it, so non-membership is one path to a leaf `(low, high)` with `low < x < high`.
 //!
-//! The trees are only as honest as their leaves: nodes rebuild both roots from the sorted
-//! lists on every `registry.updated` entry, so every root on the ledger is a well-formed tree.
+//! The trees are only as honest as their leaves: nodes replay every `registry.updated` change
+//! and recompute both roots before ordering it, so every root on the ledger is well formed.
 //!
 //! **Public** ([`ScreeningPublic`]): the `loan.originated` entry's id, both roots, and the
 //! commitment `Poseidon₂[borrower](x, ρ)` to the borrower's reference.
@@ -29,7 +28,7 @@
 //! `high − x − 1` are below 2²⁴⁹ (for values below 2²⁴⁹, exactly `low < x < high`); and the
 //! blocklist path leads from `(low, high)`'s leaf to the blocklist root.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use ark_bn254::Fr;
@@ -169,34 +168,40 @@ fn empty_subtrees() -> &'static [Fr; DEPTH + 1] {
     })
 }
 
-/// A sparse tree of depth [`DEPTH`]: every level's real nodes; the rest is padding.
-#[derive(Debug, Clone)]
+/// A sparse tree of depth [`DEPTH`] kept up to date leaf by leaf: every level's nodes up to
+/// the highest slot used; the rest is padding.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Tree {
     levels: Vec<Vec<Fr>>,
 }
 
 impl Tree {
-    fn new(leaves: Vec<Fr>) -> Result<Self, CircuitError> {
-        if leaves.len() > CAPACITY {
-            return Err(CircuitError::Shape(format!(
-                "a registry tree holds at most {CAPACITY} leaves"
-            )));
+    fn new() -> Self {
+        Self {
+            levels: vec![Vec::new(); DEPTH + 1],
         }
+    }
+
+    /// Sets leaf `index` (below [`CAPACITY`]) and rehashes its path: [`DEPTH`] hashes.
+    fn set(&mut self, index: usize, leaf: Fr) {
+        debug_assert!(index < CAPACITY);
         let empty = empty_subtrees();
-        let mut levels = vec![leaves];
-        for level in 0..DEPTH {
-            let below = &levels[level];
-            let above = below
-                .chunks(ARITY)
-                .map(|chunk| {
-                    let children: [Fr; ARITY] =
-                        std::array::from_fn(|i| chunk.get(i).copied().unwrap_or(empty[level]));
-                    hash(domains::merkle_node(), &children)
-                })
-                .collect();
-            levels.push(above);
+        let mut i = index;
+        let mut value = leaf;
+        for (level, nodes) in self.levels.iter_mut().enumerate() {
+            if nodes.len() <= i {
+                nodes.resize(i + 1, empty[level]);
+            }
+            nodes[i] = value;
+            if level == DEPTH {
+                break;
+            }
+            let first = i - i % ARITY;
+            let children: [Fr; ARITY] =
+                std::array::from_fn(|k| nodes.get(first + k).copied().unwrap_or(empty[level]));
+            value = hash(domains::merkle_node(), &children);
+            i /= ARITY;
         }
-        Ok(Self { levels })
     }
 
     fn root(&self) -> Fr {
@@ -225,6 +230,30 @@ impl Tree {
     }
 }
 
+/// Leaf slots of a tree: the lowest free slot is taken first, so the layout depends only on
+/// the sequence of changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Slots {
+    next: usize,
+    free: BTreeSet<usize>,
+}
+
+impl Slots {
+    fn take(&mut self) -> usize {
+        match self.free.pop_first() {
+            Some(slot) => slot,
+            None => {
+                self.next += 1;
+                self.next - 1
+            }
+        }
+    }
+
+    fn release(&mut self, slot: usize) {
+        self.free.insert(slot);
+    }
+}
+
 /// Which list a change touches, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Change {
@@ -249,78 +278,161 @@ impl Change {
     }
 }
 
-/// The consortium's registry: the KYC members and the blocklist, as sorted sets.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The consortium's registry: the KYC members and the blocklist, with their trees kept up to
+/// date change by change (`2 × DEPTH` hashes per change, whatever the registry's size).
+///
+/// The KYC tree holds one leaf per member, in the slot it got when added. The blocklist tree is
+/// an *indexed* tree: slot 0 holds the interval from the lower sentinel 0, and each member `s`
+/// holds `(s, next)` where `next` is the next larger member or the upper sentinel; adding `x`
+/// splits its predecessor's interval in two, removing it merges them back. Its leaves are
+/// exactly the intervals between neighbours of the sorted list, in slot order. A removed
+/// member's slot becomes a zero leaf and is reused by the next addition.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registry {
-    kyc: BTreeSet<Reference>,
-    blocklist: BTreeSet<Reference>,
-}
-
-impl Registry {
-    /// The KYC members, in order.
-    pub fn kyc(&self) -> &BTreeSet<Reference> {
-        &self.kyc
-    }
-
-    /// The blocklist, in order.
-    pub fn blocklist(&self) -> &BTreeSet<Reference> {
-        &self.blocklist
-    }
-
-    /// Applies `changes`: an addition of a present value or a removal of an absent one is an
-    /// error (and leaves the registry as it was), as is outgrowing a tree.
-    pub fn apply(&mut self, changes: &[Change]) -> Result<(), CircuitError> {
-        let mut next = self.clone();
-        for change in changes {
-            let (done, what) = match change {
-                Change::AddKyc(r) => (next.kyc.insert(*r), "already in the KYC registry"),
-                Change::RemoveKyc(r) => (next.kyc.remove(r), "not in the KYC registry"),
-                Change::AddBlocklist(r) => (next.blocklist.insert(*r), "already on the blocklist"),
-                Change::RemoveBlocklist(r) => (next.blocklist.remove(r), "not on the blocklist"),
-            };
-            if !done {
-                return Err(CircuitError::Unsatisfied(format!("a borrower is {what}")));
-            }
-        }
-        if next.kyc.len() > CAPACITY || next.blocklist.len() + 1 > CAPACITY {
-            return Err(CircuitError::Shape(format!(
-                "a registry list holds at most {} borrowers",
-                CAPACITY - 1
-            )));
-        }
-        *self = next;
-        Ok(())
-    }
-
-    /// Builds both trees (linear in the registry's size).
-    pub fn trees(&self) -> Result<RegistryTrees, CircuitError> {
-        let kyc: Vec<Reference> = self.kyc.iter().copied().collect();
-        let blocklist: Vec<Reference> = self.blocklist.iter().copied().collect();
-        let kyc_tree = Tree::new(kyc.iter().map(|r| kyc_leaf(r.field())).collect())?;
-        let bounds: Vec<Fr> = std::iter::once(Fr::zero())
-            .chain(blocklist.iter().map(Reference::field))
-            .chain(std::iter::once(upper_sentinel()))
-            .collect();
-        let gaps = bounds.windows(2).map(|w| gap_leaf(w[0], w[1])).collect();
-        Ok(RegistryTrees {
-            kyc,
-            kyc_tree,
-            blocklist,
-            blocklist_tree: Tree::new(gaps)?,
-        })
-    }
-}
-
-/// A registry's trees, ready to prove against.
-#[derive(Debug, Clone)]
-pub struct RegistryTrees {
-    kyc: Vec<Reference>,
+    kyc: BTreeMap<Reference, usize>,
+    kyc_slots: Slots,
     kyc_tree: Tree,
-    blocklist: Vec<Reference>,
+    blocklist: BTreeMap<Reference, usize>,
+    blocklist_slots: Slots,
     blocklist_tree: Tree,
 }
 
-impl RegistryTrees {
+impl Default for Registry {
+    fn default() -> Self {
+        let mut blocklist_slots = Slots::default();
+        let mut blocklist_tree = Tree::new();
+        let sentinel = blocklist_slots.take();
+        blocklist_tree.set(sentinel, gap_leaf(Fr::zero(), upper_sentinel()));
+        Self {
+            kyc: BTreeMap::new(),
+            kyc_slots: Slots::default(),
+            kyc_tree: Tree::new(),
+            blocklist: BTreeMap::new(),
+            blocklist_slots,
+            blocklist_tree,
+        }
+    }
+}
+
+impl Registry {
+    /// Whether `reference` is in the KYC registry.
+    pub fn is_registered(&self, reference: &Reference) -> bool {
+        self.kyc.contains_key(reference)
+    }
+
+    /// Whether `reference` is on the blocklist.
+    pub fn is_blocklisted(&self, reference: &Reference) -> bool {
+        self.blocklist.contains_key(reference)
+    }
+
+    /// The KYC members, in order.
+    pub fn kyc(&self) -> impl Iterator<Item = &Reference> {
+        self.kyc.keys()
+    }
+
+    /// How many borrowers are in the KYC registry and on the blocklist.
+    pub fn len(&self) -> (usize, usize) {
+        (self.kyc.len(), self.blocklist.len())
+    }
+
+    /// Whether both lists are empty.
+    pub fn is_empty(&self) -> bool {
+        self.kyc.is_empty() && self.blocklist.is_empty()
+    }
+
+    /// Applies `changes` in order: an addition of a present value, a removal of an absent one,
+    /// or outgrowing a tree is an error, and leaves the registry as it was.
+    pub fn apply(&mut self, changes: &[Change]) -> Result<(), CircuitError> {
+        self.check(changes)?;
+        for change in changes {
+            match change {
+                Change::AddKyc(r) => {
+                    let slot = self.kyc_slots.take();
+                    self.kyc_tree.set(slot, kyc_leaf(r.field()));
+                    self.kyc.insert(*r, slot);
+                }
+                Change::RemoveKyc(r) => {
+                    if let Some(slot) = self.kyc.remove(r) {
+                        self.kyc_tree.set(slot, Fr::zero());
+                        self.kyc_slots.release(slot);
+                    }
+                }
+                Change::AddBlocklist(r) => {
+                    let (low, low_slot) = self.predecessor(r);
+                    let high = self.successor(r);
+                    let slot = self.blocklist_slots.take();
+                    self.blocklist_tree.set(low_slot, gap_leaf(low, r.field()));
+                    self.blocklist_tree.set(slot, gap_leaf(r.field(), high));
+                    self.blocklist.insert(*r, slot);
+                }
+                Change::RemoveBlocklist(r) => {
+                    if let Some(slot) = self.blocklist.remove(r) {
+                        let (low, low_slot) = self.predecessor(r);
+                        let high = self.successor(r);
+                        self.blocklist_tree.set(low_slot, gap_leaf(low, high));
+                        self.blocklist_tree.set(slot, Fr::zero());
+                        self.blocklist_slots.release(slot);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `changes` apply in order, without changing anything.
+    fn check(&self, changes: &[Change]) -> Result<(), CircuitError> {
+        let mut changed: HashMap<(bool, Reference), bool> = HashMap::new();
+        let (mut kyc_len, mut blocklist_len) = self.len();
+        for change in changes {
+            let (kyc, reference, adding, why) = match change {
+                Change::AddKyc(r) => (true, r, true, "already in the KYC registry"),
+                Change::RemoveKyc(r) => (true, r, false, "not in the KYC registry"),
+                Change::AddBlocklist(r) => (false, r, true, "already on the blocklist"),
+                Change::RemoveBlocklist(r) => (false, r, false, "not on the blocklist"),
+            };
+            let present = match changed.get(&(kyc, *reference)) {
+                Some(present) => *present,
+                None if kyc => self.is_registered(reference),
+                None => self.is_blocklisted(reference),
+            };
+            if present == adding {
+                return Err(CircuitError::Unsatisfied(format!("a borrower is {why}")));
+            }
+            changed.insert((kyc, *reference), adding);
+            let len = if kyc {
+                &mut kyc_len
+            } else {
+                &mut blocklist_len
+            };
+            *len = if adding { *len + 1 } else { *len - 1 };
+            // The blocklist's sentinel takes one slot.
+            if kyc_len > CAPACITY || blocklist_len + 1 > CAPACITY {
+                return Err(CircuitError::Shape(format!(
+                    "a registry list holds at most {} borrowers",
+                    CAPACITY - 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The largest blocklist member below `x` (or the lower sentinel 0), and its leaf's slot.
+    fn predecessor(&self, x: &Reference) -> (Fr, usize) {
+        self.blocklist
+            .range(..x)
+            .next_back()
+            .map_or((Fr::zero(), 0), |(r, slot)| (r.field(), *slot))
+    }
+
+    /// The smallest blocklist member above `x`, or the upper sentinel.
+    fn successor(&self, x: &Reference) -> Fr {
+        use std::ops::Bound::{Excluded, Unbounded};
+        self.blocklist
+            .range((Excluded(x), Unbounded))
+            .next()
+            .map_or_else(upper_sentinel, |(r, _)| r.field())
+    }
+
     /// Both roots.
     pub fn roots(&self) -> Roots {
         Roots {
@@ -336,35 +448,24 @@ impl RegistryTrees {
         reference: Reference,
         blinding: Fr,
     ) -> Result<ScreeningWitness, CircuitError> {
-        let Ok(kyc_index) = self.kyc.binary_search(&reference) else {
+        let Some(kyc_slot) = self.kyc.get(&reference) else {
             return Err(CircuitError::Unsatisfied(
                 "the borrower is not in the consortium's KYC registry".into(),
             ));
         };
-        let gap = match self.blocklist.binary_search(&reference) {
-            Ok(_) => {
-                return Err(CircuitError::Unsatisfied(
-                    "the borrower is on the consortium's blocklist".into(),
-                ));
-            }
-            // Between bound `gap` (s₀ = 0 or a member) and the next.
-            Err(insert_at) => insert_at,
-        };
-        let low = match gap {
-            0 => Fr::zero(),
-            i => self.blocklist[i - 1].field(),
-        };
-        let high = self
-            .blocklist
-            .get(gap)
-            .map_or_else(upper_sentinel, Reference::field);
+        if self.is_blocklisted(&reference) {
+            return Err(CircuitError::Unsatisfied(
+                "the borrower is on the consortium's blocklist".into(),
+            ));
+        }
+        let (low, low_slot) = self.predecessor(&reference);
         Ok(ScreeningWitness {
             reference: reference.field(),
             blinding,
-            kyc_path: self.kyc_tree.path(kyc_index),
+            kyc_path: self.kyc_tree.path(*kyc_slot),
             low,
-            high,
-            gap_path: self.blocklist_tree.path(gap),
+            high: self.successor(&reference),
+            gap_path: self.blocklist_tree.path(low_slot),
         })
     }
 }
@@ -699,9 +800,7 @@ pub(crate) mod tests {
 
     /// A satisfied statement for borrower `seed` (in KYC, not blocklisted).
     pub(crate) fn statement(seed: u8) -> (ScreeningPublic, ScreeningWitness) {
-        let trees = registry(&[3, 10, seed, 200], &[1, 50, 100, 250])
-            .trees()
-            .unwrap();
+        let trees = registry(&[3, 10, seed, 200], &[1, 50, 100, 250]);
         let witness = trees.witness(reference(seed), Fr::from(4242u64)).unwrap();
         let public = ScreeningPublic {
             entry: [5; 16],
@@ -735,7 +834,7 @@ pub(crate) mod tests {
 
     #[test]
     fn outsiders_and_blocklisted_borrowers_get_no_witness() {
-        let trees = registry(&[3, 10, 50], &[50]).trees().unwrap();
+        let trees = registry(&[3, 10, 50], &[50]);
         let not_registered = trees.witness(reference(4), Fr::one()).unwrap_err();
         assert!(not_registered.to_string().contains("KYC registry"));
         let blocked = trees.witness(reference(50), Fr::one()).unwrap_err();
@@ -746,17 +845,26 @@ pub(crate) mod tests {
     fn a_blocklisted_borrower_cannot_borrow_a_neighbouring_interval() {
         // Borrower 50 is in KYC and on the blocklist; the prover takes the interval right
         // below or right above it, or a made-up one.
-        let trees = registry(&[3, 50], &[10, 50, 90]).trees().unwrap();
+        let trees = registry(&[3, 50], &[10, 50, 90]);
         let honest = trees.witness(reference(3), Fr::one()).unwrap();
         let x = reference(50).field();
-        let kyc_path = trees.kyc_tree.path(1);
+        let kyc_path = trees.kyc_tree.path(trees.kyc[&reference(50)]);
         let public = ScreeningPublic {
             entry: [1; 16],
             roots: trees.roots(),
             commitment: reference_commitment(x, Fr::one()),
         };
-        let below = (reference(10).field(), x, trees.blocklist_tree.path(1));
-        let above = (x, reference(90).field(), trees.blocklist_tree.path(2));
+        let slot = |seed: u8| trees.blocklist[&reference(seed)];
+        let below = (
+            reference(10).field(),
+            x,
+            trees.blocklist_tree.path(slot(10)),
+        );
+        let above = (
+            x,
+            reference(90).field(),
+            trees.blocklist_tree.path(slot(50)),
+        );
         let made_up = (
             reference(10).field(),
             reference(90).field(),
@@ -781,7 +889,10 @@ pub(crate) mod tests {
         // A depth-10 tree is too big to pad in a test; compare a sparse tree's lowest levels
         // with the dense tree of the same leaves at depth 2.
         let leaves: Vec<Fr> = (1..=11u64).map(Fr::from).collect();
-        let tree = Tree::new(leaves.clone()).unwrap();
+        let mut tree = Tree::new();
+        for (i, leaf) in leaves.iter().enumerate() {
+            tree.set(i, *leaf);
+        }
         let mut padded = leaves;
         padded.resize(16, Fr::zero());
         assert_eq!(tree.levels[2][0], crate::merkle::root(&padded));
@@ -789,10 +900,48 @@ pub(crate) mod tests {
             let leaf = tree.levels[0].get(index).copied().unwrap_or_default();
             assert_eq!(path_root(leaf, &tree.path(index)), Some(tree.root()));
         }
+        assert_eq!(Tree::new().root(), empty_subtrees()[DEPTH]);
+        // Setting a leaf far out equals building the padded levels up to it.
+        tree.set(300_000, Fr::from(7u64));
         assert_eq!(
-            Tree::new(Vec::new()).unwrap().root(),
-            empty_subtrees()[DEPTH]
+            path_root(Fr::from(7u64), &tree.path(300_000)),
+            Some(tree.root())
         );
+        assert_eq!(path_root(Fr::from(3u64), &tree.path(2)), Some(tree.root()));
+    }
+
+    /// The blocklist tree's leaves are exactly the intervals between neighbours of the sorted
+    /// list (and zero leaves), whatever order members came and went in.
+    #[test]
+    fn blocklist_leaves_are_the_gaps_of_the_sorted_list() {
+        let mut registry = Registry::default();
+        let seeds = [40u8, 7, 200, 90, 13, 150, 60];
+        for (k, seed) in seeds.iter().enumerate() {
+            registry
+                .apply(&[Change::AddBlocklist(reference(*seed))])
+                .unwrap();
+            if k % 3 == 2 {
+                registry
+                    .apply(&[Change::RemoveBlocklist(reference(seeds[k - 1]))])
+                    .unwrap();
+            }
+        }
+        let members: Vec<Fr> = registry.blocklist.keys().map(Reference::field).collect();
+        let bounds: Vec<Fr> = std::iter::once(Fr::zero())
+            .chain(members.iter().copied())
+            .chain(std::iter::once(upper_sentinel()))
+            .collect();
+        let mut expected: Vec<Fr> = bounds.windows(2).map(|w| gap_leaf(w[0], w[1])).collect();
+        let mut leaves: Vec<Fr> = registry.blocklist_tree.levels[0]
+            .iter()
+            .copied()
+            .filter(|leaf| !leaf.is_zero())
+            .collect();
+        expected.sort();
+        leaves.sort();
+        assert_eq!(leaves, expected);
+        // Freed slots are reused: as many slots as the most members ever held at once, plus 1.
+        assert!(registry.blocklist_tree.levels[0].len() <= 6);
     }
 
     #[test]
@@ -817,14 +966,14 @@ pub(crate) mod tests {
                 Change::AddBlocklist(reference(1)),
             ])
             .unwrap();
-        assert!(!registry.kyc().contains(&reference(1)));
-        assert!(registry.blocklist().contains(&reference(1)));
+        assert!(!registry.is_registered(&reference(1)));
+        assert!(registry.is_blocklisted(&reference(1)));
     }
 
     #[test]
     fn updates_round_trip_and_refuse_non_canonical_bytes() {
         let update = RegistryUpdate {
-            roots: registry(&[1], &[]).trees().unwrap().roots(),
+            roots: registry(&[1], &[]).roots(),
             changes: vec![
                 Change::AddKyc(reference(1)),
                 Change::AddBlocklist(reference(2)),
@@ -1052,12 +1201,12 @@ pub(crate) mod tests {
             let kyc: Vec<u8> = kyc.into_iter().collect();
             let blocklist: Vec<u8> = blocklist.into_iter().collect();
             let seed = kyc[pick.index(kyc.len())];
-            let trees = registry(&kyc, &blocklist).trees().unwrap();
+            let trees = registry(&kyc, &blocklist);
             // A blocklisted borrower gets no honest witness: build the closest cheat instead.
             let mut witness = match trees.witness(reference(seed), Fr::from(9u64)) {
                 Ok(w) => w,
                 Err(_) => {
-                    let open = registry(&kyc, &[]).trees().unwrap();
+                    let open = registry(&kyc, &[]);
                     open.witness(reference(seed), Fr::from(9u64)).unwrap()
                 }
             };

@@ -96,8 +96,7 @@ pub struct Gateway {
 struct RegistryFollower {
     after: Option<(u64, u32)>,
     head: Option<EntryId>,
-    registry: veil_circuits::screening::Registry,
-    trees: Option<Arc<veil_circuits::screening::RegistryTrees>>,
+    registry: Arc<veil_circuits::screening::Registry>,
 }
 
 /// Where writes spent their time, summed since the gateway started.
@@ -231,18 +230,11 @@ impl Gateway {
         }
     }
 
-    /// The current registry version (none while the registry is empty), its lists and trees:
+    /// The current registry version (none while the registry is empty) and the registry:
     /// reads the `registry.updated` entries finalized since the last call and replays them.
     async fn current_registry(
         &self,
-    ) -> Result<
-        (
-            Option<EntryId>,
-            veil_circuits::screening::Registry,
-            Arc<veil_circuits::screening::RegistryTrees>,
-        ),
-        Problem,
-    > {
+    ) -> Result<(Option<EntryId>, Arc<veil_circuits::screening::Registry>), Problem> {
         const PAGE: usize = 256;
         let mut follower = self.registry.lock().await;
         loop {
@@ -258,28 +250,17 @@ impl Gateway {
                     return Err(Problem::internal());
                 }
                 let update = veil_node::registry::update_of(&entry).map_err(store_error)?;
-                follower
-                    .registry
+                Arc::make_mut(&mut follower.registry)
                     .apply(&update.changes)
                     .map_err(store_error)?;
                 follower.head = Some(entry.header.id);
                 follower.after = Some((stored.height, stored.index));
-                follower.trees = None;
             }
             if page.len() < PAGE {
                 break;
             }
         }
-        let trees = match &follower.trees {
-            Some(trees) => trees.clone(),
-            None => {
-                let registry = follower.registry.clone();
-                let trees = Arc::new(self.cpu(|| registry.trees()).await.map_err(store_error)?);
-                follower.trees = Some(trees.clone());
-                trees
-            }
-        };
-        Ok((follower.head, follower.registry.clone(), trees))
+        Ok((follower.head, follower.registry.clone()))
     }
 
     fn opener(&self) -> Opener<'_> {
@@ -415,10 +396,10 @@ impl Gateway {
                 let month = current_month();
                 let registry = if self.genesis.circuits.screening.is_some() {
                     match self.current_registry().await? {
-                        (Some(version), _, trees) => {
-                            Some(crate::builder::ScreeningRegistry { version, trees })
+                        (Some(version), registry) => {
+                            Some(crate::builder::ScreeningRegistry { version, registry })
                         }
-                        (None, ..) => None,
+                        (None, _) => None,
                     }
                 } else {
                     None
@@ -427,7 +408,7 @@ impl Gateway {
                     .await
             }
             Request::RegistryUpdated(update) => {
-                let (previous, registry, _) = self.current_registry().await?;
+                let (previous, registry) = self.current_registry().await?;
                 let month = current_month();
                 self.cpu(|| builder.registry(update, previous, &registry, &month, now_ms()))
                     .await
@@ -558,7 +539,16 @@ impl Gateway {
                 .map_err(store_error)?;
         }
         drop(reservation);
-        let receipt = result.map_err(link_problem)?;
+        let receipt = result.map_err(|e| match e {
+            // The entry was built on a registry version another member has just changed (a
+            // loan screened against it, or an update of it): nothing was written, and
+            // building it again uses the new version.
+            LinkError::Rejected(reason) if reason == "stale-registry" => Problem::conflict(
+                "the consortium's registry changed while this entry was being built; nothing \
+                 was written: submit it again (with a new Idempotency-Key)",
+            ),
+            other => link_problem(other),
+        })?;
         self.timings.add(timings, submitted.elapsed());
         if let Request::LoanRepaid(repayment) = request {
             self.store

@@ -404,7 +404,7 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
     };
     let screening = crate::builder::ScreeningRegistry {
         version: registry_entry.header.id,
-        trees: Arc::new(registry.trees().map_err(|e| e.to_string())?),
+        registry: Arc::new(registry),
     };
     let registry = Some(screening);
     let started = Instant::now();

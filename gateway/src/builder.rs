@@ -116,13 +116,14 @@ pub fn repayment_commitment(
     })
 }
 
-/// The registry version a loan is screened against: the `registry.updated` entry and its trees.
+/// The registry version a loan is screened against: the `registry.updated` entry and the
+/// registry after it.
 #[derive(Debug, Clone)]
 pub struct ScreeningRegistry {
     /// The current version's entry.
     pub version: EntryId,
-    /// Its trees.
-    pub trees: std::sync::Arc<veil_circuits::screening::RegistryTrees>,
+    /// The registry (lists and trees).
+    pub registry: std::sync::Arc<veil_circuits::screening::Registry>,
 }
 
 /// A borrower's registry reference, from its national id.
@@ -452,7 +453,7 @@ impl Builder<'_> {
             (Some(_), Some(registry)) => {
                 let principal = opening_of(&openings, "principal")?;
                 let witness = registry
-                    .trees
+                    .registry
                     .witness(
                         veil_circuits::screening::Reference::of_borrower_ref(&borrower_ref),
                         veil_circuits::screening_blinding(&principal.blinding_bytes()),
@@ -467,7 +468,7 @@ impl Builder<'_> {
                     tracing::error!(error = %e, "no screening proving key");
                     Problem::unavailable()
                 })?;
-                Some((registry.version, registry.trees.roots(), witness, key))
+                Some((registry.version, registry.registry.roots(), witness, key))
             }
         };
         for (label, opening) in &openings {
@@ -579,7 +580,7 @@ impl Builder<'_> {
             veil_circuits::CircuitError::Unsatisfied(why) => Problem::invalid_entry(why),
             other => Problem::invalid_entry(other.to_string()),
         })?;
-        let roots = next.trees().map_err(internal)?.roots();
+        let roots = next.roots();
         let circuit = RegistryUpdate { roots, changes }.to_bytes();
         let list = |path: &str, changes: &ListChanges| Field {
             path: path.into(),

@@ -69,6 +69,10 @@ pub enum Rejection {
     /// A repayment referenced by a settlement was already settled.
     #[error("repayment already settled")]
     AlreadySettled,
+    /// The registry version a loan was screened against, or an update changes, is no longer
+    /// current (another update was ordered first): screen or change again.
+    #[error("the registry version is no longer current")]
+    StaleRegistry,
     /// The range proof does not verify.
     #[error("range proof does not verify")]
     RangeProof,
@@ -91,6 +95,7 @@ impl Rejection {
             Self::UnknownSubmitter | Self::Signature => "signature",
             Self::References(_) => "reference",
             Self::Replay | Self::AlreadySettled => "replay",
+            Self::StaleRegistry => "stale-registry",
             Self::RangeProof | Self::RelationProof => "proof",
             Self::CircuitProof(_) => "circuit",
         }
@@ -283,8 +288,7 @@ impl Validator {
                 let mut next = (*previous).clone();
                 next.apply(&update.changes)
                     .map_err(|e| bad(e.to_string()))?;
-                let trees = next.trees().map_err(|e| bad(e.to_string()))?;
-                if trees.roots() != update.roots {
+                if next.roots() != update.roots {
                     return Err(bad("the roots are not those of the changed registry".into()));
                 }
                 Ok(())
@@ -576,10 +580,7 @@ impl Validator {
             EntryType::LoanOriginated | EntryType::RegistryUpdated => {
                 for id in references {
                     if view.settled_by(id)?.is_some() {
-                        return Err(Rejection::References(
-                            "the registry version is no longer current",
-                        )
-                        .into());
+                        return Err(Rejection::StaleRegistry.into());
                     }
                 }
             }
@@ -718,7 +719,7 @@ mod tests {
         pub(super) fn update(registry: &mut Registry, changes: Vec<Change>) -> RegistryUpdate {
             registry.apply(&changes).unwrap();
             RegistryUpdate {
-                roots: registry.trees().unwrap().roots(),
+                roots: registry.roots(),
                 changes,
             }
         }
@@ -730,7 +731,7 @@ mod tests {
             version: EntryId,
             who: Reference,
         ) -> Entry {
-            let trees = registry.trees().unwrap();
+            let trees = registry;
             consortium.screened_loan(0, 9, 100_000, &[(1, 5000)], Some(version), |id| {
                 let witness = trees.witness(who, Fr::from(77u64)).unwrap();
                 let public = ScreeningPublic {
@@ -815,7 +816,7 @@ mod tests {
         let mut from_first = registry.clone();
         honest.roots = {
             from_first.apply(&honest.changes).unwrap();
-            from_first.trees().unwrap().roots()
+            from_first.roots()
         };
         let behind = consortium.registry_update(2, Some(first.header.id), &honest);
         assert_eq!(
@@ -823,7 +824,7 @@ mod tests {
                 Err(ValidationError::Rejected(r)) => r,
                 other => panic!("{other:?}"),
             },
-            Rejection::References("the registry version is no longer current")
+            Rejection::StaleRegistry
         );
     }
 
@@ -872,19 +873,10 @@ mod tests {
             &screening::update(&mut registry, vec![Change::AddBlocklist(c)]),
         );
         view.push(Arc::new(blocked.clone()));
-        assert_eq!(
-            reason(&old, &view),
-            Rejection::References("the registry version is no longer current")
-        );
+        assert_eq!(reason(&old, &view), Rejection::StaleRegistry);
         // A proof claiming the new roots without a witness cannot exist; one against the new
         // version for a still-clean borrower passes.
-        assert!(
-            registry
-                .trees()
-                .unwrap()
-                .witness(c, veil_circuits::Fr::from(1u64))
-                .is_err()
-        );
+        assert!(registry.witness(c, veil_circuits::Fr::from(1u64)).is_err());
         let mut with_b = registry.clone();
         let add_b = consortium.registry_update(
             2,

@@ -11,7 +11,7 @@ use veil_gateway::pki::{Ca, Usage};
 use veil_node::ledger::{Entry, UnsignedEntry};
 use veil_node::link::LinkError;
 use veil_tests::{
-    BORROWER, ConsortiumDir, Harness, free_base_port, get_json as get, get_until_found,
+    BORROWER, ConsortiumDir, Harness, eventually, free_base_port, get_json as get, get_until_found,
     https as client, loan_request, member_client, post_json as post, register_borrowers,
     regulator_client,
 };
@@ -524,8 +524,21 @@ async fn loans_are_screened_against_the_registry_on_the_ledger() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(count("registry.updated").await, 0);
 
-    // Another member registers the borrower; the originator's loan is screened and written.
+    // Another member registers the borrower; once bank-a's node has that version too (it
+    // applies the block moments after bank-b's), the originator's loan is screened and written.
     register_borrowers(&other_clerk, &other_url, &[BORROWER]).await;
+    let registry_versions = |n: usize| {
+        let count = &count;
+        async move {
+            eventually(
+                Duration::from_secs(20),
+                "bank-a's node to have the registry",
+                || async { (count("registry.updated").await == n).then_some(()) },
+            )
+            .await
+        }
+    };
+    registry_versions(1).await;
     let (status, written) = post(&clerk, &url, &loan_request("L-2"), None).await;
     assert_eq!(status, StatusCode::CREATED, "{written}");
     let loan_path = format!("/v1/entries/{}", written["id"].as_str().unwrap());
@@ -565,6 +578,7 @@ async fn loans_are_screened_against_the_registry_on_the_ledger() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let blocklisted_at = body["id"].as_str().unwrap().to_owned();
+    registry_versions(2).await;
     let (status, problem) = post(&clerk, &url, &loan_request("L-3"), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(
