@@ -168,39 +168,67 @@ fn empty_subtrees() -> &'static [Fr; DEPTH + 1] {
     })
 }
 
-/// A sparse tree of depth [`DEPTH`] kept up to date leaf by leaf: every level's nodes up to
-/// the highest slot used; the rest is padding.
+/// A sparse tree of depth [`DEPTH`] kept up to date: every level's nodes up to the highest
+/// slot used; the rest is padding. Leaves are set, then [`Tree::rehash`] recomputes each
+/// changed inner node once (at most [`DEPTH`] hashes per changed leaf, fewer when changed
+/// leaves share ancestors).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Tree {
     levels: Vec<Vec<Fr>>,
+    dirty: BTreeSet<usize>,
 }
 
 impl Tree {
     fn new() -> Self {
         Self {
             levels: vec![Vec::new(); DEPTH + 1],
+            dirty: BTreeSet::new(),
         }
     }
 
-    /// Sets leaf `index` (below [`CAPACITY`]) and rehashes its path: [`DEPTH`] hashes.
+    /// Sets leaf `index` (below [`CAPACITY`]); its ancestors are stale until [`Tree::rehash`].
     fn set(&mut self, index: usize, leaf: Fr) {
         debug_assert!(index < CAPACITY);
+        let leaves = &mut self.levels[0];
+        if leaves.len() <= index {
+            leaves.resize(index + 1, empty_subtrees()[0]);
+        }
+        leaves[index] = leaf;
+        self.dirty.insert(index);
+    }
+
+    /// Recomputes the ancestors of every leaf set since the last call, level by level (in
+    /// parallel when many changed).
+    fn rehash(&mut self) {
+        use rayon::prelude::*;
         let empty = empty_subtrees();
-        let mut i = index;
-        let mut value = leaf;
-        for (level, nodes) in self.levels.iter_mut().enumerate() {
-            if nodes.len() <= i {
-                nodes.resize(i + 1, empty[level]);
+        let mut parents: Vec<usize> = std::mem::take(&mut self.dirty)
+            .into_iter()
+            .map(|i| i / ARITY)
+            .collect();
+        parents.dedup();
+        for level in 0..DEPTH {
+            let (below, above) = self.levels.split_at_mut(level + 1);
+            let (below, above) = (&below[level], &mut above[0]);
+            let node = |parent: &usize| {
+                let first = parent * ARITY;
+                let children: [Fr; ARITY] =
+                    std::array::from_fn(|k| below.get(first + k).copied().unwrap_or(empty[level]));
+                hash(domains::merkle_node(), &children)
+            };
+            let hashed: Vec<Fr> = if parents.len() > 256 {
+                parents.par_iter().map(node).collect()
+            } else {
+                parents.iter().map(node).collect()
+            };
+            for (parent, value) in parents.iter().zip(hashed) {
+                if above.len() <= *parent {
+                    above.resize(parent + 1, empty[level + 1]);
+                }
+                above[*parent] = value;
             }
-            nodes[i] = value;
-            if level == DEPTH {
-                break;
-            }
-            let first = i - i % ARITY;
-            let children: [Fr; ARITY] =
-                std::array::from_fn(|k| nodes.get(first + k).copied().unwrap_or(empty[level]));
-            value = hash(domains::merkle_node(), &children);
-            i /= ARITY;
+            parents = parents.iter().map(|p| p / ARITY).collect();
+            parents.dedup();
         }
     }
 
@@ -303,6 +331,7 @@ impl Default for Registry {
         let mut blocklist_tree = Tree::new();
         let sentinel = blocklist_slots.take();
         blocklist_tree.set(sentinel, gap_leaf(Fr::zero(), upper_sentinel()));
+        blocklist_tree.rehash();
         Self {
             kyc: BTreeMap::new(),
             kyc_slots: Slots::default(),
@@ -376,6 +405,8 @@ impl Registry {
                 }
             }
         }
+        self.kyc_tree.rehash();
+        self.blocklist_tree.rehash();
         Ok(())
     }
 
@@ -893,6 +924,7 @@ pub(crate) mod tests {
         for (i, leaf) in leaves.iter().enumerate() {
             tree.set(i, *leaf);
         }
+        tree.rehash();
         let mut padded = leaves;
         padded.resize(16, Fr::zero());
         assert_eq!(tree.levels[2][0], crate::merkle::root(&padded));
@@ -903,11 +935,27 @@ pub(crate) mod tests {
         assert_eq!(Tree::new().root(), empty_subtrees()[DEPTH]);
         // Setting a leaf far out equals building the padded levels up to it.
         tree.set(300_000, Fr::from(7u64));
+        tree.rehash();
         assert_eq!(
             path_root(Fr::from(7u64), &tree.path(300_000)),
             Some(tree.root())
         );
         assert_eq!(path_root(Fr::from(3u64), &tree.path(2)), Some(tree.root()));
+    }
+
+    /// Rehashing a batch equals setting the leaves one at a time.
+    #[test]
+    fn batched_rehashing_equals_one_leaf_at_a_time() {
+        let mut batched = Tree::new();
+        let mut single = Tree::new();
+        for i in 0..1_500usize {
+            let slot = (i * 7919) % 5_000;
+            batched.set(slot, Fr::from(i as u64 + 1));
+            single.set(slot, Fr::from(i as u64 + 1));
+            single.rehash();
+        }
+        batched.rehash();
+        assert_eq!(batched, single);
     }
 
     /// The blocklist tree's leaves are exactly the intervals between neighbours of the sorted
