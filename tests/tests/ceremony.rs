@@ -176,6 +176,10 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
         summary.contains("complete: every member contributed"),
         "{summary}"
     );
+    assert!(
+        summary.contains("screening: verified, phase-2 contributions from bank-b, bank-a"),
+        "{summary}"
+    );
 
     // A tampered record breaks verification.
     let record = ceremony.join("phase2/settlement-4/0-bank-b.record");
@@ -202,6 +206,13 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
     )
     .unwrap();
     assert_eq!(key.verifying_key().digest(), vk.digest());
+    // So is the screening circuit's, from the same ceremony.
+    let screening = genesis.circuits.screening.as_ref().unwrap();
+    let key = veil_circuits::ProvingKey::from_bytes(
+        &std::fs::read(consortium.join("circuits/screening.pk")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(key.verifying_key().digest(), screening.digest());
 
     // A key file swapped for another is refused at load by the genesis pin.
     let mut text = std::fs::read_to_string(consortium.join("consortium.toml")).unwrap();
