@@ -227,7 +227,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(dir) => veil_gateway::init::CircuitSource::Ceremony(dir),
                 None => {
                     eprintln!(
-                        "warning: settlement circuit keys from the insecure dev setup; nodes and \
+                        "warning: circuit keys (settlement, screening) from the insecure dev setup; nodes and \
                          gateways need --dev. Run the ceremony for a real consortium \
                          (docs/ceremony.md)."
                     );
