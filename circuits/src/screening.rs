@@ -1061,52 +1061,17 @@ pub(crate) mod tests {
     /// Every single witness variable — the reference and its bits, the blinding, every Merkle
     /// path element (siblings, position bits, selections), the interval bounds and both gap
     /// decompositions, every Poseidon intermediate — changed alone leaves the constraint system
-    /// unsatisfied.
+    /// unsatisfied, and so do the roots and the commitment (the entry id, input 1, is bound by
+    /// Groth16 alone; see the groth16 tests).
     #[test]
-    fn perturbing_any_witness_variable_breaks_the_circuit() {
+    fn perturbing_any_variable_breaks_the_circuit() {
         let (public, witness) = statement(0x42);
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        cs.set_optimization_goal(OptimizationGoal::Constraints);
-        ScreeningCircuit {
+        let cs = crate::test_support::satisfied(ScreeningCircuit {
             public: Some(public),
             witness: Some(witness),
-        }
-        .generate_constraints(cs.clone())
-        .unwrap();
-        cs.finalize();
-        assert!(cs.is_satisfied().unwrap());
-        let n = cs.num_witness_variables();
-        assert!(n > 5000, "{n} witness variables");
-        for k in 0..n {
-            let original = cs.borrow().unwrap().witness_assignment[k];
-            cs.borrow_mut().unwrap().witness_assignment[k] = original + Fr::one();
-            assert!(
-                !cs.is_satisfied().unwrap(),
-                "witness variable {k} of {n} is unconstrained"
-            );
-            cs.borrow_mut().unwrap().witness_assignment[k] = original;
-        }
-    }
-
-    /// The roots and the commitment, changed alone, leave the system unsatisfied (the entry id
-    /// is bound by Groth16 alone; see the groth16 tests).
-    #[test]
-    fn perturbing_any_public_input_breaks_the_circuit() {
-        let (public, witness) = statement(0x42);
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        ScreeningCircuit {
-            public: Some(public),
-            witness: Some(witness),
-        }
-        .generate_constraints(cs.clone())
-        .unwrap();
+        });
         assert_eq!(cs.num_instance_variables(), 1 + PUBLIC_INPUTS);
-        for k in 2..cs.num_instance_variables() {
-            let original = cs.borrow().unwrap().instance_assignment[k];
-            cs.borrow_mut().unwrap().instance_assignment[k] = original + Fr::one();
-            assert!(!cs.is_satisfied().unwrap(), "public input {k}");
-            cs.borrow_mut().unwrap().instance_assignment[k] = original;
-        }
+        crate::test_support::every_variable_is_constrained(&cs, 5000, 2);
     }
 
     #[test]
