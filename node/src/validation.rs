@@ -294,8 +294,7 @@ impl Validator {
                 Ok(())
             }
             EntryType::LoanOriginated => {
-                let referenced: Vec<Entry> = referenced.iter().map(|e| Entry::clone(e)).collect();
-                Ok(self.check_screening_with(entry, &referenced)?)
+                Ok(self.check_screening(entry, referenced.first().map(AsRef::as_ref))?)
             }
             EntryType::LoanRepaid | EntryType::SettlementClosed => Ok(()),
         }
@@ -322,10 +321,14 @@ impl Validator {
         loan: &Entry,
         referenced: &[Entry],
     ) -> Result<(), Rejection> {
+        self.check_screening(loan, referenced.first())
+    }
+
+    fn check_screening(&self, loan: &Entry, version: Option<&Entry>) -> Result<(), Rejection> {
         let Some(vk) = &self.genesis.circuits.screening else {
             return Ok(());
         };
-        let version = referenced.first().ok_or(Rejection::References(
+        let version = version.ok_or(Rejection::References(
             "a loan must reference the registry it was screened against",
         ))?;
         if version.header.kind != EntryType::RegistryUpdated.name() {
@@ -715,6 +718,21 @@ mod tests {
             Reference([seed; 31])
         }
 
+        /// Borrowers 1, 2, 3.
+        pub(super) fn borrowers() -> (Reference, Reference, Reference) {
+            (borrower(1), borrower(2), borrower(3))
+        }
+
+        /// The first registry version, by member 0, making `changes`, and the registry after it.
+        pub(super) fn first_version(
+            consortium: &TestConsortium,
+            changes: Vec<Change>,
+        ) -> (Registry, Entry) {
+            let mut registry = Registry::default();
+            let first = consortium.registry_update(0, None, &update(&mut registry, changes));
+            (registry, first)
+        }
+
         /// The update applying `changes` to `registry`, with honest roots.
         pub(super) fn update(registry: &mut Registry, changes: Vec<Change>) -> RegistryUpdate {
             registry.apply(&changes).unwrap();
@@ -761,19 +779,10 @@ mod tests {
     fn registry_updates_form_one_chain_with_honest_roots() {
         use veil_circuits::screening::{Change, Registry};
         let (consortium, validator, store) = screening::consortium();
-        let (a, b, c) = (
-            screening::borrower(1),
-            screening::borrower(2),
-            screening::borrower(3),
-        );
-        let mut registry = Registry::default();
-        let first = consortium.registry_update(
-            0,
-            None,
-            &screening::update(
-                &mut registry,
-                vec![Change::AddKyc(a), Change::AddBlocklist(c)],
-            ),
+        let (a, b, c) = screening::borrowers();
+        let (registry, first) = screening::first_version(
+            &consortium,
+            vec![Change::AddKyc(a), Change::AddBlocklist(c)],
         );
         validator.check(&first, &PendingView::new(&store)).unwrap();
         let mut view = PendingView::new(&store);
@@ -830,19 +839,11 @@ mod tests {
 
     #[test]
     fn loans_are_screened_against_the_current_registry() {
-        use veil_circuits::screening::{Change, Registry};
+        use veil_circuits::screening::Change;
         let (consortium, validator, store) = screening::consortium();
-        let (a, b, c) = (
-            screening::borrower(1),
-            screening::borrower(2),
-            screening::borrower(3),
-        );
-        let mut registry = Registry::default();
-        let first = consortium.registry_update(
-            0,
-            None,
-            &screening::update(&mut registry, vec![Change::AddKyc(a), Change::AddKyc(c)]),
-        );
+        let (a, b, c) = screening::borrowers();
+        let (mut registry, first) =
+            screening::first_version(&consortium, vec![Change::AddKyc(a), Change::AddKyc(c)]);
         let mut view = PendingView::new(&store);
         view.push(Arc::new(first.clone()));
         let screened = screening::loan(&consortium, &registry, first.header.id, a);
