@@ -28,7 +28,10 @@ build: deps
 demo: build
 	$(CARGO) run --release --bin veil -- demo
 
+# The end-to-end tests run `veil` as a process: build it from this checkout first (they refuse
+# a binary built from other sources, see tests/src/lib.rs), then run every test.
 test: deps
+	$(CARGO) build --bin veil
 	$(CARGO) test --workspace --all-targets
 
 bench: build

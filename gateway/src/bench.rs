@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use crate::audit;
 use crate::builder::{Builder, LoanTerms};
 use crate::demo::{Workload, installment, kyc_requests};
-use crate::init::{InitOptions, bank_ids, free_base_port};
+use crate::init::{InitOptions, bank_ids};
 use crate::keys::MemberSecrets;
 use crate::progress::Progress;
 use crate::request::{self, Request};
@@ -121,7 +121,6 @@ pub async fn run(loans: usize, dir: Option<&Path>, progress: &Progress) -> Resul
     };
     let step = progress.step("starting the consortium (4 banks, 1 regulator)");
     let options = InitOptions {
-        base_port: free_base_port(4, 1).ok_or("no free ports on loopback")?,
         force: true,
         // The bench writes loans and repayments, no settlements.
         circuits: crate::init::CircuitSource::Dev(vec![16]),

@@ -19,6 +19,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest as _, Sha256};
+
 use veil_crypto::encoding::{self, KeyAlgorithm};
 use veil_crypto::{EncryptionSecretKey, MasterViewKey, SigningKey};
 use veil_node::config::{ApiConfig, NodeConfig, TimingConfig};
@@ -165,18 +167,26 @@ fn write_circuits(
     })
 }
 
-/// A dev key for `shape`: the same for every consortium of that shape, so it is made once per
-/// machine and kept in `$XDG_CACHE_HOME/veil/dev-circuits` (or `~/.cache/…`).
+/// A dev key for `shape`: the same for every consortium of that shape and circuit version, so
+/// it is made once per machine and kept in `$XDG_CACHE_HOME/veil/dev-circuits` (or
+/// `~/.cache/…`).
+///
+/// A cached key is named by the shape and by the circuits' source id (`VEIL_CIRCUITS_ID`,
+/// see `gateway/build.rs`), so a changed circuit never loads a key made for an older one, and
+/// it is stored behind the SHA-256 of its bytes, so a truncated or damaged file is made again
+/// instead of being used. Keys of other circuit versions are removed when a new one is cached.
 fn dev_key(shape: veil_circuits::settlement::Shape) -> Result<Vec<u8>, InitError> {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .map(|c| c.join("veil").join("dev-circuits"));
-    let name = format!("settlement-{}-{}.pk", shape.capacity, shape.banks);
+    let version = env!("VEIL_CIRCUITS_ID");
+    let name = format!("settlement-{}-{}-{version}.pk", shape.capacity, shape.banks);
     if let Some(cached) = cache.as_ref().map(|c| c.join(&name))
-        && let Ok(bytes) = std::fs::read(&cached)
+        && let Ok(file) = std::fs::read(&cached)
+        && let Some(bytes) = checked_cache_contents(&file)
     {
-        return Ok(bytes);
+        return Ok(bytes.to_vec());
     }
     if shape.capacity >= 256 {
         eprintln!(
@@ -193,11 +203,34 @@ fn dev_key(shape: veil_circuits::settlement::Shape) -> Result<Vec<u8>, InitError
     if let Some(cache) = cache {
         // Best effort: a cache that cannot be written only costs time next run.
         let temporary = cache.join(format!("{name}.{}", std::process::id()));
-        if std::fs::create_dir_all(&cache).is_ok() && std::fs::write(&temporary, &bytes).is_ok() {
+        let mut file = Sha256::digest(&bytes).to_vec();
+        file.extend_from_slice(&bytes);
+        if std::fs::create_dir_all(&cache).is_ok() && std::fs::write(&temporary, &file).is_ok() {
             let _ = std::fs::rename(&temporary, cache.join(&name));
+            remove_other_versions(&cache, version);
         }
     }
     Ok(bytes)
+}
+
+/// The key bytes of a cache file (SHA-256 of the key, then the key), or `None` if the digest
+/// does not match.
+fn checked_cache_contents(file: &[u8]) -> Option<&[u8]> {
+    let (digest, bytes) = file.split_at_checked(32)?;
+    (Sha256::digest(bytes).as_slice() == digest).then_some(bytes)
+}
+
+/// Removes cached dev keys made for other circuit versions than `version`.
+fn remove_other_versions(cache: &Path, version: &str) {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("settlement-") && name.ends_with(".pk") && !name.contains(version) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The dev key of the screening circuit (a fraction of a second: not cached).
@@ -596,29 +629,95 @@ pub fn is_initialized(dir: &Path) -> bool {
     dir.join("consortium.toml").is_file()
 }
 
-/// A base port such that every port [`init`] assigns from it (for `banks` banks and
-/// `regulators` regulators) is free right now on loopback.
+/// The ports [`init`] assigns from `base` to `banks` banks (node consensus, node API,
+/// gateway: `base + 10 i` .. `+ 2`) and `regulators` regulators (`base + 500 + j`).
+fn assigned_ports(base: u16, banks: usize, regulators: usize) -> Vec<u16> {
+    let mut ports: Vec<u16> = (0..banks as u16)
+        .flat_map(|i| [base + 10 * i, base + 10 * i + 1, base + 10 * i + 2])
+        .collect();
+    ports.extend((0..regulators as u16).map(|j| base + 500 + j));
+    ports
+}
+
+/// A range of loopback ports reserved for one consortium on this machine: every port
+/// [`init`] assigns from [`PortLease::base`] was free when leased, and no other lease taken on
+/// this machine (by any process) overlaps it until this one is dropped.
 ///
-/// Bases are drawn from 20000..31800 so that, with the regulators at `base + 500`, every port
-/// stays below Linux's default ephemeral range (32768 and up), where outgoing connections
-/// would otherwise take them between this check and the bind.
-pub fn free_base_port(banks: usize, regulators: usize) -> Option<u16> {
+/// The reservation is an advisory lock (`flock`) on one file per ten ports under
+/// `$TMPDIR/veil-ports/`, released by the kernel when the process exits, so a crashed run
+/// leaves nothing behind. Processes that do not lease (anything else on the machine) are
+/// detected by binding each port before the lease is granted.
+#[derive(Debug)]
+pub struct PortLease {
+    base: u16,
+    _locks: Vec<std::fs::File>,
+}
+
+impl PortLease {
+    /// The base port to pass to [`init`] (`--base-port`).
+    pub fn base(&self) -> u16 {
+        self.base
+    }
+}
+
+/// Leases a base port such that every port [`init`] assigns from it (for `banks` banks and
+/// `regulators` regulators) is free on loopback and reserved against other leases: `preferred`
+/// if it is, or else one drawn at random; `None` if no such range was found.
+///
+/// Random bases are drawn from 20000..31800 so that, with the regulators at `base + 500`,
+/// every port stays below Linux's default ephemeral range (32768 and up), where outgoing
+/// connections would otherwise take them between this check and the bind.
+pub fn lease_base_port(
+    preferred: Option<u16>,
+    banks: usize,
+    regulators: usize,
+) -> Option<PortLease> {
+    if banks > 50 || regulators > 10 {
+        return None;
+    }
+    let locks_dir = std::env::temp_dir().join("veil-ports");
+    std::fs::create_dir_all(&locks_dir).ok()?;
     let mut seed = [0u8; 8];
     let _ = getrandom::fill(&mut seed);
     let seed = u64::from_le_bytes(seed);
-    for attempt in 0..500u64 {
+    let random = (0..500u64).map(|attempt| {
         let slot = seed.wrapping_add(attempt.wrapping_mul(7919)) % 1_180;
-        let base = 20_000 + slot as u16 * 10;
-        let mut ports: Vec<u16> = (0..banks as u16)
-            .flat_map(|i| [base + 10 * i, base + 10 * i + 1, base + 10 * i + 2])
-            .collect();
-        ports.extend((0..regulators as u16).map(|j| base + 500 + j));
+        20_000 + slot as u16 * 10
+    });
+    let preferred = preferred.filter(|p| u32::from(*p) + 1_000 <= u32::from(u16::MAX));
+    for base in preferred.into_iter().chain(random) {
+        let ports = assigned_ports(base, banks, regulators);
+        let mut slots: Vec<u16> = ports.iter().map(|p| p / 10).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        let Some(locks) = lock_slots(&locks_dir, &slots) else {
+            continue;
+        };
         if ports
             .iter()
             .all(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
         {
-            return Some(base);
+            return Some(PortLease {
+                base,
+                _locks: locks,
+            });
         }
     }
     None
+}
+
+/// Exclusive locks on the files of `slots`, or `None` if another lease holds one of them.
+fn lock_slots(dir: &Path, slots: &[u16]) -> Option<Vec<std::fs::File>> {
+    let mut locks = Vec::with_capacity(slots.len());
+    for slot in slots {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{slot}.lock")))
+            .ok()?;
+        file.try_lock().ok()?;
+        locks.push(file);
+    }
+    Some(locks)
 }

@@ -21,6 +21,19 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+/// Identity of the sources this library (and the `veil` binary built with it) was compiled
+/// from: 32 hex digits of SHA-256 over the workspace's non-test sources and `Cargo.lock`
+/// (see `gateway/build.rs`). Two builds from the same sources have the same id.
+pub const BUILD_ID: &str = env!("VEIL_BUILD_ID");
+
+/// What `veil --version` prints after the name: the package version and [`BUILD_ID`].
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (build ",
+    env!("VEIL_BUILD_ID"),
+    ")"
+);
+
 pub mod app;
 pub mod audit;
 pub mod bench;

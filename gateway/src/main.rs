@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 /// Veil: the privacy layer for banks that share one loan ledger.
 #[derive(Debug, Parser)]
-#[command(name = "veil", version, about, long_about = None)]
+#[command(name = "veil", version = veil_gateway::VERSION, about, long_about = None)]
 struct Cli {
     /// Log as JSON lines (for log collectors) instead of text.
     #[arg(long, global = true)]

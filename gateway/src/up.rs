@@ -23,6 +23,8 @@ pub struct Embedded {
     pub nodes: Vec<(String, NodeThread)>,
     /// Gateways (members, then regulators).
     pub gateways: Vec<(String, GatewayServer)>,
+    /// The ports reserved for this consortium when this run initialized it.
+    _ports: Option<init::PortLease>,
 }
 
 /// `DIR/endpoints.json`: every gateway's URL.
@@ -31,10 +33,21 @@ pub fn endpoints_path(dir: &Path) -> PathBuf {
 }
 
 impl Embedded {
-    /// Starts the consortium in `dir`, running `veil init` first if `dir` holds none.
+    /// Starts the consortium in `dir`, running `veil init` first if `dir` holds none. A new
+    /// consortium takes `options.base_port` if its ports are free, or else free ports
+    /// elsewhere ([`init::lease_base_port`]), so it starts beside another one on this machine.
     pub async fn start(dir: &Path, options: &InitOptions) -> Result<Self, String> {
+        let mut ports = None;
         if !init::is_initialized(dir) {
-            init::init(dir, options).map_err(|e| e.to_string())?;
+            let lease =
+                init::lease_base_port(Some(options.base_port), options.banks, options.regulators)
+                    .ok_or("no free range of loopback ports for the consortium")?;
+            let options = InitOptions {
+                base_port: lease.base(),
+                ..options.clone()
+            };
+            init::init(dir, &options).map_err(|e| e.to_string())?;
+            ports = Some(lease);
         }
         let dir = dir
             .canonicalize()
@@ -87,6 +100,7 @@ impl Embedded {
             dir,
             nodes,
             gateways,
+            _ports: ports,
         })
     }
 

@@ -52,11 +52,11 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(400);
     let dir = tempfile::tempdir().expect("tempdir");
-    let base = veil_tests::free_base_port(4, 1);
+    let ports = veil_tests::free_base_port(4, 1);
     init::init(
         dir.path(),
         &InitOptions {
-            base_port: base,
+            base_port: ports.base(),
             force: true,
             circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
             // Node-level test entries (testkit loans) carry no screening proof.

@@ -8,31 +8,80 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use veil_node::link::{NodeLink, RemoteNode, Status};
 use veil_node::tls::{self, TlsFiles};
 
-/// The `veil` binary of this build (`cargo test --workspace --all-targets` builds it).
+/// The `veil` binary built from the same sources as this test.
+///
+/// `make test` builds it (`cargo build --bin veil`), and so does `cargo test --workspace`
+/// (the gateway's own CLI tests need it). It is looked up next to the test executable
+/// (`target/<profile>/veil`) and checked once per test process: a missing binary, or one built
+/// from other sources than this test (a stale binary in a reused target directory), fails the
+/// test with a message saying how to rebuild it, instead of testing old code.
 pub fn veil_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    // target/<profile>/deps/<test> → target/<profile>/veil
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("veil"))
-        .expect("target directory");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build --bin veil` (or run `make test`)",
-        bin.display()
-    );
-    bin
+    static CHECKED: OnceLock<PathBuf> = OnceLock::new();
+    CHECKED
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable");
+            // target/<profile>/deps/<test> → target/<profile>/veil
+            let bin = exe
+                .parent()
+                .and_then(Path::parent)
+                .map(|dir| dir.join("veil"))
+                .expect("target directory");
+            if let Err(problem) = check_veil_bin(&bin, veil_gateway::BUILD_ID) {
+                panic!("{problem}");
+            }
+            bin
+        })
+        .clone()
 }
 
-/// A base port such that every port `veil init` assigns from it is free right now.
-pub fn free_base_port(banks: usize, regulators: usize) -> u16 {
-    veil_gateway::init::free_base_port(banks, regulators).expect("no free port range on loopback")
+/// Checks that `bin` is a `veil` binary built from the sources with id `build_id`
+/// ([`veil_gateway::BUILD_ID`]), by what its `--version` reports.
+///
+/// # Errors
+/// A message naming the binary and what is wrong: missing, not runnable, or built from other
+/// sources (both ids given), with the command that rebuilds it.
+pub fn check_veil_bin(bin: &Path, build_id: &str) -> Result<(), String> {
+    const REBUILD: &str =
+        "build it from this checkout with `cargo build --bin veil` (or run `make test`)";
+    if !bin.exists() {
+        return Err(format!("{} is missing: {REBUILD}", bin.display()));
+    }
+    let output = Command::new(bin)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("{} does not run ({e}): {REBUILD}", bin.display()))?;
+    let version = String::from_utf8_lossy(&output.stdout);
+    let reported = version
+        .split_once("(build ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(id, _)| id.trim().to_owned());
+    match reported {
+        Some(id) if id == build_id => Ok(()),
+        Some(id) => Err(format!(
+            "{} was built from other sources (build {id}) than this test (build {build_id}): \
+             it is stale; {REBUILD}",
+            bin.display()
+        )),
+        None => Err(format!(
+            "{} reports no build id (`--version` printed {:?}): it is stale; {REBUILD}",
+            bin.display(),
+            version.trim()
+        )),
+    }
+}
+
+/// A base port such that every port `veil init` assigns from it is free right now, reserved
+/// for the caller until the returned lease is dropped (tests run in parallel, and beside any
+/// other consortium on the machine).
+pub fn free_base_port(banks: usize, regulators: usize) -> veil_gateway::init::PortLease {
+    veil_gateway::init::lease_base_port(None, banks, regulators)
+        .expect("no free port range on loopback")
 }
 
 /// A consortium directory made by `veil init`, deleted when dropped.
@@ -42,6 +91,8 @@ pub struct ConsortiumDir {
     pub temp: tempfile::TempDir,
     /// Number of banks.
     pub banks: usize,
+    /// Keeps the consortium's ports reserved.
+    pub ports: veil_gateway::init::PortLease,
 }
 
 impl ConsortiumDir {
@@ -61,7 +112,7 @@ impl ConsortiumDir {
             .prefix("veil-test-")
             .tempdir()
             .unwrap();
-        let base = free_base_port(banks, 1);
+        let ports = free_base_port(banks, 1);
         let status = Command::new(veil_bin())
             .args(["init", "--dir"])
             .arg(temp.path())
@@ -69,7 +120,7 @@ impl ConsortiumDir {
                 "--banks",
                 &banks.to_string(),
                 "--base-port",
-                &base.to_string(),
+                &ports.base().to_string(),
                 "--force",
                 "--settlement-capacities",
                 "16",
@@ -79,7 +130,7 @@ impl ConsortiumDir {
             .status()
             .unwrap();
         assert!(status.success(), "veil init failed");
-        Self { temp, banks }
+        Self { temp, banks, ports }
     }
 
     /// The directory.
@@ -200,6 +251,21 @@ impl NodeProcess {
         false
     }
 
+    /// Panics, with the process's log, if it has exited (for instance because it could not
+    /// bind its ports): a test then fails at once with the reason instead of timing out.
+    pub fn assert_running(&mut self) {
+        if let Some(child) = self.child.as_mut()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            panic!(
+                "`veil {}` ({}) exited with {status}; its log:\n{}",
+                self.command,
+                self.config.display(),
+                self.log()
+            );
+        }
+    }
+
     /// The process log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -209,6 +275,18 @@ impl NodeProcess {
 impl Drop for NodeProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Waits until every node in `nodes` answers on its link in `links` (same order), failing at
+/// once with a node's log if it exits meanwhile.
+pub async fn nodes_answering(nodes: &mut [NodeProcess], links: &[NodeLink], timeout: Duration) {
+    for (node, link) in nodes.iter_mut().zip(links) {
+        eventually(timeout, "a node to answer", || {
+            node.assert_running();
+            status(link)
+        })
+        .await;
     }
 }
 
@@ -309,8 +387,9 @@ pub struct Harness {
 impl Harness {
     /// Starts (initializing if needed) the consortium in `dir` on free ports.
     pub async fn start(dir: &Path) -> Self {
+        // `Embedded::start` leases free ports for a new consortium.
         let options = veil_gateway::init::InitOptions {
-            base_port: free_base_port(4, 1),
+            base_port: free_base_port(4, 1).base(),
             force: true,
             circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
             ..Default::default()
@@ -440,4 +519,64 @@ pub fn loan_request(loan_id: &str) -> serde_json::Value {
         "participants": [{"bank": "bank-a", "share_bps": 3000}, {"bank": "bank-b", "share_bps": 7000}],
         "funding": {"bank-a": 150000, "bank-b": 350000}
     }})
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    /// A stand-in `veil` that prints `version` for `--version`.
+    fn planted(dir: &Path, version: &str) -> PathBuf {
+        let bin = dir.join("veil");
+        std::fs::write(&bin, format!("#!/bin/sh\necho '{version}'\n")).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    }
+
+    #[test]
+    fn a_binary_built_from_other_sources_is_refused_with_a_rebuild_hint() {
+        let temp = tempfile::tempdir().unwrap();
+        let id = veil_gateway::BUILD_ID;
+        let stale = planted(
+            temp.path(),
+            "veil 0.1.0 (build 00000000000000000000000000000000)",
+        );
+        let problem = check_veil_bin(&stale, id).unwrap_err();
+        assert!(problem.contains("stale"), "{problem}");
+        assert!(problem.contains(id), "{problem}");
+        assert!(problem.contains("cargo build --bin veil"), "{problem}");
+
+        // An older binary that predates build ids.
+        let old = planted(temp.path(), "veil 0.1.0");
+        let problem = check_veil_bin(&old, id).unwrap_err();
+        assert!(problem.contains("no build id"), "{problem}");
+
+        let current = planted(temp.path(), &format!("veil {}", veil_gateway::VERSION));
+        check_veil_bin(&current, id).unwrap();
+    }
+
+    #[test]
+    fn a_missing_binary_is_refused_with_a_rebuild_hint() {
+        let temp = tempfile::tempdir().unwrap();
+        let problem =
+            check_veil_bin(&temp.path().join("veil"), veil_gateway::BUILD_ID).unwrap_err();
+        assert!(problem.contains("missing"), "{problem}");
+        assert!(problem.contains("cargo build --bin veil"), "{problem}");
+    }
+
+    /// Two leases never overlap, and a leased range is free to bind.
+    #[test]
+    fn port_leases_do_not_overlap() {
+        let leases: Vec<_> = (0..20).map(|_| free_base_port(4, 1)).collect();
+        let mut ports = std::collections::BTreeSet::new();
+        for lease in &leases {
+            let base = lease.base();
+            for port in (0..4).flat_map(|i| [base + 10 * i, base + 10 * i + 1, base + 10 * i + 2]) {
+                assert!(ports.insert(port), "port {port} leased twice");
+            }
+            assert!(ports.insert(base + 500), "port {} leased twice", base + 500);
+        }
+    }
 }

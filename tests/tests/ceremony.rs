@@ -151,7 +151,8 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
 
     // An incomplete ceremony is refused by init.
     let early = temp.path().join("early");
-    let base = free_base_port(2, 1).to_string();
+    let ports = free_base_port(2, 1);
+    let base = ports.base().to_string();
     let init = |dir: &Path| {
         veil(
             &["init", "--banks", "2", "--base-port", &base],
@@ -225,7 +226,8 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
 fn dev_keys_need_dev_mode() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
-    let base = free_base_port(1, 1).to_string();
+    let ports = free_base_port(1, 1);
+    let base = ports.base().to_string();
     let init = veil(
         &[
             "init",

@@ -64,9 +64,7 @@ async fn kill_nine_loop_loses_and_duplicates_nothing() {
     let dir = consortium.path().to_path_buf();
     let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&consortium, i)).collect();
     let links: Vec<NodeLink> = (0..4).map(|i| consortium.node_link(i)).collect();
-    for link in &links {
-        eventually(WAIT, "a node to answer", || status(link)).await;
-    }
+    veil_tests::nodes_answering(&mut nodes, &links, WAIT).await;
     let mut gateway = GatewayProcess::gateway(&dir, "bank-a");
     let url = format!(
         "https://{}",

@@ -375,10 +375,11 @@ async fn tls_refuses_missing_foreign_expired_and_revoked_certificates() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
     // Certificates made before the consortium starts.
+    let ports = free_base_port(4, 1);
     veil_gateway::init::init(
         dir,
         &InitOptions {
-            base_port: free_base_port(4, 1),
+            base_port: ports.base(),
             force: true,
             circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
             ..Default::default()

@@ -7,7 +7,9 @@ use veil_node::ledger::Entry;
 use veil_node::link::NodeLink;
 use veil_node::state::Receipt;
 use veil_node::testkit::TestConsortium;
-use veil_tests::{ConsortiumDir, NodeProcess, eventually, status, submit_until_finalized};
+use veil_tests::{
+    ConsortiumDir, NodeProcess, eventually, nodes_answering, status, submit_until_finalized,
+};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -33,19 +35,17 @@ async fn converged(links: &[&NodeLink], height: u64) -> String {
     .await
 }
 
-async fn started(links: &[NodeLink]) {
-    for link in links {
-        eventually(WAIT, "a node to answer", || status(link)).await;
-    }
+async fn started(nodes: &mut [NodeProcess], links: &[NodeLink]) {
+    nodes_answering(nodes, links, WAIT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_node_processes_agree_on_one_ledger() {
     let dir = ConsortiumDir::init_unscreened(4);
-    let _nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
+    let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
     let consortium = TestConsortium::from_dir(dir.path());
     let links: Vec<NodeLink> = (0..4).map(|i| dir.node_link(i)).collect();
-    started(&links).await;
+    started(&mut nodes, &links).await;
 
     // Each bank originates a loan through its own node, then repays it.
     let mut top = 0;
@@ -83,7 +83,7 @@ async fn a_killed_node_catches_up_and_no_acknowledged_entry_is_lost() {
     let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
     let consortium = TestConsortium::from_dir(dir.path());
     let links: Vec<NodeLink> = (0..4).map(|i| dir.node_link(i)).collect();
-    started(&links).await;
+    started(&mut nodes, &links).await;
 
     let mut acknowledged: Vec<(Entry, Receipt)> = Vec::new();
     for (i, link) in links.iter().enumerate() {
@@ -147,7 +147,7 @@ async fn a_node_shuts_down_cleanly_on_sigterm_and_restarts_with_its_data() {
     let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
     let consortium = TestConsortium::from_dir(dir.path());
     let links: Vec<NodeLink> = (0..4).map(|i| dir.node_link(i)).collect();
-    started(&links).await;
+    started(&mut nodes, &links).await;
     let loan = consortium.loan(0, 1, 120_000, &[(1, 4000)]);
     let receipt = submit(&links[0], &loan).await;
     assert!(
@@ -156,8 +156,10 @@ async fn a_node_shuts_down_cleanly_on_sigterm_and_restarts_with_its_data() {
         nodes[0].log()
     );
     nodes[0].restart();
-    eventually(WAIT, "the restarted node to serve its data", || async {
-        links[0].entry(&loan.header.id).await.ok().flatten()
+    let restarted = &mut nodes[0];
+    eventually(WAIT, "the restarted node to serve its data", || {
+        restarted.assert_running();
+        async { links[0].entry(&loan.header.id).await.ok().flatten() }
     })
     .await;
     let refs: Vec<&NodeLink> = links.iter().collect();
@@ -172,7 +174,7 @@ async fn a_node_that_lost_its_data_recovers_the_ledger_from_its_peers() {
     let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&dir, i)).collect();
     let consortium = TestConsortium::from_dir(dir.path());
     let links: Vec<NodeLink> = (0..4).map(|i| dir.node_link(i)).collect();
-    started(&links).await;
+    started(&mut nodes, &links).await;
     let mut acknowledged = Vec::new();
     for (i, link) in links.iter().enumerate().take(3) {
         let loan = consortium.loan(i, 400 + i as u32, 110_000, &[((i + 1) % 4, 4000)]);

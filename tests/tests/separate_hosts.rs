@@ -30,11 +30,9 @@ fn redacted(value: &Value) -> bool {
 async fn nodes_and_gateways_as_separate_processes_serve_the_api() {
     let consortium = ConsortiumDir::init(4);
     let dir = consortium.path();
-    let _nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&consortium, i)).collect();
+    let mut nodes: Vec<NodeProcess> = (0..4).map(|i| NodeProcess::start(&consortium, i)).collect();
     let links: Vec<NodeLink> = (0..4).map(|i| consortium.node_link(i)).collect();
-    for link in &links {
-        eventually(WAIT, "a node to answer", || status(link)).await;
-    }
+    veil_tests::nodes_answering(&mut nodes, &links, WAIT).await;
     let mut gateways: Vec<(String, GatewayProcess)> = ["bank-a", "bank-b", "bank-c", "regulator"]
         .into_iter()
         .map(|id| (id.to_owned(), GatewayProcess::gateway(dir, id)))

@@ -2,8 +2,8 @@
 //! proves the period's settlement, the nodes verify it before ordering it, a partner reads it
 //! and checks the Poseidon commitments against the Pedersen openings it holds, and
 //! `veil settlement export` writes files that `snarkjs groth16 verify` accepts — and rejects
-//! with any public input changed. The snarkjs part is skipped, with a message, where snarkjs
-//! is not installed (`make deps` installs it).
+//! with any public input changed. Without snarkjs (`make deps` installs it) the test fails,
+//! unless `VEIL_SKIP_SNARKJS=1` asks to skip the snarkjs part.
 
 use std::path::Path;
 use std::process::Command;
@@ -302,8 +302,7 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
 
     harness.embedded.stop().await.unwrap();
 
-    if Command::new("snarkjs").arg("--version").output().is_err() {
-        eprintln!("snarkjs not installed: skipping the snarkjs check");
+    if !veil_circuits::snarkjs::snarkjs_for_tests().unwrap_or_else(|e| panic!("{e}")) {
         return;
     }
     assert!(snarkjs_accepts(&out), "snarkjs refused the exported proof");
