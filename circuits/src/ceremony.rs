@@ -27,17 +27,20 @@ use ark_relations::r1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
 };
 pub use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
-use ark_serialize::{Compress, Validate};
 use ark_std::rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha512};
 use zeroize::Zeroize as _;
 
-use crate::groth16::ProvingKey;
-use crate::{CircuitError, quietly};
+use veil_crypto::labels::circuits::CEREMONY_KNOWLEDGE;
 
-fn fail(why: impl Into<String>) -> CircuitError {
-    CircuitError::Ceremony(why.into())
+use crate::CircuitError;
+use crate::error::{CeremonyError, Power, Query, Secret};
+use crate::groth16::{ProvingKey, from_validated, to_compressed};
+use crate::synthesis::quietly;
+
+fn fail(why: CeremonyError) -> CircuitError {
+    CircuitError::Ceremony(why)
 }
 
 /// A Schnorr proof of knowledge of `x` with `image = x·base` in G1.
@@ -49,15 +52,11 @@ pub struct Knowledge {
 
 fn challenge(context: &[u8], base: &G1Affine, image: &G1Affine, commitment: &G1Affine) -> Fr {
     let mut hasher = Sha512::new();
-    hasher.update(b"veil.ceremony.knowledge.v1");
+    hasher.update(CEREMONY_KNOWLEDGE);
     hasher.update((context.len() as u64).to_be_bytes());
     hasher.update(context);
     for point in [base, image, commitment] {
-        let mut bytes = Vec::with_capacity(32);
-        point
-            .serialize_compressed(&mut bytes)
-            .expect("writing to a Vec cannot fail");
-        hasher.update(bytes);
+        hasher.update(to_compressed(point));
     }
     Fr::from_le_bytes_mod_order(&hasher.finalize())
 }
@@ -170,7 +169,7 @@ impl Powers {
     /// The starting point: τ = α = β = 1, for domains of up to `n` points (a power of two).
     pub fn new(n: usize) -> Result<Self, CircuitError> {
         if !n.is_power_of_two() || !(2..=1 << 24).contains(&n) {
-            return Err(fail("the phase-1 size is a power of two from 2 to 2^24"));
+            return Err(fail(CeremonyError::Size));
         }
         let g1 = G1Affine::generator();
         let g2 = G2Affine::generator();
@@ -244,47 +243,47 @@ impl Powers {
             || self.alpha_g1.len() != n
             || self.beta_g1.len() != n
         {
-            return Err(fail("phase-1 vectors have the wrong lengths"));
+            return Err(fail(CeremonyError::Lengths));
         }
         if self.tau_g1[0] != g1 || self.tau_g2[0] != g2 {
-            return Err(fail("phase-1 powers do not start at the generators"));
+            return Err(fail(CeremonyError::Generators));
         }
         if [self.tau_g1[1], self.alpha_g1[0], self.beta_g1[0]]
             .iter()
             .any(AffineRepr::is_zero)
             || self.beta_g2.is_zero()
         {
-            return Err(fail("a phase-1 secret is zero"));
+            return Err(fail(CeremonyError::ZeroSecret));
         }
         let (g1p, g2p) = (g1.into_group(), g2.into_group());
         let tau2 = self.tau_g2[1].into_group();
         if !same_pairing((self.tau_g1[1].into_group(), g2p), (g1p, tau2)) {
-            return Err(fail("[τ]₁ and [τ]₂ disagree"));
+            return Err(fail(CeremonyError::TauMismatch));
         }
         // Each vector's next element is τ times its element.
         let shifted_g1 = |v: &[G1Affine], r: &[Fr]| (msm1(&v[..v.len() - 1], r), msm1(&v[1..], r));
         for (name, v) in [
-            ("τ", &self.tau_g1),
-            ("ατ", &self.alpha_g1),
-            ("βτ", &self.beta_g1),
+            (Power::Tau, &self.tau_g1),
+            (Power::AlphaTau, &self.alpha_g1),
+            (Power::BetaTau, &self.beta_g1),
         ] {
             let r = random_scalars(v.len() - 1, rng);
             let (low, high) = shifted_g1(v, &r);
             if !same_pairing((high, g2p), (low, tau2)) {
-                return Err(fail(format!("[{name}ⁱ]₁ are not successive powers")));
+                return Err(fail(CeremonyError::NotPowers(name)));
             }
         }
         let r = random_scalars(n - 1, rng);
         let low = msm2(&self.tau_g2[..n - 1], &r);
         let high = msm2(&self.tau_g2[1..], &r);
         if !same_pairing((self.tau_g1[1].into_group(), low), (g1p, high)) {
-            return Err(fail("[τⁱ]₂ are not successive powers"));
+            return Err(fail(CeremonyError::NotPowersG2));
         }
         if !same_pairing(
             (self.beta_g1[0].into_group(), g2p),
             (g1p, self.beta_g2.into_group()),
         ) {
-            return Err(fail("[β]₁ and [β]₂ disagree"));
+            return Err(fail(CeremonyError::BetaMismatch));
         }
         Ok(())
     }
@@ -298,22 +297,30 @@ pub fn verify_phase1(
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(), CircuitError> {
     if records.is_empty() {
-        return Err(fail("phase 1 has no contribution"));
+        return Err(fail(CeremonyError::NoPhase1Contribution));
     }
     let g1 = G1Affine::generator();
     let (mut tau, mut alpha, mut beta) = (g1, g1, g1);
     for (index, record) in records.iter().enumerate() {
         let who = &record.contributor;
         let checks = [
-            ("tau", &tau, &record.tau, &record.proofs[0]),
-            ("alpha", &alpha, &record.alpha, &record.proofs[1]),
-            ("beta", &beta, &record.beta, &record.proofs[2]),
+            ("tau", Secret::Tau, &tau, &record.tau, &record.proofs[0]),
+            (
+                "alpha",
+                Secret::Alpha,
+                &alpha,
+                &record.alpha,
+                &record.proofs[1],
+            ),
+            ("beta", Secret::Beta, &beta, &record.beta, &record.proofs[2]),
         ];
-        for (what, base, image, proof) in checks {
+        for (what, secret, base, image, proof) in checks {
             if !proof.verify(&context("1", what, index, who), base, image) {
-                return Err(fail(format!(
-                    "phase-1 contribution {index} by {who}: the proof of knowledge of {what} fails"
-                )));
+                return Err(fail(CeremonyError::Phase1Knowledge {
+                    index,
+                    contributor: who.clone(),
+                    secret,
+                }));
             }
         }
         (tau, alpha, beta) = (record.tau, record.alpha, record.beta);
@@ -322,9 +329,7 @@ pub fn verify_phase1(
         || powers.alpha_g1.first() != Some(&alpha)
         || powers.beta_g1.first() != Some(&beta)
     {
-        return Err(fail(
-            "the phase-1 powers are not those of the last contribution",
-        ));
+        return Err(fail(CeremonyError::NotLastPowers));
     }
     powers.check_structure(rng)
 }
@@ -347,15 +352,15 @@ fn qap<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Qap, CircuitError> {
         cs.set_mode(SynthesisMode::Setup);
         circuit
             .generate_constraints(cs.clone())
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| fail(CeremonyError::Synthesis(e)))?;
         cs.finalize();
         let matrices = cs
             .to_matrices()
-            .ok_or_else(|| fail("no constraint matrices"))?;
+            .ok_or_else(|| fail(CeremonyError::NoMatrices))?;
         let domain = GeneralEvaluationDomain::<Fr>::new(
             matrices.num_constraints + matrices.num_instance_variables,
         )
-        .ok_or_else(|| fail("circuit too large"))?;
+        .ok_or_else(|| fail(CeremonyError::TooLarge))?;
         Ok(Qap {
             domain,
             num_instance: matrices.num_instance_variables,
@@ -392,10 +397,10 @@ pub fn initial_key<C: ConstraintSynthesizer<Fr>>(
     let qap = qap(circuit)?;
     let n = qap.domain.size();
     if n > powers.size() {
-        return Err(fail(format!(
-            "the circuit needs a domain of {n}; phase 1 has {}",
-            powers.size()
-        )));
+        return Err(fail(CeremonyError::DomainTooSmall {
+            needed: n,
+            available: powers.size(),
+        }));
     }
     // Lagrange bases at τ: the inverse FFT of the powers, over the group.
     let lagrange_g1 = |v: &[G1Affine]| {
@@ -477,8 +482,13 @@ pub fn contribute_phase2(
     index: usize,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> (ProvingKey, Phase2Record) {
-    let mut delta = Fr::rand(rng);
-    let mut inverse = delta.inverse().expect("a random scalar is not zero");
+    // A random scalar is zero with probability 2⁻²⁵⁴; draw again rather than fail.
+    let (mut delta, mut inverse) = loop {
+        let delta = Fr::rand(rng);
+        if let Some(inverse) = delta.inverse() {
+            break (delta, inverse);
+        }
+    };
     let mut next = key.0.clone();
     let (delta_g1, proof) = Knowledge::prove(
         &context(&format!("2:{circuit_id}"), "delta", index, contributor),
@@ -516,9 +526,9 @@ pub fn verify_phase2(
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(), CircuitError> {
     if records.is_empty() {
-        return Err(fail(format!(
-            "circuit {circuit_id}: phase 2 has no contribution; such keys are never used"
-        )));
+        return Err(fail(CeremonyError::NoPhase2Contribution {
+            circuit: circuit_id.to_owned(),
+        }));
     }
     let g2 = G2Affine::generator().into_group();
     let mut delta = initial.0.delta_g1;
@@ -526,9 +536,11 @@ pub fn verify_phase2(
         let who = &record.contributor;
         let context = context(&format!("2:{circuit_id}"), "delta", index, who);
         if !record.proof.verify(&context, &delta, &record.delta_g1) {
-            return Err(fail(format!(
-                "circuit {circuit_id}: phase-2 contribution {index} by {who}: the proof of knowledge fails"
-            )));
+            return Err(fail(CeremonyError::Phase2Knowledge {
+                circuit: circuit_id.to_owned(),
+                index,
+                contributor: who.clone(),
+            }));
         }
         if !same_pairing(
             (record.delta_g1.into_group(), g2),
@@ -537,18 +549,23 @@ pub fn verify_phase2(
                 record.delta_g2.into_group(),
             ),
         ) {
-            return Err(fail(format!(
-                "circuit {circuit_id}: contribution {index} by {who}: [δ]₁ and [δ]₂ disagree"
-            )));
+            return Err(fail(CeremonyError::DeltaMismatch {
+                circuit: circuit_id.to_owned(),
+                index,
+                contributor: who.clone(),
+            }));
         }
         delta = record.delta_g1;
     }
     let (a, b) = (&initial.0, &last.0);
-    let final_record = records.last().expect("not empty");
+    let not_last = || {
+        fail(CeremonyError::NotLastDelta {
+            circuit: circuit_id.to_owned(),
+        })
+    };
+    let final_record = records.last().ok_or_else(not_last)?;
     if b.delta_g1 != final_record.delta_g1 || b.vk.delta_g2 != final_record.delta_g2 {
-        return Err(fail(format!(
-            "circuit {circuit_id}: the key's δ is not the last contribution's"
-        )));
+        return Err(not_last());
     }
     let unchanged = a.vk.alpha_g1 == b.vk.alpha_g1
         && a.vk.beta_g2 == b.vk.beta_g2
@@ -561,19 +578,23 @@ pub fn verify_phase2(
         && a.l_query.len() == b.l_query.len()
         && a.h_query.len() == b.h_query.len();
     if !unchanged {
-        return Err(fail(format!(
-            "circuit {circuit_id}: the key differs from phase 1's beyond δ"
-        )));
+        return Err(fail(CeremonyError::KeyChanged {
+            circuit: circuit_id.to_owned(),
+        }));
     }
-    for (name, before, after) in [("L", &a.l_query, &b.l_query), ("H", &a.h_query, &b.h_query)] {
+    for (query, before, after) in [
+        (Query::L, &a.l_query, &b.l_query),
+        (Query::H, &a.h_query, &b.h_query),
+    ] {
         let r = random_scalars(before.len(), rng);
         if !same_pairing(
             (msm1(after, &r), b.vk.delta_g2.into_group()),
             (msm1(before, &r), g2),
         ) {
-            return Err(fail(format!(
-                "circuit {circuit_id}: the {name} query is not the initial one divided by δ"
-            )));
+            return Err(fail(CeremonyError::NotDivided {
+                circuit: circuit_id.to_owned(),
+                query,
+            }));
         }
     }
     Ok(())
@@ -581,29 +602,19 @@ pub fn verify_phase2(
 
 /// Encodes ceremony data (powers, records) compressed.
 pub fn to_bytes<T: CanonicalSerialize>(value: &T) -> Vec<u8> {
-    let mut out = Vec::new();
-    value
-        .serialize_compressed(&mut out)
-        .expect("writing to a Vec cannot fail");
-    out
+    to_compressed(value)
 }
 
 /// Decodes untrusted ceremony data with full validation.
 pub fn from_bytes<T: CanonicalDeserialize>(bytes: &[u8]) -> Result<T, CircuitError> {
-    let mut reader = bytes;
-    let value = T::deserialize_with_mode(&mut reader, Compress::Yes, Validate::Yes)
-        .map_err(|e| fail(e.to_string()))?;
-    if !reader.is_empty() {
-        return Err(fail("trailing bytes"));
-    }
-    Ok(value)
+    from_validated(bytes, CeremonyError::TrailingBytes).map_err(fail)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::settlement::SettlementCircuit;
-    use crate::settlement::tests::{SMALL, statement, three};
+    use crate::settlement::fixtures::{SMALL, statement, three};
     use ark_std::rand::rngs::OsRng;
 
     fn ceremony(members: &[&str]) -> (Powers, Vec<Phase1Record>) {

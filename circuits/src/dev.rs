@@ -9,8 +9,11 @@ use ark_relations::r1cs::ConstraintSynthesizer;
 use ark_std::rand::SeedableRng as _;
 use ark_std::rand::rngs::StdRng;
 use sha2::{Digest as _, Sha256};
+use veil_crypto::labels::circuits::DEV_SETUP;
 
+use crate::error::ShapeError;
 use crate::groth16::ProvingKey;
+use crate::synthesis::quietly;
 use crate::{CircuitError, Fr};
 
 /// Keys for `circuit` from `seed`: the same seed and circuit always give the same keys.
@@ -19,12 +22,15 @@ pub fn setup<C: ConstraintSynthesizer<Fr>>(
     seed: &str,
 ) -> Result<ProvingKey, CircuitError> {
     let mut hasher = Sha256::new();
-    hasher.update(b"veil.circuits.dev-setup.v1 INSECURE ");
+    // The RNG seed is SHA-256(label || " INSECURE " || seed): the warning is part of every dev
+    // seed's preimage.
+    hasher.update(DEV_SETUP);
+    hasher.update(b" INSECURE ");
     hasher.update(seed.as_bytes());
     let mut rng = StdRng::from_seed(hasher.finalize().into());
-    crate::quietly(|| {
+    quietly(|| {
         Groth16::<Bn254>::generate_random_parameters_with_reduction(circuit, &mut rng)
             .map(ProvingKey)
-            .map_err(|e| CircuitError::Shape(e.to_string()))
+            .map_err(|e| ShapeError::Synthesis(e).into())
     })
 }

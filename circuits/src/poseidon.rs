@@ -81,11 +81,10 @@ impl Domain {
     /// circomlib's convention (capacity zero); used only by the test vectors.
     pub const NONE: Self = Self(ark_ff::MontFp!("0"));
 
-    /// The tag for `label`: SHA-256 of the label, reduced into the field.
-    pub fn new(label: &str) -> Self {
-        Self(Fr::from_le_bytes_mod_order(&Sha256::digest(
-            label.as_bytes(),
-        )))
+    /// The tag for `label` (one of `veil_crypto::labels::circuits`, see [`crate::domains`]):
+    /// SHA-256 of the label, reduced into the field.
+    pub fn new(label: impl AsRef<[u8]>) -> Self {
+        Self(Fr::from_le_bytes_mod_order(&Sha256::digest(label.as_ref())))
     }
 
     /// The tag as a field element.
@@ -95,10 +94,15 @@ impl Domain {
 }
 
 /// The Poseidon permutation of width 3 or 5, in place.
+///
+/// # Panics
+/// For any other width: a programming error, since every caller hashes a fixed number of
+/// elements (2 or 4, never a number taken from input).
 pub fn permute(state: &mut [Fr]) {
     let arity = match state.len() {
         3 => Arity::Two,
         5 => Arity::Four,
+        #[allow(clippy::panic)]
         width => panic!("no Poseidon parameters for width {width}"),
     };
     let params = params(arity);

@@ -45,14 +45,23 @@ pub fn run_snarkjs_verify(dir: &std::path::Path) -> Option<bool> {
     Some(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK"))
 }
 
+/// `snarkjs` is not installed and skipping its checks was not asked for; the message says how
+/// to install it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "snarkjs is not installed: run `make deps` (installs it from npm), \
+     or set VEIL_SKIP_SNARKJS=1 to skip the snarkjs checks"
+)]
+pub struct SnarkjsMissing;
+
 /// Whether the checks that run `snarkjs` should run here: `Ok(true)` where `snarkjs` is on the
 /// `PATH`; where it is not, `Ok(false)` only if `VEIL_SKIP_SNARKJS=1` asks to skip them.
 ///
 /// # Errors
-/// `snarkjs` is missing and skipping was not asked for: a message saying how to install it.
-/// A fresh machine gets it from `make deps`, so a missing tool fails the suite instead of
-/// silently passing without the independent check.
-pub fn snarkjs_for_tests() -> Result<bool, String> {
+/// [`SnarkjsMissing`]: `snarkjs` is missing and skipping was not asked for. A fresh machine
+/// gets it from `make deps`, so a missing tool fails the suite instead of silently passing
+/// without the independent check.
+pub fn snarkjs_for_tests() -> Result<bool, SnarkjsMissing> {
     let installed = std::process::Command::new("snarkjs")
         .arg("--version")
         .output()
@@ -63,11 +72,7 @@ pub fn snarkjs_for_tests() -> Result<bool, String> {
         eprintln!("snarkjs not installed and VEIL_SKIP_SNARKJS=1: skipping the snarkjs check");
         Ok(false)
     } else {
-        Err(
-            "snarkjs is not installed: run `make deps` (installs it from npm), \
-             or set VEIL_SKIP_SNARKJS=1 to skip the snarkjs checks"
-                .into(),
-        )
+        Err(SnarkjsMissing)
     }
 }
 
@@ -110,7 +115,7 @@ pub fn verification_key(vk: &VerifyingKey) -> Value {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "prover"))]
 mod tests {
     use std::path::Path;
 

@@ -2,7 +2,8 @@
 //!
 //! A label names one purpose and one version of a format. Changing what is hashed, signed,
 //! encrypted or absorbed under a label requires a new label (`.v2`), never an edit of the
-//! old one: old ledger entries must keep verifying. No other module spells a label out.
+//! old one: old ledger entries must keep verifying. No other module spells a label out, in
+//! this crate or any other Veil crate: circuits, node, policies and gateway take theirs from here.
 
 /// HPKE `info` for wrapping a data key to a recipient (RFC 9180 `info`).
 pub const ENVELOPE_WRAP_INFO: &[u8] = b"veil.envelope.wrap.v1";
@@ -18,6 +19,19 @@ pub const VIEW_KEY_SCOPE: &[u8] = b"veil.view-key.scope.v1";
 
 /// Keyed hashes of identifiers (e.g. `borrower_ref`).
 pub const KEYED_HASH: &[u8] = b"veil.keyed-hash.v1";
+
+/// Namespace of the node's consensus signatures (distinct from every other signature Veil
+/// makes).
+pub const CONSENSUS: &[u8] = b"veil.consensus.v1";
+/// Namespace of the nodes' peer-to-peer handshakes.
+pub const P2P: &[u8] = b"veil.p2p.v1";
+
+/// First item of the genesis hash (SHA-256 over a canonical rendering of the consortium file).
+pub const GENESIS: &[u8] = b"veil.genesis.v1";
+/// First item of a policy set's hash (SHA-256 over its canonical JSON policies).
+pub const POLICY: &[u8] = b"veil.policy.v1";
+/// First item of each gateway disclosure-log record's hash (the log's hash chain).
+pub const DISCLOSURE_LOG: &[u8] = b"veil.disclosure.v1";
 
 /// Signature domains: the signed message is `len(domain) || domain || message`.
 pub mod signature {
@@ -55,6 +69,33 @@ pub mod transcript {
     pub const CHALLENGE: &[u8] = b"challenge";
 }
 
+/// Labels of the Groth16 circuits (`veil-circuits`).
+pub mod circuits {
+    /// Poseidon domain tag (capacity element `Fr(SHA-256(label))`) of a repayment's commitment,
+    /// the leaf of a period's settlement tree.
+    pub const REPAYMENT: &[u8] = b"veil.circuits.repayment.v1";
+    /// Poseidon domain tag of an inner node of every 4-ary Merkle tree.
+    pub const MERKLE_NODE: &[u8] = b"veil.circuits.merkle-node.v1";
+    /// Poseidon domain tag of the commitment to a bank's amount due.
+    pub const DUE: &[u8] = b"veil.circuits.due.v1";
+    /// Poseidon domain tag of the commitment to a borrower's registry reference.
+    pub const BORROWER: &[u8] = b"veil.circuits.borrower.v1";
+    /// Poseidon domain tag of a KYC registry leaf.
+    pub const KYC_LEAF: &[u8] = b"veil.circuits.kyc-leaf.v1";
+    /// Poseidon domain tag of a blocklist leaf (an interval between neighbours).
+    pub const BLOCKLIST_GAP: &[u8] = b"veil.circuits.blocklist-gap.v1";
+
+    /// SHA-512 prefix deriving a Poseidon blinding from a Pedersen blinding.
+    pub const BLINDING: &[u8] = b"veil.circuits.blinding.v1";
+    /// SHA-512 prefix deriving a borrower commitment's blinding from the principal's Pedersen
+    /// blinding.
+    pub const SCREENING_BLINDING: &[u8] = b"veil.circuits.screening-blinding.v1";
+    /// SHA-256 prefix of the seed of the deterministic, insecure dev setup.
+    pub const DEV_SETUP: &[u8] = b"veil.circuits.dev-setup.v1";
+    /// SHA-512 prefix of the challenge of a setup ceremony's Schnorr proof of knowledge.
+    pub const CEREMONY_KNOWLEDGE: &[u8] = b"veil.ceremony.knowledge.v1";
+}
+
 /// PEM labels of key files.
 pub mod pem {
     /// PKCS#8 private key (Ed25519 or X25519, RFC 8410).
@@ -65,4 +106,101 @@ pub mod pem {
     pub const MASTER_VIEW_KEY: &str = "VEIL MASTER VIEW KEY";
     /// One scoped view key (period, field class, X25519 secret).
     pub const SCOPED_VIEW_KEY: &str = "VEIL SCOPED VIEW KEY";
+}
+
+/// Every byte label above, for the tests: a label added above and not here fails them.
+#[cfg(test)]
+const ALL: &[&[u8]] = &[
+    ENVELOPE_WRAP_INFO,
+    ENVELOPE_WRAP_AAD,
+    ENVELOPE_FIELD_KEY,
+    ENVELOPE_FIELD_AAD,
+    VIEW_KEY_SCOPE,
+    KEYED_HASH,
+    CONSENSUS,
+    P2P,
+    GENESIS,
+    POLICY,
+    DISCLOSURE_LOG,
+    signature::ENTRY,
+    signature::TEST,
+    transcript::RANGE_PROOF,
+    transcript::RELATION_PROOF,
+    transcript::ENTRY_ID,
+    transcript::PURPOSE,
+    transcript::BITS,
+    transcript::COUNT,
+    transcript::COMMITMENT,
+    transcript::COEFFICIENT,
+    transcript::CONSTANT,
+    transcript::NONCE_COMMITMENT,
+    transcript::CHALLENGE,
+    circuits::REPAYMENT,
+    circuits::MERKLE_NODE,
+    circuits::DUE,
+    circuits::BORROWER,
+    circuits::KYC_LEAF,
+    circuits::BLOCKLIST_GAP,
+    circuits::BLINDING,
+    circuits::SCREENING_BLINDING,
+    circuits::DEV_SETUP,
+    circuits::CEREMONY_KNOWLEDGE,
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The names of the parts of a proof's statement, absorbed inside a transcript that its
+    /// own versioned label opens: the only labels without a version of their own.
+    const STATEMENT_PARTS: &[&[u8]] = &[
+        transcript::ENTRY_ID,
+        transcript::PURPOSE,
+        transcript::BITS,
+        transcript::COUNT,
+        transcript::COMMITMENT,
+        transcript::COEFFICIENT,
+        transcript::CONSTANT,
+        transcript::NONCE_COMMITMENT,
+        transcript::CHALLENGE,
+    ];
+
+    #[test]
+    fn every_label_is_unique() {
+        let distinct: BTreeSet<&[u8]> = ALL.iter().copied().collect();
+        assert_eq!(distinct.len(), ALL.len(), "a label is spelled twice");
+    }
+
+    #[test]
+    fn every_label_but_the_statement_parts_is_versioned() {
+        for label in ALL {
+            let text = std::str::from_utf8(label).unwrap();
+            if STATEMENT_PARTS.contains(label) {
+                continue;
+            }
+            assert!(text.starts_with("veil."), "{text} is not a Veil label");
+            let (_, version) = text.rsplit_once(".v").unwrap_or_default();
+            assert!(
+                !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()),
+                "{text} does not end in .v<N>"
+            );
+        }
+    }
+
+    /// `ALL` lists every byte label this file defines, so the tests above see each one.
+    #[test]
+    fn all_lists_every_label_of_this_file() {
+        let source = include_str!("labels.rs");
+        let defined: BTreeSet<&[u8]> = source
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("pub const "))
+            .filter_map(|rest| rest.split_once(": &[u8] = b\""))
+            .filter_map(|(_, literal)| literal.strip_suffix("\";"))
+            .map(str::as_bytes)
+            .collect();
+        let listed: BTreeSet<&[u8]> = ALL.iter().copied().collect();
+        assert_eq!(defined, listed);
+    }
 }

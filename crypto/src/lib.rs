@@ -10,6 +10,9 @@
 //! - [`relation_proof`]: Schnorr proofs that a public linear relation holds among committed
 //!   values (funding sums to principal, allocations sum to a repayment).
 //! - [`view_key`]: regulators' master and scoped view keys.
+//! - [`allocation`]: the repayment allocation rule (the floor of each share to the partners,
+//!   the remainder to the originator), the one definition the gateway allocates with and the
+//!   settlement circuit proves.
 //! - [`signature`]: domain-separated Ed25519 with strict verification.
 //! - [`encryption_key`], [`encoding`], [`secret`]: key types, strict encodings, secrets.
 //!
@@ -31,6 +34,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod allocation;
 pub mod encoding;
 pub mod encryption_key;
 pub mod envelope;
@@ -60,3 +64,13 @@ pub use view_key::{MasterViewKey, ScopedViewKey, ViewKeyError, ViewKeyring, View
 
 /// Curve types callers need to name (re-exported so they use the same versions).
 pub use curve25519_dalek::scalar::Scalar;
+
+/// The protocol notes of `docs/protocol/` this crate implements, readable in rustdoc.
+pub mod notes {
+    /// Envelope encryption: HPKE-wrapped field keys, XChaCha20-Poly1305 values, the AAD.
+    #[doc = include_str!("../../docs/protocol/envelope.md")]
+    pub mod envelope {}
+    /// View keys: the regulator's master key and the scoped keys derived from it.
+    #[doc = include_str!("../../docs/protocol/view-keys.md")]
+    pub mod view_keys {}
+}

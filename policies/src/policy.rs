@@ -134,7 +134,7 @@ impl Policies {
         }
         canonical.sort();
         let mut hasher = Sha256::new();
-        hasher.update(b"veil.policy.v1");
+        hasher.update(veil_crypto::labels::POLICY);
         for (id, policy) in &canonical {
             hasher.update((id.len() as u32).to_be_bytes());
             hasher.update(id.as_bytes());

@@ -20,7 +20,7 @@ use veil_crypto::{Commitment, Opening};
 use crate::schema::{EntryType, Kind, Shape};
 
 /// Shares are in basis points of the whole.
-pub const SHARES_TOTAL_BPS: i128 = 10_000;
+pub const SHARES_TOTAL_BPS: i128 = veil_crypto::allocation::BASIS_POINTS as i128;
 
 /// Purposes (transcript labels inside an entry) of the proofs.
 pub mod purpose {
