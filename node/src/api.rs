@@ -15,6 +15,8 @@
 //! | `GET /metrics`               | Prometheus text                                           |
 //!
 //! Errors are JSON [`crate::link::ApiError`]s; they name a rejection reason, never contents.
+//! A refused entry is answered `422 {"kind":"rejected","detail":"<code>"}`, `<code>` one of the
+//! stable [`crate::validation::RejectionCode`] strings (e.g. `stale-registry`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,7 @@ use crate::ledger::EntryId;
 use crate::ledger::entry::MAX_ENTRY_LEN;
 use crate::link::{ApiError, LinkError, LocalNode, ReceiptInfo, encode_entry_list};
 use crate::tls::Identity;
+use crate::validation::RejectionCode;
 
 /// Longest a submitter may ask the node to wait for finalization.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -41,6 +44,14 @@ pub const MAX_LIST: usize = 1000;
 struct ApiState {
     node: LocalNode,
     metrics: Arc<dyn Fn() -> String + Send + Sync>,
+}
+
+fn rejected(code: RejectionCode) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(ApiError::rejected(code)),
+    )
+        .into_response()
 }
 
 fn error(status: StatusCode, kind: &str, detail: impl Into<String>) -> Response {
@@ -56,7 +67,7 @@ fn error(status: StatusCode, kind: &str, detail: impl Into<String>) -> Response 
 
 fn link_response(error_value: LinkError) -> Response {
     match error_value {
-        LinkError::Rejected(reason) => error(StatusCode::UNPROCESSABLE_ENTITY, "rejected", reason),
+        LinkError::Rejected(code) => rejected(code),
         LinkError::Replay => error(StatusCode::CONFLICT, "replay", "entry id already used"),
         LinkError::Busy => error(StatusCode::SERVICE_UNAVAILABLE, "busy", "retry later"),
         LinkError::Timeout => error(StatusCode::GATEWAY_TIMEOUT, "timeout", "not finalized yet"),
@@ -119,7 +130,7 @@ async fn submit(
         );
     }
     let Ok(entry) = crate::ledger::Entry::decode(&body) else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "rejected", "malformed");
+        return rejected(RejectionCode::Malformed);
     };
     if entry.header.submitter != identity.member {
         return error(

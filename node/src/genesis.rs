@@ -453,7 +453,7 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
         hasher.update((bytes.len() as u32).to_be_bytes());
         hasher.update(bytes);
     };
-    put(b"veil.genesis.v1");
+    put(veil_crypto::labels::GENESIS);
     put(file.consortium_id.as_bytes());
     put(&file.params.rate_cap_bps.to_be_bytes());
     put(file.policy_hash.as_bytes());

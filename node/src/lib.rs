@@ -5,11 +5,19 @@
 //! in RocksDB.
 //!
 //! - [`ledger`]: entries and blocks, with canonical bounded encodings.
-//! - [`validation`]: the rules an entry must meet before it can be ordered.
+//! - [`validation`]: the rules an entry must meet before it can be ordered, and why an entry
+//!   is refused ([`validation::Rejection`], with a stable [`validation::RejectionCode`]).
+//! - [`registry`]: the screening registry as the chain of `registry.updated` entries.
 //! - [`consensus`]: the commonware wiring (application, finalized-block applier, gossip).
 //! - [`store`]: the `Store` trait, RocksDB and in-memory implementations.
 //! - [`genesis`]: the consortium's members, keys and parameters.
 //! - [`state`]: what consensus, gossip and the API share.
+//! - [`link`], [`api`]: how a gateway talks to its node, in process or over mutual TLS.
+//!
+//! Dependencies between modules point one way, each layer using only those before it (no
+//! module imports one that imports it back): `genesis`, `ledger`, `tls` ← `store`, `mempool` ←
+//! `registry` ← `validation` ← `state` ← `consensus` ← `config`, `runner`, `link` ← `api` ←
+//! `process`. `testkit` and `fuzzing` serve tests and may use any of them.
 //!
 //! Invariants: an entry is in a proposed block only if it passed validation; a node votes
 //! only for blocks whose every entry it validated; a block is acknowledged (and its entries'
@@ -40,3 +48,10 @@ pub mod store;
 pub mod testkit;
 pub mod tls;
 pub mod validation;
+
+/// The protocol notes of `docs/protocol/` this crate implements, readable in rustdoc.
+pub mod notes {
+    /// The ledger: entry and block encodings, what nodes check, what they store.
+    #[doc = include_str!("../../docs/protocol/ledger.md")]
+    pub mod ledger {}
+}

@@ -12,14 +12,16 @@ use crate::consensus::gossip::GossipHandle;
 use crate::ledger::EntryId;
 use crate::state::{NodeState, Receipt, SubmitError};
 use crate::store::{StoredBlock, StoredEntry};
+use crate::validation::RejectionCode;
 
 /// Why a node operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LinkError {
-    /// The node refused the entry; the string is the rejection reason label.
+    /// The node refused the entry, for the reason its code names (see
+    /// [`crate::validation::RejectionCode`]; a code this build does not know is `Unrecognized`).
     #[error("entry rejected: {0}")]
-    Rejected(String),
+    Rejected(RejectionCode),
     /// The entry id is already used by another entry.
     #[error("entry id already used")]
     Replay,
@@ -106,7 +108,7 @@ impl LocalNode {
     /// Validates, admits and gossips an entry, then waits up to `wait` for its finalization.
     pub async fn submit(&self, bytes: &[u8], wait: Duration) -> Result<Receipt, LinkError> {
         let id = crate::ledger::Entry::decode(bytes)
-            .map_err(|_| LinkError::Rejected("malformed".into()))?
+            .map_err(|_| LinkError::Rejected(RejectionCode::Malformed))?
             .header
             .id;
         // Register before admitting, so a fast finalization cannot be missed.
@@ -149,8 +151,8 @@ impl LocalNode {
 /// Maps a submission error to what the caller is told.
 pub fn submit_error(error: SubmitError) -> LinkError {
     match error {
-        SubmitError::Malformed => LinkError::Rejected("malformed".into()),
-        SubmitError::Invalid(rejection) => LinkError::Rejected(rejection.reason().into()),
+        SubmitError::Malformed => LinkError::Rejected(RejectionCode::Malformed),
+        SubmitError::Invalid(rejection) => LinkError::Rejected(rejection.code()),
         SubmitError::Replay => LinkError::Replay,
         SubmitError::Mempool(crate::mempool::MempoolError::Full) => LinkError::Busy,
         SubmitError::Mempool(crate::mempool::MempoolError::Conflict) => LinkError::Replay,
@@ -166,14 +168,25 @@ pub struct RemoteNode {
     base: String,
 }
 
-/// The JSON error body of the node API.
+/// The JSON error body of the node API, e.g. `{"kind":"rejected","detail":"stale-registry"}`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ApiError {
     /// Machine-readable kind: `rejected`, `replay`, `busy`, `timeout`, `unavailable`,
     /// `forbidden`, `not_found`, `bad_request`.
     pub kind: String,
-    /// Detail (a rejection reason label, never entry contents).
+    /// Detail, never entry contents: for `rejected`, the
+    /// [rejection code](crate::validation::RejectionCode) string.
     pub detail: String,
+}
+
+impl ApiError {
+    /// The body of a refusal with `code`.
+    pub fn rejected(code: RejectionCode) -> Self {
+        Self {
+            kind: "rejected".to_owned(),
+            detail: code.as_str().to_owned(),
+        }
+    }
 }
 
 fn link_error(status: reqwest::StatusCode, body: &[u8]) -> LinkError {
@@ -182,7 +195,13 @@ fn link_error(status: reqwest::StatusCode, body: &[u8]) -> LinkError {
         .map(|e| (e.kind, e.detail))
         .unwrap_or_else(|| ("unknown".into(), status.to_string()));
     match kind.as_str() {
-        "rejected" => LinkError::Rejected(detail),
+        "rejected" => {
+            let code = RejectionCode::from_code(&detail);
+            if code == RejectionCode::Unrecognized {
+                tracing::warn!(code = %detail, "the node refused an entry for a reason this build does not know");
+            }
+            LinkError::Rejected(code)
+        }
         "replay" => LinkError::Replay,
         "busy" => LinkError::Busy,
         "timeout" => LinkError::Timeout,
@@ -445,5 +464,35 @@ impl NodeLink {
                 serde_json::from_slice(&bytes).map_err(|e| LinkError::Protocol(e.to_string()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The node API's refusal body, as gateways of every version read it.
+    #[test]
+    fn rejections_cross_the_api_as_their_code() {
+        let body = serde_json::to_vec(&ApiError::rejected(RejectionCode::StaleRegistry)).unwrap();
+        assert_eq!(body, br#"{"kind":"rejected","detail":"stale-registry"}"#);
+        let status = reqwest::StatusCode::UNPROCESSABLE_ENTITY;
+        assert_eq!(
+            link_error(status, &body),
+            LinkError::Rejected(RejectionCode::StaleRegistry)
+        );
+        for code in RejectionCode::ALL {
+            let body = serde_json::to_vec(&ApiError::rejected(code)).unwrap();
+            assert_eq!(link_error(status, &body), LinkError::Rejected(code));
+        }
+        // A newer node's code is still a refusal, of a reason this build does not know.
+        assert_eq!(
+            link_error(status, br#"{"kind":"rejected","detail":"quota-exceeded"}"#),
+            LinkError::Rejected(RejectionCode::Unrecognized)
+        );
+        assert_eq!(
+            LinkError::Rejected(RejectionCode::Circuit).to_string(),
+            "entry rejected: circuit"
+        );
     }
 }

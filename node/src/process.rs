@@ -3,7 +3,7 @@
 //! over mutual TLS, and graceful shutdown on SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,24 +18,120 @@ use commonware_stream::cups::{self, Cups};
 use commonware_stream::sake::{self, Sake};
 use commonware_utils::NZUsize;
 use commonware_utils::ordered::Map;
+use veil_crypto::EncodingError;
 use veil_crypto::encoding::{self, KeyAlgorithm};
 
-use crate::config::NodeConfig;
+use crate::config::{ConfigError, NodeConfig};
 use crate::consensus::{self, Channels, PrivateKey, channel};
-use crate::genesis::Genesis;
+use crate::genesis::{Genesis, GenesisError};
 use crate::link::LocalNode;
-use crate::runner::{self, NodeChannels};
+use crate::runner::{self, NodeChannels, StartError};
 use crate::state::{NodeMetrics, NodeState, VerifiedEntries};
+use crate::store::StoreError;
 use crate::store::rocks::RocksStore;
-use crate::tls;
+use crate::tls::{self, TlsError};
+
+/// Why a node process could not start or stop.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The node configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The consortium file is unusable.
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    /// A key or certificate file is unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The consensus key file does not hold an Ed25519 key.
+    #[error("{}: {problem}", path.display())]
+    Identity {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: IdentityError,
+    },
+    /// The configured member is not in the consortium.
+    #[error("member {0:?} is not in the consortium")]
+    UnknownMember(String),
+    /// The consensus key is not the member's in the genesis.
+    #[error("{}: this key is not {member}'s consensus key in the genesis", path.display())]
+    WrongKey {
+        /// The key file.
+        path: PathBuf,
+        /// The configured member.
+        member: String,
+    },
+    /// The data directory cannot be created.
+    #[error("{}: {source}", path.display())]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Two members share a p2p identity.
+    #[error("duplicate peers in the genesis")]
+    DuplicatePeers,
+    /// Gossip or consensus could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The node API cannot listen.
+    #[error("node API {address}: {source}")]
+    Listen {
+        /// The configured address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The node's thread cannot be started.
+    #[error("{0}")]
+    Thread(std::io::Error),
+    /// The node's thread ended before the node started.
+    #[error("node thread exited during start")]
+    ThreadExited,
+    /// The node's thread panicked.
+    #[error("node thread panicked")]
+    ThreadPanicked,
+}
+
+/// What is wrong with a consensus key file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// It is not text.
+    #[error("not PEM")]
+    NotPem,
+    /// It is not a PKCS#8 Ed25519 private key.
+    #[error(transparent)]
+    Encoding(#[from] EncodingError),
+    /// Its seed is not an Ed25519 key.
+    #[error("not an Ed25519 key")]
+    NotEd25519,
+}
 
 /// Reads a node's consensus key (PKCS#8 PEM Ed25519, owner-only permissions).
-pub fn load_identity(path: &Path) -> Result<PrivateKey, String> {
-    let pem = tls::read_private(path).map_err(|e| e.to_string())?;
-    let text = std::str::from_utf8(&pem).map_err(|_| format!("{}: not PEM", path.display()))?;
+pub fn load_identity(path: &Path) -> Result<PrivateKey, NodeError> {
+    let identity = |problem: IdentityError| NodeError::Identity {
+        path: path.to_owned(),
+        problem,
+    };
+    let pem = tls::read_private(path)?;
+    let text = std::str::from_utf8(&pem).map_err(|_| identity(IdentityError::NotPem))?;
     let seed = encoding::private_key_from_pem(KeyAlgorithm::Ed25519, text)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    PrivateKey::decode(seed.to_vec()).map_err(|_| format!("{}: not an Ed25519 key", path.display()))
+        .map_err(|e| identity(e.into()))?;
+    PrivateKey::decode(seed.to_vec()).map_err(|_| identity(IdentityError::NotEd25519))
+}
+
+fn create_data_dir(path: &Path) -> Result<(), NodeError> {
+    std::fs::create_dir_all(path).map_err(|source| NodeError::DataDir {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// A started node: its in-process handle, the API address, and its tasks.
@@ -63,23 +159,21 @@ pub async fn start(
     context: runtime::Context,
     config: &NodeConfig,
     verified: VerifiedEntries,
-) -> Result<StartedNode, String> {
-    let genesis = Arc::new(Genesis::load(&config.consortium).map_err(|e| e.to_string())?);
+) -> Result<StartedNode, NodeError> {
+    let genesis = Arc::new(Genesis::load(&config.consortium)?);
     let member = genesis
         .member(&config.member)
-        .ok_or_else(|| format!("member {:?} is not in the consortium", config.member))?
+        .ok_or_else(|| NodeError::UnknownMember(config.member.clone()))?
         .clone();
     let signer = load_identity(&config.identity_key)?;
     if signer.public_key() != member.consensus_key {
-        return Err(format!(
-            "{}: this key is not {}'s consensus key in the genesis",
-            config.identity_key.display(),
-            member.id
-        ));
+        return Err(NodeError::WrongKey {
+            path: config.identity_key.clone(),
+            member: member.id,
+        });
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
-    let store = RocksStore::open(&config.data_dir.join("ledger")).map_err(|e| e.to_string())?;
+    create_data_dir(&config.data_dir)?;
+    let store = RocksStore::open(&config.data_dir.join("ledger"))?;
     let state = Arc::new(NodeState::with_verified(
         genesis.clone(),
         member.id.clone(),
@@ -118,7 +212,7 @@ pub async fn start(
         .map(|m| (m.consensus_key.clone(), Address::from(m.p2p_address)))
         .collect::<Vec<_>>()
         .try_into()
-        .map_err(|_| "duplicate peers in the genesis".to_owned())?;
+        .map_err(|_| NodeError::DuplicatePeers)?;
     let _ = oracle.track(0, peers);
     let mut pair = |id| network.register(id, consensus::quota(id));
     let channels = NodeChannels {
@@ -154,12 +248,15 @@ pub async fn start(
         key: config.api.key.clone(),
         ca: config.api.ca.clone(),
         crl: config.api.crl.clone(),
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
+    let listen = |source| NodeError::Listen {
+        address: config.api.listen,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(config.api.listen)
         .await
-        .map_err(|e| format!("node API {}: {e}", config.api.listen))?;
-    let api = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(listen)?;
+    let api = listener.local_addr().map_err(listen)?;
     let metrics_context = context.child("api");
     let router = crate::api::router(local.clone(), Arc::new(move || metrics_context.encode()));
     let stopped = context.stopped();
@@ -210,15 +307,12 @@ pub const EXIT_HALTED: i32 = 3;
 /// `veil node --config FILE [--dev]`: runs one node until SIGINT/SIGTERM. Returns the exit
 /// code. Without `dev`, a genesis whose circuit keys come from the insecure dev setup is
 /// refused.
-pub fn run(config_path: &Path, dev: bool) -> Result<i32, String> {
-    let config = NodeConfig::load(config_path).map_err(|e| e.to_string())?;
+pub fn run(config_path: &Path, dev: bool) -> Result<i32, NodeError> {
+    let config = NodeConfig::load(config_path)?;
     if !dev {
-        crate::genesis::Genesis::load(&config.consortium)
-            .and_then(|g| g.require_production_circuits())
-            .map_err(|e| e.to_string())?;
+        Genesis::load(&config.consortium).and_then(|g| g.require_production_circuits())?;
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    create_data_dir(&config.data_dir)?;
     let mut runtime_config =
         runtime::Config::new().with_storage_directory(config.data_dir.join("consensus"));
     let threads = config
@@ -265,7 +359,7 @@ pub struct NodeThread {
     /// Where its API listens.
     pub api: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<i32, String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for NodeThread {
@@ -283,11 +377,10 @@ impl NodeThread {
         config: NodeConfig,
         worker_threads: usize,
         verified: VerifiedEntries,
-    ) -> Result<Self, String> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    ) -> Result<Self, NodeError> {
+        create_data_dir(&config.data_dir)?;
         let (started_tx, started_rx) =
-            std::sync::mpsc::channel::<Result<(LocalNode, SocketAddr), String>>();
+            std::sync::mpsc::channel::<Result<(LocalNode, SocketAddr), NodeError>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("node-{}", config.member))
@@ -299,20 +392,18 @@ impl NodeThread {
                     let node = match start(context.child("veil_node"), &config, verified).await {
                         Ok(node) => node,
                         Err(error) => {
-                            let _ = started_tx.send(Err(error.clone()));
-                            return Err(error);
+                            // `spawn` returns the error to its caller.
+                            let _ = started_tx.send(Err(error));
+                            return;
                         }
                     };
                     let _ = started_tx.send(Ok((node.local.clone(), node.api)));
                     let _ = stop_rx.await;
                     let _ = context.stop(0, Some(Duration::from_secs(10))).await;
-                    Ok(0)
                 })
             })
-            .map_err(|e| e.to_string())?;
-        let (local, api) = started_rx
-            .recv()
-            .map_err(|_| "node thread exited during start".to_owned())??;
+            .map_err(NodeError::Thread)?;
+        let (local, api) = started_rx.recv().map_err(|_| NodeError::ThreadExited)??;
         Ok(Self {
             local,
             api,
@@ -322,18 +413,16 @@ impl NodeThread {
     }
 
     /// Stops the node and waits for its thread.
-    pub fn stop(mut self) -> Result<(), String> {
+    pub fn stop(mut self) -> Result<(), NodeError> {
         self.shutdown()
     }
 
-    fn shutdown(&mut self) -> Result<(), String> {
+    fn shutdown(&mut self) -> Result<(), NodeError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(thread) = self.thread.take() {
-            thread
-                .join()
-                .map_err(|_| "node thread panicked".to_owned())??;
+            thread.join().map_err(|_| NodeError::ThreadPanicked)?;
         }
         Ok(())
     }

@@ -8,23 +8,56 @@
 //! ordering it (`2 × depth` hashes per change), so every root on the ledger is the root of
 //! well-formed trees. Rebuilt versions are cached by entry digest; a node that starts replays
 //! the chain once.
+//!
+//! This module reads the ledger through a lookup function and knows nothing of validation:
+//! the validation rules (`crate::validation`) use it, never the other way round.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use veil_circuits::CircuitError;
 use veil_circuits::screening::{Registry, RegistryUpdate};
 
-use crate::ledger::Entry;
-use crate::validation::{LedgerView, Rejection, ValidationError};
+use crate::ledger::{Entry, EntryId};
+use crate::store::StoreError;
 
 /// How many registry versions a node keeps rebuilt (a million-member registry takes a few
 /// hundred megabytes).
 const CACHED_VERSIONS: usize = 4;
 
+/// Why a `registry.updated` entry's data is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpdateError {
+    /// Its changes and roots do not decode.
+    #[error("registry update: {0}")]
+    Malformed(CircuitError),
+    /// Its changes do not apply to the version it changes.
+    #[error("registry changes: {0}")]
+    Changes(CircuitError),
+}
+
+/// Why a registry version could not be rebuilt from the ledger.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// An update in the chain is unusable.
+    #[error(transparent)]
+    Update(#[from] UpdateError),
+    /// A version an update references is not on the ledger.
+    #[error("a registry version in the chain does not exist")]
+    MissingVersion,
+    /// An update does not reference the version before it.
+    #[error("registry entry {0} does not follow the previous version")]
+    OutOfOrder(EntryId),
+    /// Reading the ledger failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// The changes and roots a `registry.updated` entry carries.
-pub fn update_of(entry: &Entry) -> Result<RegistryUpdate, Rejection> {
-    RegistryUpdate::from_bytes(&entry.proofs.circuit)
-        .map_err(|e| Rejection::CircuitProof(e.to_string()))
+pub fn update_of(entry: &Entry) -> Result<RegistryUpdate, UpdateError> {
+    RegistryUpdate::from_bytes(&entry.proofs.circuit).map_err(UpdateError::Malformed)
 }
 
 /// Rebuilt registry versions by the digest of the entry that made them.
@@ -51,14 +84,13 @@ impl RegistryCache {
     }
 }
 
-/// The registry after `version` (a `registry.updated` entry on the ledger seen through
-/// `view`), or the empty registry for `None`.
+/// The registry after `version` (a `registry.updated` entry on the ledger whose entries
+/// `lookup` finds), or the empty registry for `None`.
 pub fn registry_after(
-    view: &dyn LedgerView,
+    lookup: impl Fn(&EntryId) -> Result<Option<Arc<Entry>>, StoreError>,
     version: Option<&Entry>,
     cache: &Mutex<RegistryCache>,
-) -> Result<Arc<Registry>, ValidationError> {
-    let broken = |why: &'static str| ValidationError::Rejected(Rejection::References(why));
+) -> Result<Arc<Registry>, RegistryError> {
     // Walk back to a cached version or the first, then replay forward.
     let mut chain: Vec<Arc<Entry>> = Vec::new();
     let mut next = version.map(|e| Arc::new(e.clone()));
@@ -73,10 +105,7 @@ pub fn registry_after(
             break;
         }
         next = match entry.header.references.first() {
-            Some(previous) => Some(
-                view.entry(previous)?
-                    .ok_or(broken("a registry version in the chain does not exist"))?,
-            ),
+            Some(previous) => Some(lookup(previous)?.ok_or(RegistryError::MissingVersion)?),
             None => None,
         };
         chain.push(entry);
@@ -89,7 +118,7 @@ pub fn registry_after(
         let update = update_of(entry)?;
         registry
             .apply(&update.changes)
-            .map_err(|e| Rejection::CircuitProof(e.to_string()))?;
+            .map_err(UpdateError::Changes)?;
     }
     let registry = Arc::new(registry);
     if let Some(version) = chain.first() {
@@ -104,18 +133,17 @@ pub fn registry_after(
 /// The registry after a chain of finalized `registry.updated` entries, oldest first (how a
 /// gateway rebuilds the current version from its node's ledger). Each entry must reference the
 /// one before it.
-pub fn replay<'a>(chain: impl IntoIterator<Item = &'a Entry>) -> Result<Registry, String> {
+pub fn replay<'a>(chain: impl IntoIterator<Item = &'a Entry>) -> Result<Registry, RegistryError> {
     let mut registry = Registry::default();
     let mut previous = None;
     for entry in chain {
         if entry.header.references.first() != previous.as_ref() {
-            return Err(format!(
-                "registry entry {} does not follow the previous version",
-                entry.header.id
-            ));
+            return Err(RegistryError::OutOfOrder(entry.header.id));
         }
-        let update = update_of(entry).map_err(|e| e.to_string())?;
-        registry.apply(&update.changes).map_err(|e| e.to_string())?;
+        let update = update_of(entry)?;
+        registry
+            .apply(&update.changes)
+            .map_err(UpdateError::Changes)?;
         previous = Some(entry.header.id);
     }
     Ok(registry)

@@ -11,12 +11,57 @@ use rand_core::CryptoRng;
 
 use crate::consensus::application::LedgerApplication;
 use crate::consensus::{
-    self, Channels, EngineConfig, Marshal, PrivateKey, PublicKey, Timing, gossip::GossipHandle,
+    self, Channels, EngineConfig, EngineError, Marshal, PrivateKey, PublicKey, Timing,
+    gossip::GossipHandle,
 };
 use crate::genesis::Genesis;
 use crate::ledger::Block;
 use crate::state::NodeState;
-use crate::store::{AppliedBlock, StoredBlock};
+use crate::store::{AppliedBlock, StoreError, StoredBlock};
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Two members share a consensus key.
+    #[error("duplicate consensus keys in the genesis")]
+    DuplicateKeys,
+    /// The store failed (or belongs to another genesis).
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The store's head block is not what was finalized (see [`check_head`]).
+    #[error(
+        "store: block {height} is corrupt ({corruption}); the last write may have been torn. \
+         Restore the data directory, or remove it to resynchronize from the peers"
+    )]
+    Corrupt {
+        /// The head height.
+        height: u64,
+        /// What is wrong with the head block.
+        corruption: Corruption,
+    },
+    /// The consensus engine could not start.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// What is wrong with a store's head block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// The head names a block that is not stored.
+    #[error("the head block is missing")]
+    MissingHead,
+    /// The head block does not decode.
+    #[error("the block does not decode")]
+    Undecodable,
+    /// The head block's digest or entries root is not what was finalized.
+    #[error("digest or entries root mismatch")]
+    Digest,
+    /// An entry's stored bytes or position differ from its block.
+    #[error("an entry differs from its block")]
+    Entry,
+}
 
 /// A running node.
 pub struct RunningNode {
@@ -39,13 +84,13 @@ impl std::fmt::Debug for RunningNode {
 }
 
 /// The validator set of a genesis, in genesis order.
-pub fn validators(genesis: &Genesis) -> Result<Set<PublicKey>, String> {
+pub fn validators(genesis: &Genesis) -> Result<Set<PublicKey>, StartError> {
     genesis
         .members
         .iter()
         .map(|m| m.consensus_key.clone())
         .try_collect()
-        .map_err(|_| "duplicate consensus keys in the genesis".to_owned())
+        .map_err(|_| StartError::DuplicateKeys)
 }
 
 /// The genesis block of `genesis`.
@@ -55,28 +100,22 @@ pub fn genesis_block(genesis: &Genesis) -> Block {
 
 /// Binds the store to the genesis, writes the genesis block if the store is empty, and
 /// checks that the head block is intact (see [`check_head`]).
-pub fn prepare_store(state: &NodeState) -> Result<(), String> {
+pub fn prepare_store(state: &NodeState) -> Result<(), StartError> {
     let genesis = &state.genesis;
-    state
-        .store
-        .check_genesis(&genesis.hash)
-        .map_err(|e| format!("store: {e}"))?;
+    state.store.check_genesis(&genesis.hash)?;
     check_head(state.store.as_ref())?;
-    if state.store.head().map_err(|e| e.to_string())?.is_none() {
+    if state.store.head()?.is_none() {
         let block = genesis_block(genesis);
         let digest = commonware_cryptography::Digestible::digest(&block);
-        state
-            .store
-            .apply(&AppliedBlock {
-                block: StoredBlock {
-                    height: 0,
-                    digest: digest.0,
-                    block: block.to_bytes(),
-                    finalization: Vec::new(),
-                },
-                entries: Vec::new(),
-            })
-            .map_err(|e| format!("store: {e}"))?;
+        state.store.apply(&AppliedBlock {
+            block: StoredBlock {
+                height: 0,
+                digest: digest.0,
+                block: block.to_bytes(),
+                finalization: Vec::new(),
+            },
+            entries: Vec::new(),
+        })?;
     }
     Ok(())
 }
@@ -86,27 +125,21 @@ pub fn prepare_store(state: &NodeState) -> Result<(), String> {
 /// failing disk shows here, at the last block written, and the node then refuses to start
 /// rather than serve or build on corrupted data; the operator restores or wipes the data
 /// directory and the node recovers the ledger from its peers.
-pub fn check_head(store: &dyn crate::store::Store) -> Result<(), String> {
-    let corrupt = |height: u64, what: &str| {
-        format!(
-            "store: block {height} is corrupt ({what}); the last write may have been torn. \
-             Restore the data directory, or remove it to resynchronize from the peers"
-        )
-    };
-    let Some((height, digest)) = store.head().map_err(|e| format!("store: {e}"))? else {
+pub fn check_head(store: &dyn crate::store::Store) -> Result<(), StartError> {
+    let corrupt = |height: u64, corruption: Corruption| StartError::Corrupt { height, corruption };
+    let Some((height, digest)) = store.head()? else {
         return Ok(());
     };
     let stored = store
-        .block(height)
-        .map_err(|e| format!("store: {e}"))?
-        .ok_or_else(|| corrupt(height, "the head block is missing"))?;
+        .block(height)?
+        .ok_or_else(|| corrupt(height, Corruption::MissingHead))?;
     let block = <Block as commonware_codec::DecodeExt<()>>::decode(stored.block.clone())
-        .map_err(|_| corrupt(height, "the block does not decode"))?;
+        .map_err(|_| corrupt(height, Corruption::Undecodable))?;
     if stored.digest != digest
         || commonware_cryptography::Digestible::digest(&block).0 != digest
         || block.computed_entries_root() != block.entries_root
     {
-        return Err(corrupt(height, "digest or entries root mismatch"));
+        return Err(corrupt(height, Corruption::Digest));
     }
     for (index, (entry, bytes)) in block
         .entries
@@ -114,14 +147,12 @@ pub fn check_head(store: &dyn crate::store::Store) -> Result<(), String> {
         .zip(block.encoded_entries())
         .enumerate()
     {
-        let found = store
-            .entry(&entry.header.id)
-            .map_err(|e| format!("store: {e}"))?;
+        let found = store.entry(&entry.header.id)?;
         let intact = found.is_some_and(|found| {
             found.height == height && found.index as usize == index && found.bytes == *bytes
         });
         if !intact {
-            return Err(corrupt(height, "an entry differs from its block"));
+            return Err(corrupt(height, Corruption::Entry));
         }
     }
     Ok(())
@@ -147,7 +178,7 @@ pub async fn start<E, S, R, P, B>(
     channels: NodeChannels<S, R>,
     timing: Timing,
     partition: String,
-) -> Result<RunningNode, String>
+) -> Result<RunningNode, StartError>
 where
     E: Spawner + Metrics + Clock + Storage + Network + CryptoRng,
     S: Sender<PublicKey = PublicKey>,
@@ -182,7 +213,7 @@ pub async fn start_with<E, S, R, P, B, A>(
     timing: Timing,
     partition: String,
     make_application: impl FnOnce(LedgerApplication) -> A,
-) -> Result<RunningNode, String>
+) -> Result<RunningNode, StartError>
 where
     E: Spawner + Metrics + Clock + Storage + Network + CryptoRng,
     A: commonware_consensus::Application<

@@ -346,7 +346,7 @@ fn run(
             outcome.broken_store = Some((
                 state.halted(),
                 state.store.head().unwrap().map(|(height, _)| height),
-                runner::check_head(state.store.as_ref()),
+                runner::check_head(state.store.as_ref()).map_err(|e| e.to_string()),
             ));
         }
         for i in &honest {

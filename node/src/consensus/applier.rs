@@ -24,8 +24,67 @@ use rayon::prelude::*;
 use super::Marshal;
 use crate::ledger::{Block, Entry, EntryId};
 use crate::state::NodeState;
-use crate::store::{AppliedBlock, AppliedEntry, StoredBlock};
-use crate::validation::{PendingView, Rejection, ValidationError};
+use crate::store::{AppliedBlock, AppliedEntry, StoreError, StoredBlock};
+use crate::validation::{PendingView, ValidationError};
+
+/// Why the applier halts the node: each one means the node must not go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// Reading the head failed.
+    #[error("reading the head: {0}")]
+    ReadHead(StoreError),
+    /// Reading a stored block failed.
+    #[error("reading block {height}: {source}")]
+    ReadBlock {
+        /// Its height.
+        height: u64,
+        /// The store's error.
+        source: StoreError,
+    },
+    /// A redelivered finalized block is not the one stored at its height.
+    #[error("finalized block {0} differs from the stored one")]
+    Differs(u64),
+    /// A finalized block arrived out of order.
+    #[error("finalized block {height} arrived while {expected} was expected")]
+    OutOfOrder {
+        /// Its height.
+        height: u64,
+        /// The height expected next.
+        expected: u64,
+    },
+    /// A finalized block is invalid.
+    #[error(
+        "finalized block {height} holds an invalid entry ({source}): more than f validators are \
+         faulty"
+    )]
+    Invalid {
+        /// Its height.
+        height: u64,
+        /// What is wrong with it.
+        source: InvalidBlock,
+    },
+    /// Writing the block failed.
+    #[error("applying block {height}: {source}")]
+    Write {
+        /// Its height.
+        height: u64,
+        /// The store's error.
+        source: StoreError,
+    },
+}
+
+/// What is wrong with a finalized block.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidBlock {
+    /// Its entries root is not the root of its entries.
+    #[error("invalid fields: entries root mismatch")]
+    EntriesRoot,
+    /// An entry is invalid, or the store failed while checking it.
+    #[error(transparent)]
+    Entry(#[from] ValidationError),
+}
 
 /// The [`Reporter`] marshal delivers finalized blocks to.
 #[derive(Clone, Debug)]
@@ -58,8 +117,8 @@ impl Applier {
             while let Some((block, ack)) = receiver.next().await {
                 match apply(&state, &marshal, block).await {
                     Ok(()) => ack.acknowledge(),
-                    Err(reason) => {
-                        state.halt(reason);
+                    Err(error) => {
+                        state.halt(error.to_string());
                         // An unanswered acknowledgement stops marshal from delivering more.
                         drop(ack);
                         break;
@@ -72,13 +131,14 @@ impl Applier {
 }
 
 /// Applies one finalized block. `Err` carries the reason the node must halt.
-async fn apply(state: &NodeState, marshal: &Marshal, block: Digested<Block>) -> Result<(), String> {
+async fn apply(
+    state: &NodeState,
+    marshal: &Marshal,
+    block: Digested<Block>,
+) -> Result<(), ApplyError> {
     let digest = block.digest();
     let block = block.inner().clone();
-    let head = state
-        .store
-        .head()
-        .map_err(|e| format!("reading the head: {e}"))?;
+    let head = state.store.head().map_err(ApplyError::ReadHead)?;
     if let Some((height, _)) = head
         && block.height <= height
     {
@@ -86,27 +146,25 @@ async fn apply(state: &NodeState, marshal: &Marshal, block: Digested<Block>) -> 
         let stored = state
             .store
             .block(block.height)
-            .map_err(|e| format!("reading block {}: {e}", block.height))?;
+            .map_err(|source| ApplyError::ReadBlock {
+                height: block.height,
+                source,
+            })?;
         return match stored {
             Some(stored) if stored.digest == digest.0 => Ok(()),
-            _ => Err(format!(
-                "finalized block {} differs from the stored one",
-                block.height
-            )),
+            _ => Err(ApplyError::Differs(block.height)),
         };
     }
     let expected = head.map_or(0, |(height, _)| height + 1);
     if block.height != expected {
-        return Err(format!(
-            "finalized block {} arrived while {} was expected",
-            block.height, expected
-        ));
+        return Err(ApplyError::OutOfOrder {
+            height: block.height,
+            expected,
+        });
     }
-    validate(state, &block).map_err(|e| {
-        format!(
-            "finalized block {} holds an invalid entry ({e}): more than f validators are faulty",
-            block.height
-        )
+    validate(state, &block).map_err(|source| ApplyError::Invalid {
+        height: block.height,
+        source,
     })?;
     let finalization = if block.height == 0 {
         Vec::new()
@@ -142,7 +200,10 @@ async fn apply(state: &NodeState, marshal: &Marshal, block: Digested<Block>) -> 
     state
         .store
         .apply(&applied)
-        .map_err(|e| format!("applying block {}: {e}", block.height))?;
+        .map_err(|source| ApplyError::Write {
+            height: block.height,
+            source,
+        })?;
     state.metrics.stored(started.elapsed());
     let ids: Vec<EntryId> = block.entries.iter().map(|e| e.header.id).collect();
     state.finalized(block.height, digest.0, &ids);
@@ -154,9 +215,9 @@ async fn apply(state: &NodeState, marshal: &Marshal, block: Digested<Block>) -> 
     Ok(())
 }
 
-fn validate(state: &NodeState, block: &Block) -> Result<(), ValidationError> {
+fn validate(state: &NodeState, block: &Block) -> Result<(), InvalidBlock> {
     if block.entries_root != block.computed_entries_root() {
-        return Err(Rejection::Fields("entries root mismatch".into()).into());
+        return Err(InvalidBlock::EntriesRoot);
     }
     let digests: Vec<[u8; 32]> = block
         .encoded_entries()
@@ -170,7 +231,8 @@ fn validate(state: &NodeState, block: &Block) -> Result<(), ValidationError> {
         .entries
         .par_iter()
         .zip(digests.par_iter())
-        .try_for_each(|(entry, digest)| state.check_stateless_cached(entry, digest))?;
+        .try_for_each(|(entry, digest)| state.check_stateless_cached(entry, digest))
+        .map_err(ValidationError::from)?;
     let mut view = PendingView::new(state.store.as_ref());
     for entry in &block.entries {
         state.validator.check_stateful(entry, &view)?;

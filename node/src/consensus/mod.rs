@@ -53,9 +53,9 @@ pub type Marshal = Mailbox<Scheme, Standard<Block>>;
 pub type Finalization = simplex::types::Finalization<Scheme, Digest>;
 
 /// Namespace of consensus signatures (distinct from every other signature Veil makes).
-pub const CONSENSUS_NAMESPACE: &[u8] = b"veil.consensus.v1";
+pub const CONSENSUS_NAMESPACE: &[u8] = veil_crypto::labels::CONSENSUS;
 /// Namespace of peer-to-peer handshakes.
-pub const P2P_NAMESPACE: &[u8] = b"veil.p2p.v1";
+pub const P2P_NAMESPACE: &[u8] = veil_crypto::labels::P2P;
 
 /// One epoch for the whole ledger: the validator set is the genesis set.
 const BLOCKS_PER_EPOCH: NonZeroU64 = NZU64!(1 << 40);
@@ -152,6 +152,18 @@ pub struct Channels<S, R> {
     pub broadcast: ChannelPair<S, R>,
 }
 
+/// Why the consensus engine could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The node's consensus key is not one of the genesis validators'.
+    #[error("this node's consensus key is not a validator in the genesis")]
+    NotValidator,
+    /// marshal's archives could not be opened.
+    #[error("consensus storage could not be opened")]
+    Storage,
+}
+
 /// Handles of a running engine.
 pub struct Running {
     /// marshal's mailbox (for catch-up queries).
@@ -212,7 +224,7 @@ pub async fn start<E, S, R, P, B, A>(
     peers: P,
     blocker: B,
     channels: Channels<S, R>,
-) -> Result<Running, String>
+) -> Result<Running, EngineError>
 where
     E: Spawner + Metrics + Clock + Storage + Network + CryptoRng,
     A: commonware_consensus::Application<
@@ -238,7 +250,7 @@ where
     let scheme = Scheme::signer(CONSENSUS_NAMESPACE, validators.clone(), signer)
         .or_else(|| Scheme::member(CONSENSUS_NAMESPACE, validators.clone(), &me));
     let Some(scheme) = scheme else {
-        return Err("this node's consensus key is not a validator in the genesis".into());
+        return Err(EngineError::NotValidator);
     };
     let provider = ConstantProvider::new(scheme.clone());
     let page_cache = CacheRef::new(NZU16!(16_384), NZUsize!(4_096));
@@ -289,7 +301,7 @@ where
     .await;
     let (Ok(finalizations), Ok(blocks)) = (finalizations, blocks) else {
         broadcast_handle.abort();
-        return Err("consensus storage could not be opened".into());
+        return Err(EngineError::Storage);
     };
 
     let genesis_digest = genesis.digest();

@@ -1,0 +1,163 @@
+//! Entry validation: everything a node checks before an entry may be ordered.
+//!
+//! [`Validator::check`] runs the rule groups in this order and stops at the first that fails
+//! (one file per group):
+//!
+//! *Stateless* ([`Validator::check_stateless`], a function of the entry and the genesis only):
+//!
+//! 1. `header.rs`: a known type and schema version, the genesis policy hash, a submitter that
+//!    is a member and whose Ed25519 signature verifies, a valid period;
+//! 2. `fields.rs`: field paths that belong to the type (per-bank paths naming members), every
+//!    required field, a commitment for every committed field, commitments that fit the type's
+//!    [proof plan](veil_policies::proof_plan), a loan funded by its originator;
+//! 3. `circuits.rs`, shape: well-formed circuit data (screening proof, registry update,
+//!    repayment commitment, settlement proof for a genesis circuit);
+//! 4. `proofs.rs`: every range and relation proof of the proof plan, unless its statement
+//!    involves referenced entries (a settlement's).
+//!
+//! *Stateful* ([`Validator::check_stateful`], against a [`LedgerView`]):
+//!
+//! 5. replay: the id was never used (replays are refused);
+//! 6. `references.rs`: references exist and have the right type and submitter, a repayment's
+//!    allocations name exactly the loan's participants, a settlement's repayments belong to its
+//!    period and were not settled before, the registry version a loan or an update references
+//!    is current;
+//! 7. for a settlement, `proofs.rs` over its repayments' commitments, then `circuits.rs`, its
+//!    Groth16 proof over their Poseidon commitments;
+//! 8. `registry.rs`: a registry update's roots are those of the changed lists, and a loan's
+//!    screening proof (`circuits.rs`) verifies against the roots of the version it references.
+//!
+//! Invariants: the same function decides for mempool admission, for voting on a proposed block
+//! and for re-checking finalized blocks during catch-up, so honest nodes agree on validity. The
+//! stateless verdict depends only on the entry's bytes, so it may be cached by entry digest.
+//! A refusal is a [`Rejection`] naming the rule, with a stable [`RejectionCode`] for metrics
+//! and the node API (`rejection.rs`, `code.rs`); a store failure is a [`ValidationError::Store`], never
+//! the entry's fault. The ledger is read through [`LedgerView`] (`view.rs`); validation reads
+//! the registry chain through [`crate::registry`], which knows nothing of validation.
+
+mod circuits;
+mod code;
+mod fields;
+mod header;
+mod proofs;
+mod references;
+mod registry;
+mod rejection;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex};
+
+use veil_policies::schema::EntryType;
+
+pub use self::circuits::repayment_commitment;
+pub use self::code::RejectionCode;
+pub use self::rejection::{
+    CircuitProofError, FieldError, ReferenceError, Rejection, ValidationError,
+};
+pub use self::view::{LedgerView, PendingView, supersedes_references};
+use crate::genesis::Genesis;
+use crate::ledger::Entry;
+use crate::registry::RegistryCache;
+
+/// Whether the proof statements of `kind` involve the commitments of referenced entries.
+fn depends_on_references(kind: EntryType) -> bool {
+    kind == EntryType::SettlementClosed
+}
+
+/// Validates entries against a genesis.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    genesis: Arc<Genesis>,
+    registry: Arc<Mutex<RegistryCache>>,
+}
+
+impl Validator {
+    /// A validator for the consortium of `genesis`.
+    pub fn new(genesis: Arc<Genesis>) -> Self {
+        Self {
+            genesis,
+            registry: Arc::default(),
+        }
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// Checks `entry` completely against the ledger seen through `view`.
+    pub fn check(&self, entry: &Entry, view: &dyn LedgerView) -> Result<(), ValidationError> {
+        self.check_stateless(entry)?;
+        self.check_stateful(entry, view)
+    }
+
+    /// The checks that depend only on the entry's bytes and the genesis: header, submitter and
+    /// signature, fields, commitments, and the proofs whose statements need no other entry.
+    /// A pure function of the entry, so its verdict can be cached by entry digest.
+    pub fn check_stateless(&self, entry: &Entry) -> Result<(), Rejection> {
+        let kind = self.check_header(entry)?;
+        self.check_fields(kind, entry)?;
+        self.check_circuit_data(kind, entry)?;
+        if !depends_on_references(kind) {
+            self.check_proofs(kind, entry, &[])?;
+        }
+        Ok(())
+    }
+
+    /// The checks against the ledger: no replay, valid references, and the proofs whose
+    /// statements involve referenced entries. Assumes [`Validator::check_stateless`] passed.
+    pub fn check_stateful(
+        &self,
+        entry: &Entry,
+        view: &dyn LedgerView,
+    ) -> Result<(), ValidationError> {
+        let kind = EntryType::from_name(&entry.header.kind).ok_or(Rejection::UnknownType)?;
+        if view.entry(&entry.header.id)?.is_some() {
+            return Err(Rejection::Replay.into());
+        }
+        let referenced = self.check_references(kind, entry, view)?;
+        if depends_on_references(kind) {
+            let referenced: Vec<&Entry> = referenced.iter().map(Arc::as_ref).collect();
+            self.check_referenced_proofs(kind, entry, &referenced)?;
+        }
+        self.check_registry(kind, entry, &referenced, view)
+    }
+
+    /// Verifies the proofs of `entry` whose statements involve `referenced` entries (in the
+    /// order of its references). Readers use it to re-check settlements themselves.
+    pub fn check_proofs_with(&self, entry: &Entry, referenced: &[Entry]) -> Result<(), Rejection> {
+        let kind = EntryType::from_name(&entry.header.kind).ok_or(Rejection::UnknownType)?;
+        let referenced: Vec<&Entry> = referenced.iter().collect();
+        self.check_referenced_proofs(kind, entry, &referenced)
+    }
+
+    /// Verifies a loan's screening proof against the roots of the registry version it
+    /// references (`referenced`, its one reference), when the consortium screens. Readers use
+    /// it to re-check finalized loans; whether the version was current was checked at ordering.
+    pub fn check_screening_with(
+        &self,
+        loan: &Entry,
+        referenced: &[Entry],
+    ) -> Result<(), Rejection> {
+        self.check_screening(loan, referenced.first())
+    }
+
+    /// The range and relation proofs over `referenced` entries' commitments, then the
+    /// Groth16 proof over them.
+    fn check_referenced_proofs(
+        &self,
+        kind: EntryType,
+        entry: &Entry,
+        referenced: &[&Entry],
+    ) -> Result<(), Rejection> {
+        let items: Vec<proofs::ReferencedCommitments<'_>> = referenced
+            .iter()
+            .map(|e| e.commitments.as_slice())
+            .collect();
+        self.check_proofs(kind, entry, &items)?;
+        self.check_circuit(kind, entry, referenced)
+    }
+}

@@ -1,0 +1,46 @@
+//! Rule group: the screening registry. An update's roots must be those of the lists after its
+//! changes, replayed on the version it changes (rebuilt from the ledger, see
+//! [`crate::registry`]); a loan's screening proof must verify against the roots of the version
+//! it references (whether that version is current is a reference rule, `references.rs`).
+
+use std::sync::Arc;
+
+use veil_policies::schema::EntryType;
+
+use super::{CircuitProofError, LedgerView, ValidationError, Validator};
+use crate::ledger::Entry;
+use crate::registry::{self, UpdateError};
+
+impl Validator {
+    /// A registry update's roots against the changed lists; a loan's screening proof against
+    /// the roots of the registry version it references (`referenced`, checked with the
+    /// references).
+    pub(super) fn check_registry(
+        &self,
+        kind: EntryType,
+        entry: &Entry,
+        referenced: &[Arc<Entry>],
+        view: &dyn LedgerView,
+    ) -> Result<(), ValidationError> {
+        match kind {
+            EntryType::RegistryUpdated => {
+                let update = registry::update_of(entry)?;
+                let previous = registry::registry_after(
+                    |id| view.entry(id),
+                    referenced.first().map(AsRef::as_ref),
+                    &self.registry,
+                )?;
+                let mut next = (*previous).clone();
+                next.apply(&update.changes).map_err(UpdateError::Changes)?;
+                if next.roots() != update.roots {
+                    return Err(CircuitProofError::RegistryRoots.into());
+                }
+                Ok(())
+            }
+            EntryType::LoanOriginated => {
+                Ok(self.check_screening(entry, referenced.first().map(AsRef::as_ref))?)
+            }
+            EntryType::LoanRepaid | EntryType::SettlementClosed => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Why an entry is refused: [`Rejection`] names the broken rule and carries a typed cause
+//! ([`FieldError`], [`ReferenceError`], [`CircuitProofError`]); [`Rejection::code`] is the
+//! coarse, stable [`RejectionCode`] that metrics count and the node API sends.
+
+use veil_circuits::CircuitError;
+use veil_policies::proof_plan::PlanError;
+
+use super::RejectionCode;
+use crate::registry::{RegistryError, UpdateError};
+use crate::store::StoreError;
+
+/// Why an entry is invalid. The variant names the rule; [`Rejection::code`] is the stable code
+/// used in metrics and by the node API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The entry type is not known.
+    #[error("unknown entry type")]
+    UnknownType,
+    /// The schema version is not the type's.
+    #[error("schema version mismatch")]
+    SchemaVersion,
+    /// The policy hash is not the genesis policy hash.
+    #[error("policy hash mismatch")]
+    PolicyHash,
+    /// The submitter is not a member.
+    #[error("unknown submitter")]
+    UnknownSubmitter,
+    /// The signature does not verify.
+    #[error("invalid signature")]
+    Signature,
+    /// The period is not `YYYY-MM` or `YYYY-MM-DD`.
+    #[error("invalid period")]
+    Period,
+    /// The encrypted fields do not fit the type.
+    #[error("invalid fields: {0}")]
+    Fields(FieldError),
+    /// The commitments do not fit the type.
+    #[error("invalid commitments: {0}")]
+    Commitments(PlanError),
+    /// The references do not fit the type or do not exist.
+    #[error("invalid references: {0}")]
+    References(ReferenceError),
+    /// The entry id was used before.
+    #[error("replayed entry id")]
+    Replay,
+    /// A repayment referenced by a settlement was already settled.
+    #[error("repayment already settled")]
+    AlreadySettled,
+    /// The registry version a loan was screened against, or an update changes, is no longer
+    /// current (another update was ordered first): screen or change again.
+    #[error("the registry version is no longer current")]
+    StaleRegistry,
+    /// The range proof does not verify.
+    #[error("range proof does not verify")]
+    RangeProof,
+    /// A relation proof does not verify.
+    #[error("relation proof does not verify")]
+    RelationProof,
+    /// The circuit data (a repayment's Poseidon commitment, a settlement's or a loan's Groth16
+    /// proof, a registry update) is malformed or does not verify.
+    #[error("circuit proof: {0}")]
+    CircuitProof(CircuitProofError),
+}
+
+impl Rejection {
+    /// The stable code of this rejection (see [`RejectionCode`]).
+    pub fn code(&self) -> RejectionCode {
+        match self {
+            Self::UnknownType | Self::SchemaVersion | Self::Fields(_) | Self::Period => {
+                RejectionCode::Schema
+            }
+            Self::Commitments(_) => RejectionCode::Commitments,
+            Self::PolicyHash => RejectionCode::Policy,
+            Self::UnknownSubmitter | Self::Signature => RejectionCode::Signature,
+            Self::References(_) => RejectionCode::Reference,
+            Self::Replay | Self::AlreadySettled => RejectionCode::Replay,
+            Self::StaleRegistry => RejectionCode::StaleRegistry,
+            Self::RangeProof | Self::RelationProof => RejectionCode::Proof,
+            Self::CircuitProof(_) => RejectionCode::Circuit,
+        }
+    }
+
+    /// A short, stable label for metrics and logs: the [code](Rejection::code) as a string.
+    pub fn reason(&self) -> &'static str {
+        self.code().as_str()
+    }
+}
+
+/// Why an entry's encrypted fields do not fit its type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// A field path the type does not have.
+    #[error("unknown field {path:?}")]
+    Unknown {
+        /// The path.
+        path: String,
+    },
+    /// A per-bank path naming a bank that is not a member.
+    #[error("{path:?} names no member")]
+    NoMember {
+        /// The path.
+        path: String,
+    },
+    /// A path encrypted in two groups (or twice in one).
+    #[error("{path:?} encrypted twice")]
+    Duplicate {
+        /// The path.
+        path: String,
+    },
+    /// A required field is absent.
+    #[error("missing field {path:?}")]
+    Missing {
+        /// The field's path (or path prefix, for a per-bank field).
+        path: &'static str,
+    },
+    /// A committed field without its commitment.
+    #[error("{path:?} has no commitment")]
+    Uncommitted {
+        /// The path.
+        path: String,
+    },
+    /// A commitment to no encrypted field.
+    #[error("commitment {label:?} has no encrypted opening")]
+    Unopened {
+        /// The commitment's label.
+        label: String,
+    },
+    /// A loan its originator does not fund.
+    #[error("the originator must fund the loan")]
+    OriginatorNotFunding,
+}
+
+/// Why an entry's references do not fit its type or the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReferenceError {
+    /// The type references nothing.
+    #[error("none expected")]
+    NoneExpected,
+    /// The type references exactly one entry.
+    #[error("exactly one expected")]
+    ExactlyOneExpected,
+    /// The type references at most one entry.
+    #[error("at most one expected")]
+    AtMostOneExpected,
+    /// A loan of a screening consortium without its registry version.
+    #[error("a loan must reference the registry it was screened against")]
+    Unscreened,
+    /// A loan referencing something in a consortium that does not screen.
+    #[error("this consortium does not screen: none expected")]
+    NotScreening,
+    /// A registry update referencing nothing although a registry exists.
+    #[error("an update must reference the current registry version")]
+    UnchainedUpdate,
+    /// The same entry referenced twice.
+    #[error("duplicate reference")]
+    Duplicate,
+    /// A referenced entry is not on the ledger.
+    #[error("referenced entry does not exist")]
+    Missing,
+    /// A referenced entry of another type than the rule wants.
+    #[error("referenced entry has the wrong type")]
+    WrongType,
+    /// A referenced entry another member submitted.
+    #[error("referenced entry has another submitter")]
+    OtherSubmitter,
+    /// A repayment's allocations do not name exactly its loan's participants.
+    #[error("allocations must name exactly the loan's participants")]
+    Allocations,
+    /// A settlement referencing a repayment of another period.
+    #[error("repayment of another period")]
+    OtherPeriod,
+    /// A registry version's chain of earlier versions is broken.
+    #[error("a registry version in the chain does not exist")]
+    BrokenRegistryChain,
+}
+
+/// Why an entry's circuit data is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CircuitProofError {
+    /// A loan's screening proof is malformed.
+    #[error("screening proof: {0}")]
+    MalformedScreening(CircuitError),
+    /// A loan carries circuit data in a consortium that does not screen.
+    #[error("this consortium does not screen: a loan carries no circuit data")]
+    UnexpectedScreening,
+    /// A loan's screening proof does not verify against its registry version's roots.
+    #[error("screening: {0}")]
+    Screening(CircuitError),
+    /// A registry update's data is malformed or its changes do not apply.
+    #[error("{0}")]
+    RegistryUpdate(UpdateError),
+    /// A registry update's roots are not those of the lists it changes.
+    #[error("the roots are not those of the changed registry")]
+    RegistryRoots,
+    /// A repayment's circuit data is not 32 bytes.
+    #[error("a repayment carries a 32-byte commitment")]
+    RepaymentLength,
+    /// A repayment's commitment is not a canonical field element.
+    #[error("repayment commitment: {0}")]
+    RepaymentCommitment(CircuitError),
+    /// A settlement's proof is malformed or does not verify.
+    #[error("settlement proof: {0}")]
+    Settlement(CircuitError),
+    /// No settlement circuit of the proof's capacity in the genesis.
+    #[error("no settlement circuit of that capacity in the genesis")]
+    NoSettlementCircuit,
+    /// A settlement without one amount-due commitment per member.
+    #[error("one amount-due commitment per member is required")]
+    DueCount,
+    /// A settlement's period has no circuit number.
+    #[error("settlement period")]
+    SettlementPeriod,
+    /// A settlement's submitter has no bank slot.
+    #[error("settlement submitter")]
+    SettlementSubmitter,
+}
+
+impl From<FieldError> for Rejection {
+    fn from(error: FieldError) -> Self {
+        Self::Fields(error)
+    }
+}
+
+impl From<ReferenceError> for Rejection {
+    fn from(error: ReferenceError) -> Self {
+        Self::References(error)
+    }
+}
+
+impl From<CircuitProofError> for Rejection {
+    fn from(error: CircuitProofError) -> Self {
+        Self::CircuitProof(error)
+    }
+}
+
+impl From<UpdateError> for Rejection {
+    fn from(error: UpdateError) -> Self {
+        Self::CircuitProof(CircuitProofError::RegistryUpdate(error))
+    }
+}
+
+/// Validation outcome: the entry is invalid, or the store failed (not the entry's fault).
+#[derive(Debug, thiserror::Error)]
+pub enum ValidationError {
+    /// The entry is invalid.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// Reading the ledger failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<FieldError> for ValidationError {
+    fn from(error: FieldError) -> Self {
+        Self::Rejected(error.into())
+    }
+}
+
+impl From<ReferenceError> for ValidationError {
+    fn from(error: ReferenceError) -> Self {
+        Self::Rejected(error.into())
+    }
+}
+
+impl From<CircuitProofError> for ValidationError {
+    fn from(error: CircuitProofError) -> Self {
+        Self::Rejected(error.into())
+    }
+}
+
+impl From<UpdateError> for ValidationError {
+    fn from(error: UpdateError) -> Self {
+        Self::Rejected(error.into())
+    }
+}
+
+impl From<RegistryError> for ValidationError {
+    fn from(error: RegistryError) -> Self {
+        match error {
+            RegistryError::Update(error) => Self::Rejected(error.into()),
+            RegistryError::MissingVersion | RegistryError::OutOfOrder(_) => {
+                ReferenceError::BrokenRegistryChain.into()
+            }
+            RegistryError::Store(error) => Self::Store(error),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! What validation sees of the ledger: [`LedgerView`], and [`PendingView`], the finalized
+//! ledger plus the entries ordered before the one being checked.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use veil_policies::schema::EntryType;
+
+use crate::ledger::{Entry, EntryId};
+use crate::store::{Store, StoreError};
+
+/// What validation needs to know about the ledger so far.
+pub trait LedgerView: Sync {
+    /// The entry with id `id`, finalized or pending before the one being checked.
+    fn entry(&self, id: &EntryId) -> Result<Option<Arc<Entry>>, StoreError>;
+    /// The settlement that settled repayment `id`, or the registry update that superseded
+    /// registry version `id`, if any.
+    fn settled_by(&self, id: &EntryId) -> Result<Option<EntryId>, StoreError>;
+    /// Whether any `registry.updated` entry exists.
+    fn has_registry(&self) -> Result<bool, StoreError>;
+}
+
+/// The finalized ledger plus entries ordered but not yet finalized (or earlier in the block).
+pub struct PendingView<'a> {
+    store: &'a dyn Store,
+    pending: HashMap<EntryId, Arc<Entry>>,
+    settled: HashMap<EntryId, EntryId>,
+}
+
+impl std::fmt::Debug for PendingView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingView")
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PendingView<'a> {
+    /// The finalized ledger in `store`, with nothing pending.
+    pub fn new(store: &'a dyn Store) -> Self {
+        Self {
+            store,
+            pending: HashMap::new(),
+            settled: HashMap::new(),
+        }
+    }
+
+    /// Adds an entry as pending (ordered before whatever is checked next).
+    pub fn push(&mut self, entry: Arc<Entry>) {
+        if supersedes_references(&entry.header.kind) {
+            for reference in &entry.header.references {
+                self.settled.insert(*reference, entry.header.id);
+            }
+        }
+        self.pending.insert(entry.header.id, entry);
+    }
+
+    /// Whether `id` is pending.
+    pub fn is_pending(&self, id: &EntryId) -> bool {
+        self.pending.contains_key(id)
+    }
+}
+
+impl LedgerView for PendingView<'_> {
+    fn entry(&self, id: &EntryId) -> Result<Option<Arc<Entry>>, StoreError> {
+        if let Some(entry) = self.pending.get(id) {
+            return Ok(Some(entry.clone()));
+        }
+        match self.store.entry(id)? {
+            Some(stored) => Entry::decode(&stored.bytes)
+                .map(|entry| Some(Arc::new(entry)))
+                .map_err(|_| StoreError::Corrupt("stored entry does not decode")),
+            None => Ok(None),
+        }
+    }
+
+    fn settled_by(&self, id: &EntryId) -> Result<Option<EntryId>, StoreError> {
+        if let Some(settlement) = self.settled.get(id) {
+            return Ok(Some(*settlement));
+        }
+        self.store.settled_by(id)
+    }
+
+    fn has_registry(&self) -> Result<bool, StoreError> {
+        let kind = EntryType::RegistryUpdated.name();
+        Ok(self.pending.values().any(|e| e.header.kind == kind)
+            || !self.store.entries_by_type(kind, None, 1)?.is_empty())
+    }
+}
+
+/// Whether entries of type `kind` settle (or supersede) the entries they reference: a
+/// settlement its repayments, a registry update the version it changes.
+pub fn supersedes_references(kind: &str) -> bool {
+    kind == EntryType::SettlementClosed.name() || kind == EntryType::RegistryUpdated.name()
+}
