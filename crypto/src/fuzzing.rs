@@ -22,6 +22,19 @@ use crate::view_key::{MasterViewKey, ScopedViewKey, ViewKeyring};
 /// A harness: arbitrary bytes in, a panic on a broken promise.
 pub type Harness = fn(&[u8]);
 
+/// The calling crate's directory, as a `PathBuf`: from cargo at run time (a test binary
+/// reused from a build in another checkout still reads this checkout's files), else where the
+/// caller was compiled. The corpus tests find `fuzz/corpus/` under it.
+#[macro_export]
+macro_rules! manifest_dir {
+    () => {
+        ::std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+            || ::std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            ::std::path::PathBuf::from,
+        )
+    };
+}
+
 /// Runs every input of `corpus/<target>/` through its harness (what each crate's corpus test
 /// does on stable), first writing `seeds` there as `seed-NN` files if `VEIL_WRITE_FUZZ_SEEDS=1`.
 /// Panics if a target's corpus is empty.

@@ -9,7 +9,7 @@ use veil_crypto::fuzzing;
 #[test]
 fn every_corpus_input_passes_its_harness() {
     fuzzing::replay(
-        &manifest_dir().join("fuzz/corpus"),
+        &veil_crypto::manifest_dir!().join("fuzz/corpus"),
         fuzzing::TARGETS,
         &fuzzing::seeds(),
     );
@@ -25,13 +25,4 @@ fn seeds_are_accepted_by_their_decoders() {
             .unwrap();
         harness(&bytes);
     }
-}
-
-/// This crate's directory: from cargo at run time (a test binary reused from a build in another
-/// checkout still reads this checkout's files), else where it was compiled.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
-        || env!("CARGO_MANIFEST_DIR").into(),
-        std::path::PathBuf::from,
-    )
 }

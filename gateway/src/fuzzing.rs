@@ -7,7 +7,7 @@
 
 use veil_crypto::fuzzing::Harness;
 
-use crate::request::{self, Request};
+use crate::entry::request::{self, Request};
 
 /// The fuzz targets, by name.
 pub const TARGETS: &[(&str, Harness)] = &[("api_json", api_json)];
@@ -45,25 +45,16 @@ pub fn api_json(data: &[u8]) {
         shares.iter().map(|(bank, _)| bank.as_str()).collect();
     // What the write path checks before allocating (request::check_loan): distinct banks
     // whose shares sum to 10000.
-    if total == Some(10_000) && distinct.len() == shares.len() {
+    if total == Some(veil_crypto::allocation::BASIS_POINTS) && distinct.len() == shares.len() {
         let amount = loan.principal;
         let split = request::allocate(amount, &shares, &originator);
-        assert_eq!(split.iter().map(|(_, v)| *v).sum::<u64>(), amount);
+        assert!(split.is_some_and(|split| split.iter().map(|(_, v)| *v).sum::<u64>() == amount));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// This crate's directory: from cargo at run time (a test binary reused from a build in another
-    /// checkout still reads this checkout's files), else where it was compiled.
-    fn manifest_dir() -> std::path::PathBuf {
-        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
-            || env!("CARGO_MANIFEST_DIR").into(),
-            std::path::PathBuf::from,
-        )
-    }
 
     #[test]
     fn every_corpus_input_passes_its_harness() {
@@ -76,7 +67,7 @@ mod tests {
         let settlement = br#"{"type": "settlement.closed", "fields": {"period": "2026-11"}}"#;
         let registry = br#"{"type": "registry.updated", "fields": {"kyc": {"add": ["110101199003077777"]}, "blocklist": {"remove": ["1"]}}}"#;
         veil_crypto::fuzzing::replay(
-            &manifest_dir().join("fuzz/corpus"),
+            &veil_crypto::manifest_dir!().join("fuzz/corpus"),
             TARGETS,
             &[
                 ("api_json", loan.to_vec()),

@@ -1,17 +1,25 @@
 //! # veil-gateway
 //!
-//! What a bank's platform team runs in front of its node, and the `veil` command:
+//! What a bank's platform team runs in front of its node, and the `veil` command.
 //!
-//! - [`server`], [`routes`]: the HTTPS API over mutual TLS (identity from the client
-//!   certificate), with [`app`] holding the operations: write (rules, [`builder`]), read
-//!   ([`reader`]: decrypt, check openings, redact, re-verify proofs), loans, disclosures.
-//! - [`request`]: typed, bounded requests and the consortium rules; [`problem`]: RFC 9457
-//!   errors that never reveal which internal check failed.
-//! - [`store`]: idempotency keys, the hash-chained disclosure log and loan indexes (RocksDB).
-//! - [`up`], [`demo`], [`bench`], [`audit`]: `veil up` (the embedded default), the joint-loan
-//!   story with every claim checked, the end-to-end benchmark, and regulators' exports.
-//! - [`init`]: `veil init`, the consortium directory (CA, keys, certificates, genesis,
-//!   configs), with [`pki`] issuing certificates and [`config`] the gateway's config file.
+//! ## Where things are
+//!
+//! | folder / file | holds | a new ... goes here |
+//! |---|---|---|
+//! | [`api`] | the HTTPS server, one module per resource under `api/routes/`, RFC 9457 problems (the only place errors become HTTP statuses), metrics, the web console | route |
+//! | [`service`] | the gateway's state: write path with idempotency, read path, ledger followers, its own store | gateway operation |
+//! | [`entry`] | request → signed, encrypted, proved entry and entry → a caller's view; the consortium's business rules; no HTTP types | entry type |
+//! | [`consortium`] | the one owner of the consortium directory: layout, `veil init`, configs, PKI, circuit keys, ceremony, ports | consortium file |
+//! | [`embedded`] | the in-process consortium behind `veil up`, `veil demo`, `veil bench` | |
+//! | [`client`] | one party's mTLS JSON client (the CLI and the tests use it) | |
+//! | [`scenario`] | the realistic joint-loan workload shared by demo, bench and tests | |
+//! | `cli/` (the binary, not this library) | one file per `veil` subcommand; `anyhow` only there | subcommand |
+//!
+//! ## Dependency rule
+//!
+//! Modules depend only downwards in this list, never back: `cli` (binary) → [`embedded`] →
+//! [`api`] → [`service`] → [`entry`] → [`consortium`]; [`client`] and [`scenario`] sit beside
+//! [`api`] and depend only on [`consortium`]. No module imports one that imports it back.
 //!
 //! Invariant: every secret file this crate writes is created with mode 0600, and every secret
 //! it reads is refused if group or others can read it.
@@ -34,27 +42,12 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
-pub mod app;
-pub mod audit;
-pub mod bench;
-pub mod builder;
-pub mod ceremony;
-pub mod circuits;
-pub mod config;
-pub mod console;
-pub mod demo;
-pub mod export;
+pub mod api;
+pub mod client;
+pub mod consortium;
+pub mod embedded;
+pub mod entry;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod init;
-pub mod keys;
-pub mod metrics;
-pub mod pki;
-pub mod problem;
-pub mod progress;
-pub mod reader;
-pub mod request;
-pub mod routes;
-pub mod server;
-pub mod store;
-pub mod up;
+pub mod scenario;
+pub mod service;

@@ -154,20 +154,39 @@ fn parse_id(text: &str) -> Option<EntryId> {
     EntryId::from_hex(text).ok()
 }
 
+/// 400: the path's entry id is not 32 hex digits.
+fn bad_id() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "entry id must be 32 hex digits",
+    )
+}
+
+/// 403: the caller may not read this node's ledger.
+fn forbidden() -> Response {
+    error(StatusCode::FORBIDDEN, "forbidden", "not allowed")
+}
+
+/// 503: the store failed.
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        e.to_string(),
+    )
+}
+
 async fn entry(
     State(api): State<ApiState>,
     Extension(identity): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Response {
     if !api.may_read(&identity) {
-        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+        return forbidden();
     }
     let Some(id) = parse_id(&id) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "entry id must be 32 hex digits",
-        );
+        return bad_id();
     };
     match api.node.state.store.entry(&id) {
         Ok(Some(stored)) => {
@@ -182,11 +201,7 @@ async fn entry(
             response
         }
         Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "no such entry"),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            e.to_string(),
-        ),
+        Err(e) => unavailable(e),
     }
 }
 
@@ -209,7 +224,7 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Response {
     if !api.may_read(&identity) {
-        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+        return forbidden();
     }
     let after = match query.after.as_deref().map(parse_position) {
         Some(None) => {
@@ -230,11 +245,7 @@ async fn list(
         .entries_by_type(&query.r#type, after, limit)
     {
         Ok(entries) => encode_entry_list(&entries).into_response(),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            e.to_string(),
-        ),
+        Err(e) => unavailable(e),
     }
 }
 
@@ -244,22 +255,14 @@ async fn referrers(
     Path(id): Path<String>,
 ) -> Response {
     if !api.may_read(&identity) {
-        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+        return forbidden();
     }
     let Some(id) = parse_id(&id) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "entry id must be 32 hex digits",
-        );
+        return bad_id();
     };
     match api.node.state.store.referrers(&id) {
         Ok(entries) => encode_entry_list(&entries).into_response(),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            e.to_string(),
-        ),
+        Err(e) => unavailable(e),
     }
 }
 
@@ -269,23 +272,15 @@ async fn settled(
     Path(id): Path<String>,
 ) -> Response {
     if !api.may_read(&identity) {
-        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+        return forbidden();
     }
     let Some(id) = parse_id(&id) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "entry id must be 32 hex digits",
-        );
+        return bad_id();
     };
     match api.node.state.store.settled_by(&id) {
         Ok(Some(settlement)) => settlement.to_hex().into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "not settled"),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            e.to_string(),
-        ),
+        Err(e) => unavailable(e),
     }
 }
 
@@ -295,7 +290,7 @@ async fn block(
     Path(height): Path<u64>,
 ) -> Response {
     if !api.may_read(&identity) {
-        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+        return forbidden();
     }
     match api.node.state.store.block(height) {
         Ok(Some(stored)) => {
@@ -309,17 +304,13 @@ async fn block(
             response
         }
         Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "no such block"),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            e.to_string(),
-        ),
+        Err(e) => unavailable(e),
     }
 }
 
 async fn status(State(api): State<ApiState>, Extension(identity): Extension<Identity>) -> Response {
     if !api.may_read(&identity) {
-        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+        return forbidden();
     }
     Json(api.node.status()).into_response()
 }
@@ -329,7 +320,7 @@ async fn metrics_text(
     Extension(identity): Extension<Identity>,
 ) -> Response {
     if !api.may_read(&identity) {
-        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed");
+        return forbidden();
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -97,15 +97,6 @@ mod tests {
     use crate::store::StoredBlock;
     use crate::testkit::TestConsortium;
 
-    /// This crate's directory: from cargo at run time (a test binary reused from a build in another
-    /// checkout still reads this checkout's files), else where it was compiled.
-    fn manifest_dir() -> std::path::PathBuf {
-        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
-            || env!("CARGO_MANIFEST_DIR").into(),
-            std::path::PathBuf::from,
-        )
-    }
-
     fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         let consortium = TestConsortium::new(4, 31, 40_000);
         let loan = consortium.loan(0, 1, 300_000, &[(1, 6000)]);
@@ -149,7 +140,11 @@ mod tests {
 
     #[test]
     fn every_corpus_input_passes_its_harness() {
-        veil_crypto::fuzzing::replay(&manifest_dir().join("fuzz/corpus"), TARGETS, &seeds());
+        veil_crypto::fuzzing::replay(
+            &veil_crypto::manifest_dir!().join("fuzz/corpus"),
+            TARGETS,
+            &seeds(),
+        );
     }
 
     #[test]

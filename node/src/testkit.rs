@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use commonware_codec::DecodeExt as _;
-use veil_crypto::envelope::{self, FieldContext};
+use veil_crypto::envelope;
 use veil_crypto::range_proof::RangeProof;
 use veil_crypto::relation_proof::{Relation, RelationProof};
 use veil_crypto::{Commitment, EncryptionSecretKey, Opening, SigningKey};
@@ -253,12 +253,7 @@ impl TestConsortium {
             period: period.to_owned(),
             references,
         };
-        let context = FieldContext {
-            consortium_id: &self.genesis.consortium_id,
-            entry_id: &id.0,
-            schema_version: header.schema_version,
-            policy_hash: &self.genesis.policy_hash,
-        };
+        let context = header.field_context(&self.genesis.consortium_id);
         let opening_texts: Vec<(String, Vec<u8>)> = openings
             .iter()
             .map(|(label, o)| {

@@ -29,20 +29,11 @@ pub fn policy(data: &[u8]) {
 mod tests {
     use super::*;
 
-    /// This crate's directory: from cargo at run time (a test binary reused from a build in another
-    /// checkout still reads this checkout's files), else where it was compiled.
-    fn manifest_dir() -> std::path::PathBuf {
-        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
-            || env!("CARGO_MANIFEST_DIR").into(),
-            std::path::PathBuf::from,
-        )
-    }
-
     #[test]
     fn every_corpus_input_passes_its_harness() {
         let seed = crate::policy::DEFAULT_POLICIES.as_bytes().to_vec();
         veil_crypto::fuzzing::replay(
-            &manifest_dir().join("fuzz/corpus"),
+            &veil_crypto::manifest_dir!().join("fuzz/corpus"),
             TARGETS,
             &[("policy", seed)],
         );

@@ -15,7 +15,7 @@
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use veil_gateway::init::{self, InitOptions};
+use veil_gateway::consortium::{self, InitOptions};
 use veil_node::config::NodeConfig;
 use veil_node::ledger::Entry;
 use veil_node::process::NodeThread;
@@ -53,12 +53,12 @@ fn main() {
         .unwrap_or(400);
     let dir = tempfile::tempdir().expect("tempdir");
     let ports = veil_tests::free_base_port(4, 1);
-    init::init(
+    consortium::init(
         dir.path(),
         &InitOptions {
             base_port: ports.base(),
             force: true,
-            circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
+            circuits: veil_gateway::consortium::CircuitSource::Dev(vec![16]),
             // Node-level test entries (testkit loans) carry no screening proof.
             screening: false,
             ..Default::default()
@@ -93,7 +93,7 @@ fn main() {
 
     let nodes: Vec<NodeThread> = (0..4)
         .map(|i| {
-            let bank = init::bank_ids(4)[i].clone();
+            let bank = consortium::bank_ids(4)[i].clone();
             let config =
                 NodeConfig::load(&dir.path().join(&bank).join("node.toml")).expect("config");
             // Each node verifies every entry itself, as on separate hosts.

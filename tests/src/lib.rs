@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub use veil_gateway::scenario::{BORROWER, loan_request};
 use veil_node::link::{NodeLink, RemoteNode, Status};
 use veil_node::tls::{self, TlsFiles};
 
@@ -79,8 +80,8 @@ pub fn check_veil_bin(bin: &Path, build_id: &str) -> Result<(), String> {
 /// A base port such that every port `veil init` assigns from it is free right now, reserved
 /// for the caller until the returned lease is dropped (tests run in parallel, and beside any
 /// other consortium on the machine).
-pub fn free_base_port(banks: usize, regulators: usize) -> veil_gateway::init::PortLease {
-    veil_gateway::init::lease_base_port(None, banks, regulators)
+pub fn free_base_port(banks: usize, regulators: usize) -> veil_gateway::consortium::PortLease {
+    veil_gateway::consortium::lease_base_port(None, banks, regulators)
         .expect("no free port range on loopback")
 }
 
@@ -92,7 +93,7 @@ pub struct ConsortiumDir {
     /// Number of banks.
     pub banks: usize,
     /// Keeps the consortium's ports reserved.
-    pub ports: veil_gateway::init::PortLease,
+    pub ports: veil_gateway::consortium::PortLease,
 }
 
 impl ConsortiumDir {
@@ -344,42 +345,26 @@ pub async fn status(link: &NodeLink) -> Option<Status> {
 /// An HTTPS client with the certificate and key at `cert`/`key`, trusting the consortium CA
 /// of `dir`.
 pub fn https(dir: &Path, cert: &Path, key: &Path) -> reqwest::Client {
-    tls::https_client(
-        &TlsFiles {
-            cert,
-            key,
-            ca: &dir.join("ca/ca.pem"),
-            crl: None,
-        },
-        Duration::from_secs(60),
-    )
-    .unwrap()
+    veil_gateway::client::https(dir, cert, key).unwrap()
 }
 
 /// `bank`'s client for `role` (`clerk`, `auditor`).
 pub fn member_client(dir: &Path, bank: &str, role: &str) -> reqwest::Client {
-    let clients = dir.join(bank).join("clients");
-    https(
-        dir,
-        &clients.join(format!("{role}.pem")),
-        &clients.join(format!("{role}.key")),
-    )
+    let (cert, key) = veil_gateway::client::identity_files(dir, bank, Some(role)).unwrap();
+    https(dir, &cert, &key)
 }
 
 /// The regulator's client.
 pub fn regulator_client(dir: &Path) -> reqwest::Client {
-    https(
-        dir,
-        &dir.join("regulator/client.pem"),
-        &dir.join("regulator/client.key"),
-    )
+    let (cert, key) = veil_gateway::client::identity_files(dir, "regulator", None).unwrap();
+    https(dir, &cert, &key)
 }
 
 /// An embedded consortium (`veil up` in this process) and its gateway URLs.
 #[derive(Debug)]
 pub struct Harness {
     /// The running consortium.
-    pub embedded: veil_gateway::up::Embedded,
+    pub embedded: veil_gateway::embedded::Embedded,
     /// Gateway URLs by id, from `endpoints.json`.
     pub urls: std::collections::BTreeMap<String, String>,
 }
@@ -388,13 +373,13 @@ impl Harness {
     /// Starts (initializing if needed) the consortium in `dir` on free ports.
     pub async fn start(dir: &Path) -> Self {
         // `Embedded::start` leases free ports for a new consortium.
-        let options = veil_gateway::init::InitOptions {
+        let options = veil_gateway::consortium::init::InitOptions {
             base_port: free_base_port(4, 1).base(),
             force: true,
-            circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
+            circuits: veil_gateway::consortium::CircuitSource::Dev(vec![16]),
             ..Default::default()
         };
-        let embedded = veil_gateway::up::Embedded::start(dir, &options)
+        let embedded = veil_gateway::embedded::Embedded::start(dir, &options)
             .await
             .unwrap();
         let urls =
@@ -406,6 +391,16 @@ impl Harness {
     /// The URL of `path` on `gateway`.
     pub fn url(&self, gateway: &str, path: &str) -> String {
         format!("{}{path}", self.urls[gateway])
+    }
+
+    /// [`Harness::start`], then bank-a's clerk registers the contract's example borrower
+    /// ([`BORROWER`]): returns the harness, the clerk's client and bank-a's `/v1/entries` URL.
+    pub async fn with_example_borrower(dir: &Path) -> (Self, reqwest::Client, String) {
+        let harness = Self::start(dir).await;
+        let clerk = member_client(dir, "bank-a", "clerk");
+        let url = harness.url("bank-a", "/v1/entries");
+        register_borrowers(&clerk, &url, &[BORROWER]).await;
+        (harness, clerk, url)
     }
 }
 
@@ -457,9 +452,6 @@ pub async fn get_until_found(
     }
 }
 
-/// The national id of the contract's example borrower (in [`loan_request`]).
-pub const BORROWER: &str = "110101199003077777";
-
 /// Adds `national_ids` to the consortium's KYC registry through the member gateway's
 /// `entries_url` (`.../v1/entries`): every loan's borrower must be registered first.
 /// Retries for up to a minute while the gateway is not yet reachable or not yet ready.
@@ -468,8 +460,7 @@ pub async fn register_borrowers(
     entries_url: &str,
     national_ids: &[&str],
 ) {
-    let body =
-        serde_json::json!({"type": "registry.updated", "fields": {"kyc": {"add": national_ids}}});
+    let body = veil_gateway::scenario::kyc_request(national_ids);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let answer = client
@@ -508,17 +499,6 @@ fn fnv1a(items: &[&str]) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
         })
-}
-
-/// The contract's example loan, with id `loan_id`.
-pub fn loan_request(loan_id: &str) -> serde_json::Value {
-    serde_json::json!({"type": "loan.originated", "fields": {
-        "loan_id": loan_id,
-        "borrower": {"name": "Zhang Wei", "national_id": "110101199003077777", "phone": "+86 138 0013 8000"},
-        "principal": 500000, "annual_rate_bps": 1800, "term_days": 360,
-        "participants": [{"bank": "bank-a", "share_bps": 3000}, {"bank": "bank-b", "share_bps": 7000}],
-        "funding": {"bank-a": 150000, "bank-b": 350000}
-    }})
 }
 
 #[cfg(test)]

@@ -13,10 +13,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
-use veil_gateway::console::{self, Console};
-use veil_tests::{
-    BORROWER, Harness, get_until_found, loan_request, member_client, post_json, register_borrowers,
-};
+use veil_gateway::api::console::{self, Console};
+use veil_tests::{Harness, get_until_found, loan_request, member_client, post_json};
 
 fn chromium() -> PathBuf {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
@@ -88,10 +86,7 @@ fn page(console: &Console, page: &str, name: &str) -> String {
 async fn each_member_sees_its_own_view_in_a_real_browser() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
-    let harness = Harness::start(dir).await;
-    let clerk = member_client(dir, "bank-a", "clerk");
-    let url = harness.url("bank-a", "/v1/entries");
-    register_borrowers(&clerk, &url, &[BORROWER]).await;
+    let (harness, clerk, url) = Harness::with_example_borrower(dir).await;
     let (status, loan) = post_json(&clerk, &url, &loan_request("L-1"), None).await;
     assert_eq!(status, StatusCode::CREATED, "{loan}");
     let loan_id = loan["id"].as_str().unwrap().to_owned();

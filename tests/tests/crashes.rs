@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use tokio::sync::Mutex;
-use veil_gateway::config::GatewayConfig;
+use veil_gateway::consortium::config::GatewayConfig;
 use veil_node::ledger::EntryId;
 use veil_node::link::NodeLink;
 use veil_tests::{

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use veil_gateway::init::InitOptions;
-use veil_gateway::pki::{Ca, Usage};
+use veil_gateway::consortium::init::InitOptions;
+use veil_gateway::consortium::pki::{Ca, Usage};
 use veil_node::ledger::{Entry, UnsignedEntry};
 use veil_node::link::LinkError;
 use veil_tests::{
@@ -231,10 +231,7 @@ async fn each_party_sees_exactly_what_the_policy_allows() {
 async fn hostile_requests_get_clear_errors_and_change_nothing() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
-    let harness = Harness::start(dir).await;
-    let clerk = member_client(dir, "bank-a", "clerk");
-    let url = harness.url("bank-a", "/v1/entries");
-    register_borrowers(&clerk, &url, &[BORROWER]).await;
+    let (harness, clerk, url) = Harness::with_example_borrower(dir).await;
 
     // 400: not JSON, unknown field, wrong type, unknown type.
     let response = clerk.post(&url).body("{not json").send().await.unwrap();
@@ -376,20 +373,20 @@ async fn tls_refuses_missing_foreign_expired_and_revoked_certificates() {
     let dir = temp.path();
     // Certificates made before the consortium starts.
     let ports = free_base_port(4, 1);
-    veil_gateway::init::init(
+    veil_gateway::consortium::init::init(
         dir,
         &InitOptions {
             base_port: ports.base(),
             force: true,
-            circuits: veil_gateway::init::CircuitSource::Dev(vec![16]),
+            circuits: veil_gateway::consortium::CircuitSource::Dev(vec![16]),
             ..Default::default()
         },
     )
     .unwrap();
     let ca = Ca::load(&dir.join("ca/ca.pem"), &dir.join("ca/ca.key")).unwrap();
-    let write = |name: &str, issued: &veil_gateway::pki::Issued| {
+    let write = |name: &str, issued: &veil_gateway::consortium::pki::Issued| {
         std::fs::write(dir.join(format!("{name}.pem")), &issued.cert_pem).unwrap();
-        veil_gateway::init::write_secret(&dir.join(format!("{name}.key")), &issued.key_pem)
+        veil_gateway::consortium::write_secret(&dir.join(format!("{name}.key")), &issued.key_pem)
             .unwrap();
     };
     let day = Duration::from_secs(86_400);

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use veil_gateway::config::GatewayConfig;
+use veil_gateway::consortium::config::GatewayConfig;
 use veil_node::link::NodeLink;
 use veil_tests::{
     BORROWER, ConsortiumDir, GatewayProcess, NodeProcess, eventually, get_json, get_until_found,
-    loan_request, member_client, post_json, register_borrowers, regulator_client, status,
+    loan_request, member_client, post_json, register_borrowers, regulator_client,
 };
 
 const WAIT: Duration = Duration::from_secs(120);

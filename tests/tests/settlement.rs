@@ -15,17 +15,7 @@ use veil_tests::{
 };
 
 fn loan(loan_id: &str, shares: &[(&str, u64)], principal: u64) -> Value {
-    let mut funding = serde_json::Map::new();
-    let mut funded = 0;
-    for (i, (bank, share)) in shares.iter().enumerate() {
-        let amount = if i + 1 == shares.len() {
-            principal - funded
-        } else {
-            principal * share / 10_000
-        };
-        funded += amount;
-        funding.insert((*bank).to_owned(), json!(amount));
-    }
+    let funding = veil_gateway::scenario::funding(principal, shares);
     json!({"type": "loan.originated", "fields": {
         "loan_id": loan_id,
         "borrower": {"name": "Li Na", "national_id": "110101199205051234", "phone": "+86 139 0000 1111"},
@@ -67,23 +57,24 @@ fn snarkjs_accepts(dir: &Path) -> bool {
 }
 
 async fn forged_settlement_is_refused(dir: &Path) {
-    use veil_gateway::builder::{Builder, RepaymentAllocations};
-    use veil_gateway::reader::Opened;
+    use veil_gateway::entry::builder::{Builder, RepaymentAllocations};
+    use veil_gateway::entry::reader::Opened;
     use veil_node::ledger::{Entry, UnsignedEntry};
     use veil_node::link::LinkError;
+    use veil_node::validation::RejectionCode;
 
     let genesis = std::sync::Arc::new(
         veil_node::genesis::Genesis::load(&dir.join("consortium.toml")).unwrap(),
     );
     let keys = dir.join("bank-a/keys");
-    let secrets = veil_gateway::keys::MemberSecrets::load(
+    let secrets = veil_gateway::entry::keys::MemberSecrets::load(
         &keys.join("signing.key"),
         &keys.join("encryption.key"),
         &keys.join("borrower-ref.key"),
     )
     .unwrap();
     let node = veil_tests::ConsortiumDir::node_link_in(dir, "bank-a");
-    let opener = veil_gateway::keys::Opener::Member(&secrets.encryption);
+    let opener = veil_gateway::entry::keys::Opener::Member(&secrets.encryption);
     let open = |stored: veil_node::store::StoredEntry| {
         Opened::open(
             Entry::decode(&stored.bytes).unwrap(),
@@ -104,7 +95,7 @@ async fn forged_settlement_is_refused(dir: &Path) {
     let repayment = open(stored);
     let loan_id = repayment.entry.header.references[0];
     let loan = open(node.entry(&loan_id).await.unwrap().unwrap());
-    let shares = veil_gateway::reader::shares(&loan).unwrap();
+    let shares = veil_gateway::entry::reader::shares(&loan).unwrap();
     let allocations = repayment
         .participants()
         .into_iter()
@@ -120,7 +111,8 @@ async fn forged_settlement_is_refused(dir: &Path) {
         allocations,
     }];
     let policies = veil_policies::Policies::default_set().unwrap();
-    let proving_keys = veil_gateway::circuits::ProvingKeys::beside(&dir.join("consortium.toml"));
+    let proving_keys =
+        veil_gateway::entry::circuits::ProvingKeys::beside(&dir.join("consortium.toml"));
     let builder = Builder {
         genesis: &genesis,
         policies: &policies,
@@ -146,7 +138,9 @@ async fn forged_settlement_is_refused(dir: &Path) {
         .submit(forged.encode(), std::time::Duration::from_secs(20))
         .await
     {
-        Err(LinkError::Rejected(reason)) => assert!(reason.contains("circuit"), "{reason}"),
+        Err(LinkError::Rejected(reason)) => {
+            assert_eq!(reason, RejectionCode::Circuit, "{reason}")
+        }
         other => panic!("a forged settlement proof was not refused: {other:?}"),
     }
     node.submit(honest.encode(), std::time::Duration::from_secs(30))

@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use veil_crypto::{Commitment, FieldContext};
+use veil_crypto::Commitment;
 use veil_node::ledger::{Entry, UnsignedEntry};
 use veil_node::store::memory::MemoryStore;
 use veil_node::testkit::TestConsortium;
@@ -87,12 +87,9 @@ impl Setup {
     /// Whether every recipient still opens every group of `entry` that it could open in
     /// `original`.
     fn opens(&self, entry: &Entry) -> bool {
-        let context = FieldContext {
-            consortium_id: &self.consortium.genesis.consortium_id,
-            entry_id: &entry.header.id.0,
-            schema_version: entry.header.schema_version,
-            policy_hash: &entry.header.policy_hash,
-        };
+        let context = entry
+            .header
+            .field_context(&self.consortium.genesis.consortium_id);
         entry.groups.iter().all(|group| {
             self.consortium
                 .members

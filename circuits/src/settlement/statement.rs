@@ -135,27 +135,3 @@ pub fn check(
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn allocation_matches_the_gateway_rule() {
-        // floor for the partners, the remainder to the originator.
-        assert_eq!(
-            allocate(100, &[2_000, 3_333, 4_667], 0),
-            Some(vec![21, 33, 46])
-        );
-        assert_eq!(
-            allocate(100, &[3_333, 3_333, 3_334], 2),
-            Some(vec![33, 33, 34])
-        );
-        assert_eq!(
-            allocate(u64::MAX, &[0, 10_000, 0], 0),
-            Some(vec![0, u64::MAX, 0])
-        );
-        assert_eq!(allocate(100, &[5_000, 5_001, 0], 0), None);
-        assert_eq!(allocate(100, &[5_000, 5_000], 2), None);
-    }
-}

@@ -9,7 +9,7 @@ use core::fmt;
 
 use sha2::{Digest as _, Sha256};
 use veil_crypto::encoding::{self, Reader};
-use veil_crypto::envelope::SealedGroup;
+use veil_crypto::envelope::{FieldContext, SealedGroup};
 use veil_crypto::labels;
 use veil_crypto::{Commitment, EncodingError, Signature, SigningKey, VerifyingKey};
 use veil_policies::schema::is_member_id;
@@ -107,6 +107,20 @@ pub struct EntryHeader {
     pub period: String,
     /// Entries this one refers to (e.g. the loan a repayment repays).
     pub references: Vec<EntryId>,
+}
+
+impl EntryHeader {
+    /// What every field ciphertext of this entry is bound to in consortium `consortium_id`
+    /// (the envelope AAD: consortium, entry id, schema version, policy hash;
+    /// `docs/protocol/envelope.md`).
+    pub fn field_context<'a>(&'a self, consortium_id: &'a str) -> FieldContext<'a> {
+        FieldContext {
+            consortium_id,
+            entry_id: &self.id.0,
+            schema_version: self.schema_version,
+            policy_hash: &self.policy_hash,
+        }
+    }
 }
 
 /// The proofs an entry carries, in the order of its proof plan.

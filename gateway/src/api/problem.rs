@@ -1,0 +1,194 @@
+//! Errors as `application/problem+json` (RFC 9457): the one place where the gateway's errors
+//! ([`EntryError`], [`ServiceError`]) become HTTP statuses.
+//!
+//! What the caller sees names the problem class and, for rule violations in the caller's own
+//! request, which rule; it never says which internal check (proof, policy, signature) failed
+//! or carries any field value.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::entry::error::EntryError;
+use crate::service::error::ServiceError;
+
+/// A problem response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Human-readable explanation (never a field value or an internal check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Problem {
+    fn new(status: StatusCode, slug: &str, title: &str, detail: Option<String>) -> Self {
+        Self {
+            kind: format!("https://veil.dev/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+        }
+    }
+
+    /// 400: malformed request (bad JSON, unknown field, wrong type).
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            "Malformed request",
+            Some(detail.into()),
+        )
+    }
+
+    /// 401: no usable identity.
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Client certificate required",
+            None,
+        )
+    }
+
+    /// 403: the identity may not do this.
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", None)
+    }
+
+    /// 404: nothing to show.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", None)
+    }
+
+    /// 404 with a reason (e.g. the entry exists but is not of the kind asked for).
+    pub fn not_found_because(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            Some(detail.into()),
+        )
+    }
+
+    /// 409: conflict (idempotency key reused with another body, duplicate business id).
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "Conflict",
+            Some(detail.into()),
+        )
+    }
+
+    /// 413: body too large.
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Request body too large",
+            None,
+        )
+    }
+
+    /// 422: the entry breaks a consortium rule.
+    pub fn invalid_entry(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-entry",
+            "Invalid entry",
+            Some(detail.into()),
+        )
+    }
+
+    /// 422 without detail: the ledger refused the entry (the reason stays internal).
+    pub fn refused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-entry",
+            "Invalid entry",
+            None,
+        )
+    }
+
+    /// 503: the ledger is unavailable or busy; retry.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Ledger unavailable, retry later",
+            None,
+        )
+    }
+
+    /// 504: not finalized in time; retry with the same Idempotency-Key.
+    pub fn timeout() -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            "Not finalized in time; retry with the same Idempotency-Key",
+            None,
+        )
+    }
+
+    /// 500: a bug or a local failure; details are in the gateway's logs.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            None,
+        )
+    }
+
+    /// The HTTP status.
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let mut response = (status, Json(self)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+impl From<EntryError> for Problem {
+    fn from(error: EntryError) -> Self {
+        match error {
+            EntryError::Malformed(detail) => Self::bad_request(detail),
+            EntryError::Invalid(detail) => Self::invalid_entry(detail),
+            EntryError::Unavailable => Self::unavailable(),
+            EntryError::Internal => Self::internal(),
+        }
+    }
+}
+
+impl From<ServiceError> for Problem {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Entry(error) => error.into(),
+            ServiceError::Forbidden => Self::forbidden(),
+            ServiceError::NotFound(None) => Self::not_found(),
+            ServiceError::NotFound(Some(detail)) => Self::not_found_because(detail),
+            ServiceError::Conflict(detail) => Self::conflict(detail),
+            ServiceError::Refused => Self::refused(),
+            ServiceError::Unavailable => Self::unavailable(),
+            ServiceError::Timeout => Self::timeout(),
+            ServiceError::Internal => Self::internal(),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The HTTPS API (`docs/api.md`), one module per resource, over mutual TLS: the caller's identity comes from its client
+//! certificate, never from the request.
+//!
+//! A member's gateway serves that member's clients (`<member>:clerk`, `<member>:auditor`);
+//! a regulator's gateway serves only that regulator and never writes. Regulators may also
+//! read any gateway's disclosure log.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use veil_node::tls::Identity;
+use veil_policies::Principal;
+
+use crate::api::metrics::GatewayMetrics;
+use crate::api::problem::Problem;
+use crate::consortium::config::GatewayKind;
+use crate::entry::request::MAX_BODY;
+use crate::service::Gateway;
+
+mod disclosures;
+mod entries;
+mod health;
+mod loans;
+pub mod openapi;
+
+pub use entries::WrittenResponse;
+pub use openapi::ApiDoc;
+
+/// Shared state of the routes.
+#[derive(Clone, Debug)]
+pub struct Routes {
+    /// The gateway.
+    pub gateway: Arc<Gateway>,
+    /// Request metrics.
+    pub metrics: Arc<GatewayMetrics>,
+}
+
+/// Bytes of an oversized body read and discarded before answering 413, so that a client still
+/// sending sees the answer rather than a reset connection. Beyond this the connection closes.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// Reads a request body of at most `MAX_BODY` bytes.
+pub(super) async fn read_body(body: Body) -> Result<Bytes, Problem> {
+    use futures::StreamExt as _;
+    let mut stream = body.into_data_stream();
+    let mut buffer = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|_| Problem::bad_request("the request body could not be read"))?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+        if seen <= MAX_BODY {
+            buffer.extend_from_slice(&chunk);
+        }
+    }
+    if seen > MAX_BODY {
+        return Err(Problem::too_large());
+    }
+    Ok(buffer.into())
+}
+
+/// Who is calling, as the policy sees it, and whether this gateway serves them at all.
+pub(super) fn principal(gateway: &Gateway, identity: &Identity) -> Result<Principal, Problem> {
+    match gateway.kind {
+        GatewayKind::Member => {
+            if gateway.genesis.regulator(&identity.member).is_some() && identity.role == "regulator"
+            {
+                return Ok(Principal::Regulator {
+                    id: identity.member.clone(),
+                });
+            }
+            if identity.member != gateway.id {
+                return Err(Problem::forbidden());
+            }
+            if !matches!(identity.role.as_str(), "clerk" | "auditor") {
+                return Err(Problem::forbidden());
+            }
+            Ok(Principal::Member {
+                bank: identity.member.clone(),
+                role: identity.role.clone(),
+            })
+        }
+        GatewayKind::Regulator => {
+            if identity.member != gateway.id || identity.role != "regulator" {
+                return Err(Problem::forbidden());
+            }
+            Ok(Principal::Regulator {
+                id: identity.member.clone(),
+            })
+        }
+    }
+}
+
+/// Entry routes are for the gateway's own callers; regulators calling a member gateway may
+/// only read its disclosure log.
+pub(super) fn entry_principal(
+    gateway: &Gateway,
+    identity: &Identity,
+) -> Result<Principal, Problem> {
+    let principal = principal(gateway, identity)?;
+    if gateway.kind == GatewayKind::Member && matches!(principal, Principal::Regulator { .. }) {
+        return Err(Problem::forbidden());
+    }
+    Ok(principal)
+}
+
+/// The router.
+pub fn router(routes: Routes) -> Router {
+    Router::new()
+        .route("/v1/entries", post(entries::create).get(entries::list))
+        .route("/v1/entries/{id}", get(entries::read))
+        .route("/v1/entries/{id}/proof", get(entries::settlement_proof))
+        .route("/v1/loans/{loan_id}", get(loans::loan))
+        .route("/v1/status", get(health::status))
+        .route("/v1/disclosures", get(disclosures::disclosures))
+        .route("/v1/sealed/entries", get(disclosures::sealed))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi::openapi))
+        .merge(crate::api::console::routes())
+        .fallback(|| async { Problem::not_found() })
+        .layer(middleware::from_fn_with_state(routes.clone(), observe))
+        .with_state(routes)
+}
+
+async fn observe(State(routes): State<Routes>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    routes.metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+pub(super) fn query(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Problem> {
+    match params.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(unknown) => Err(Problem::bad_request(format!(
+            "unknown query parameter {unknown:?}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The `limit` query parameter, or `default`.
+pub(super) fn limit(params: &HashMap<String, String>, default: usize) -> Result<usize, Problem> {
+    params.get("limit").map_or(Ok(default), |limit| {
+        limit
+            .parse::<usize>()
+            .map_err(|_| Problem::bad_request("limit must be a number"))
+    })
+}
+
+pub(super) fn parse_cursor(text: &str) -> Result<(u64, u32), Problem> {
+    let invalid = || Problem::bad_request("cursor must be a next_cursor value");
+    let (height, index) = text.split_once(':').ok_or_else(invalid)?;
+    Ok((
+        height.parse().map_err(|_| invalid())?,
+        index.parse().map_err(|_| invalid())?,
+    ))
+}

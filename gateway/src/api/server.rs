@@ -1,0 +1,249 @@
+//! Starting a gateway: load and check its configuration, keys and policy, open its store,
+//! connect to its node, and serve the API over mutual TLS with request timeouts.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use veil_node::genesis::Genesis;
+use veil_node::link::{NodeLink, RemoteNode};
+use veil_node::tls::{self, TlsFiles};
+use veil_policies::Policies;
+
+use crate::api::metrics::GatewayMetrics;
+use crate::api::routes::{self, Routes};
+use crate::consortium::config::{GatewayConfig, GatewayKind};
+use crate::entry::circuits::ProvingKeys;
+use crate::entry::keys::{MemberSecrets, load_view_keys};
+use crate::service::store::GatewayStore;
+use crate::service::{Gateway, Secrets};
+
+/// Why a gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `gateway.toml` is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] crate::consortium::config::GatewayConfigError),
+    /// The genesis is unreadable or invalid, or its circuit keys are refused.
+    #[error(transparent)]
+    Genesis(#[from] veil_node::genesis::GenesisError),
+    /// The policy file is unreadable or invalid.
+    #[error("{path}: {reason}")]
+    Policy {
+        /// The policy file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The configuration does not fit the genesis (a policy set, keys or an id it does not
+    /// name): what.
+    #[error("{0}")]
+    Mismatch(String),
+    /// A key file is unreadable or invalid.
+    #[error(transparent)]
+    Keys(#[from] crate::entry::keys::KeyError),
+    /// A TLS file is unreadable or invalid.
+    #[error(transparent)]
+    Tls(#[from] veil_node::tls::TlsError),
+    /// The gateway's store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] crate::service::store::StoreError),
+    /// A directory, socket or runtime could not be set up.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being set up.
+        what: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The longest any request may take (writes wait up to 30 s for finalization).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct GatewayServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The gateway (for in-process callers such as `veil demo`).
+    pub gateway: Arc<Gateway>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    follower: JoinHandle<()>,
+}
+
+impl GatewayServer {
+    /// Stops serving and waits for in-flight connections to be dropped.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.follower.abort();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+/// Builds the gateway of `config`; `node` overrides the configured remote node link (as in
+/// `veil up`, where the node runs in the same process).
+pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, StartError> {
+    let genesis = Arc::new(Genesis::load(&config.consortium)?);
+    let policy_error = |reason: String| StartError::Policy {
+        path: config.policy.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&config.policy).map_err(|e| policy_error(e.to_string()))?;
+    let policies = Policies::parse(&text).map_err(|e| policy_error(e.to_string()))?;
+    if policies.hash() != genesis.policy_hash {
+        return Err(StartError::Mismatch(format!(
+            "{}: this policy set is not the one the genesis names (hash mismatch)",
+            config.policy.display()
+        )));
+    }
+    let secrets = match config.kind {
+        GatewayKind::Member => {
+            if genesis.member(&config.id).is_none() {
+                return Err(StartError::Mismatch(format!(
+                    "{} is not a member of the consortium",
+                    config.id
+                )));
+            }
+            let keys = config
+                .keys
+                .as_ref()
+                .ok_or_else(|| StartError::Mismatch("a member gateway needs [keys]".into()))?;
+            let secrets = MemberSecrets::load(&keys.signing, &keys.encryption, &keys.borrower_ref)?;
+            let member = genesis
+                .member(&config.id)
+                .ok_or_else(|| StartError::Mismatch("unknown member".into()))?;
+            if secrets.signing.verifying_key() != member.signing_key
+                || secrets.encryption.public_key() != &member.encryption_key
+            {
+                return Err(StartError::Mismatch(format!(
+                    "the keys of {} do not match the genesis",
+                    config.id
+                )));
+            }
+            Secrets::Member(Box::new(secrets))
+        }
+        GatewayKind::Regulator => {
+            if genesis.regulator(&config.id).is_none() {
+                return Err(StartError::Mismatch(format!(
+                    "{} is not a regulator of the consortium",
+                    config.id
+                )));
+            }
+            let path = config
+                .view_key
+                .as_ref()
+                .ok_or_else(|| StartError::Mismatch("a regulator gateway needs view_key".into()))?;
+            Secrets::Regulator(load_view_keys(path, &genesis.consortium_id)?)
+        }
+    };
+    let node = match node {
+        Some(node) => node,
+        None => {
+            let client = tls::https_client(
+                &TlsFiles {
+                    cert: &config.node.cert,
+                    key: &config.node.key,
+                    ca: &config.tls.ca,
+                    crl: None,
+                },
+                Duration::from_secs(60),
+            )?;
+            NodeLink::Remote(RemoteNode::new(client, config.node.api))
+        }
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::Io {
+        what: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let store = GatewayStore::open(&config.data_dir)?;
+    Ok(Gateway::new(
+        config.kind,
+        config.id.clone(),
+        genesis,
+        policies,
+        node,
+        secrets,
+        store,
+        ProvingKeys::beside(&config.consortium),
+    ))
+}
+
+/// Starts serving the gateway of `config` (see [`build`]).
+pub async fn start(
+    config: &GatewayConfig,
+    node: Option<NodeLink>,
+) -> Result<GatewayServer, StartError> {
+    let gateway = Arc::new(build(config, node)?);
+    let tls_config = tls::reloading(tls::ServerFiles {
+        cert: config.tls.cert.clone(),
+        key: config.tls.key.clone(),
+        ca: config.tls.ca.clone(),
+        crl: config.tls.crl.clone(),
+    })?;
+    let io = |what: String| move |source| StartError::Io { what, source };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(io(format!("gateway {}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io(format!("gateway {}", config.listen)))?;
+    let router = routes::router(Routes {
+        gateway: gateway.clone(),
+        metrics: Arc::new(GatewayMetrics::default()),
+    })
+    .layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::error_handling::HandleErrorLayer::new(
+                |_: tower::BoxError| async { crate::api::problem::Problem::timeout() },
+            ))
+            .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT)),
+    );
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        tls::serve(listener, tls_config, router, async move {
+            let _ = shutdown_rx.await;
+        })
+        .await;
+    });
+    let follower = tokio::spawn(gateway.clone().follow());
+    tracing::info!(gateway = %config.id, %addr, "gateway started");
+    Ok(GatewayServer {
+        addr,
+        gateway,
+        shutdown: Some(shutdown_tx),
+        server: Some(server),
+        follower,
+    })
+}
+
+/// `veil gateway --config FILE [--dev]`: serves until SIGINT/SIGTERM. Without `dev`, a
+/// genesis whose circuit keys come from the insecure dev setup is refused.
+pub fn run(config_path: &Path, dev: bool) -> Result<i32, StartError> {
+    let config = GatewayConfig::load(config_path)?;
+    if !dev {
+        Genesis::load(&config.consortium).and_then(|g| g.require_production_circuits())?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| StartError::Io {
+            what: "the runtime".into(),
+            source,
+        })?;
+    runtime.block_on(async {
+        let server = start(&config, None).await?;
+        veil_node::process::shutdown_signal().await;
+        tracing::info!("shutting down");
+        server.stop().await;
+        Ok(0)
+    })
+}

@@ -1,0 +1,69 @@
+//! `veil init`: makes a consortium directory (see [`veil_gateway::consortium::init`]).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use veil_gateway::consortium::{self, CircuitSource, InitOptions};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Directory to create (must be empty unless --force).
+    #[arg(long)]
+    dir: PathBuf,
+    /// Number of member banks.
+    #[arg(long, default_value_t = 4)]
+    banks: usize,
+    /// Number of regulators.
+    #[arg(long, default_value_t = 1)]
+    regulators: usize,
+    /// First TCP port to assign (each bank takes ten, regulators from base + 500).
+    #[arg(long, default_value_t = 7100)]
+    base_port: u16,
+    /// Overwrite a non-empty directory.
+    #[arg(long)]
+    force: bool,
+    /// Settlement circuit capacities to make (insecure, deterministic dev keys; nodes
+    /// and gateways then need --dev). Ignored with --ceremony.
+    #[arg(long, value_delimiter = ',', default_values_t = consortium::DEFAULT_CAPACITIES)]
+    settlement_capacities: Vec<usize>,
+    /// Use the final keys of the verified ceremony in this directory (docs/ceremony.md).
+    #[arg(long)]
+    ceremony: Option<PathBuf>,
+    /// Do not screen borrowers: no screening circuit in the genesis, loans carry no
+    /// screening proof (nodes then refuse one). For consortia without a shared KYC registry.
+    #[arg(long)]
+    no_screening: bool,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dev = args.ceremony.is_none();
+    let circuits = match args.ceremony {
+        Some(dir) => CircuitSource::Ceremony(dir),
+        None => CircuitSource::Dev(args.settlement_capacities),
+    };
+    let options = InitOptions {
+        banks: args.banks,
+        regulators: args.regulators,
+        base_port: args.base_port,
+        force: args.force,
+        circuits,
+        screening: !args.no_screening,
+        ..Default::default()
+    };
+    let consortium = consortium::init(&args.dir, &options)?;
+    if dev {
+        eprintln!(
+            "warning: circuit keys (settlement, screening) from the insecure dev setup; nodes and \
+             gateways need --dev. Run the ceremony for a real consortium \
+             (docs/ceremony.md)."
+        );
+    }
+    println!(
+        "initialized consortium {} in {}: {} banks, {} regulator(s)",
+        consortium.consortium_id,
+        args.dir.display(),
+        consortium.members.len(),
+        consortium.regulators.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,131 @@
+//! The `veil` subcommands, one file each, and what they share: the argument parser, logging,
+//! the one tokio runtime builder and the error report. Only this binary uses `anyhow`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod audit;
+mod bench;
+mod ceremony;
+mod console;
+mod demo;
+mod init;
+mod policy;
+mod progress;
+mod serve;
+mod settlement;
+mod up;
+
+/// Veil: the privacy layer for banks that share one loan ledger.
+#[derive(Debug, Parser)]
+#[command(name = "veil", version = veil_gateway::VERSION, about, long_about = None)]
+struct Cli {
+    /// Log as JSON lines (for log collectors) instead of text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Make a consortium: CA, member keys and certificates, regulator view keys, genesis,
+    /// policy set, one config per process.
+    Init(init::Args),
+    /// Run the whole consortium in this process: every member's node and gateway and each
+    /// regulator's read-only gateway (initializing DIR first if it holds no consortium).
+    Up(up::Args),
+    /// Serve the web console on loopback as MEMBER[:ROLE], speaking to that member's gateway
+    /// with the member's client certificate (read-only).
+    Console(console::Args),
+    /// The joint-loan story end to end on an embedded consortium: what each party sees and
+    /// verifies. Exits 0 only if every check held; writes DIR/demo-report.json.
+    Demo(demo::Args),
+    /// End-to-end benchmark through the gateways, with the crypto-only baseline and ratio.
+    Bench(bench::Args),
+    /// Regulator tools.
+    Audit {
+        #[command(subcommand)]
+        command: audit::Command,
+    },
+    /// Run one member's node.
+    Node(serve::Args),
+    /// Run one member's gateway, or a regulator's read-only gateway.
+    Gateway(serve::Args),
+    /// Settlement tools.
+    Settlement {
+        #[command(subcommand)]
+        command: settlement::Command,
+    },
+    /// The multi-party setup of the circuit keys (docs/ceremony.md).
+    Ceremony {
+        #[command(subcommand)]
+        command: ceremony::Command,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: policy::Command,
+    },
+}
+
+/// Logs to stderr, filtered by `RUST_LOG`; by default services log at `info` and one-shot
+/// commands (whose output is their report) only warnings.
+fn init_logging(command: &Command, json: bool) {
+    let default = match command {
+        Command::Up(_) | Command::Node(_) | Command::Gateway(_) => "info,commonware=warn,r1cs=off",
+        _ => "warn,r1cs=off",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The multi-threaded tokio runtime the async subcommands run on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Up(args) => up::run(args),
+        Command::Console(args) => console::run(args),
+        Command::Demo(args) => demo::run_command(args),
+        Command::Bench(args) => bench::run_command(args),
+        Command::Audit { command } => audit::run_command(command),
+        Command::Node(args) => serve::node(args),
+        Command::Gateway(args) => serve::gateway(args),
+        Command::Settlement { command } => settlement::run_command(command),
+        Command::Ceremony { command } => {
+            println!("{}", ceremony::run(command)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy { command } => policy::run(command),
+    }
+}
+
+/// Parses the command line, runs the subcommand, and reports an error on one line.
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.command, cli.log_json);
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

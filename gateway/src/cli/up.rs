@@ -1,0 +1,53 @@
+//! `veil up`: the embedded default (see [`veil_gateway::embedded`]), until SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use veil_gateway::consortium::{self, CircuitSource, InitOptions};
+use veil_gateway::embedded::Embedded;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The consortium directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Settlement circuit capacities to make when DIR is new (dev keys).
+    #[arg(long, value_delimiter = ',', default_values_t = consortium::DEFAULT_CAPACITIES)]
+    settlement_capacities: Vec<usize>,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let options = InitOptions {
+        circuits: CircuitSource::Dev(args.settlement_capacities),
+        ..Default::default()
+    };
+    super::runtime()?.block_on(async {
+        let embedded = Embedded::start(&args.dir, &options)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        println!("consortium running from {}", embedded.dir.display());
+        for (id, gateway) in &embedded.gateways {
+            println!("  {id:<12} https://127.0.0.1:{}", gateway.addr.port());
+        }
+        println!(
+            "endpoints: {}",
+            consortium::layout::endpoints_path(&embedded.dir).display()
+        );
+        let listen: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+        let console =
+            veil_gateway::api::console::serve(&embedded.dir, "bank-a", Some("auditor"), listen)
+                .await
+                .map_err(anyhow::Error::msg)?;
+        println!(
+            "console (as bank-a:auditor): {}  (another view: veil console --dir {} --as bank-b)",
+            console.url,
+            embedded.dir.display()
+        );
+        println!("stop with Ctrl-C");
+        veil_node::process::shutdown_signal().await;
+        println!("stopping");
+        console.stop().await;
+        embedded.stop().await.map_err(anyhow::Error::msg)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

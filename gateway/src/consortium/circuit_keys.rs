@@ -1,0 +1,182 @@
+//! The circuits' proving keys of a consortium: which capacities, where they come from (the
+//! insecure dev setup, cached per machine, or a verified ceremony), and writing them beside the
+//! genesis (`DIR/circuits/`, see [`super::layout`]) with the genesis section that pins their
+//! verifying keys.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+use veil_circuits::settlement::Shape;
+use veil_crypto::encoding;
+
+use super::ceremony::{CeremonyCircuit, CeremonyError};
+use super::files::{FileError, mkdir, write_public};
+
+/// Why the circuits' keys could not be made or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CircuitKeysError {
+    /// A circuit shape or key is invalid.
+    #[error(transparent)]
+    Circuit(#[from] veil_circuits::CircuitError),
+    /// The ceremony's transcript does not verify or is incomplete.
+    #[error("ceremony: {0}")]
+    Ceremony(#[from] CeremonyError),
+    /// The consortium screens borrowers but the ceremony made no screening key.
+    #[error("the ceremony has no screening circuit; run a new ceremony (`veil ceremony new`)")]
+    NoScreening,
+    /// A key file could not be written.
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+/// Where `init` gets the settlement circuit's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CircuitSource {
+    /// The deterministic, insecure development setup, for these capacities. Nodes and
+    /// gateways refuse these keys unless started with `--dev` (`veil up` is always dev).
+    Dev(Vec<usize>),
+    /// The final keys of the verified ceremony in this directory (docs/ceremony.md).
+    Ceremony(PathBuf),
+}
+
+/// The capacities `veil init` and `veil up` make keys for unless told otherwise.
+pub const DEFAULT_CAPACITIES: [usize; 3] = veil_circuits::settlement::CAPACITIES;
+
+/// Writes `DIR/circuits/settlement-<capacity>.pk` and `DIR/circuits/screening.pk`, and returns
+/// the genesis section.
+pub fn write_circuits(
+    dir: &Path,
+    banks: usize,
+    source: &CircuitSource,
+    screens: bool,
+) -> Result<veil_node::genesis::CircuitsFile, CircuitKeysError> {
+    let out = super::layout::circuits_dir(&super::layout::genesis(dir));
+    mkdir(&out)?;
+    let (setup, keys) = match source {
+        CircuitSource::Dev(capacities) => {
+            let mut keys = Vec::new();
+            for capacity in capacities {
+                let shape = Shape::new(*capacity, banks)?;
+                keys.push((CeremonyCircuit::Settlement(*capacity), dev_key(shape)?));
+            }
+            if screens {
+                keys.push((CeremonyCircuit::Screening, dev_screening_key()?));
+            }
+            ("dev", keys)
+        }
+        CircuitSource::Ceremony(from) => {
+            let keys = super::ceremony::final_keys(from, banks)?;
+            ("ceremony", keys)
+        }
+    };
+    let mut settlement = Vec::new();
+    let mut screening = None;
+    for (circuit, bytes) in keys {
+        let key = veil_circuits::ProvingKey::from_trusted_bytes(&bytes)?;
+        let vk = key.verifying_key();
+        let sha256 = encoding::to_hex(&vk.digest());
+        let verifying_key = encoding::to_hex(&vk.to_bytes());
+        let path = match circuit {
+            CeremonyCircuit::Settlement(capacity) => {
+                settlement.push(veil_node::genesis::CircuitKeyFile {
+                    capacity,
+                    sha256,
+                    verifying_key,
+                });
+                super::layout::settlement_key_path(&out, capacity)
+            }
+            CeremonyCircuit::Screening if !screens => continue,
+            CeremonyCircuit::Screening => {
+                screening = Some(veil_node::genesis::ScreeningKeyFile {
+                    sha256,
+                    verifying_key,
+                });
+                super::layout::screening_key_path(&out)
+            }
+        };
+        write_public(&path, &bytes)?;
+    }
+    if screens && screening.is_none() {
+        return Err(CircuitKeysError::NoScreening);
+    }
+    Ok(veil_node::genesis::CircuitsFile {
+        setup: setup.into(),
+        settlement,
+        screening,
+    })
+}
+
+/// A dev key for `shape`: the same for every consortium of that shape and circuit version, so
+/// it is made once per machine and kept in `$XDG_CACHE_HOME/veil/dev-circuits` (or
+/// `~/.cache/…`).
+///
+/// A cached key is named by the shape and by the circuits' source id (`VEIL_CIRCUITS_ID`,
+/// see `gateway/build.rs`), so a changed circuit never loads a key made for an older one, and
+/// it is stored behind the SHA-256 of its bytes, so a truncated or damaged file is made again
+/// instead of being used. Keys of other circuit versions are removed when a new one is cached.
+fn dev_key(shape: veil_circuits::settlement::Shape) -> Result<Vec<u8>, CircuitKeysError> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|c| c.join("veil").join("dev-circuits"));
+    let version = env!("VEIL_CIRCUITS_ID");
+    let name = format!("settlement-{}-{}-{version}.pk", shape.capacity, shape.banks);
+    if let Some(cached) = cache.as_ref().map(|c| c.join(&name))
+        && let Ok(file) = std::fs::read(&cached)
+        && let Some(bytes) = checked_cache_contents(&file)
+    {
+        return Ok(bytes.to_vec());
+    }
+    if shape.capacity >= 256 {
+        eprintln!(
+            "making dev settlement keys for {} repayments and {} banks (once per machine)...",
+            shape.capacity, shape.banks
+        );
+    }
+    let key = veil_circuits::dev::setup(
+        veil_circuits::settlement::SettlementCircuit::blank(shape),
+        "veil-dev",
+    )?;
+    let bytes = key.to_bytes();
+    if let Some(cache) = cache {
+        // Best effort: a cache that cannot be written only costs time next run.
+        let temporary = cache.join(format!("{name}.{}", std::process::id()));
+        let mut file = Sha256::digest(&bytes).to_vec();
+        file.extend_from_slice(&bytes);
+        if std::fs::create_dir_all(&cache).is_ok() && std::fs::write(&temporary, &file).is_ok() {
+            let _ = std::fs::rename(&temporary, cache.join(&name));
+            remove_other_versions(&cache, version);
+        }
+    }
+    Ok(bytes)
+}
+
+/// The key bytes of a cache file (SHA-256 of the key, then the key), or `None` if the digest
+/// does not match.
+fn checked_cache_contents(file: &[u8]) -> Option<&[u8]> {
+    let (digest, bytes) = file.split_at_checked(32)?;
+    (Sha256::digest(bytes).as_slice() == digest).then_some(bytes)
+}
+
+/// Removes cached dev keys made for other circuit versions than `version`.
+fn remove_other_versions(cache: &Path, version: &str) {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("settlement-") && name.ends_with(".pk") && !name.contains(version) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The dev key of the screening circuit (a fraction of a second: not cached).
+fn dev_screening_key() -> Result<Vec<u8>, CircuitKeysError> {
+    veil_circuits::dev::setup(
+        veil_circuits::screening::ScreeningCircuit::blank(),
+        "veil-dev-screening",
+    )
+    .map(|key| key.to_bytes())
+    .map_err(CircuitKeysError::from)
+}

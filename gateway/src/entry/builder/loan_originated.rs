@@ -1,0 +1,207 @@
+//! `loan.originated`: a loan with its borrower's screening proof against the current registry
+//! version, funding commitments and the proofs that they sum to the principal.
+
+use veil_crypto::Opening;
+use veil_node::ledger::EntryId;
+use veil_policies::schema::{EntryType, FieldClass};
+
+use crate::entry::error::EntryError;
+use crate::entry::keys::MemberSecrets;
+use crate::entry::request::LoanOriginated;
+
+use super::*;
+
+/// The registry version a loan is screened against: the `registry.updated` entry and the
+/// registry after it.
+#[derive(Debug, Clone)]
+pub struct ScreeningRegistry {
+    /// The current version's entry.
+    pub version: EntryId,
+    /// The registry (lists and trees).
+    pub registry: std::sync::Arc<veil_circuits::screening::Registry>,
+}
+
+/// A borrower's registry reference, from its national id.
+pub fn registry_reference(
+    secrets: &MemberSecrets,
+    national_id: &str,
+) -> veil_circuits::screening::Reference {
+    veil_circuits::screening::Reference::of_borrower_ref(
+        &secrets
+            .borrower_ref
+            .hash(BORROWER_REF_PURPOSE, national_id.as_bytes()),
+    )
+}
+
+/// The commitment to a loan's borrower reference its screening proof is about: the blinding
+/// is derived from the principal's Pedersen blinding, so whoever reads the principal and the
+/// `borrower_ref` can check it.
+pub fn screening_commitment(borrower_ref: &[u8; 32], principal: &Opening) -> veil_circuits::Fr {
+    veil_circuits::screening::reference_commitment(
+        veil_circuits::screening::Reference::of_borrower_ref(borrower_ref).field(),
+        veil_circuits::screening_blinding(&principal.blinding_bytes()),
+    )
+}
+
+impl Builder<'_> {
+    /// A `loan.originated` entry (rules already checked), screened against `registry` when the
+    /// consortium screens borrowers.
+    pub fn loan(
+        &self,
+        loan: &LoanOriginated,
+        registry: Option<&ScreeningRegistry>,
+        period: &str,
+        now_ms: u64,
+    ) -> Result<Built, EntryError> {
+        let mut participants: Vec<String> =
+            loan.participants.iter().map(|p| p.bank.clone()).collect();
+        participants.sort();
+        let borrower_ref = self
+            .secrets
+            .borrower_ref
+            .hash(BORROWER_REF_PURPOSE, loan.borrower.national_id.as_bytes());
+        let mut fields = vec![
+            Field {
+                path: "loan_id".into(),
+                plaintext: json(&loan.loan_id),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+            Field {
+                path: "borrower.name".into(),
+                plaintext: json(&loan.borrower.name),
+                class: FieldClass::Pii,
+                subject: None,
+            },
+            Field {
+                path: "borrower.national_id".into(),
+                plaintext: json(&loan.borrower.national_id),
+                class: FieldClass::Pii,
+                subject: None,
+            },
+            Field {
+                path: "borrower.phone".into(),
+                plaintext: json(&loan.borrower.phone),
+                class: FieldClass::Pii,
+                subject: None,
+            },
+            Field {
+                path: "borrower_ref".into(),
+                plaintext: json(&veil_crypto::encoding::to_hex(&borrower_ref)),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+            Field {
+                path: "term_days".into(),
+                plaintext: json(&loan.term_days),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+            Field {
+                path: "participants".into(),
+                plaintext: json(&loan.participants),
+                class: FieldClass::Terms,
+                subject: None,
+            },
+        ];
+        let mut openings = vec![
+            ("principal".to_owned(), Opening::random(loan.principal)),
+            (
+                "annual_rate_bps".to_owned(),
+                Opening::random(loan.annual_rate_bps),
+            ),
+        ];
+        for participant in &loan.participants {
+            openings.push((
+                format!("share.{}", participant.bank),
+                Opening::random(participant.share_bps),
+            ));
+        }
+        for (bank, amount) in &loan.funding {
+            openings.push((format!("funding.{bank}"), Opening::random(*amount)));
+        }
+        let screening = match (&self.genesis.circuits.screening, registry) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(EntryError::invalid(
+                    "the borrower is not in the consortium's KYC registry (the registry is empty)",
+                ));
+            }
+            (Some(_), Some(registry)) => {
+                let principal = opening_of(&openings, "principal")?;
+                let witness = registry
+                    .registry
+                    .witness(
+                        veil_circuits::screening::Reference::of_borrower_ref(&borrower_ref),
+                        veil_circuits::screening_blinding(&principal.blinding_bytes()),
+                    )
+                    .map_err(|e| match e {
+                        veil_circuits::CircuitError::Unsatisfied(why) => {
+                            EntryError::invalid(why.to_string())
+                        }
+                        other => internal(other),
+                    })?;
+                let key = self.proving_keys.screening(self.genesis).map_err(|e| {
+                    tracing::error!(error = %e, "no screening proving key");
+                    EntryError::unavailable()
+                })?;
+                Some((registry.version, registry.registry.roots(), witness, key))
+            }
+        };
+        for (label, opening) in &openings {
+            let (class, subject) = match label.split_once('.') {
+                Some(("share", _)) => (FieldClass::Terms, None),
+                Some((_, bank)) => (FieldClass::Amounts, Some(bank.to_owned())),
+                None if label == "annual_rate_bps" => (FieldClass::Terms, None),
+                None => (FieldClass::Amounts, None),
+            };
+            fields.push(Field {
+                path: label.clone(),
+                plaintext: opening_plaintext(opening),
+                class,
+                subject,
+            });
+        }
+        let references = screening.iter().map(|(version, ..)| *version).collect();
+        self.assemble(
+            EntryType::LoanOriginated,
+            period,
+            references,
+            &participants,
+            fields,
+            openings,
+            &[],
+            |id, _| {
+                let Some((_, roots, witness, key)) = screening else {
+                    return Ok(Extra::default());
+                };
+                let public = veil_circuits::screening::ScreeningPublic {
+                    entry: id.0,
+                    roots,
+                    commitment: veil_circuits::screening::reference_commitment(
+                        witness.reference,
+                        witness.blinding,
+                    ),
+                };
+                let proof = key
+                    .prove(
+                        veil_circuits::screening::ScreeningCircuit {
+                            public: Some(public.clone()),
+                            witness: Some(witness),
+                        },
+                        &mut veil_circuits::OsRng,
+                    )
+                    .map_err(internal)?;
+                Ok(Extra {
+                    participant: Vec::new(),
+                    circuit: veil_circuits::screening::ScreeningProof {
+                        commitment: public.commitment,
+                        proof,
+                    }
+                    .to_bytes(),
+                })
+            },
+            now_ms,
+        )
+    }
+}

@@ -1,0 +1,298 @@
+//! Turns a checked business request into a signed ledger entry: derived fields, per-field
+//! readers from the policy, envelope encryption per reader group, Pedersen commitments,
+//! the range and relation proofs of the type's proof plan, and the split proof partners check.
+//! One file per entry type builds it (`loan_originated.rs`, `loan_repaid.rs`,
+//! `registry_updated.rs`, `settlement_closed.rs`); this module holds what they share.
+
+use veil_crypto::envelope;
+use veil_crypto::range_proof::RangeProof;
+use veil_crypto::relation_proof::{Relation, RelationProof};
+use veil_crypto::view_key::{ViewScope, month_of};
+use veil_crypto::{Commitment, EncryptionPublicKey, Opening};
+use veil_node::genesis::Genesis;
+use veil_node::ledger::{Entry, EntryHeader, EntryId, EntryProofs, UnsignedEntry};
+use veil_policies::proof_plan::{self, purpose};
+use veil_policies::schema::{EntryType, FieldClass};
+use veil_policies::{FieldResource, Policies, Principal};
+use zeroize::Zeroizing;
+
+use crate::entry::circuits::ProvingKeys;
+use crate::entry::error::EntryError;
+use crate::entry::keys::MemberSecrets;
+
+mod loan_originated;
+mod loan_repaid;
+mod registry_updated;
+mod settlement_closed;
+
+use settlement_closed::opening_of;
+
+pub use loan_originated::{ScreeningRegistry, registry_reference, screening_commitment};
+pub use loan_repaid::{RepaymentAllocations, repayment_commitment, slot_shares, split_items};
+
+/// Purpose label of the participants' allocation-floor proof.
+pub const SPLIT_PURPOSE: &str = "allocation-floor";
+/// Keyed-hash purpose of borrower references.
+pub const BORROWER_REF_PURPOSE: &str = "borrower";
+
+/// Where building one entry spent its time.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BuildTimings {
+    /// Envelope encryption (policy lookups, HPKE wraps, field encryption).
+    pub encrypt: std::time::Duration,
+    /// Commitments and proofs.
+    pub prove: std::time::Duration,
+    /// Signing and encoding.
+    pub sign: std::time::Duration,
+}
+
+/// A built entry and where building it spent its time.
+pub type Built = (Entry, BuildTimings);
+
+/// One field to encrypt.
+pub(super) struct Field {
+    pub(super) path: String,
+    pub(super) plaintext: Zeroizing<Vec<u8>>,
+    pub(super) class: FieldClass,
+    pub(super) subject: Option<String>,
+}
+
+/// The JSON plaintext of a committed field: its opening.
+pub fn opening_plaintext(opening: &Opening) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(
+        format!(
+            "{{\"value\":{},\"blinding\":\"{}\"}}",
+            opening.value(),
+            veil_crypto::encoding::to_hex(&opening.blinding_bytes())
+        )
+        .into_bytes(),
+    )
+}
+
+pub(super) fn json(value: &impl serde::Serialize) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// Builds entries for one member.
+#[derive(Debug)]
+pub struct Builder<'a> {
+    /// The consortium.
+    pub genesis: &'a Genesis,
+    /// The policy set.
+    pub policies: &'a Policies,
+    /// The member's keys.
+    pub secrets: &'a MemberSecrets,
+    /// The member.
+    pub member: &'a str,
+    /// The settlement circuit's proving keys.
+    pub proving_keys: &'a ProvingKeys,
+}
+
+/// Proofs beyond the proof plan's: the participants' split proof and the circuit data.
+#[derive(Debug, Default)]
+pub(super) struct Extra {
+    pub(super) participant: Vec<u8>,
+    pub(super) circuit: Vec<u8>,
+}
+
+/// A loan as its originator knows it (from the ledger): id, shares, banks.
+#[derive(Debug, Clone)]
+pub struct LoanTerms {
+    /// The loan entry.
+    pub entry_id: EntryId,
+    /// The loan's business id.
+    pub loan_id: String,
+    /// Shares by bank, sorted by bank.
+    pub shares: Vec<(String, u64)>,
+}
+
+pub(super) fn internal(e: impl std::fmt::Display) -> EntryError {
+    tracing::error!(error = %e, "building an entry failed");
+    EntryError::internal()
+}
+
+impl Builder<'_> {
+    pub(super) fn readers(
+        &self,
+        field: &Field,
+        kind: EntryType,
+        participants: &[String],
+        month: &str,
+    ) -> Result<Vec<EncryptionPublicKey>, EntryError> {
+        let resource = FieldResource {
+            entry_type: kind.name(),
+            path: &field.path,
+            class: field.class.name(),
+            originator: self.member,
+            participants,
+            subject_bank: field.subject.as_deref(),
+        };
+        let banks = self
+            .policies
+            .readers(
+                &resource,
+                self.genesis.members.iter().map(|m| m.id.as_str()),
+            )
+            .map_err(internal)?;
+        let mut keys: Vec<EncryptionPublicKey> = banks
+            .iter()
+            .filter_map(|bank| self.genesis.member(bank).map(|m| m.encryption_key.clone()))
+            .collect();
+        for regulator in &self.genesis.regulators {
+            let principal = Principal::Regulator {
+                id: regulator.id.clone(),
+            };
+            if !self
+                .policies
+                .can_read(&principal, &resource)
+                .map_err(internal)?
+            {
+                continue;
+            }
+            let scope = ViewScope::new(month, field.class.name()).map_err(internal)?;
+            let key = regulator.view_keys.get(&scope).ok_or_else(|| {
+                EntryError::invalid(format!(
+                    "{} has published no view key for {scope}; it must publish keys for this period",
+                    regulator.id
+                ))
+            })?;
+            keys.push(key.clone());
+        }
+        if keys.is_empty() {
+            return Err(EntryError::invalid(format!(
+                "nobody may read {}",
+                field.path
+            )));
+        }
+        Ok(keys)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn assemble(
+        &self,
+        kind: EntryType,
+        period: &str,
+        references: Vec<EntryId>,
+        participants: &[String],
+        fields: Vec<Field>,
+        openings: Vec<(String, Opening)>,
+        referenced: &[&[(String, Opening)]],
+        extra: impl FnOnce(&EntryId, &[(String, Opening)]) -> Result<Extra, EntryError>,
+        now_ms: u64,
+    ) -> Result<Built, EntryError> {
+        let id = EntryId::random();
+        let month = month_of(period)
+            .map_err(|_| EntryError::malformed("invalid period"))?
+            .to_owned();
+        let header = EntryHeader {
+            id,
+            kind: kind.name().to_owned(),
+            submitter: self.member.to_owned(),
+            schema_version: kind.schema_version(),
+            policy_hash: self.genesis.policy_hash,
+            timestamp_ms: now_ms,
+            period: period.to_owned(),
+            references,
+        };
+        let context = header.field_context(&self.genesis.consortium_id);
+
+        let started = std::time::Instant::now();
+        // Reader groups: fields with the same recipients share one data key.
+        let mut groups: Vec<(Vec<EncryptionPublicKey>, Vec<&Field>)> = Vec::new();
+        for field in &fields {
+            let mut readers = self.readers(field, kind, participants, &month)?;
+            readers.sort_by_key(EncryptionPublicKey::to_bytes);
+            match groups.iter_mut().find(|(r, _)| *r == readers) {
+                Some((_, members)) => members.push(field),
+                None => groups.push((readers, vec![field])),
+            }
+        }
+        let mut sealed = Vec::with_capacity(groups.len());
+        for (readers, members) in &groups {
+            let recipients: Vec<&EncryptionPublicKey> = readers.iter().collect();
+            let plaintexts: Vec<(&str, &[u8])> = members
+                .iter()
+                .map(|f| (f.path.as_str(), f.plaintext.as_slice()))
+                .collect();
+            sealed
+                .push(envelope::seal_group(&context, &recipients, &plaintexts).map_err(internal)?);
+        }
+
+        let encrypt = started.elapsed();
+        let started = std::time::Instant::now();
+        // Commitments and proofs.
+        let mut openings = openings;
+        openings.sort_by(|a, b| a.0.cmp(&b.0));
+        let commitments: Vec<(String, Commitment)> = openings
+            .iter()
+            .map(|(l, o)| (l.clone(), o.commit()))
+            .collect();
+        let params = self.genesis.plan_params();
+        let plan = proof_plan::plan(kind, &openings, referenced, &params).map_err(|e| {
+            EntryError::invalid(match e {
+                veil_policies::PlanError::RuleViolated(rule) => rule.to_owned(),
+                other => other.to_string(),
+            })
+        })?;
+        let referenced_commitments: Vec<Vec<(String, Commitment)>> = referenced
+            .iter()
+            .map(|items| items.iter().map(|(l, o)| (l.clone(), o.commit())).collect())
+            .collect();
+        let referenced_refs: Vec<&[(String, Commitment)]> =
+            referenced_commitments.iter().map(Vec::as_slice).collect();
+        let verifier_plan =
+            proof_plan::plan(kind, &commitments, &referenced_refs, &params).map_err(internal)?;
+        let range_items: Vec<&Opening> = plan.range.iter().collect();
+        let range = if range_items.is_empty() {
+            // A type without amounts carries no range proof.
+            Vec::new()
+        } else {
+            RangeProof::prove(&id.0, purpose::RANGE, &range_items)
+                .map_err(internal)?
+                .0
+                .to_bytes()
+        };
+        let mut relations = Vec::with_capacity(plan.relations.len());
+        for (prover, verifier) in plan.relations.iter().zip(&verifier_plan.relations) {
+            let witness: Vec<&Opening> = prover.terms.iter().map(|(_, o)| o).collect();
+            let proof = RelationProof::prove(
+                &Relation {
+                    entry_id: &id.0,
+                    purpose: &verifier.purpose,
+                    terms: &verifier.terms,
+                    constant: verifier.constant,
+                },
+                &witness,
+            )
+            .map_err(internal)?;
+            relations.push(proof.to_bytes());
+        }
+        let Extra {
+            participant,
+            circuit,
+        } = extra(&id, &openings)?;
+        let prove = started.elapsed();
+        let started = std::time::Instant::now();
+        let entry = UnsignedEntry {
+            header,
+            groups: sealed,
+            commitments,
+            proofs: EntryProofs {
+                range,
+                relations,
+                participant,
+                circuit,
+            },
+        }
+        .sign(&self.secrets.signing);
+        let sign = started.elapsed();
+        Ok((
+            entry,
+            BuildTimings {
+                encrypt,
+                prove,
+                sign,
+            },
+        ))
+    }
+}

@@ -1,0 +1,92 @@
+//! `registry.updated`: a change to the KYC registry and the blocklist, by borrower reference.
+
+use veil_node::ledger::EntryId;
+use veil_policies::schema::{EntryType, FieldClass};
+
+use crate::entry::error::EntryError;
+use crate::entry::request::{ListChanges, RegistryUpdated};
+
+use super::*;
+
+impl Builder<'_> {
+    /// A `registry.updated` entry applying `update` to the current registry `current`
+    /// (version `previous`, none if the registry is still empty).
+    pub fn registry(
+        &self,
+        update: &RegistryUpdated,
+        previous: Option<EntryId>,
+        current: &veil_circuits::screening::Registry,
+        period: &str,
+        now_ms: u64,
+    ) -> Result<Built, EntryError> {
+        use veil_circuits::screening::{Change, RegistryUpdate};
+        let reference = |id: &String| registry_reference(self.secrets, id);
+        let mut changes: Vec<Change> = Vec::new();
+        changes.extend(
+            update
+                .kyc
+                .add
+                .iter()
+                .map(|id| Change::AddKyc(reference(id))),
+        );
+        changes.extend(
+            update
+                .kyc
+                .remove
+                .iter()
+                .map(|id| Change::RemoveKyc(reference(id))),
+        );
+        changes.extend(
+            update
+                .blocklist
+                .add
+                .iter()
+                .map(|id| Change::AddBlocklist(reference(id))),
+        );
+        changes.extend(
+            update
+                .blocklist
+                .remove
+                .iter()
+                .map(|id| Change::RemoveBlocklist(reference(id))),
+        );
+        changes.sort_unstable();
+        if changes.windows(2).any(|w| w[0] == w[1]) {
+            return Err(EntryError::malformed(
+                "a national id appears twice in one list",
+            ));
+        }
+        let mut next = current.clone();
+        next.apply(&changes).map_err(|e| match e {
+            veil_circuits::CircuitError::Unsatisfied(why) => EntryError::invalid(why.to_string()),
+            other => EntryError::invalid(other.to_string()),
+        })?;
+        let roots = next.roots();
+        let circuit = RegistryUpdate { roots, changes }.to_bytes();
+        let list = |path: &str, changes: &ListChanges| Field {
+            path: path.into(),
+            plaintext: json(changes),
+            class: FieldClass::Pii,
+            subject: None,
+        };
+        self.assemble(
+            EntryType::RegistryUpdated,
+            period,
+            previous.into_iter().collect(),
+            &[],
+            vec![
+                list("kyc", &update.kyc),
+                list("blocklist", &update.blocklist),
+            ],
+            Vec::new(),
+            &[],
+            |_, _| {
+                Ok(Extra {
+                    participant: Vec::new(),
+                    circuit,
+                })
+            },
+            now_ms,
+        )
+    }
+}

@@ -1,0 +1,413 @@
+//! Turns a ledger entry back into exactly the view one caller may have: fields this gateway
+//! can decrypt and the policy lets the caller read are shown (committed amounts only after
+//! their opening is checked against the public commitment); every other field is
+//! `{"redacted": true}`, with its commitment if it has one. Proofs are re-verified here.
+
+use crate::entry::error::EntryError;
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+use veil_crypto::range_proof::RangeProof;
+use veil_crypto::{Commitment, Opening, encoding};
+use veil_node::genesis::Genesis;
+use veil_node::ledger::Entry;
+use veil_node::validation::Validator;
+use veil_policies::proof_plan::per_bank;
+use veil_policies::schema::{EntryType, Kind};
+use veil_policies::{FieldResource, Policies, Principal};
+use zeroize::Zeroizing;
+
+use crate::entry::builder::{SPLIT_PURPOSE, split_items};
+use crate::entry::keys::Opener;
+
+/// The plaintexts this gateway could decrypt from one entry.
+#[derive(Debug)]
+pub struct Opened {
+    /// The entry.
+    pub entry: Entry,
+    /// Height of its block.
+    pub height: u64,
+    /// Decrypted fields by path (wiped on drop).
+    pub plaintexts: BTreeMap<String, Zeroizing<Vec<u8>>>,
+}
+
+impl Opened {
+    /// Decrypts every group `opener` is a recipient of. Groups that fail to open are left
+    /// out (they then show as redacted); that cannot happen to a finalized entry unless the
+    /// submitter sealed it wrongly.
+    pub fn open(entry: Entry, height: u64, genesis: &Genesis, opener: &Opener<'_>) -> Self {
+        let context = entry.header.field_context(&genesis.consortium_id);
+        let mut plaintexts = BTreeMap::new();
+        for group in &entry.groups {
+            let Some(key) = opener.key_for(group, &entry.header.period) else {
+                continue;
+            };
+            if let Ok(fields) = group.open_all(&context, &key) {
+                for (path, plaintext) in fields {
+                    plaintexts.insert(path, Zeroizing::new(plaintext.expose().clone()));
+                }
+            }
+        }
+        Self {
+            entry,
+            height,
+            plaintexts,
+        }
+    }
+
+    /// The decrypted JSON value at `path`.
+    pub fn value(&self, path: &str) -> Option<Value> {
+        serde_json::from_slice(self.plaintexts.get(path)?).ok()
+    }
+
+    /// The opening of the committed field `path`, if decrypted and matching its commitment.
+    pub fn opening(&self, path: &str) -> Option<Opening> {
+        let value = self.value(path)?;
+        let amount = value.get("value")?.as_u64()?;
+        let blinding: [u8; 32] = encoding::from_hex_array(value.get("blinding")?.as_str()?).ok()?;
+        let opening = Opening::from_parts(amount, &blinding).ok()?;
+        self.entry
+            .commitment(path)?
+            .is_opened_by(&opening)
+            .then_some(opening)
+    }
+
+    /// The banks this entry concerns (public: its per-bank commitment labels).
+    pub fn participants(&self) -> Vec<String> {
+        entry_participants(&self.entry)
+    }
+}
+
+/// The banks an entry concerns, from its per-bank commitment labels.
+pub fn entry_participants(entry: &Entry) -> Vec<String> {
+    let prefix = match EntryType::from_name(&entry.header.kind) {
+        Some(EntryType::LoanOriginated) => "funding",
+        Some(EntryType::LoanRepaid) => "allocations",
+        Some(EntryType::SettlementClosed) => "due",
+        Some(EntryType::RegistryUpdated) | None => return Vec::new(),
+    };
+    per_bank(&entry.commitments, prefix)
+        .into_iter()
+        .map(|(bank, _)| bank.to_owned())
+        .collect()
+}
+
+/// Inserts `value` at a dotted path (`borrower.name` → `{"borrower": {"name": value}}`).
+fn insert(fields: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            fields.insert(path.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let child = fields
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(map) = child {
+                insert(map, rest, value);
+            }
+        }
+    }
+}
+
+/// How proofs checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProofReport {
+    /// Signature, range and relation proofs (what every node checks).
+    pub verified: bool,
+    /// The participants' split proof: `None` if this caller cannot check it (no shares).
+    pub splits: Option<bool>,
+    /// Whether the entry's Poseidon commitments (circuit data) hold the same amounts as the
+    /// Pedersen commitments this caller can open: `None` if it can open none of them.
+    pub circuit_link: Option<bool>,
+}
+
+/// The caller's view of an opened entry, and the fields disclosed in it.
+pub fn view(
+    opened: &Opened,
+    principal: &Principal,
+    policies: &Policies,
+    proofs: ProofReport,
+) -> (Value, Vec<String>) {
+    let entry = &opened.entry;
+    let kind = EntryType::from_name(&entry.header.kind);
+    let participants = opened.participants();
+    let mut fields = Map::new();
+    let mut disclosed = Vec::new();
+    let mut paths: Vec<&str> = entry.groups.iter().flat_map(|g| g.paths()).collect();
+    paths.sort_unstable();
+    for path in paths {
+        let Some((spec, bank)) = kind.and_then(|k| k.field(path)) else {
+            continue;
+        };
+        let resource = FieldResource {
+            entry_type: &entry.header.kind,
+            path,
+            class: spec.class.name(),
+            originator: &entry.header.submitter,
+            participants: &participants,
+            subject_bank: bank,
+        };
+        let may_read = policies.can_read(principal, &resource).unwrap_or(false);
+        let commitment = entry.commitment(path);
+        let shown = if !may_read {
+            None
+        } else if spec.kind == Kind::Committed {
+            opened.opening(path).map(|o| json!(o.value()))
+        } else {
+            opened.value(path)
+        };
+        let value = match shown {
+            Some(value) => {
+                disclosed.push(path.to_owned());
+                value
+            }
+            None => {
+                let may_see_commitment = policies
+                    .can_read_commitment(principal, &resource)
+                    .unwrap_or(false);
+                match commitment {
+                    Some(c) if may_see_commitment => {
+                        json!({"redacted": true, "commitment": c.to_hex()})
+                    }
+                    _ => json!({"redacted": true}),
+                }
+            }
+        };
+        insert(&mut fields, path, value);
+    }
+    let commitments: Map<String, Value> = entry
+        .commitments
+        .iter()
+        .map(|(label, c)| (label.clone(), json!(c.to_hex())))
+        .collect();
+    let view = json!({
+        "id": entry.header.id.to_hex(),
+        "type": entry.header.kind,
+        "submitter": entry.header.submitter,
+        "height": opened.height,
+        "period": entry.header.period,
+        "timestamp_ms": entry.header.timestamp_ms,
+        "references": entry.header.references.iter().map(|r| r.to_hex()).collect::<Vec<_>>(),
+        "fields": fields,
+        "commitments": commitments,
+        "proofs": {
+            "verified": proofs.verified,
+            "splits_verified": proofs.splits,
+            "circuit_link_verified": proofs.circuit_link,
+        },
+    });
+    (view, disclosed)
+}
+
+/// Verifies what every node verifies (signature, shapes, range and relation proofs), with
+/// the referenced entries for types whose statements involve them.
+pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> bool {
+    if validator.check_stateless(entry).is_err() {
+        return false;
+    }
+    let Some(kind) = EntryType::from_name(&entry.header.kind) else {
+        return false;
+    };
+    match kind {
+        EntryType::SettlementClosed => validator.check_proofs_with(entry, referenced).is_ok(),
+        EntryType::LoanOriginated => validator.check_screening_with(entry, referenced).is_ok(),
+        EntryType::LoanRepaid | EntryType::RegistryUpdated => true,
+    }
+}
+
+/// The link between a loan's screening proof and its borrower, for a caller who reads the
+/// `borrower_ref` and opens the principal: the proof's commitment must be to this borrower's
+/// reference, blinded by the value derived from the principal's Pedersen blinding. `None` when
+/// the consortium does not screen or the caller cannot check.
+pub fn screening_link(genesis: &Genesis, opened: &Opened) -> Option<bool> {
+    genesis.circuits.screening.as_ref()?;
+    let principal = opened.opening("principal")?;
+    let borrower_ref: [u8; 32] =
+        encoding::from_hex_array(opened.value("borrower_ref")?.as_str()?).ok()?;
+    let expected = crate::entry::builder::screening_commitment(&borrower_ref, &principal);
+    let carried =
+        veil_circuits::screening::ScreeningProof::from_bytes(&opened.entry.proofs.circuit)
+            .ok()
+            .map(|p| p.commitment);
+    Some(carried == Some(expected))
+}
+
+/// The Pedersen–Poseidon link of a repayment, for a caller who opens its amount and knows the
+/// loan's shares: the Poseidon commitment must be over the same amount and shares, blinded by
+/// the value derived from the amount's Pedersen blinding.
+pub fn repayment_link(
+    genesis: &Genesis,
+    opened: &Opened,
+    shares: &[(String, u64)],
+) -> Option<bool> {
+    let amount = opened.opening("amount")?;
+    let expected = crate::entry::builder::repayment_commitment(
+        genesis,
+        &opened.entry.header.id,
+        &amount,
+        shares,
+    )?
+    .commitment();
+    Some(veil_node::validation::repayment_commitment(&opened.entry).ok() == Some(expected))
+}
+
+/// The link of a settlement's amounts due: for each `due.<bank>` the caller opens, the
+/// settlement proof's commitment of that bank must be over the same amount.
+pub fn settlement_link(genesis: &Genesis, opened: &Opened) -> Option<bool> {
+    let proof =
+        veil_circuits::settlement::SettlementProof::from_bytes(&opened.entry.proofs.circuit).ok();
+    let mut checked = None;
+    for (slot, member) in genesis.members.iter().enumerate() {
+        let Some(due) = opened.opening(&format!("due.{}", member.id)) else {
+            continue;
+        };
+        let expected = veil_circuits::settlement::due_commitment(
+            u128::from(due.value()),
+            veil_circuits::derived_blinding(&due.blinding_bytes()),
+        );
+        let holds = proof
+            .as_ref()
+            .and_then(|p| p.due.get(slot))
+            .is_some_and(|c| *c == expected);
+        checked = Some(checked.unwrap_or(true) && holds);
+    }
+    checked
+}
+
+/// A settlement's proof for independent verification (see [`crate::service::Gateway::settlement_proof`]).
+pub fn settlement_export(
+    genesis: &Genesis,
+    entry: &Entry,
+    referenced: &[Entry],
+) -> Result<Value, EntryError> {
+    use veil_circuits::settlement::SettlementProof;
+    let invalid = |why: String| {
+        tracing::error!(entry = %entry.header.id, %why, "a finalized settlement's proof does not check");
+        EntryError::internal()
+    };
+    let proof =
+        SettlementProof::from_bytes(&entry.proofs.circuit).map_err(|e| invalid(e.to_string()))?;
+    let leaves = referenced
+        .iter()
+        .map(veil_node::validation::repayment_commitment)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))?;
+    let vk = genesis
+        .circuits
+        .settlement
+        .get(&proof.capacity)
+        .ok_or_else(|| invalid("no verifying key".into()))?;
+    let period = veil_circuits::period_number(&entry.header.period)
+        .ok_or_else(|| invalid("period".into()))?;
+    let originator = genesis
+        .bank_slot(&entry.header.submitter)
+        .ok_or_else(|| invalid("submitter".into()))?;
+    proof
+        .verify(vk, &entry.header.id.0, period, originator, &leaves)
+        .map_err(|e| invalid(e.to_string()))?;
+    let public = veil_circuits::settlement::SettlementPublic {
+        entry: entry.header.id.0,
+        period,
+        root: proof.root,
+        count: leaves.len() as u64,
+        originator: originator as u64,
+        due: proof.due.clone(),
+    };
+    let hex = |x: &veil_circuits::Fr| {
+        veil_crypto::encoding::to_hex(&veil_circuits::groth16::field::to_bytes(x))
+    };
+    Ok(json!({
+        "entry": entry.header.id.to_hex(),
+        "period": entry.header.period,
+        "originator": entry.header.submitter,
+        "capacity": proof.capacity,
+        "banks": genesis.members.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        "circuit": veil_crypto::encoding::to_hex(&entry.proofs.circuit),
+        "leaves": leaves.iter().map(hex).collect::<Vec<_>>(),
+        "verified": true,
+        "snarkjs": {
+            "proof": veil_circuits::snarkjs::proof(&proof.proof),
+            "public": veil_circuits::snarkjs::public(&public.inputs()),
+            "verification_key": veil_circuits::snarkjs::verification_key(vk),
+        },
+    }))
+}
+
+/// Verifies a repayment's split proof given the loan's shares (participants know them).
+pub fn verify_splits(entry: &Entry, shares: &[(String, u64)]) -> bool {
+    let Some(amount) = entry.commitment("amount") else {
+        return false;
+    };
+    let allocations = per_bank(&entry.commitments, "allocations");
+    let Some(items) =
+        split_items::<Commitment>(amount, &allocations, shares, &entry.header.submitter)
+    else {
+        return false;
+    };
+    if items.is_empty() {
+        return entry.proofs.participant.is_empty();
+    }
+    RangeProof::from_bytes_for(&entry.proofs.participant, items.len())
+        .and_then(|proof| proof.verify(&entry.header.id.0, SPLIT_PURPOSE, &items))
+        .is_ok()
+}
+
+/// A loan's shares from its opened entry (`share.<bank>` openings), if readable.
+pub fn shares(loan: &Opened) -> Option<Vec<(String, u64)>> {
+    let banks = loan.participants();
+    banks
+        .into_iter()
+        .map(|bank| {
+            let opening = loan.opening(&format!("share.{bank}"))?;
+            Some((bank, opening.value()))
+        })
+        .collect()
+}
+
+/// Whether `genesis` and `principal` agree that this is a principal of the consortium.
+pub fn principal_is_known(genesis: &Genesis, principal: &Principal) -> bool {
+    match principal {
+        Principal::Member { bank, .. } => genesis.member(bank).is_some(),
+        Principal::Regulator { id } => genesis.regulator(id).is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use veil_node::testkit::TestConsortium;
+
+    #[test]
+    fn a_value_that_does_not_open_its_commitment_is_never_shown() {
+        let consortium = TestConsortium::new(2, 5, 41_000);
+        let loan = consortium.loan(0, 1, 500_000, &[(1, 7000)]);
+        let key = consortium.members[0].encryption.clone();
+        let mut opened = Opened::open(loan, 1, &consortium.genesis, &Opener::Member(&key));
+        assert_eq!(opened.opening("principal").unwrap().value(), 500_000);
+        let genuine: Value = opened.value("principal").unwrap();
+        let forged = json!({"value": 500_001, "blinding": genuine["blinding"]});
+        opened.plaintexts.insert(
+            "principal".into(),
+            Zeroizing::new(forged.to_string().into_bytes()),
+        );
+        assert!(opened.opening("principal").is_none());
+        let policies = Policies::default_set().unwrap();
+        let originator = Principal::Member {
+            bank: "bank-a".into(),
+            role: "clerk".into(),
+        };
+        let (view, disclosed) = view(
+            &opened,
+            &originator,
+            &policies,
+            ProofReport {
+                verified: true,
+                splits: None,
+                circuit_link: None,
+            },
+        );
+        assert_eq!(view["fields"]["principal"]["redacted"], true);
+        assert!(!disclosed.contains(&"principal".to_owned()));
+        assert_eq!(view["fields"]["funding"]["bank-a"], 150_000);
+    }
+}

@@ -1,0 +1,255 @@
+//! The gateway's state and operations (what the HTTP routes call), knowing nothing of HTTP:
+//!
+//! - [`write`](Gateway::write): idempotency, business-key uniqueness, building, submitting
+//!   and waiting for finalization (`write.rs`);
+//! - reads: entries, pages, loans, settlement proofs and sealed entries as one caller may see
+//!   them (`read.rs`);
+//! - the ledger followers that index loans and repayments (`followers.rs`);
+//! - the gateway's own store: idempotency records, the disclosure log, indexes ([`store`]).
+//!
+//! Depends on [`crate::entry`] and [`crate::consortium`].
+
+pub mod error;
+mod followers;
+mod read;
+pub mod store;
+mod write;
+
+pub use error::ServiceError;
+pub use write::{WriteTimings, Written};
+
+use store::{GatewayStore, IdempotencyRecord};
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use veil_crypto::{ViewKeyring, encoding};
+use veil_node::genesis::Genesis;
+use veil_node::ledger::{Entry, EntryId};
+use veil_node::link::{LinkError, NodeLink};
+use veil_node::store::StoredEntry;
+use veil_node::validation::Validator;
+use veil_policies::{EntryType, Policies};
+
+use crate::consortium::config::GatewayKind;
+use crate::entry::builder::{BuildTimings, Builder, Built, LoanTerms, RepaymentAllocations};
+use crate::entry::circuits::ProvingKeys;
+use crate::entry::keys::{MemberSecrets, Opener};
+use crate::entry::reader::{self, Opened, ProofReport};
+use crate::entry::request::{self, Request};
+
+/// How long a write waits for finalization before answering 504.
+pub const FINALIZATION_WAIT: Duration = Duration::from_secs(30);
+/// Most entries per list page.
+pub const MAX_PAGE: usize = 100;
+
+/// What a gateway holds.
+#[derive(Debug)]
+pub enum Secrets {
+    /// A member's keys.
+    Member(Box<MemberSecrets>),
+    /// A regulator's view keys.
+    Regulator(ViewKeyring),
+}
+
+/// A gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    /// Member or regulator gateway.
+    pub kind: GatewayKind,
+    /// Its member or regulator id.
+    pub id: String,
+    /// The consortium.
+    pub genesis: Arc<Genesis>,
+    /// The policy set (hash checked against the genesis).
+    pub policies: Policies,
+    /// Entry verification.
+    pub validator: Validator,
+    /// The node.
+    pub node: NodeLink,
+    /// Keys.
+    pub secrets: Secrets,
+    /// Durable gateway state.
+    pub store: GatewayStore,
+    /// Where writes spent their time.
+    pub timings: WriteTimings,
+    /// The settlement circuit's proving keys.
+    pub proving_keys: ProvingKeys,
+    /// One permit per core for proving and verifying (see [`Gateway::cpu`]).
+    cpu: tokio::sync::Semaphore,
+    idempotency_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    loan_reservations: Mutex<HashSet<String>>,
+    registry: tokio::sync::Mutex<RegistryFollower>,
+}
+
+/// The registry as far as this gateway has read the ledger's `registry.updated` chain.
+#[derive(Debug, Default)]
+struct RegistryFollower {
+    after: Option<(u64, u32)>,
+    head: Option<EntryId>,
+    registry: Arc<veil_circuits::screening::Registry>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn store_error(e: impl std::fmt::Display) -> ServiceError {
+    tracing::error!(error = %e, "gateway store failed");
+    ServiceError::internal()
+}
+
+fn link_problem(error: LinkError) -> ServiceError {
+    match error {
+        LinkError::Rejected(reason) => {
+            tracing::warn!(%reason, "the ledger refused an entry");
+            ServiceError::refused()
+        }
+        LinkError::Replay => ServiceError::conflict("entry id already used"),
+        LinkError::Busy | LinkError::Unavailable(_) | LinkError::Protocol(_) => {
+            ServiceError::unavailable()
+        }
+        LinkError::Timeout => ServiceError::timeout(),
+        LinkError::Forbidden => {
+            tracing::error!("the node refused this gateway's identity");
+            ServiceError::internal()
+        }
+        _ => ServiceError::unavailable(),
+    }
+}
+
+/// SHA-256 of a request body in canonical JSON form (sorted keys, no whitespace).
+pub fn body_hash(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    Some(encoding::to_hex(&Sha256::digest(
+        value.to_string().as_bytes(),
+    )))
+}
+
+/// The current month, `YYYY-MM`, in UTC.
+pub fn current_month() -> String {
+    let days = (now_ms() / 86_400_000) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}")
+}
+
+impl Gateway {
+    /// Runs CPU-heavy work (proving, verifying proofs) without stalling the runtime's I/O:
+    /// at most one job per core at once, admitted in arrival order, each on a thread the
+    /// runtime sets aside for it.
+    pub(super) async fn cpu<T>(&self, work: impl FnOnce() -> T) -> T {
+        let _permit = self.cpu.acquire().await.ok();
+        tokio::task::block_in_place(work)
+    }
+
+    /// A gateway over these parts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        kind: GatewayKind,
+        id: String,
+        genesis: Arc<Genesis>,
+        policies: Policies,
+        node: NodeLink,
+        secrets: Secrets,
+        store: GatewayStore,
+        proving_keys: ProvingKeys,
+    ) -> Self {
+        Self {
+            proving_keys,
+            kind,
+            id,
+            validator: Validator::new(genesis.clone()),
+            genesis,
+            policies,
+            node,
+            secrets,
+            store,
+            timings: WriteTimings::default(),
+            cpu: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
+            idempotency_locks: Mutex::new(HashMap::new()),
+            loan_reservations: Mutex::new(HashSet::new()),
+            registry: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// The current registry version (none while the registry is empty) and the registry:
+    /// reads the `registry.updated` entries finalized since the last call and replays them.
+    pub(super) async fn current_registry(
+        &self,
+    ) -> Result<(Option<EntryId>, Arc<veil_circuits::screening::Registry>), ServiceError> {
+        const PAGE: usize = 256;
+        let mut follower = self.registry.lock().await;
+        loop {
+            let page = self
+                .node
+                .entries_by_type(EntryType::RegistryUpdated.name(), follower.after, PAGE)
+                .await
+                .map_err(link_problem)?;
+            for stored in &page {
+                let entry = self.decode(stored)?;
+                if entry.header.references.first() != follower.head.as_ref() {
+                    tracing::error!(id = %entry.header.id, "the registry chain on the ledger is broken");
+                    return Err(ServiceError::internal());
+                }
+                let update = veil_node::registry::update_of(&entry).map_err(store_error)?;
+                Arc::make_mut(&mut follower.registry)
+                    .apply(&update.changes)
+                    .map_err(store_error)?;
+                follower.head = Some(entry.header.id);
+                follower.after = Some((stored.height, stored.index));
+            }
+            if page.len() < PAGE {
+                break;
+            }
+        }
+        Ok((follower.head, follower.registry.clone()))
+    }
+
+    pub(super) fn opener(&self) -> Opener<'_> {
+        match &self.secrets {
+            Secrets::Member(secrets) => Opener::Member(&secrets.encryption),
+            Secrets::Regulator(keyring) => Opener::Regulator(keyring),
+        }
+    }
+
+    pub(super) fn decode(&self, stored: &StoredEntry) -> Result<Entry, ServiceError> {
+        Entry::decode(&stored.bytes).map_err(|_| {
+            tracing::error!("the node served an entry that does not decode");
+            ServiceError::internal()
+        })
+    }
+
+    pub(super) async fn fetch(&self, id: &EntryId) -> Result<Option<Opened>, ServiceError> {
+        let Some(stored) = self.node.entry(id).await.map_err(link_problem)? else {
+            return Ok(None);
+        };
+        let entry = self.decode(&stored)?;
+        Ok(Some(Opened::open(
+            entry,
+            stored.height,
+            &self.genesis,
+            &self.opener(),
+        )))
+    }
+}

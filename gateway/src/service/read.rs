@@ -1,0 +1,239 @@
+//! The read path: entries, pages, loans and settlement proofs as one caller may see them
+//! (decrypted where allowed, redacted elsewhere, proofs re-verified), and sealed entries for
+//! regulators' exports.
+
+use serde_json::{Value, json};
+use veil_crypto::encoding;
+use veil_node::ledger::EntryId;
+use veil_policies::{EntryType, Principal};
+
+use super::error::ServiceError;
+use super::*;
+
+impl Gateway {
+    pub(super) async fn proof_report(&self, opened: &Opened) -> Result<ProofReport, ServiceError> {
+        let entry = &opened.entry;
+        let mut referenced = Vec::new();
+        if entry.header.kind == EntryType::SettlementClosed.name()
+            || entry.header.kind == EntryType::LoanOriginated.name()
+        {
+            for id in &entry.header.references {
+                let stored = self.node.entry(id).await.map_err(link_problem)?;
+                let Some(stored) = stored else {
+                    return Ok(ProofReport {
+                        verified: false,
+                        splits: None,
+                        circuit_link: None,
+                    });
+                };
+                referenced.push(self.decode(&stored)?);
+            }
+        }
+        let verified = self
+            .cpu(|| reader::verify(&self.validator, entry, &referenced))
+            .await;
+        let mut splits = None;
+        let mut circuit_link = None;
+        if entry.header.kind == EntryType::LoanRepaid.name()
+            && let Some(loan_id) = entry.header.references.first()
+            && let Some(loan) = self.fetch(loan_id).await?
+            && let Some(shares) = reader::shares(&loan)
+        {
+            splits = Some(self.cpu(|| reader::verify_splits(entry, &shares)).await);
+            circuit_link = reader::repayment_link(&self.genesis, opened, &shares);
+        }
+        if entry.header.kind == EntryType::SettlementClosed.name() {
+            circuit_link = reader::settlement_link(&self.genesis, opened);
+        }
+        if entry.header.kind == EntryType::LoanOriginated.name() {
+            circuit_link = reader::screening_link(&self.genesis, opened);
+        }
+        Ok(ProofReport {
+            verified,
+            splits,
+            circuit_link,
+        })
+    }
+
+    /// A settlement's circuit proof as partners check it themselves: the entry's circuit
+    /// data, the Poseidon commitments of its repayments in reference order, and the proof in
+    /// snarkjs' JSON with its public inputs and the genesis verifying key. The proof is
+    /// verified here first; no customer data is in it.
+    pub async fn settlement_proof(&self, id: &EntryId) -> Result<Value, ServiceError> {
+        let stored = self
+            .node
+            .entry(id)
+            .await
+            .map_err(link_problem)?
+            .ok_or_else(ServiceError::not_found)?;
+        let entry = self.decode(&stored)?;
+        if entry.header.kind != EntryType::SettlementClosed.name() {
+            return Err(ServiceError::not_found_because("not a settlement"));
+        }
+        let mut referenced = Vec::with_capacity(entry.header.references.len());
+        for reference in &entry.header.references {
+            let stored = self
+                .node
+                .entry(reference)
+                .await
+                .map_err(link_problem)?
+                .ok_or_else(ServiceError::unavailable)?;
+            referenced.push(self.decode(&stored)?);
+        }
+        let exported = self
+            .cpu(|| reader::settlement_export(&self.genesis, &entry, &referenced))
+            .await?;
+        Ok(exported)
+    }
+
+    /// The view of one entry for `principal`, logging the disclosure.
+    pub async fn read(
+        &self,
+        principal: &Principal,
+        who: &str,
+        id: &EntryId,
+    ) -> Result<Value, ServiceError> {
+        let opened = self.fetch(id).await?.ok_or_else(ServiceError::not_found)?;
+        self.present(principal, who, &opened).await
+    }
+
+    pub(super) async fn present(
+        &self,
+        principal: &Principal,
+        who: &str,
+        opened: &Opened,
+    ) -> Result<Value, ServiceError> {
+        let report = self.proof_report(opened).await?;
+        let (view, disclosed) = reader::view(opened, principal, &self.policies, report);
+        if !disclosed.is_empty() {
+            self.store
+                .disclose(who, &opened.entry.header.id, disclosed, now_ms())
+                .map_err(store_error)?;
+        }
+        Ok(view)
+    }
+
+    /// Up to `limit` (at most [`MAX_PAGE`]) stored entries of `kinds` after `cursor`, in ledger
+    /// order, and the cursor of the next page if there may be one.
+    pub(super) async fn page(
+        &self,
+        kinds: &[EntryType],
+        cursor: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<(Vec<StoredEntry>, Option<String>), ServiceError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut page: Vec<StoredEntry> = Vec::new();
+        for kind in kinds {
+            page.extend(
+                self.node
+                    .entries_by_type(kind.name(), cursor, limit)
+                    .await
+                    .map_err(link_problem)?,
+            );
+        }
+        page.sort_by_key(|e| (e.height, e.index));
+        page.truncate(limit);
+        let next = (page.len() == limit)
+            .then(|| page.last().map(|e| format!("{}:{}", e.height, e.index)))
+            .flatten();
+        Ok((page, next))
+    }
+
+    /// A page of entries (all types if `kind` is `None`), oldest first.
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        who: &str,
+        kind: Option<EntryType>,
+        cursor: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<(Vec<Value>, Option<String>), ServiceError> {
+        let kinds: Vec<EntryType> = kind.map_or_else(|| EntryType::ALL.to_vec(), |k| vec![k]);
+        let (page, next) = self.page(&kinds, cursor, limit).await?;
+        let mut views = Vec::with_capacity(page.len());
+        for stored in &page {
+            let entry = self.decode(stored)?;
+            let opened = Opened::open(entry, stored.height, &self.genesis, &self.opener());
+            views.push(self.present(principal, who, &opened).await?);
+        }
+        Ok((views, next))
+    }
+
+    /// The loan `loan_id` as `principal` may see it: terms, funding, repayments, outstanding.
+    pub async fn loan(
+        &self,
+        principal: &Principal,
+        who: &str,
+        loan_id: &str,
+    ) -> Result<Value, ServiceError> {
+        let entry_id = self
+            .store
+            .loan(loan_id)
+            .map_err(store_error)?
+            .ok_or_else(ServiceError::not_found)?;
+        let opened = self
+            .fetch(&entry_id)
+            .await?
+            .ok_or_else(ServiceError::not_found)?;
+        let loan = self.present(principal, who, &opened).await?;
+        let mut repayments = Vec::new();
+        for stored in self.node.referrers(&entry_id).await.map_err(link_problem)? {
+            let entry = self.decode(&stored)?;
+            if entry.header.kind != EntryType::LoanRepaid.name() {
+                continue;
+            }
+            let opened = Opened::open(entry, stored.height, &self.genesis, &self.opener());
+            repayments.push(self.present(principal, who, &opened).await?);
+        }
+        let principal_value = loan["fields"]["principal"].as_u64();
+        let repaid: Option<u64> = repayments
+            .iter()
+            .map(|r| r["fields"]["principal_part"].as_u64())
+            .sum();
+        let outstanding = principal_value
+            .zip(repaid)
+            .map(|(p, r)| p.saturating_sub(r));
+        Ok(json!({
+            "loan_id": loan_id,
+            "entry": loan["id"],
+            "originator": loan["submitter"],
+            "terms": {
+                "principal": loan["fields"]["principal"],
+                "annual_rate_bps": loan["fields"]["annual_rate_bps"],
+                "term_days": loan["fields"]["term_days"],
+                "participants": loan["fields"]["participants"],
+            },
+            "funding": loan["fields"]["funding"],
+            "repayments": repayments,
+            "outstanding": outstanding,
+            "proofs": loan["proofs"],
+        }))
+    }
+
+    /// A page of sealed entries of every type, oldest first (for regulators' exports). The
+    /// export itself is logged as a disclosure of sealed data.
+    pub async fn sealed(
+        &self,
+        who: &str,
+        cursor: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<(Vec<Value>, Option<String>), ServiceError> {
+        let (page, next) = self.page(&EntryType::ALL, cursor, limit).await?;
+        for stored in &page {
+            let entry = self.decode(stored)?;
+            self.store
+                .disclose(
+                    who,
+                    &entry.header.id,
+                    vec!["<sealed export>".into()],
+                    now_ms(),
+                )
+                .map_err(store_error)?;
+        }
+        let entries = page
+            .iter()
+            .map(|e| json!({"height": e.height, "index": e.index, "bytes": encoding::to_hex(&e.bytes)}))
+            .collect();
+        Ok((entries, next))
+    }
+}

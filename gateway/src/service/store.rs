@@ -1,0 +1,420 @@
+//! The gateway's own durable state, in RocksDB with synced writes:
+//!
+//! | column family  | key                          | value                                        |
+//! |----------------|------------------------------|----------------------------------------------|
+//! | `idempotency`  | caller member, 0, key        | [`IdempotencyRecord`] (JSON)                 |
+//! | `disclosures`  | `u64_be(sequence)`           | [`Disclosure`] (JSON), hash-chained          |
+//! | `loans`        | loan id                      | entry id of the `loan.originated` (16 bytes) |
+//! | `repayments`   | period, 0, entry id          | empty — this member's repayments by period   |
+//! | `meta`         | `b"follow/<type>"`           | follower cursor `u64_be(height) u32_be(index)` |
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteOptions};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use veil_crypto::encoding;
+use veil_node::ledger::EntryId;
+
+const CF_IDEMPOTENCY: &str = "idempotency";
+const CF_DISCLOSURES: &str = "disclosures";
+const CF_LOANS: &str = "loans";
+const CF_REPAYMENTS: &str = "repayments";
+const CF_META: &str = "meta";
+
+/// Why the gateway store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// RocksDB failed (I/O, a missing column family).
+    #[error("gateway store: {0}")]
+    Engine(#[from] rocksdb::Error),
+    /// A JSON record could not be encoded or decoded.
+    #[error("gateway store: record: {0}")]
+    Record(#[from] serde_json::Error),
+    /// What is stored is not what this version writes: which part.
+    #[error("gateway store: corrupt {0}")]
+    Corrupt(&'static str),
+}
+
+fn engine(e: impl Into<StoreError>) -> StoreError {
+    e.into()
+}
+
+/// What an idempotency key remembers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// SHA-256 of the canonical request body (hex).
+    pub body_hash: String,
+    /// The entry built for it (hex id).
+    pub entry_id: String,
+    /// The entry bytes (hex), resubmitted if the first answer was lost.
+    pub entry: String,
+    /// Height, once finalized.
+    pub height: Option<u64>,
+}
+
+/// One decrypting read, chained to the previous one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclosure {
+    /// Position in the log, from 1.
+    pub sequence: u64,
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// Who read (`member:role`).
+    pub who: String,
+    /// The entry read.
+    pub entry: String,
+    /// The fields whose plaintext was disclosed.
+    pub fields: Vec<String>,
+    /// Hash of the previous record (hex; zeros for the first).
+    pub previous: String,
+    /// `SHA-256(previous || sequence || time || who || entry || fields)` (hex).
+    pub hash: String,
+}
+
+impl Disclosure {
+    /// The hash this record must carry.
+    pub fn compute_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        let mut put = |bytes: &[u8]| {
+            hasher.update((bytes.len() as u32).to_be_bytes());
+            hasher.update(bytes);
+        };
+        put(veil_crypto::labels::DISCLOSURE_LOG);
+        put(self.previous.as_bytes());
+        put(&self.sequence.to_be_bytes());
+        put(&self.time_ms.to_be_bytes());
+        put(self.who.as_bytes());
+        put(self.entry.as_bytes());
+        for field in &self.fields {
+            put(field.as_bytes());
+        }
+        encoding::to_hex(&hasher.finalize())
+    }
+}
+
+/// Checks a chain of disclosures: consecutive sequences, each hash right, each linked.
+pub fn verify_chain(records: &[Disclosure], previous: &str) -> bool {
+    let mut expected_previous = previous.to_owned();
+    let first = records.first().map_or(1, |r| r.sequence);
+    for (record, expected_sequence) in records.iter().zip(first..) {
+        if record.previous != expected_previous
+            || record.sequence != expected_sequence
+            || record.hash != record.compute_hash()
+        {
+            return false;
+        }
+        expected_previous = record.hash.clone();
+    }
+    true
+}
+
+/// The zero hash preceding the first disclosure.
+pub fn genesis_disclosure_hash() -> String {
+    encoding::to_hex(&[0u8; 32])
+}
+
+/// The store.
+pub struct GatewayStore {
+    db: DB,
+    disclosure_head: Mutex<(u64, String)>,
+}
+
+impl std::fmt::Debug for GatewayStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayStore").finish_non_exhaustive()
+    }
+}
+
+fn synced() -> WriteOptions {
+    let mut options = WriteOptions::default();
+    options.set_sync(true);
+    options
+}
+
+impl GatewayStore {
+    /// Opens (or creates) the store under `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_paranoid_checks(true);
+        let families = [
+            CF_IDEMPOTENCY,
+            CF_DISCLOSURES,
+            CF_LOANS,
+            CF_REPAYMENTS,
+            CF_META,
+        ]
+        .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = DB::open_cf_descriptors(&options, dir, families).map_err(engine)?;
+        let store = Self {
+            db,
+            disclosure_head: Mutex::new((0, genesis_disclosure_hash())),
+        };
+        let head = store.last_disclosure()?;
+        if let Some(last) = head {
+            *store.lock_head() = (last.sequence, last.hash);
+        }
+        Ok(store)
+    }
+
+    fn lock_head(&self) -> std::sync::MutexGuard<'_, (u64, String)> {
+        self.disclosure_head
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(name)
+            .ok_or(StoreError::Corrupt("column families"))
+    }
+
+    fn idempotency_key(member: &str, key: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(member.len() + 1 + key.len());
+        out.extend_from_slice(member.as_bytes());
+        out.push(0);
+        out.extend_from_slice(key.as_bytes());
+        out
+    }
+
+    /// The record of idempotency key `key` of `member`.
+    pub fn idempotency(
+        &self,
+        member: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.db
+            .get_cf(self.cf(CF_IDEMPOTENCY)?, Self::idempotency_key(member, key))
+            .map_err(engine)?
+            .map(|bytes| serde_json::from_slice(&bytes).map_err(engine))
+            .transpose()
+    }
+
+    /// Stores the record of an idempotency key (synced).
+    pub fn put_idempotency(
+        &self,
+        member: &str,
+        key: &str,
+        record: &IdempotencyRecord,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(record).map_err(engine)?;
+        self.db
+            .put_cf_opt(
+                self.cf(CF_IDEMPOTENCY)?,
+                Self::idempotency_key(member, key),
+                bytes,
+                &synced(),
+            )
+            .map_err(engine)
+    }
+
+    /// The loan entry of `loan_id`.
+    pub fn loan(&self, loan_id: &str) -> Result<Option<EntryId>, StoreError> {
+        self.db
+            .get_cf(self.cf(CF_LOANS)?, loan_id.as_bytes())
+            .map_err(engine)?
+            .map(|bytes| {
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map(EntryId)
+                    .map_err(|_| StoreError::Corrupt("loan index value"))
+            })
+            .transpose()
+    }
+
+    /// Records the loan entry of `loan_id`.
+    pub fn put_loan(&self, loan_id: &str, entry: &EntryId) -> Result<(), StoreError> {
+        self.db
+            .put_cf_opt(self.cf(CF_LOANS)?, loan_id.as_bytes(), entry.0, &synced())
+            .map_err(engine)
+    }
+
+    /// Records one of this member's repayments in `period`.
+    pub fn put_repayment(&self, period: &str, entry: &EntryId) -> Result<(), StoreError> {
+        let mut key = period.as_bytes().to_vec();
+        key.push(0);
+        key.extend_from_slice(&entry.0);
+        self.db
+            .put_cf_opt(self.cf(CF_REPAYMENTS)?, key, [], &synced())
+            .map_err(engine)
+    }
+
+    /// This member's repayments in `period`, in the order recorded (by id).
+    pub fn repayments(&self, period: &str) -> Result<Vec<EntryId>, StoreError> {
+        let mut prefix = period.as_bytes().to_vec();
+        prefix.push(0);
+        let cf = self.cf(CF_REPAYMENTS)?;
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&prefix, Direction::Forward))
+        {
+            let (key, _) = item.map_err(engine)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let id: [u8; 16] = key[prefix.len()..]
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("repayment index key"))?;
+            out.push(EntryId(id));
+        }
+        Ok(out)
+    }
+
+    /// The follower cursor of entry type `kind`.
+    pub fn cursor(&self, kind: &str) -> Result<Option<(u64, u32)>, StoreError> {
+        let key = format!("follow/{kind}");
+        let Some(bytes) = self.db.get_cf(self.cf(CF_META)?, key).map_err(engine)? else {
+            return Ok(None);
+        };
+        if bytes.len() != 12 {
+            return Err(StoreError::Corrupt("cursor"));
+        }
+        let height = u64::from_be_bytes(bytes[..8].try_into().map_err(engine_slice)?);
+        let index = u32::from_be_bytes(bytes[8..].try_into().map_err(engine_slice)?);
+        Ok(Some((height, index)))
+    }
+
+    /// Moves the follower cursor of `kind`.
+    pub fn put_cursor(&self, kind: &str, position: (u64, u32)) -> Result<(), StoreError> {
+        let mut value = position.0.to_be_bytes().to_vec();
+        value.extend_from_slice(&position.1.to_be_bytes());
+        self.db
+            .put_cf_opt(
+                self.cf(CF_META)?,
+                format!("follow/{kind}"),
+                value,
+                &synced(),
+            )
+            .map_err(engine)
+    }
+
+    /// Appends a disclosure to the hash chain (synced) and returns it.
+    pub fn disclose(
+        &self,
+        who: &str,
+        entry: &EntryId,
+        fields: Vec<String>,
+        time_ms: u64,
+    ) -> Result<Disclosure, StoreError> {
+        let mut head = self.lock_head();
+        let mut record = Disclosure {
+            sequence: head.0 + 1,
+            time_ms,
+            who: who.to_owned(),
+            entry: entry.to_hex(),
+            fields,
+            previous: head.1.clone(),
+            hash: String::new(),
+        };
+        record.hash = record.compute_hash();
+        let bytes = serde_json::to_vec(&record).map_err(engine)?;
+        self.db
+            .put_cf_opt(
+                self.cf(CF_DISCLOSURES)?,
+                record.sequence.to_be_bytes(),
+                bytes,
+                &synced(),
+            )
+            .map_err(engine)?;
+        *head = (record.sequence, record.hash.clone());
+        Ok(record)
+    }
+
+    /// Up to `limit` disclosures from sequence `from` on.
+    pub fn disclosures(&self, from: u64, limit: usize) -> Result<Vec<Disclosure>, StoreError> {
+        let cf = self.cf(CF_DISCLOSURES)?;
+        let start = from.max(1).to_be_bytes();
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&start, Direction::Forward))
+        {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, value) = item.map_err(engine)?;
+            out.push(serde_json::from_slice(&value).map_err(engine)?);
+        }
+        Ok(out)
+    }
+
+    /// The hash of the disclosure before `sequence` (the chain's anchor for a page).
+    pub fn disclosure_hash_before(&self, sequence: u64) -> Result<String, StoreError> {
+        if sequence <= 1 {
+            return Ok(genesis_disclosure_hash());
+        }
+        let cf = self.cf(CF_DISCLOSURES)?;
+        let Some(value) = self
+            .db
+            .get_cf(cf, (sequence - 1).to_be_bytes())
+            .map_err(engine)?
+        else {
+            return Err(StoreError::Corrupt("disclosure log has a gap"));
+        };
+        let record: Disclosure = serde_json::from_slice(&value).map_err(engine)?;
+        Ok(record.hash)
+    }
+
+    fn last_disclosure(&self) -> Result<Option<Disclosure>, StoreError> {
+        let cf = self.cf(CF_DISCLOSURES)?;
+        let Some(item) = self.db.iterator_cf(cf, IteratorMode::End).next() else {
+            return Ok(None);
+        };
+        let (_, value) = item.map_err(engine)?;
+        Ok(Some(serde_json::from_slice(&value).map_err(engine)?))
+    }
+}
+
+fn engine_slice(_: std::array::TryFromSliceError) -> StoreError {
+    StoreError::Corrupt("cursor")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_disclosure_chain_verifies_and_detects_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = GatewayStore::open(dir.path()).unwrap();
+        for i in 0..5u8 {
+            store
+                .disclose(
+                    "regulator:regulator",
+                    &EntryId([i; 16]),
+                    vec!["amount".into()],
+                    1000 + u64::from(i),
+                )
+                .unwrap();
+        }
+        let records = store.disclosures(1, 100).unwrap();
+        assert_eq!(records.len(), 5);
+        assert!(verify_chain(&records, &genesis_disclosure_hash()));
+        let page = store.disclosures(3, 100).unwrap();
+        assert!(verify_chain(
+            &page,
+            &store.disclosure_hash_before(3).unwrap()
+        ));
+        let mut tampered = records.clone();
+        tampered[2].fields.push("borrower.name".into());
+        assert!(!verify_chain(&tampered, &genesis_disclosure_hash()));
+        let mut dropped = records.clone();
+        dropped.remove(1);
+        assert!(!verify_chain(&dropped, &genesis_disclosure_hash()));
+        // The chain continues across a reopen.
+        drop(store);
+        let store = GatewayStore::open(dir.path()).unwrap();
+        store
+            .disclose("bank-a:auditor", &EntryId([9; 16]), vec![], 2000)
+            .unwrap();
+        assert!(verify_chain(
+            &store.disclosures(1, 100).unwrap(),
+            &genesis_disclosure_hash()
+        ));
+    }
+}

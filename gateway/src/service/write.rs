@@ -1,0 +1,351 @@
+//! The write path: idempotency, business-key uniqueness, building the entry, submitting it
+//! and waiting for finalization.
+
+use veil_crypto::encoding;
+use veil_node::ledger::{Entry, EntryId};
+use veil_node::link::LinkError;
+use veil_node::validation::RejectionCode;
+use veil_policies::Principal;
+
+use super::error::ServiceError;
+use super::*;
+
+/// A loan id being created by one request. Released when dropped — also when the request is
+/// cancelled (client gone, request timeout) while it waits for finalization.
+struct LoanReservation<'a> {
+    reserved: &'a Mutex<HashSet<String>>,
+    loan_id: String,
+}
+
+impl<'a> LoanReservation<'a> {
+    fn take(reserved: &'a Mutex<HashSet<String>>, loan_id: &str) -> Option<Self> {
+        lock(reserved).insert(loan_id.to_owned()).then(|| Self {
+            reserved,
+            loan_id: loan_id.to_owned(),
+        })
+    }
+}
+
+impl Drop for LoanReservation<'_> {
+    fn drop(&mut self) {
+        lock(self.reserved).remove(&self.loan_id);
+    }
+}
+
+/// Where writes spent their time, summed since the gateway started.
+#[derive(Debug, Default)]
+pub struct WriteTimings {
+    totals: Mutex<(u64, BuildTimings, Duration)>,
+}
+
+impl WriteTimings {
+    fn add(&self, build: BuildTimings, consensus: Duration) {
+        let mut totals = lock(&self.totals);
+        totals.0 += 1;
+        totals.1.encrypt += build.encrypt;
+        totals.1.prove += build.prove;
+        totals.1.sign += build.sign;
+        totals.2 += consensus;
+    }
+
+    /// (writes, summed build timings, summed wait for finalization).
+    pub fn totals(&self) -> (u64, BuildTimings, Duration) {
+        *lock(&self.totals)
+    }
+}
+
+/// The answer to a successful write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Entry id.
+    pub id: EntryId,
+    /// Height.
+    pub height: u64,
+}
+
+impl Gateway {
+    /// Handles `POST /v1/entries`.
+    pub async fn write(
+        &self,
+        principal: &Principal,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<Written, ServiceError> {
+        let Secrets::Member(secrets) = &self.secrets else {
+            return Err(ServiceError::forbidden());
+        };
+        let request = request::parse(body)?;
+        if !self
+            .policies
+            .can_write(principal, request.kind().name())
+            .map_err(store_error)?
+        {
+            return Err(ServiceError::forbidden());
+        }
+        let Some(key) = idempotency_key else {
+            let (entry, timings) = self.build(secrets, &request).await?;
+            return self.submit(&request, entry, timings).await;
+        };
+        if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ServiceError::bad_request(
+                "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            ));
+        }
+        let hash = body_hash(body).ok_or_else(|| ServiceError::bad_request("invalid JSON"))?;
+        let key_lock = {
+            let mut locks = lock(&self.idempotency_locks);
+            locks.entry(key.to_owned()).or_default().clone()
+        };
+        let _guard = key_lock.lock().await;
+        if let Some(record) = self.store.idempotency(&self.id, key).map_err(store_error)? {
+            if record.body_hash != hash {
+                return Err(ServiceError::conflict(
+                    "Idempotency-Key already used with another body",
+                ));
+            }
+            let id = EntryId::from_hex(&record.entry_id).map_err(store_error)?;
+            if let Some(height) = record.height {
+                return Ok(Written { id, height });
+            }
+            // The first attempt's answer was lost: resubmit exactly the same entry.
+            let bytes = encoding::from_hex(&record.entry, veil_node::ledger::entry::MAX_ENTRY_LEN)
+                .map_err(store_error)?;
+            let entry = Entry::decode(&bytes).map_err(store_error)?;
+            let written = self
+                .submit(&request, entry, BuildTimings::default())
+                .await?;
+            self.store
+                .put_idempotency(
+                    &self.id,
+                    key,
+                    &IdempotencyRecord {
+                        height: Some(written.height),
+                        ..record
+                    },
+                )
+                .map_err(store_error)?;
+            return Ok(written);
+        }
+        let (entry, timings) = self.build(secrets, &request).await?;
+        let mut record = IdempotencyRecord {
+            body_hash: hash,
+            entry_id: entry.header.id.to_hex(),
+            entry: encoding::to_hex(&entry.encode()),
+            height: None,
+        };
+        // Durable before submitting: a retry after a crash resubmits this very entry.
+        self.store
+            .put_idempotency(&self.id, key, &record)
+            .map_err(store_error)?;
+        let written = self.submit(&request, entry, timings).await?;
+        record.height = Some(written.height);
+        self.store
+            .put_idempotency(&self.id, key, &record)
+            .map_err(store_error)?;
+        Ok(written)
+    }
+
+    pub(super) async fn build(
+        &self,
+        secrets: &MemberSecrets,
+        request: &Request,
+    ) -> Result<Built, ServiceError> {
+        let builder = Builder {
+            genesis: &self.genesis,
+            policies: &self.policies,
+            secrets,
+            member: &self.id,
+            proving_keys: &self.proving_keys,
+        };
+        match request {
+            Request::LoanOriginated(loan) => {
+                request::check_loan(loan, &self.id, &self.genesis)?;
+                if self
+                    .store
+                    .loan(&loan.loan_id)
+                    .map_err(store_error)?
+                    .is_some()
+                {
+                    return Err(ServiceError::conflict(format!(
+                        "loan {} already exists",
+                        loan.loan_id
+                    )));
+                }
+                let month = current_month();
+                let registry = if self.genesis.circuits.screening.is_some() {
+                    match self.current_registry().await? {
+                        (Some(version), registry) => {
+                            Some(crate::entry::builder::ScreeningRegistry { version, registry })
+                        }
+                        (None, _) => None,
+                    }
+                } else {
+                    None
+                };
+                self.cpu(|| builder.loan(loan, registry.as_ref(), &month, now_ms()))
+                    .await
+                    .map_err(ServiceError::from)
+            }
+            Request::RegistryUpdated(update) => {
+                let (previous, registry) = self.current_registry().await?;
+                let month = current_month();
+                self.cpu(|| builder.registry(update, previous, &registry, &month, now_ms()))
+                    .await
+                    .map_err(ServiceError::from)
+            }
+            Request::LoanRepaid(repayment) => {
+                request::check_repayment(repayment)?;
+                let terms = self.loan_terms(&repayment.loan_id).await?;
+                self.cpu(|| builder.repayment(repayment, &terms, now_ms()))
+                    .await
+                    .map_err(ServiceError::from)
+            }
+            Request::SettlementClosed(settlement) => {
+                let repayments = self.unsettled_repayments(&settlement.period).await?;
+                self.cpu(|| builder.settlement(&settlement.period, &repayments, now_ms()))
+                    .await
+                    .map_err(ServiceError::from)
+            }
+        }
+    }
+
+    pub(super) async fn loan_terms(&self, loan_id: &str) -> Result<LoanTerms, ServiceError> {
+        let unknown = || ServiceError::invalid_entry(format!("loan {loan_id} does not exist"));
+        let entry_id = self
+            .store
+            .loan(loan_id)
+            .map_err(store_error)?
+            .ok_or_else(unknown)?;
+        let opened = self.fetch(&entry_id).await?.ok_or_else(unknown)?;
+        if opened.entry.header.submitter != self.id {
+            return Err(ServiceError::invalid_entry(
+                "only the loan's originator records its repayments",
+            ));
+        }
+        let shares = reader::shares(&opened).ok_or_else(ServiceError::internal)?;
+        Ok(LoanTerms {
+            entry_id,
+            loan_id: loan_id.to_owned(),
+            shares,
+        })
+    }
+
+    pub(super) async fn unsettled_repayments(
+        &self,
+        period: &str,
+    ) -> Result<Vec<RepaymentAllocations>, ServiceError> {
+        let mut out = Vec::new();
+        let mut loan_shares: HashMap<EntryId, Vec<(String, u64)>> = HashMap::new();
+        for id in self.store.repayments(period).map_err(store_error)? {
+            if self
+                .node
+                .settled_by(&id)
+                .await
+                .map_err(link_problem)?
+                .is_some()
+            {
+                continue;
+            }
+            let Some(opened) = self.fetch(&id).await? else {
+                continue;
+            };
+            let amount = opened
+                .opening("amount")
+                .ok_or_else(ServiceError::internal)?;
+            let loan = opened
+                .entry
+                .header
+                .references
+                .first()
+                .copied()
+                .ok_or_else(ServiceError::internal)?;
+            let shares = match loan_shares.get(&loan) {
+                Some(shares) => shares.clone(),
+                None => {
+                    let opened_loan = self
+                        .fetch(&loan)
+                        .await?
+                        .ok_or_else(ServiceError::internal)?;
+                    let shares = reader::shares(&opened_loan).ok_or_else(ServiceError::internal)?;
+                    loan_shares.insert(loan, shares.clone());
+                    shares
+                }
+            };
+            let mut allocations = Vec::new();
+            for bank in opened.participants() {
+                let opening = opened
+                    .opening(&format!("allocations.{bank}"))
+                    .ok_or_else(ServiceError::internal)?;
+                allocations.push((bank, opening));
+            }
+            out.push(RepaymentAllocations {
+                entry_id: id,
+                amount,
+                shares,
+                allocations,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn submit(
+        &self,
+        request: &Request,
+        entry: Entry,
+        timings: BuildTimings,
+    ) -> Result<Written, ServiceError> {
+        let reservation = match request {
+            Request::LoanOriginated(loan) => Some(
+                LoanReservation::take(&self.loan_reservations, &loan.loan_id).ok_or_else(|| {
+                    ServiceError::conflict(format!("loan {} is being created", loan.loan_id))
+                })?,
+            ),
+            _ => None,
+        };
+        let id = entry.header.id;
+        let bytes = entry.encode();
+        let submitted = std::time::Instant::now();
+        let result = match self.node.submit(bytes.clone(), FINALIZATION_WAIT).await {
+            // Already finalized (an earlier attempt's answer was lost): the same bytes are
+            // this entry, anything else under its id is a conflict.
+            Err(LinkError::Replay) => match self.node.entry(&id).await {
+                Ok(Some(stored)) if stored.bytes == bytes => Ok(veil_node::state::Receipt {
+                    id,
+                    height: stored.height,
+                    block: [0; 32],
+                }),
+                _ => Err(LinkError::Replay),
+            },
+            other => other,
+        };
+        if let Some(reservation) = &reservation
+            && result.is_ok()
+        {
+            self.store
+                .put_loan(&reservation.loan_id, &id)
+                .map_err(store_error)?;
+        }
+        drop(reservation);
+        let receipt = result.map_err(|e| match e {
+            // The entry was built on a registry version another member has just changed (a
+            // loan screened against it, or an update of it): nothing was written, and
+            // building it again uses the new version.
+            LinkError::Rejected(RejectionCode::StaleRegistry) => ServiceError::conflict(
+                "the consortium's registry changed while this entry was being built; nothing \
+                 was written: submit it again (with a new Idempotency-Key)",
+            ),
+            other => link_problem(other),
+        })?;
+        self.timings.add(timings, submitted.elapsed());
+        if let Request::LoanRepaid(repayment) = request {
+            self.store
+                .put_repayment(&repayment.period, &id)
+                .map_err(store_error)?;
+        }
+        tracing::info!(id = %id, kind = %request.kind(), height = receipt.height, "entry finalized");
+        Ok(Written {
+            id,
+            height: receipt.height,
+        })
+    }
+}
