@@ -32,8 +32,15 @@ const BINARY_SOURCES: &[&str] = &[
     "gateway/src",
 ];
 
-/// Source trees of the circuits (their constraint systems and setup).
-const CIRCUIT_SOURCES: &[&str] = &["Cargo.lock", "circuits/src"];
+/// Source trees of the circuits (their constraint systems and setup): the circuits crate and
+/// what it takes from veil-crypto (domain labels, the allocation rule, basis points).
+const CIRCUIT_SOURCES: &[&str] = &[
+    "Cargo.lock",
+    "circuits/Cargo.toml",
+    "circuits/src",
+    "crypto/Cargo.toml",
+    "crypto/src",
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));

@@ -198,7 +198,10 @@ fn link_error(status: reqwest::StatusCode, body: &[u8]) -> LinkError {
         "rejected" => {
             let code = RejectionCode::from_code(&detail);
             if code == RejectionCode::Unrecognized {
-                tracing::warn!(code = %detail, "the node refused an entry for a reason this build does not know");
+                tracing::warn!(
+                    code = ?detail.chars().take(64).collect::<String>(),
+                    "the node refused an entry for a reason this build does not know"
+                );
             }
             LinkError::Rejected(code)
         }

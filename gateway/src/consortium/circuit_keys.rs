@@ -114,6 +114,11 @@ pub fn write_circuits(
 /// see `gateway/build.rs`), so a changed circuit never loads a key made for an older one, and
 /// it is stored behind the SHA-256 of its bytes, so a truncated or damaged file is made again
 /// instead of being used. Keys of other circuit versions are removed when a new one is cached.
+///
+/// The digest is a checksum, not an authentication: whoever can write the user's cache can
+/// plant a key whose trapdoor they know. The cache directory is therefore made 0700 and a
+/// cached file that group or others can write is ignored; dev keys are forgeable by design
+/// anyway (public seed), and nodes refuse them without `--dev`.
 fn dev_key(shape: veil_circuits::settlement::Shape) -> Result<Vec<u8>, CircuitKeysError> {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
@@ -122,6 +127,7 @@ fn dev_key(shape: veil_circuits::settlement::Shape) -> Result<Vec<u8>, CircuitKe
     let version = env!("VEIL_CIRCUITS_ID");
     let name = format!("settlement-{}-{}-{version}.pk", shape.capacity, shape.banks);
     if let Some(cached) = cache.as_ref().map(|c| c.join(&name))
+        && private(&cached)
         && let Ok(file) = std::fs::read(&cached)
         && let Some(bytes) = checked_cache_contents(&file)
     {
@@ -143,12 +149,39 @@ fn dev_key(shape: veil_circuits::settlement::Shape) -> Result<Vec<u8>, CircuitKe
         let temporary = cache.join(format!("{name}.{}", std::process::id()));
         let mut file = Sha256::digest(&bytes).to_vec();
         file.extend_from_slice(&bytes);
-        if std::fs::create_dir_all(&cache).is_ok() && std::fs::write(&temporary, &file).is_ok() {
+        if make_private_dir(&cache) && write_private(&temporary, &file) {
             let _ = std::fs::rename(&temporary, cache.join(&name));
             remove_other_versions(&cache, version);
         }
     }
     Ok(bytes)
+}
+
+/// Whether `path` is a file only its owner may write (group and others may not).
+fn private(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o022 == 0)
+}
+
+/// Creates `dir` (and its parents) and makes it 0700; whether that worked.
+fn make_private_dir(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir).is_ok()
+        && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).is_ok()
+}
+
+/// Writes `bytes` to a new file `path` with mode 0600; whether that worked.
+fn write_private(path: &Path, bytes: &[u8]) -> bool {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
+        .is_ok()
 }
 
 /// The key bytes of a cache file (SHA-256 of the key, then the key), or `None` if the digest

@@ -30,8 +30,7 @@ pub enum PkiError {
     },
 }
 
-/// A certificate and its private key, PEM.
-#[derive(Debug)]
+/// A certificate and its private key, PEM. `Debug` shows the certificate, never the key.
 pub struct Issued {
     /// The certificate.
     pub cert_pem: String,
@@ -39,6 +38,16 @@ pub struct Issued {
     pub key_pem: zeroize::Zeroizing<String>,
     /// The serial number, for revocation.
     pub serial: Vec<u8>,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &"[redacted]")
+            .field("serial", &self.serial)
+            .finish()
+    }
 }
 
 /// The consortium CA.

@@ -18,7 +18,7 @@ fn assigned_ports(base: u16, banks: usize, regulators: usize) -> Vec<u16> {
 /// this machine (by any process) overlaps it until this one is dropped.
 ///
 /// The reservation is an advisory lock (`flock`) on one file per ten ports under
-/// `$TMPDIR/veil-ports/`, released by the kernel when the process exits, so a crashed run
+/// `$TMPDIR/veil-ports-$USER/`, released by the kernel when the process exits, so a crashed run
 /// leaves nothing behind. Processes that do not lease (anything else on the machine) are
 /// detected by binding each port before the lease is granted.
 #[derive(Debug)]
@@ -49,8 +49,15 @@ pub fn lease_base_port(
     if banks > 50 || regulators > 10 {
         return None;
     }
-    let locks_dir = std::env::temp_dir().join("veil-ports");
-    std::fs::create_dir_all(&locks_dir).ok()?;
+    // One directory per user: another user's locks cannot block this one's consortia. Where it
+    // cannot be made (a read-only temporary directory), leases rest on the bind check alone.
+    let user: String = std::env::var("USER")
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    let locks_dir = std::env::temp_dir().join(format!("veil-ports-{user}"));
+    let locking = std::fs::create_dir_all(&locks_dir).is_ok();
     let mut seed = [0u8; 8];
     let _ = getrandom::fill(&mut seed);
     let seed = u64::from_le_bytes(seed);
@@ -64,8 +71,13 @@ pub fn lease_base_port(
         let mut slots: Vec<u16> = ports.iter().map(|p| p / 10).collect();
         slots.sort_unstable();
         slots.dedup();
-        let Some(locks) = lock_slots(&locks_dir, &slots) else {
-            continue;
+        let locks = if locking {
+            match lock_slots(&locks_dir, &slots) {
+                Some(locks) => locks,
+                None => continue,
+            }
+        } else {
+            Vec::new()
         };
         if ports
             .iter()
