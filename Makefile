@@ -4,9 +4,10 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages: clang/libclang for RocksDB's bindgen, a C++ compiler for RocksDB itself,
-# and Chromium for the console's browser test. Node.js and npm (if the machine lacks them)
+# Chromium for the console's browser test, and procps for `kill` (the process tests stop nodes
+# with SIGTERM). Node.js and npm (if the machine lacks them)
 # for snarkjs, which checks that Veil's settlement proofs verify with tooling that is not ours.
-DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config chromium
+DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config chromium procps
 SNARKJS_VERSION := 0.7.5
 
 .PHONY: deps build demo test bench fmt lint

@@ -40,6 +40,7 @@ const CIRCUIT_SOURCES: &[&str] = &[
     "circuits/src",
     "crypto/Cargo.toml",
     "crypto/src",
+    "gateway/src/consortium/circuit_keys.rs",
 ];
 
 fn main() {

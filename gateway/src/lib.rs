@@ -6,20 +6,21 @@
 //!
 //! | folder / file | holds | a new ... goes here |
 //! |---|---|---|
-//! | [`api`] | the HTTPS server, one module per resource under `api/routes/`, RFC 9457 problems (the only place errors become HTTP statuses), metrics, the web console | route |
+//! | [`api`] | the HTTPS server, one module per resource under `api/routes/`, RFC 9457 problems (the only place errors become HTTP statuses), metrics, the web console | route: `api/routes/<resource>.rs`, registered in `api/routes/mod.rs` and `openapi.rs` |
 //! | [`service`] | the gateway's state: write path with idempotency, read path, ledger followers, its own store | gateway operation |
-//! | [`entry`] | request → signed, encrypted, proved entry and entry → a caller's view; the consortium's business rules; no HTTP types | entry type |
-//! | [`consortium`] | the one owner of the consortium directory: layout, `veil init`, configs, PKI, circuit keys, ceremony, ports | consortium file |
+//! | [`entry`] | request → signed, encrypted, proved entry and entry → a caller's view; the consortium's business rules; no HTTP types | entry type: its request in `entry/request.rs`, its builder `entry/builder/<type>.rs`, its view in `entry/reader.rs` (and its schema and proof plan in `veil-policies`, its rules in `veil-node`'s `validation/`) |
+//! | [`consortium`] | the one owner of the consortium directory: layout, `veil init`, configs, PKI, circuit keys, ceremony, ports | consortium file: its path in `consortium/layout.rs`, written by `consortium/init.rs` |
 //! | [`embedded`] | the in-process consortium behind `veil up`, `veil demo`, `veil bench` | |
 //! | [`client`] | one party's mTLS JSON client (the CLI and the tests use it) | |
 //! | [`scenario`] | the realistic joint-loan workload shared by demo, bench and tests | |
-//! | `cli/` (the binary, not this library) | one file per `veil` subcommand; `anyhow` only there | subcommand |
+//! | `cli/` (the binary, not this library) | one file per `veil` subcommand; `anyhow` only there | subcommand: `cli/<name>.rs`, listed in `cli/mod.rs` |
 //!
 //! ## Dependency rule
 //!
 //! Modules depend only downwards in this list, never back: `cli` (binary) → [`embedded`] →
-//! [`api`] → [`service`] → [`entry`] → [`consortium`]; [`client`] and [`scenario`] sit beside
-//! [`api`] and depend only on [`consortium`]. No module imports one that imports it back.
+//! [`api`] → [`service`] → [`entry`] → [`consortium`]; [`client`] and [`scenario`] depend only
+//! on [`consortium`], and [`api`] uses [`client`] for the console's forwarding. No module
+//! imports one that imports it back.
 //!
 //! Invariant: every secret file this crate writes is created with mode 0600, and every secret
 //! it reads is refused if group or others can read it.

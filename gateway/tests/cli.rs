@@ -62,3 +62,80 @@ fn bad_arguments_get_one_line_errors() {
     refused(&["init", "--dir", missing, "--banks", "0"], "bank");
     refused(&["frobnicate"], "frobnicate");
 }
+
+/// Arguments are checked before anything is written, and each cause is said once.
+#[test]
+fn init_checks_its_arguments_before_writing_anything() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("new");
+    let dir_text = dir.to_str().unwrap();
+    refused(
+        &["init", "--dir", dir_text, "--settlement-capacities", "0"],
+        "capacity 0",
+    );
+    let out = veil(&["init", "--dir", dir_text, "--settlement-capacities", "0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("capacity 0").count(), 1, "{stderr}");
+    refused(&["init", "--dir", dir_text, "--banks", "19"], "19");
+    refused(
+        &[
+            "init",
+            "--dir",
+            dir_text,
+            "--ceremony",
+            temp.path().to_str().unwrap(),
+        ],
+        "--ceremony",
+    );
+    assert!(!dir.exists(), "a refused init wrote {}", dir.display());
+}
+
+/// A directory with other files is refused without `--force`; one left by an interrupted
+/// `veil init` (its marker still there) is taken over, and the marker goes once it finished.
+#[test]
+fn an_interrupted_init_is_started_again_but_a_foreign_directory_is_refused() {
+    let temp = tempfile::tempdir().unwrap();
+    let foreign = temp.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let args = |dir: &std::path::Path| {
+        vec![
+            "init".to_owned(),
+            "--dir".into(),
+            dir.to_str().unwrap().into(),
+            "--banks".into(),
+            "1".into(),
+            "--settlement-capacities".into(),
+            "16".into(),
+            "--no-screening".into(),
+        ]
+    };
+    let run = |dir: &std::path::Path| {
+        let args = args(dir);
+        veil(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = run(&foreign);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "mine"
+    );
+
+    let interrupted = temp.path().join("interrupted");
+    std::fs::create_dir_all(interrupted.join("ca")).unwrap();
+    std::fs::write(interrupted.join(".veil-init-incomplete"), "").unwrap();
+    std::fs::write(interrupted.join("ca/ca.pem"), "half-written").unwrap();
+    let out = run(&interrupted);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(interrupted.join("consortium.toml").is_file());
+    assert!(!interrupted.join(".veil-init-incomplete").exists());
+    assert_ne!(
+        std::fs::read_to_string(interrupted.join("ca/ca.pem")).unwrap(),
+        "half-written"
+    );
+}

@@ -1,5 +1,5 @@
 //! Fuzzing harnesses for the node's decoders, shared by the cargo-fuzz targets in
-//! `node/fuzz/` and the test replaying their corpora (`tests/fuzz_corpus.rs`).
+//! `node/fuzz/` and the test below that replays their corpora on stable.
 //!
 //! Bytes from peers, from the gateway and from disk reach these decoders. None may panic;
 //! what they accept re-encodes to exactly the input (encodings are canonical).

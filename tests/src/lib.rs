@@ -236,10 +236,12 @@ impl NodeProcess {
         let Some(mut child) = self.child.take() else {
             return true;
         };
-        let _ = Command::new("kill")
+        let sent = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
-            .status();
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run `kill` ({e}): run `make deps` (procps)"));
+        assert!(sent.success(), "`kill -TERM {}` failed", child.id());
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {

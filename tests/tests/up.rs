@@ -50,10 +50,12 @@ fn endpoints(dir: &Path) -> serde_json::Value {
 
 /// SIGTERM, then the exit status (bounded).
 fn terminate(mut child: Child) -> std::process::ExitStatus {
-    let _ = Command::new("kill")
+    let sent = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
-        .status();
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run `kill` ({e}): run `make deps` (procps)"));
+    assert!(sent.success());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -19,7 +19,7 @@ mod up;
 
 /// Veil: the privacy layer for banks that share one loan ledger.
 #[derive(Debug, Parser)]
-#[command(name = "veil", version = veil_gateway::VERSION, about, long_about = None)]
+#[command(name = "veil", version = veil_gateway::VERSION, long_about = None)]
 struct Cli {
     /// Log as JSON lines (for log collectors) instead of text.
     #[arg(long, global = true)]
@@ -117,6 +117,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The error and its causes on one line, each cause once (many errors already name their
+/// cause in their own message).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
 /// Parses the command line, runs the subcommand, and reports an error on one line.
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -124,7 +140,7 @@ pub(crate) fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", one_line(&error));
             ExitCode::FAILURE
         }
     }

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The config file (`DIR/<bank>/node.toml`, `DIR/<bank>/gateway.toml` or
-    /// `DIR/<regulator>/gateway.toml`).
+    /// The config file `veil init` wrote for this process: `DIR/<bank>/node.toml` for
+    /// `veil node`; `DIR/<bank>/gateway.toml` or `DIR/<regulator>/gateway.toml` for
+    /// `veil gateway`.
     #[arg(long)]
     config: PathBuf,
     /// Accept circuit keys from the insecure dev setup (test consortia only).

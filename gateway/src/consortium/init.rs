@@ -154,15 +154,48 @@ fn relative(path: &Path, base: &Path) -> PathBuf {
         .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
 
-/// Makes the consortium directory `dir`. Returns the consortium file written.
-pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitError> {
+/// Marks a directory `init` is writing: removed once `consortium.toml` is in place, so a run
+/// that was interrupted (Ctrl-C while the dev keys are made) can be started again over it.
+const INCOMPLETE_MARKER: &str = ".veil-init-incomplete";
+
+/// Checks what can be checked before anything is written.
+fn check_options(options: &InitOptions) -> Result<(), InitError> {
     if options.banks == 0 || options.banks > 26 {
         return Err(InitError::Arguments("--banks must be between 1 and 26"));
     }
     if options.regulators > 9 {
         return Err(InitError::Arguments("--regulators must be at most 9"));
     }
-    if dir.exists() {
+    match &options.circuits {
+        CircuitSource::Dev(capacities) => {
+            if capacities.is_empty() {
+                return Err(InitError::Arguments(
+                    "--settlement-capacities must name at least one capacity",
+                ));
+            }
+            for capacity in capacities {
+                veil_circuits::settlement::Shape::new(*capacity, options.banks)
+                    .map_err(CircuitKeysError::Circuit)?;
+            }
+        }
+        CircuitSource::Ceremony(from) => {
+            if !from.join("ceremony.json").is_file() {
+                return Err(InitError::Arguments(
+                    "--ceremony must name a ceremony directory (it holds ceremony.json)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes the consortium directory `dir`. Returns the consortium file written.
+///
+/// Arguments are checked before anything is written; a directory left by an interrupted run
+/// is taken over without `--force`.
+pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitError> {
+    check_options(options)?;
+    if dir.exists() && !dir.join(INCOMPLETE_MARKER).exists() {
         let non_empty = std::fs::read_dir(dir)
             .map_err(|source| FileError {
                 path: dir.display().to_string(),
@@ -179,6 +212,10 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
         path: dir.display().to_string(),
         source,
     })?;
+    write_public(
+        &dir.join(INCOMPLETE_MARKER),
+        "veil init has not finished here\n",
+    )?;
 
     let mut id = [0u8; 6];
     getrandom::fill(&mut id).map_err(key_error)?;
@@ -428,6 +465,10 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
             "# The consortium's genesis, written by `veil init`. Shared by every member.",
         )?,
     )?;
+    std::fs::remove_file(dir.join(INCOMPLETE_MARKER)).map_err(|source| FileError {
+        path: dir.join(INCOMPLETE_MARKER).display().to_string(),
+        source,
+    })?;
     Ok(consortium)
 }
 

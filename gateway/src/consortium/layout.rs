@@ -1,5 +1,6 @@
 //! Where things are in a consortium directory, as `veil init` writes it (see `docs/api.md`,
-//! "`veil init` layout"): every path another module needs is built here.
+//! "`veil init` layout"): the paths several modules share are built here. (`init` and the
+//! `veil` subcommands still build some per-party paths themselves.)
 //!
 //! ```text
 //! DIR/consortium.toml                         the genesis

@@ -52,12 +52,13 @@ pub fn lease_base_port(
     // One directory per user: another user's locks cannot block this one's consortia. Where it
     // cannot be made (a read-only temporary directory), leases rest on the bind check alone.
     let user: String = std::env::var("USER")
-        .unwrap_or_default()
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "default".into())
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         .collect();
     let locks_dir = std::env::temp_dir().join(format!("veil-ports-{user}"));
-    let locking = std::fs::create_dir_all(&locks_dir).is_ok();
+    let mut locking = std::fs::create_dir_all(&locks_dir).is_ok();
     let mut seed = [0u8; 8];
     let _ = getrandom::fill(&mut seed);
     let seed = u64::from_le_bytes(seed);
@@ -73,8 +74,13 @@ pub fn lease_base_port(
         slots.dedup();
         let locks = if locking {
             match lock_slots(&locks_dir, &slots) {
-                Some(locks) => locks,
-                None => continue,
+                Ok(Some(locks)) => locks,
+                Ok(None) => continue,
+                // The lock files cannot be opened (another user's directory): bind check only.
+                Err(_) => {
+                    locking = false;
+                    Vec::new()
+                }
             }
         } else {
             Vec::new()
@@ -92,18 +98,20 @@ pub fn lease_base_port(
     None
 }
 
-/// Exclusive locks on the files of `slots`, or `None` if another lease holds one of them.
-fn lock_slots(dir: &Path, slots: &[u16]) -> Option<Vec<std::fs::File>> {
+/// Exclusive locks on the files of `slots`, `None` if another lease holds one of them, or the
+/// error if a lock file cannot be opened at all.
+fn lock_slots(dir: &Path, slots: &[u16]) -> std::io::Result<Option<Vec<std::fs::File>>> {
     let mut locks = Vec::with_capacity(slots.len());
     for slot in slots {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(dir.join(format!("{slot}.lock")))
-            .ok()?;
-        file.try_lock().ok()?;
+            .open(dir.join(format!("{slot}.lock")))?;
+        if file.try_lock().is_err() {
+            return Ok(None);
+        }
         locks.push(file);
     }
-    Some(locks)
+    Ok(Some(locks))
 }
