@@ -9,6 +9,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # for snarkjs, which checks that Veil's settlement proofs verify with tooling that is not ours.
 DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config chromium procps
 SNARKJS_VERSION := 0.7.5
+# Schemathesis (PyPI) checks the gateway against its own /openapi.json in the test suite.
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS_VENV := $(HOME)/.cache/veil/schemathesis
 
 .PHONY: deps build demo test bench fmt lint
 
@@ -22,6 +25,12 @@ deps:
 	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 	@snarkjs --version 2>/dev/null | grep -q "$(SNARKJS_VERSION)" || \
 		{ echo "installing snarkjs $(SNARKJS_VERSION)"; $(SUDO) npm install -g --no-fund --no-audit snarkjs@$(SNARKJS_VERSION); }
+	@$(SCHEMATHESIS_VENV)/bin/st --version 2>/dev/null | grep -q "$(SCHEMATHESIS_VERSION)" || \
+		{ echo "installing schemathesis $(SCHEMATHESIS_VERSION)"; \
+		  { python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null; } || \
+		  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv python3-pip; }; \
+		  python3 -m venv $(SCHEMATHESIS_VENV) && \
+		  $(SCHEMATHESIS_VENV)/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION); }
 
 build: deps
 	$(CARGO) build --release --bin veil

@@ -28,6 +28,16 @@ impl KeyedHashKey {
         Ok(Self::from_bytes(&bytes))
     }
 
+    /// A key of one member's own, derived from one of its secrets: HKDF-SHA256 (RFC 5869)
+    /// with `salt` as the domain label and the secret as input keying material. Different
+    /// salts give independent keys; nobody without `secret` can compute or test them.
+    pub fn derive(salt: &[u8], secret: &[u8; 32]) -> Self {
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's 8,160-byte limit, so expansion cannot fail.
+        let _ = hkdf::Hkdf::<Sha256>::new(Some(salt), secret).expand(&[], key.as_mut());
+        Self::from_bytes(&key)
+    }
+
     /// `HMAC-SHA256(key, framed(label) || framed(purpose) || value)`.
     pub fn hash(&self, purpose: &str, value: &[u8]) -> [u8; 32] {
         let mut message = Vec::with_capacity(64 + value.len());
@@ -55,6 +65,20 @@ mod tests {
         assert_eq!(a.hash("borrower", id), a.hash("borrower", id));
         assert_ne!(a.hash("borrower", id), b.hash("borrower", id));
         assert_ne!(a.hash("borrower", id), a.hash("other", id));
+        let seed = [7u8; 32];
+        let derived = KeyedHashKey::derive(b"salt-1", &seed);
+        assert_eq!(
+            derived.hash("p", id),
+            KeyedHashKey::derive(b"salt-1", &seed).hash("p", id)
+        );
+        assert_ne!(
+            derived.hash("p", id),
+            KeyedHashKey::derive(b"salt-2", &seed).hash("p", id)
+        );
+        assert_ne!(
+            derived.hash("p", id),
+            KeyedHashKey::derive(b"salt-1", &[8; 32]).hash("p", id)
+        );
         assert!(!format!("{a:?}").contains("0101"));
     }
 }

@@ -32,6 +32,10 @@ pub const GENESIS: &[u8] = b"veil.genesis.v1";
 pub const POLICY: &[u8] = b"veil.policy.v1";
 /// First item of each gateway disclosure-log record's hash (the log's hash chain).
 pub const DISCLOSURE_LOG: &[u8] = b"veil.disclosure.v1";
+/// HKDF salt of a member's loan-entry-id key, derived from its entry signing key: a loan's
+/// entry id is a keyed hash of its business id, so the ledger's unique entry ids make loan ids
+/// unique per originator.
+pub const LOAN_ENTRY_ID_KEY: &[u8] = b"veil.loan-entry-id.key.v1";
 
 /// Signature domains: the signed message is `len(domain) || domain || message`.
 pub mod signature {
@@ -122,6 +126,7 @@ const ALL: &[&[u8]] = &[
     GENESIS,
     POLICY,
     DISCLOSURE_LOG,
+    LOAN_ENTRY_ID_KEY,
     signature::ENTRY,
     signature::TEST,
     transcript::RANGE_PROOF,

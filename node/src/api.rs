@@ -14,7 +14,8 @@
 //! | `GET /v1/status`             | [`crate::link::Status`] JSON                              |
 //! | `GET /metrics`               | Prometheus text                                           |
 //!
-//! Errors are JSON [`crate::link::ApiError`]s; they name a rejection reason, never contents.
+//! Errors are problem+json [`crate::link::ApiError`]s (RFC 9457); they name a rejection reason,
+//! never contents.
 //! A refused entry is answered `422 {"kind":"rejected","detail":"<code>"}`, `<code>` one of the
 //! stable [`crate::validation::RejectionCode`] strings (e.g. `stale-registry`).
 
@@ -47,22 +48,23 @@ struct ApiState {
 }
 
 fn rejected(code: RejectionCode) -> Response {
-    (
+    error(
         StatusCode::UNPROCESSABLE_ENTITY,
-        Json(ApiError::rejected(code)),
+        "rejected",
+        code.as_str().to_owned(),
     )
-        .into_response()
 }
 
+/// An error as `application/problem+json` (RFC 9457) whose extension member `kind` is what
+/// [`crate::link::RemoteNode`] matches on.
 fn error(status: StatusCode, kind: &str, detail: impl Into<String>) -> Response {
-    (
-        status,
-        Json(ApiError {
-            kind: kind.to_owned(),
-            detail: detail.into(),
-        }),
-    )
-        .into_response()
+    let body = ApiError::new(status, kind, detail);
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(crate::problem::PROBLEM_JSON),
+    );
+    response
 }
 
 fn link_response(error_value: LinkError) -> Response {
@@ -107,6 +109,9 @@ pub fn router(node: LocalNode, metrics: Arc<dyn Fn() -> String + Send + Sync>) -
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics_text))
         .layer(DefaultBodyLimit::max(MAX_ENTRY_LEN))
+        .layer(axum::middleware::map_response(
+            crate::problem::ensure_problem,
+        ))
         .with_state(ApiState { node, metrics })
 }
 

@@ -200,6 +200,24 @@ impl Circuits {
 pub struct ParamsFile {
     /// Highest annual rate a loan may carry, in basis points.
     pub rate_cap_bps: u64,
+    /// Largest value any one amount (a principal, a funding, a repayment or either of its
+    /// parts) may carry, in fen; 1 to [`MAX_AMOUNT_LIMIT`], [`DEFAULT_MAX_AMOUNT_FEN`] if
+    /// absent. Bounding every amount bounds every sum the ledger forms: a settlement of up to
+    /// [`crate::ledger::entry::MAX_REFERENCES`] repayments still totals below 2⁶⁴.
+    #[serde(default = "default_max_amount_fen")]
+    pub max_amount_fen: u64,
+}
+
+/// The default [`ParamsFile::max_amount_fen`]: 10¹² fen (ten billion yuan).
+pub const DEFAULT_MAX_AMOUNT_FEN: u64 = 1_000_000_000_000;
+
+/// The highest [`ParamsFile::max_amount_fen`] a consortium may choose: 2⁵² − 1 fen, so that
+/// every amount is an integer any JSON reader holds exactly (I-JSON, RFC 7493 §2.2) and
+/// [`crate::ledger::entry::MAX_REFERENCES`] (2¹²) of them sum below 2⁶⁴.
+pub const MAX_AMOUNT_LIMIT: u64 = (1 << 52) - 1;
+
+fn default_max_amount_fen() -> u64 {
+    DEFAULT_MAX_AMOUNT_FEN
 }
 
 /// One member bank.
@@ -318,6 +336,11 @@ impl Genesis {
     pub fn from_file(file: ConsortiumFile) -> Result<Self, GenesisError> {
         if file.consortium_id.is_empty() || file.consortium_id.len() > 64 {
             return Err(invalid("consortium_id must be 1 to 64 characters"));
+        }
+        if !(1..=MAX_AMOUNT_LIMIT).contains(&file.params.max_amount_fen) {
+            return Err(invalid(format!(
+                "params.max_amount_fen must be 1 to {MAX_AMOUNT_LIMIT}"
+            )));
         }
         if file.members.is_empty() {
             return Err(invalid("at least one member is required"));
@@ -456,6 +479,7 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
     put(veil_crypto::labels::GENESIS);
     put(file.consortium_id.as_bytes());
     put(&file.params.rate_cap_bps.to_be_bytes());
+    put(&file.params.max_amount_fen.to_be_bytes());
     put(file.policy_hash.as_bytes());
     for m in &file.members {
         put(m.id.as_bytes());

@@ -39,6 +39,7 @@ pub mod ledger;
 pub mod link;
 pub mod mempool;
 #[cfg(feature = "rocksdb")]
+pub mod problem;
 pub mod process;
 pub mod registry;
 pub mod runner;

@@ -168,9 +168,20 @@ pub struct RemoteNode {
     base: String,
 }
 
-/// The JSON error body of the node API, e.g. `{"kind":"rejected","detail":"stale-registry"}`.
+/// The error body of the node API: RFC 9457 problem details with the extension member
+/// `kind`, e.g. `{"type":"https://veil.dev/problems/node/rejected","title":"rejected",
+/// "status":422,"kind":"rejected","detail":"stale-registry"}`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ApiError {
+    /// URI of the problem type (`https://veil.dev/problems/node/{kind}`).
+    #[serde(rename = "type", default)]
+    pub type_uri: String,
+    /// Short summary (the kind).
+    #[serde(default)]
+    pub title: String,
+    /// HTTP status.
+    #[serde(default)]
+    pub status: u16,
     /// Machine-readable kind: `rejected`, `replay`, `busy`, `timeout`, `unavailable`,
     /// `forbidden`, `not_found`, `bad_request`.
     pub kind: String,
@@ -180,12 +191,24 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The body of an error of `kind` answered with `status`.
+    pub fn new(status: reqwest::StatusCode, kind: &str, detail: impl Into<String>) -> Self {
+        Self {
+            type_uri: format!("{}node/{kind}", crate::problem::PROBLEM_BASE),
+            title: kind.to_owned(),
+            status: status.as_u16(),
+            kind: kind.to_owned(),
+            detail: detail.into(),
+        }
+    }
+
     /// The body of a refusal with `code`.
     pub fn rejected(code: RejectionCode) -> Self {
-        Self {
-            kind: "rejected".to_owned(),
-            detail: code.as_str().to_owned(),
-        }
+        Self::new(
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "rejected",
+            code.as_str(),
+        )
     }
 }
 
@@ -478,8 +501,17 @@ mod tests {
     #[test]
     fn rejections_cross_the_api_as_their_code() {
         let body = serde_json::to_vec(&ApiError::rejected(RejectionCode::StaleRegistry)).unwrap();
-        assert_eq!(body, br#"{"kind":"rejected","detail":"stale-registry"}"#);
+        // A problem details object (RFC 9457) whose `kind` and `detail` older gateways read.
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["type"], "https://veil.dev/problems/node/rejected");
+        assert_eq!(problem["status"], 422);
+        assert_eq!(problem["kind"], "rejected");
+        assert_eq!(problem["detail"], "stale-registry");
         let status = reqwest::StatusCode::UNPROCESSABLE_ENTITY;
+        assert_eq!(
+            link_error(status, br#"{"kind":"rejected","detail":"stale-registry"}"#),
+            LinkError::Rejected(RejectionCode::StaleRegistry)
+        );
         assert_eq!(
             link_error(status, &body),
             LinkError::Rejected(RejectionCode::StaleRegistry)

@@ -80,8 +80,8 @@ pub enum NodeError {
     /// Gossip or consensus could not start.
     #[error(transparent)]
     Start(#[from] StartError),
-    /// The node API cannot listen.
-    #[error("node API {address}: {source}")]
+    /// The node API or the peer listener cannot listen (e.g. another process holds the port).
+    #[error("cannot listen on {address}: {source}")]
     Listen {
         /// The configured address.
         address: SocketAddr,
@@ -182,6 +182,24 @@ pub async fn start(
         verified,
     ));
 
+    // Both listening ports first: a port another process holds is a clear error here, not a
+    // panic inside the peer network's listener task.
+    let listen = |source| NodeError::Listen {
+        address: config.api.listen,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(config.api.listen)
+        .await
+        .map_err(listen)?;
+    let api = listener.local_addr().map_err(listen)?;
+    let p2p_listen = config.p2p_listen.unwrap_or(member.p2p_address);
+    drop(
+        std::net::TcpListener::bind(p2p_listen).map_err(|source| NodeError::Listen {
+            address: p2p_listen,
+            source,
+        })?,
+    );
+
     // Peers: every member's node at its genesis address, authenticated by its consensus key.
     let validators = genesis.members.len() as u32;
     let max_message_size = consensus::max_message_size(validators);
@@ -196,7 +214,7 @@ pub async fn start(
             cups::Version::V1,
         ),
         consensus::P2P_NAMESPACE,
-        config.p2p_listen.unwrap_or(member.p2p_address),
+        p2p_listen,
         NZUsize!(genesis.members.len()),
         max_message_size,
         NZUsize!(4096),
@@ -249,14 +267,6 @@ pub async fn start(
         ca: config.api.ca.clone(),
         crl: config.api.crl.clone(),
     })?;
-    let listen = |source| NodeError::Listen {
-        address: config.api.listen,
-        source,
-    };
-    let listener = tokio::net::TcpListener::bind(config.api.listen)
-        .await
-        .map_err(listen)?;
-    let api = listener.local_addr().map_err(listen)?;
     let metrics_context = context.child("api");
     let router = crate::api::router(local.clone(), Arc::new(move || metrics_context.encode()));
     let stopped = context.stopped();

@@ -341,7 +341,7 @@ async fn serve_connection(
         },
     );
     let service = hyper_util::service::TowerToHyperService::new(service);
-    let io = hyper_util::rt::TokioIo::new(tls);
+    let io = hyper_util::rt::TokioIo::new(crate::problem::ProblemFraming::new(tls));
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(15))

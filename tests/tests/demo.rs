@@ -1,12 +1,33 @@
 //! `veil demo` as README's first command runs it (a smaller story): every check it makes must
-//! hold, and its report must say so. It runs beside any other consortium on the machine.
+//! hold, and its report must say so. It runs beside any other consortium on the machine (here:
+//! with its default ports taken), and neither it nor `veil bench` ends in a panic.
 
 use std::process::Command;
 
 use veil_tests::veil_bin;
 
+/// Holds the default base ports (7100..=7102), as another consortium started with the
+/// defaults would; if something already holds them, so much the better.
+fn occupy_default_ports() -> Vec<std::net::TcpListener> {
+    (7100..=7102)
+        .filter_map(|port| std::net::TcpListener::bind(("127.0.0.1", port)).ok())
+        .collect()
+}
+
+fn assert_no_panic(stderr: &str) {
+    for sign in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "stack backtrace",
+        "internal error",
+    ] {
+        assert!(!stderr.contains(sign), "{sign:?} in:\n{stderr}");
+    }
+}
+
 #[test]
 fn the_demo_passes_every_check_and_reports_them() {
+    let _taken = occupy_default_ports();
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("veil-demo");
     let out = Command::new(veil_bin())
@@ -21,6 +42,7 @@ fn the_demo_passes_every_check_and_reports_them() {
         "veil demo failed:\n{stdout}\n{stderr}"
     );
     assert!(!stdout.contains("[FAIL]"), "{stdout}");
+    assert_no_panic(&stderr);
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("demo-report.json")).unwrap()).unwrap();
     assert_eq!(report["passed"], true);
@@ -30,4 +52,28 @@ fn the_demo_passes_every_check_and_reports_them() {
         checks.iter().all(|check| check["passed"] == true),
         "{report}"
     );
+}
+
+/// `veil bench` (its smallest run): loans go through every bank's gateway right after bank-a
+/// registered their borrowers, so each gateway must read the registry it was just given.
+#[test]
+fn the_bench_runs_beside_another_consortium_and_exits_cleanly() {
+    let _taken = occupy_default_ports();
+    let temp = tempfile::tempdir().unwrap();
+    let out = Command::new(veil_bin())
+        .args(["bench", "--loans", "8", "--dir"])
+        .arg(temp.path().join("bench"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "veil bench failed:\n{stdout}\n{stderr}"
+    );
+    assert_no_panic(&stderr);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    // 8 loans and their 8 repayments at saturation, all finalized.
+    assert_eq!(report["entries"], 16, "{stdout}");
+    assert!(report["entries_per_s"].as_f64().unwrap() > 0.0, "{stdout}");
 }

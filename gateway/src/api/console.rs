@@ -18,6 +18,7 @@ use axum::routing::get;
 
 const INDEX: &str = include_str!("console/index.html");
 const APP: &str = include_str!("console/app.js");
+const EXACT_JSON: &str = include_str!("console/exact-json.js");
 const STYLE: &str = include_str!("console/style.css");
 
 /// Content security policy of the pages: everything from this origin, nothing inline.
@@ -40,7 +41,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     response
 }
 
-/// The console's static routes (`/ui`, `/ui/app.js`, `/ui/style.css`).
+/// The console's static routes (`/ui`, `/ui/app.js`, `/ui/exact-json.js`, `/ui/style.css`).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route(
@@ -54,6 +55,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route(
             "/ui/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", APP) }),
+        )
+        .route(
+            "/ui/exact-json.js",
+            get(|| async { asset("text/javascript; charset=utf-8", EXACT_JSON) }),
         )
         .route(
             "/ui/style.css",

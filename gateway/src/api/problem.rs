@@ -78,6 +78,50 @@ impl Problem {
         )
     }
 
+    /// 405: the resource exists but not with this method.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            None,
+        )
+    }
+
+    /// 408: the client stopped sending its request body for `idle`.
+    pub fn body_timeout(idle: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "The request body stopped arriving",
+            Some(format!(
+                "no part of the request body arrived for {} s; nothing was written",
+                idle.as_secs()
+            )),
+        )
+    }
+
+    /// 409: a request with the same Idempotency-Key is still being processed
+    /// (draft-ietf-httpapi-idempotency-key-header §2.6); retry once it completes.
+    pub fn in_progress() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "in-progress",
+            "A request with this Idempotency-Key is still being processed",
+            Some("retry the same request with the same key in a moment".into()),
+        )
+    }
+
+    /// 409: the Idempotency-Key was first used with another request body.
+    pub fn key_reused() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "idempotency-key-reused",
+            "Conflict",
+            Some("Idempotency-Key already used with another body".into()),
+        )
+    }
+
     /// 409: conflict (idempotency key reused with another body, duplicate business id).
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(
@@ -125,6 +169,41 @@ impl Problem {
             "unavailable",
             "Ledger unavailable, retry later",
             None,
+        )
+    }
+
+    /// 503: not ready (the node does not answer, has no peers, or halted).
+    pub fn not_ready() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            "Not ready",
+            Some("the node does not answer, has no peers, or has halted".into()),
+        )
+    }
+
+    /// 409: this gateway's node has not reached the `min_height` the caller asked for (a
+    /// precondition of the request, not a fault of the server; retry later).
+    pub fn behind(min_height: u64, height: u64) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "behind",
+            "The ledger here has not reached the requested height yet",
+            Some(format!(
+                "this gateway's node is at height {height}, the request asked for min_height \
+                 {min_height}; retry later"
+            )),
+        )
+    }
+
+    /// 504: the request as a whole took longer than the gateway allows
+    /// ([`crate::api::server::REQUEST_TIMEOUT`]). A write may still complete.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            "The request did not complete in time",
+            Some("a write may still be finalized: retry it with the same Idempotency-Key".into()),
         )
     }
 
@@ -188,6 +267,9 @@ impl From<ServiceError> for Problem {
             ServiceError::Refused => Self::refused(),
             ServiceError::Unavailable => Self::unavailable(),
             ServiceError::Timeout => Self::timeout(),
+            ServiceError::InProgress => Self::in_progress(),
+            ServiceError::KeyReused => Self::key_reused(),
+            ServiceError::Behind { min_height, height } => Self::behind(min_height, height),
             ServiceError::Internal => Self::internal(),
         }
     }

@@ -74,7 +74,11 @@ pub struct GatewayServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     follower: JoinHandle<()>,
+    writes: Arc<tokio::sync::RwLock<()>>,
 }
+
+/// How long stopping a gateway waits for the writes in flight to finish.
+pub const STOP_WAIT: Duration = Duration::from_secs(40);
 
 impl GatewayServer {
     /// Stops serving and waits for in-flight connections to be dropped.
@@ -85,6 +89,14 @@ impl GatewayServer {
         self.follower.abort();
         if let Some(server) = self.server.take() {
             let _ = server.await;
+        }
+        // Writes run to completion even when their client is gone; let them finish rather
+        // than cut them off mid-way when the runtime shuts down.
+        if tokio::time::timeout(STOP_WAIT, self.writes.write())
+            .await
+            .is_err()
+        {
+            tracing::warn!("stopped with writes still in flight");
         }
     }
 }
@@ -196,14 +208,16 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(io(format!("gateway {}", config.listen)))?;
+    let writes = Arc::new(tokio::sync::RwLock::new(()));
     let router = routes::router(Routes {
         gateway: gateway.clone(),
         metrics: Arc::new(GatewayMetrics::default()),
+        writes: writes.clone(),
     })
     .layer(
         tower::ServiceBuilder::new()
             .layer(axum::error_handling::HandleErrorLayer::new(
-                |_: tower::BoxError| async { crate::api::problem::Problem::timeout() },
+                |_: tower::BoxError| async { crate::api::problem::Problem::request_timeout() },
             ))
             .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT)),
     );
@@ -222,6 +236,7 @@ pub async fn start(
         shutdown: Some(shutdown_tx),
         server: Some(server),
         follower,
+        writes,
     })
 }
 

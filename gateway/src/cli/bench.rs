@@ -52,20 +52,38 @@ async fn submit_all(
     concurrency: usize,
     pace: Option<Duration>,
 ) -> Result<Vec<f64>, String> {
+    submit_all_after(clients, requests, concurrency, pace, None)
+        .await
+        .map(|(latencies, _)| latencies)
+}
+
+/// Submits every request, each through its bank's gateway, at most `concurrency` at once
+/// (and one every `pace`), each gateway first reaching `min_height` (read-your-writes across
+/// gateways); returns the latencies in ms and the highest height written. On the first
+/// failure the other requests are abandoned (the set aborts its tasks when dropped).
+async fn submit_all_after(
+    clients: &[(String, reqwest::Client, String)],
+    requests: Vec<(String, Value)>,
+    concurrency: usize,
+    pace: Option<Duration>,
+    min_height: Option<u64>,
+) -> Result<(Vec<f64>, u64), String> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let mut tasks = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let query = min_height.map_or_else(String::new, |h| format!("?min_height={h}"));
     for (bank, body) in requests {
         let (_, client, url) = clients
             .iter()
             .find(|(b, _, _)| *b == bank)
             .cloned()
             .ok_or("unknown bank")?;
+        let url = format!("{url}{query}");
         let permit = semaphore
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| e.to_string())?;
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             let _permit = permit;
             let started = Instant::now();
             let response = client
@@ -79,17 +97,22 @@ async fn submit_all(
                 let text = response.text().await.unwrap_or_default();
                 return Err(format!("{status}: {text}"));
             }
-            Ok::<f64, String>(started.elapsed().as_secs_f64() * 1000.0)
-        }));
+            let written: Value = response.json().await.map_err(|e| e.to_string())?;
+            let height = written["height"].as_u64().unwrap_or(0);
+            Ok::<(f64, u64), String>((started.elapsed().as_secs_f64() * 1000.0, height))
+        });
         if let Some(pace) = pace {
             tokio::time::sleep(pace).await;
         }
     }
     let mut latencies = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        latencies.push(task.await.map_err(|e| e.to_string())??);
+    let mut highest = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (latency, height) = done.map_err(|e| e.to_string())??;
+        latencies.push(latency);
+        highest = highest.max(height);
     }
-    Ok(latencies)
+    Ok((latencies, highest))
 }
 
 /// Runs the benchmark with `loans` loans (and as many repayments). `dir` defaults to a
@@ -144,13 +167,15 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
 
     // 0. The borrowers enter the KYC registry (every loan is screened against it).
     let step = progress.step("registering the borrowers in the KYC registry");
-    submit_all(
+    // Loans go through every bank's gateway: each waits until its node has the registry.
+    let (_, registered) = submit_all_after(
         &clients,
         kyc_requests(work.iter().chain(&half_work).map(|(_, loan, _)| loan))
             .into_iter()
             .map(|request| ("bank-a".to_owned(), request))
             .collect(),
         1,
+        None,
         None,
     )
     .await?;
@@ -161,13 +186,14 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
         "saturation: {loans} loans, then {loans} repayments"
     ));
     let started = Instant::now();
-    let mut latencies = submit_all(
+    let (mut latencies, _) = submit_all_after(
         &clients,
         work.iter()
             .map(|(b, l, _)| (b.clone(), l.clone()))
             .collect(),
         CONCURRENCY,
         None,
+        Some(registered),
     )
     .await?;
     latencies.extend(
@@ -192,7 +218,7 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
         entries_per_s / 2.0
     ));
     let pace = Duration::from_secs_f64(2.0 / entries_per_s.max(0.1));
-    let half_latencies = submit_all(
+    let (half_latencies, _) = submit_all_after(
         &clients,
         half_work
             .iter()
@@ -200,6 +226,7 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
             .collect(),
         1024,
         Some(pace),
+        Some(registered),
     )
     .await?;
     step.finish();

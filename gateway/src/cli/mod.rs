@@ -71,16 +71,30 @@ enum Command {
 }
 
 /// Logs to stderr, filtered by `RUST_LOG`; by default services log at `info` and one-shot
-/// commands (whose output is their report) only warnings.
+/// commands (whose output is their report) only warnings. Nothing an unauthenticated peer
+/// sends is logged at WARN or above.
 fn init_logging(command: &Command, json: bool) {
     let default = match command {
         Command::Up(_) | Command::Node(_) | Command::Gateway(_) => "info,commonware=warn,r1cs=off",
         _ => "warn,r1cs=off",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // rustls warns about what a peer sent before it is authenticated (an IP address as the
+    // server name, a duplicate extension): anyone could fill the log at WARN, one line per
+    // connection. Its errors still show; `RUST_LOG=rustls=...` overrides this.
+    let configured = std::env::var("RUST_LOG").unwrap_or_default();
+    if !configured.contains("rustls") {
+        for directive in ["rustls=error", "tokio_rustls=error"] {
+            if let Ok(directive) = directive.parse() {
+                filter = filter.add_directive(directive);
+            }
+        }
+    }
+    // Colours only on a terminal: a log file holds plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -117,6 +131,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A panic is a bug in `veil`: it is logged as one ERROR line naming where it happened (no
+/// backtrace unless `RUST_BACKTRACE` asks for one) instead of the default multi-line report.
+fn report_panics_on_one_line() {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%place, "internal error (a bug in veil, please report it): {message}");
+    }));
+}
+
 /// The error and its causes on one line, each cause once (many errors already name their
 /// cause in their own message).
 fn one_line(error: &anyhow::Error) -> String {
@@ -137,6 +172,7 @@ fn one_line(error: &anyhow::Error) -> String {
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.command, cli.log_json);
+    report_panics_on_one_line();
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -49,18 +49,45 @@ pub struct MemberSecrets {
     pub encryption: EncryptionSecretKey,
     /// Derives borrower references.
     pub borrower_ref: KeyedHashKey,
+    /// Derives the entry id of each loan this member originates from its business id
+    /// ([`MemberSecrets::loan_entry_id`]); derived from `signing`, never stored.
+    pub loan_ids: KeyedHashKey,
 }
 
 impl MemberSecrets {
     /// Loads the three key files (each must be owner-only).
     pub fn load(signing: &Path, encryption: &Path, borrower_ref: &Path) -> Result<Self, KeyError> {
+        let signing_key =
+            SigningKey::from_pem(&read_text(signing)?).map_err(|e| bad(signing, e))?;
         Ok(Self {
-            signing: SigningKey::from_pem(&read_text(signing)?).map_err(|e| bad(signing, e))?,
+            loan_ids: KeyedHashKey::derive(
+                veil_crypto::labels::LOAN_ENTRY_ID_KEY,
+                &signing_key.to_seed(),
+            ),
+            signing: signing_key,
             encryption: EncryptionSecretKey::from_pem(&read_text(encryption)?)
                 .map_err(|e| bad(encryption, e))?,
             borrower_ref: KeyedHashKey::from_hex(&read_text(borrower_ref)?)
                 .map_err(|e| bad(borrower_ref, e))?,
         })
+    }
+}
+
+impl MemberSecrets {
+    /// The entry id of this member's loan `loan_id` in consortium `consortium_id`: the first
+    /// 16 bytes of a keyed hash of both under [`MemberSecrets::loan_ids`]. The ledger refuses a
+    /// second entry under one id, so one originator can never have two loans with one
+    /// business id — whichever gateway process writes them, concurrently, after a crash, or
+    /// retrying without an idempotency key. Others cannot tell the business id from the
+    /// entry id.
+    pub fn loan_entry_id(&self, consortium_id: &str, loan_id: &str) -> veil_node::ledger::EntryId {
+        let mut value = Vec::with_capacity(consortium_id.len() + loan_id.len() + 8);
+        veil_crypto::encoding::put_framed(&mut value, consortium_id.as_bytes());
+        veil_crypto::encoding::put_framed(&mut value, loan_id.as_bytes());
+        let hash = self.loan_ids.hash("loan-entry-id", &value);
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&hash[..16]);
+        veil_node::ledger::EntryId(id)
     }
 }
 

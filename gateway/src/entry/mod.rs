@@ -10,3 +10,4 @@ pub mod error;
 pub mod keys;
 pub mod reader;
 pub mod request;
+pub mod strict_json;

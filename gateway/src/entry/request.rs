@@ -35,10 +35,25 @@ pub struct EntryRequest {
 #[serde(deny_unknown_fields)]
 pub struct Borrower {
     /// Full name.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// National id.
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub national_id: String,
     /// Phone number.
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub phone: String,
 }
 
@@ -49,6 +64,7 @@ pub struct Participant {
     /// Member id.
     pub bank: String,
     /// Share in basis points.
+    #[schema(minimum = 1, maximum = 10_000)]
     pub share_bps: u64,
 }
 
@@ -57,16 +73,24 @@ pub struct Participant {
 #[serde(deny_unknown_fields)]
 pub struct LoanOriginated {
     /// The loan's business id.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub loan_id: String,
     /// The borrower.
     pub borrower: Borrower,
     /// Principal in minor units.
+    #[schema(minimum = 1, maximum = 4_503_599_627_370_495_u64)]
     pub principal: u64,
     /// Annual rate in basis points.
     pub annual_rate_bps: u64,
     /// Term in days.
+    #[schema(minimum = 1)]
     pub term_days: u32,
     /// Participants and their shares.
+    #[schema(min_items = 1, max_items = 16)]
     pub participants: Vec<Participant>,
     /// Funding by bank, in minor units.
     pub funding: BTreeMap<String, u64>,
@@ -77,14 +101,23 @@ pub struct LoanOriginated {
 #[serde(deny_unknown_fields)]
 pub struct LoanRepaid {
     /// The loan's business id.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub loan_id: String,
     /// Clearing period (`YYYY-MM` or `YYYY-MM-DD`).
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$")]
     pub period: String,
     /// Amount repaid.
+    #[schema(minimum = 1, maximum = 4_503_599_627_370_495_u64)]
     pub amount: u64,
     /// Of which principal.
+    #[schema(minimum = 0, maximum = 4_503_599_627_370_495_u64)]
     pub principal_part: u64,
     /// Of which interest.
+    #[schema(minimum = 0, maximum = 4_503_599_627_370_495_u64)]
     pub interest_part: u64,
 }
 
@@ -93,6 +126,7 @@ pub struct LoanRepaid {
 #[serde(deny_unknown_fields)]
 pub struct SettlementClosed {
     /// Clearing period to settle.
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$")]
     pub period: String,
 }
 
@@ -147,7 +181,9 @@ impl Request {
 }
 
 fn text(field: &str, value: &str, max: usize) -> Result<(), EntryError> {
-    if value.trim().is_empty() || value.len() > max || value.chars().any(char::is_control) {
+    // Characters, not bytes: what JSON Schema's maxLength counts (docs/api.md, /openapi.json).
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
+    {
         return Err(EntryError::malformed(format!(
             "{field} must be 1 to {max} printable characters"
         )));
@@ -163,6 +199,8 @@ fn period(value: &str) -> Result<(), EntryError> {
 
 /// Parses a request body (already size-limited) into a typed request.
 pub fn parse(body: &[u8]) -> Result<Request, EntryError> {
+    crate::entry::strict_json::check(body)
+        .map_err(|e| EntryError::malformed(format!("invalid request: {e}")))?;
     let request: EntryRequest = serde_json::from_slice(body)
         .map_err(|e| EntryError::malformed(format!("invalid request: {e}")))?;
     let kind = EntryType::from_name(&request.kind)
@@ -288,6 +326,10 @@ pub fn check_loan(
     if loan.principal == 0 {
         return Err(EntryError::invalid("principal must be positive"));
     }
+    amount("principal", loan.principal, genesis)?;
+    for (bank, funded) in &loan.funding {
+        amount(&format!("funding.{bank}"), *funded, genesis)?;
+    }
     if loan.annual_rate_bps > genesis.params.rate_cap_bps {
         return Err(EntryError::invalid(format!(
             "annual rate {} bps is above the consortium cap of {} bps",
@@ -300,11 +342,25 @@ pub fn check_loan(
     Ok(())
 }
 
+/// An amount field within the consortium's maximum (`params.max_amount_fen` of the genesis).
+fn amount(field: &str, value: u64, genesis: &Genesis) -> Result<(), EntryError> {
+    let max = genesis.params.max_amount_fen;
+    if value > max {
+        return Err(EntryError::invalid(format!(
+            "{field} is above the consortium's maximum amount of {max} fen"
+        )));
+    }
+    Ok(())
+}
+
 /// The consortium rules of a repayment.
-pub fn check_repayment(repayment: &LoanRepaid) -> Result<(), EntryError> {
+pub fn check_repayment(repayment: &LoanRepaid, genesis: &Genesis) -> Result<(), EntryError> {
     if repayment.amount == 0 {
         return Err(EntryError::invalid("amount must be positive"));
     }
+    amount("amount", repayment.amount, genesis)?;
+    amount("principal_part", repayment.principal_part, genesis)?;
+    amount("interest_part", repayment.interest_part, genesis)?;
     if u128::from(repayment.principal_part) + u128::from(repayment.interest_part)
         != u128::from(repayment.amount)
     {

@@ -28,12 +28,39 @@ pub enum ServiceError {
     /// Not finalized in time: retry with the same idempotency key.
     #[error("not finalized in time")]
     Timeout,
+    /// The idempotency key was first used with another body (its first request stays).
+    #[error("idempotency key already used with another body")]
+    KeyReused,
+    /// A request with the same idempotency key is still being processed: retry later.
+    #[error("a request with this idempotency key is still being processed")]
+    InProgress,
+    /// This gateway's node has not reached the height the caller asked for in time.
+    #[error("at height {height}, below the requested {min_height}")]
+    Behind {
+        /// The height asked for.
+        min_height: u64,
+        /// The node's height.
+        height: u64,
+    },
     /// A local failure (store, keys): logged, never detailed to the caller.
     #[error("internal error")]
     Internal,
 }
 
 impl ServiceError {
+    /// Whether a failed write certainly left nothing on the ledger (the entry was refused,
+    /// or never built), so that the same request may simply be sent again.
+    pub fn nothing_written(&self) -> bool {
+        matches!(
+            self,
+            Self::Entry(_)
+                | Self::Forbidden
+                | Self::NotFound(_)
+                | Self::Conflict(_)
+                | Self::Refused
+        )
+    }
+
     /// [`EntryError::Malformed`].
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::Entry(EntryError::malformed(detail))

@@ -15,6 +15,7 @@ impl Gateway {
     /// both as soon as an entry is finalized; this catches up whatever a crash between
     /// finalization and that record left out.
     pub async fn follow_once(&self) -> Result<usize, ServiceError> {
+        let _one_at_a_time = self.follow_lock.lock().await;
         Ok(self.follow_loans().await? + self.follow_repayments().await?)
     }
 

@@ -43,6 +43,10 @@ use crate::entry::request::{self, Request};
 
 /// How long a write waits for finalization before answering 504.
 pub const FINALIZATION_WAIT: Duration = Duration::from_secs(30);
+/// A `min_height` more than this many blocks beyond this gateway's node is refused at once
+/// rather than waited for (a client passes heights that writes answered with, a few blocks
+/// ahead at most while nodes converge).
+pub const MAX_HEIGHT_AHEAD: u64 = 1_000;
 /// Most entries per list page.
 pub const MAX_PAGE: usize = 100;
 
@@ -80,9 +84,69 @@ pub struct Gateway {
     pub proving_keys: ProvingKeys,
     /// One permit per core for proving and verifying (see [`Gateway::cpu`]).
     cpu: tokio::sync::Semaphore,
-    idempotency_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    idempotency_locks: KeyedLocks,
+    repayment_locks: KeyedLocks,
     loan_reservations: Mutex<HashSet<String>>,
+    follow_lock: tokio::sync::Mutex<()>,
     registry: tokio::sync::Mutex<RegistryFollower>,
+}
+
+/// Async locks by name, each forgotten once nobody holds it or waits for it.
+#[derive(Debug, Default)]
+struct KeyedLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+/// A held [`KeyedLocks`] lock.
+struct KeyedGuard<'a> {
+    locks: &'a KeyedLocks,
+    key: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl KeyedLocks {
+    fn entry(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.0).entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Waits for the lock of `key`.
+    async fn lock(&self, key: &str) -> KeyedGuard<'_> {
+        let guard = self.entry(key).lock_owned().await;
+        KeyedGuard {
+            locks: self,
+            key: key.to_owned(),
+            guard: Some(guard),
+        }
+    }
+
+    /// The lock of `key` if nobody holds it.
+    fn try_lock(&self, key: &str) -> Option<KeyedGuard<'_>> {
+        let guard = self.entry(key).try_lock_owned();
+        let guard = match guard {
+            Ok(guard) => guard,
+            Err(_) => {
+                self.forget(key);
+                return None;
+            }
+        };
+        Some(KeyedGuard {
+            locks: self,
+            key: key.to_owned(),
+            guard: Some(guard),
+        })
+    }
+
+    fn forget(&self, key: &str) {
+        let mut map = lock(&self.0);
+        if map.get(key).is_some_and(|l| Arc::strong_count(l) == 1) {
+            map.remove(key);
+        }
+    }
+}
+
+impl Drop for KeyedGuard<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        self.locks.forget(&self.key);
+    }
 }
 
 /// The registry as far as this gateway has read the ledger's `registry.updated` chain.
@@ -187,8 +251,10 @@ impl Gateway {
             cpu: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             ),
-            idempotency_locks: Mutex::new(HashMap::new()),
+            idempotency_locks: KeyedLocks::default(),
+            repayment_locks: KeyedLocks::default(),
             loan_reservations: Mutex::new(HashSet::new()),
+            follow_lock: tokio::sync::Mutex::new(()),
             registry: tokio::sync::Mutex::default(),
         }
     }
@@ -224,6 +290,44 @@ impl Gateway {
             }
         }
         Ok((follower.head, follower.registry.clone()))
+    }
+
+    /// Waits until this gateway's node has finalized height `min` (if given) and the
+    /// gateway's ledger indexes (loans by business id, repayments by period) have caught up
+    /// with it, for at most `wait`; the node's height then (read-your-writes across banks:
+    /// a client passes the `height` a write answered with).
+    ///
+    /// # Errors
+    /// [`ServiceError::Behind`] if the node is still below `min` after `wait`, or at once if
+    /// `min` is more than [`MAX_HEIGHT_AHEAD`] beyond it;
+    /// [`ServiceError::Unavailable`] if the node does not answer.
+    pub async fn await_height(
+        &self,
+        min: Option<u64>,
+        wait: Duration,
+    ) -> Result<Option<u64>, ServiceError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let height = self.node.status().await.map_err(link_problem)?.height;
+            match min {
+                None => return Ok(Some(height)),
+                Some(min) if height >= min => {
+                    while self.follow_once().await? > 0 {}
+                    return Ok(Some(height));
+                }
+                // Far beyond this node: no recent write answered with it, do not wait.
+                Some(min)
+                    if tokio::time::Instant::now() >= deadline
+                        || min - height > MAX_HEIGHT_AHEAD =>
+                {
+                    return Err(ServiceError::Behind {
+                        min_height: min,
+                        height,
+                    });
+                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     pub(super) fn opener(&self) -> Opener<'_> {

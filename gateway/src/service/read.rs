@@ -186,10 +186,11 @@ impl Gateway {
             repayments.push(self.present(principal, who, &opened).await?);
         }
         let principal_value = loan["fields"]["principal"].as_u64();
+        // Checked: amounts on the ledger come from other members' gateways, which may lie.
         let repaid: Option<u64> = repayments
             .iter()
             .map(|r| r["fields"]["principal_part"].as_u64())
-            .sum();
+            .try_fold(0u64, |sum, part| sum.checked_add(part?));
         let outstanding = principal_value
             .zip(repaid)
             .map(|(p, r)| p.saturating_sub(r));

@@ -211,6 +211,18 @@ impl GatewayStore {
             .map_err(engine)
     }
 
+    /// Forgets idempotency key `key` of `member` (synced): its request failed and certainly
+    /// wrote nothing, so the same request may be sent again under it.
+    pub fn delete_idempotency(&self, member: &str, key: &str) -> Result<(), StoreError> {
+        self.db
+            .delete_cf_opt(
+                self.cf(CF_IDEMPOTENCY)?,
+                Self::idempotency_key(member, key),
+                &synced(),
+            )
+            .map_err(engine)
+    }
+
     /// The loan entry of `loan_id`.
     pub fn loan(&self, loan_id: &str) -> Result<Option<EntryId>, StoreError> {
         self.db

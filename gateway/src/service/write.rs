@@ -32,6 +32,14 @@ impl Drop for LoanReservation<'_> {
     }
 }
 
+/// See [`Gateway::business_lock`].
+#[allow(dead_code)]
+enum BusinessLock<'a> {
+    Loan(LoanReservation<'a>),
+    Repayment(KeyedGuard<'a>),
+    None,
+}
+
 /// Where writes spent their time, summed since the gateway started.
 #[derive(Debug, Default)]
 pub struct WriteTimings {
@@ -65,6 +73,13 @@ pub struct Written {
 
 impl Gateway {
     /// Handles `POST /v1/entries`.
+    ///
+    /// With an idempotency key (draft-ietf-httpapi-idempotency-key-header): the first request
+    /// under a key is recorded durably before its entry is submitted; a retry with the same
+    /// body answers what the first did (resubmitting the very same entry if its answer was
+    /// lost); a retry with another body is a conflict; a retry while the first is still being
+    /// processed is [`ServiceError::InProgress`]; a request that failed and certainly wrote
+    /// nothing ([`ServiceError::nothing_written`]) forgets its key, so it can be sent again.
     pub async fn write(
         &self,
         principal: &Principal,
@@ -83,25 +98,46 @@ impl Gateway {
             return Err(ServiceError::forbidden());
         }
         let Some(key) = idempotency_key else {
+            let _business = self.business_lock(&request).await?;
             let (entry, timings) = self.build(secrets, &request).await?;
             return self.submit(&request, entry, timings).await;
         };
-        if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        if key.is_empty()
+            || key.len() > 128
+            || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        {
             return Err(ServiceError::bad_request(
                 "Idempotency-Key must be 1 to 128 visible ASCII characters",
             ));
         }
         let hash = body_hash(body).ok_or_else(|| ServiceError::bad_request("invalid JSON"))?;
-        let key_lock = {
-            let mut locks = lock(&self.idempotency_locks);
-            locks.entry(key.to_owned()).or_default().clone()
-        };
-        let _guard = key_lock.lock().await;
+        let _key = self
+            .idempotency_locks
+            .try_lock(key)
+            .ok_or(ServiceError::InProgress)?;
+        let result = self.write_once(secrets, &request, key, hash).await;
+        if let Err(error) = &result
+            && error.nothing_written()
+        {
+            self.store
+                .delete_idempotency(&self.id, key)
+                .map_err(store_error)?;
+        }
+        result
+    }
+
+    /// One attempt of a write under idempotency key `key` (held by the caller).
+    async fn write_once(
+        &self,
+        secrets: &MemberSecrets,
+        request: &Request,
+        key: &str,
+        hash: String,
+    ) -> Result<Written, ServiceError> {
         if let Some(record) = self.store.idempotency(&self.id, key).map_err(store_error)? {
             if record.body_hash != hash {
-                return Err(ServiceError::conflict(
-                    "Idempotency-Key already used with another body",
-                ));
+                // Not `nothing_written`: the key's first request stays recorded.
+                return Err(ServiceError::KeyReused);
             }
             let id = EntryId::from_hex(&record.entry_id).map_err(store_error)?;
             if let Some(height) = record.height {
@@ -111,9 +147,8 @@ impl Gateway {
             let bytes = encoding::from_hex(&record.entry, veil_node::ledger::entry::MAX_ENTRY_LEN)
                 .map_err(store_error)?;
             let entry = Entry::decode(&bytes).map_err(store_error)?;
-            let written = self
-                .submit(&request, entry, BuildTimings::default())
-                .await?;
+            let _business = self.business_lock(request).await?;
+            let written = self.submit(request, entry, BuildTimings::default()).await?;
             self.store
                 .put_idempotency(
                     &self.id,
@@ -126,7 +161,8 @@ impl Gateway {
                 .map_err(store_error)?;
             return Ok(written);
         }
-        let (entry, timings) = self.build(secrets, &request).await?;
+        let _business = self.business_lock(request).await?;
+        let (entry, timings) = self.build(secrets, request).await?;
         let mut record = IdempotencyRecord {
             body_hash: hash,
             entry_id: entry.header.id.to_hex(),
@@ -137,12 +173,32 @@ impl Gateway {
         self.store
             .put_idempotency(&self.id, key, &record)
             .map_err(store_error)?;
-        let written = self.submit(&request, entry, timings).await?;
+        let written = self.submit(request, entry, timings).await?;
         record.height = Some(written.height);
         self.store
             .put_idempotency(&self.id, key, &record)
             .map_err(store_error)?;
         Ok(written)
+    }
+
+    /// What a write holds from before it is built until its outcome is recorded, so that two
+    /// requests of this gateway never race on one business key: a loan id being created
+    /// (a second request for it is refused at once), or a loan being repaid (repayments of one
+    /// loan are built one after another, each against the outstanding principal the previous
+    /// one left). The ledger itself enforces one loan per id and originator (the loan's entry
+    /// id derives from its business id), also across gateway processes and restarts.
+    async fn business_lock(&self, request: &Request) -> Result<BusinessLock<'_>, ServiceError> {
+        Ok(match request {
+            Request::LoanOriginated(loan) => BusinessLock::Loan(
+                LoanReservation::take(&self.loan_reservations, &loan.loan_id).ok_or_else(|| {
+                    ServiceError::conflict(format!("loan {} is being created", loan.loan_id))
+                })?,
+            ),
+            Request::LoanRepaid(repayment) => {
+                BusinessLock::Repayment(self.repayment_locks.lock(&repayment.loan_id).await)
+            }
+            _ => BusinessLock::None,
+        })
     }
 
     pub(super) async fn build(
@@ -194,14 +250,23 @@ impl Gateway {
                     .map_err(ServiceError::from)
             }
             Request::LoanRepaid(repayment) => {
-                request::check_repayment(repayment)?;
+                request::check_repayment(repayment, &self.genesis)?;
                 let terms = self.loan_terms(&repayment.loan_id).await?;
+                self.check_outstanding(&terms.entry_id, repayment.principal_part)
+                    .await?;
                 self.cpu(|| builder.repayment(repayment, &terms, now_ms()))
                     .await
                     .map_err(ServiceError::from)
             }
             Request::SettlementClosed(settlement) => {
-                let repayments = self.unsettled_repayments(&settlement.period).await?;
+                let mut repayments = self.unsettled_repayments(&settlement.period).await?;
+                // A period with more unsettled repayments than the largest settlement circuit
+                // holds is settled in parts: this entry settles as many as fit, and closing
+                // the period again settles the rest.
+                let largest = self.genesis.circuits.settlement.keys().max().copied();
+                if let Some(largest) = largest {
+                    repayments.truncate(largest);
+                }
                 self.cpu(|| builder.settlement(&settlement.period, &repayments, now_ms()))
                     .await
                     .map_err(ServiceError::from)
@@ -228,6 +293,40 @@ impl Gateway {
             loan_id: loan_id.to_owned(),
             shares,
         })
+    }
+
+    /// Refuses a repayment whose `principal_part` (fen) is above what the loan `loan` still
+    /// owes: its principal less the principal parts of its finalized repayments.
+    async fn check_outstanding(
+        &self,
+        loan: &EntryId,
+        principal_part: u64,
+    ) -> Result<(), ServiceError> {
+        let opened = self.fetch(loan).await?.ok_or_else(ServiceError::internal)?;
+        let principal = opened
+            .opening("principal")
+            .ok_or_else(ServiceError::internal)?
+            .value();
+        let mut repaid = 0u64;
+        for stored in self.node.referrers(loan).await.map_err(link_problem)? {
+            let entry = self.decode(&stored)?;
+            if entry.header.kind != veil_policies::EntryType::LoanRepaid.name() {
+                continue;
+            }
+            let opened = Opened::open(entry, stored.height, &self.genesis, &self.opener());
+            let part = opened
+                .opening("principal_part")
+                .ok_or_else(ServiceError::internal)?
+                .value();
+            repaid = repaid.saturating_add(part);
+        }
+        let outstanding = principal.saturating_sub(repaid);
+        if principal_part > outstanding {
+            return Err(ServiceError::invalid_entry(format!(
+                "principal_part is above the loan's outstanding principal of {outstanding} fen"
+            )));
+        }
+        Ok(())
     }
 
     pub(super) async fn unsettled_repayments(
@@ -294,14 +393,6 @@ impl Gateway {
         entry: Entry,
         timings: BuildTimings,
     ) -> Result<Written, ServiceError> {
-        let reservation = match request {
-            Request::LoanOriginated(loan) => Some(
-                LoanReservation::take(&self.loan_reservations, &loan.loan_id).ok_or_else(|| {
-                    ServiceError::conflict(format!("loan {} is being created", loan.loan_id))
-                })?,
-            ),
-            _ => None,
-        };
         let id = entry.header.id;
         let bytes = entry.encode();
         let submitted = std::time::Instant::now();
@@ -318,23 +409,27 @@ impl Gateway {
             },
             other => other,
         };
-        if let Some(reservation) = &reservation
+        if let Request::LoanOriginated(loan) = request
             && result.is_ok()
         {
             self.store
-                .put_loan(&reservation.loan_id, &id)
+                .put_loan(&loan.loan_id, &id)
                 .map_err(store_error)?;
         }
-        drop(reservation);
-        let receipt = result.map_err(|e| match e {
+        let receipt = result.map_err(|e| match (e, request) {
             // The entry was built on a registry version another member has just changed (a
             // loan screened against it, or an update of it): nothing was written, and
             // building it again uses the new version.
-            LinkError::Rejected(RejectionCode::StaleRegistry) => ServiceError::conflict(
+            (LinkError::Rejected(RejectionCode::StaleRegistry), _) => ServiceError::conflict(
                 "the consortium's registry changed while this entry was being built; nothing \
-                 was written: submit it again (with a new Idempotency-Key)",
+                 was written: send the same request again (the same Idempotency-Key is fine)",
             ),
-            other => link_problem(other),
+            // Another entry holds this loan's id: the loan exists (or is being written by
+            // another process of this member).
+            (LinkError::Replay, Request::LoanOriginated(loan)) => {
+                ServiceError::conflict(format!("loan {} already exists", loan.loan_id))
+            }
+            (other, _) => link_problem(other),
         })?;
         self.timings.add(timings, submitted.elapsed());
         if let Request::LoanRepaid(repayment) = request {

@@ -1,6 +1,7 @@
 // Veil console: one page, hash-routed, reading the gateway's own API (same origin). It shows
 // the ledger exactly as the caller's certificate may see it: the gateway decides what is
-// decrypted and what is redacted; the page only renders.
+// decrypted and what is redacted; the page only renders. Amounts may exceed 2^53: responses are
+// parsed, printed and summed with exact-json.js (loaded first), never through a double.
 "use strict";
 
 const main = document.getElementById("main");
@@ -13,7 +14,7 @@ function esc(text) {
 
 async function api(path) {
   const response = await fetch(path, { headers: { accept: "application/json" } });
-  const body = await response.json().catch(() => null);
+  const body = await response.text().then(parseExact).catch(() => null);
   if (!response.ok) {
     const detail = body && (body.detail || body.title) ? body.detail || body.title : response.statusText;
     throw new Error(`${response.status}: ${detail}`);
@@ -45,7 +46,7 @@ function cell(value) {
     return `<span class="redacted" data-redacted="true"><span class="label">redacted</span>${commitment}</span>`;
   }
   if (typeof value === "string") return `<span data-value="true">${esc(value)}</span>`;
-  return `<span data-value="true"><code>${esc(JSON.stringify(value))}</code></span>`;
+  return `<span data-value="true"><code>${esc(stringifyExact(value))}</code></span>`;
 }
 
 function proofs(p) {
@@ -140,7 +141,7 @@ function totals(entries, field) {
     if (typeof period !== "string" || !values || isRedacted(values)) continue;
     const row = byPeriod.get(period) || new Map();
     for (const [bank, value] of Object.entries(values)) {
-      if (typeof value === "number") row.set(bank, (row.get(bank) || 0) + value);
+      if (typeof value === "number" || typeof value === "bigint") row.set(bank, addExact(row.get(bank) ?? 0, value));
     }
     byPeriod.set(period, row);
   }
@@ -151,7 +152,8 @@ function bars(title, byPeriod) {
   const periods = [...byPeriod.keys()].sort();
   const banks = [...new Set(periods.flatMap((p) => [...byPeriod.get(p).keys()]))].sort();
   if (periods.length === 0 || banks.length === 0) return `<h2>${esc(title)}</h2><p class="muted">nothing you may read yet</p>`;
-  const max = Math.max(...periods.flatMap((p) => [...byPeriod.get(p).values()]), 1);
+  // Totals may be BigInts: `>` compares Numbers and BigInts exactly (Math.max would throw).
+  const max = periods.flatMap((p) => [...byPeriod.get(p).values()]).reduce((m, v) => (v > m ? v : m), 1);
   const group = banks.length * 22 + 30;
   const width = 60 + periods.length * group;
   const height = 240;
@@ -159,7 +161,7 @@ function bars(title, byPeriod) {
   periods.forEach((p, i) => {
     banks.forEach((bank, j) => {
       const value = byPeriod.get(p).get(bank) || 0;
-      const h = Math.round((value / max) * height);
+      const h = Math.round((Number(value) / Number(max)) * height); // pixels only: a ratio, not an amount
       const x = 50 + i * group + j * 22;
       svg += `<rect x="${x}" y="${height - h}" width="18" height="${h}" fill="${COLORS[j % COLORS.length]}"><title>${esc(bank)} ${esc(p)}: ${value}</title></rect>`;
     });

@@ -3,14 +3,16 @@
 use std::collections::HashMap;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use veil_node::tls::Identity;
 
-use super::{Routes, limit, parse_cursor, principal, query};
+use super::{Routes, limit, parse_cursor, principal, query, query_params};
 use crate::api::problem::Problem;
 use crate::consortium::config::GatewayKind;
+use crate::service::MAX_PAGE;
 use crate::service::store::verify_chain;
 use veil_policies::Principal;
 
@@ -19,10 +21,11 @@ use veil_policies::Principal;
     get,
     path = "/v1/disclosures",
     params(
-        ("from" = Option<u64>, Query, description = "First sequence number"),
-        ("limit" = Option<usize>, Query, description = "At most 1000"),
+        ("from" = Option<i64>, Query, minimum = 0, description = "First sequence number (past the end: an empty page)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1 to 1000 (default 100)"),
     ),
     responses(
+        (status = 400, description = "Malformed query", body = Problem),
         (status = 200, description = "`{records, previous, chain_verified}`", body = Object),
         (status = 403, description = "Not a regulator", body = Problem),
     )
@@ -30,29 +33,38 @@ use veil_policies::Principal;
 pub(super) async fn disclosures(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
-    Query(params): Query<HashMap<String, String>>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, Problem> {
+    let params = query_params(params)?;
     query(&params, &["from", "limit"])?;
     let principal = principal(&routes.gateway, &identity)?;
     if !matches!(principal, Principal::Regulator { .. }) {
         return Err(Problem::forbidden());
     }
+    // An int64 (as the document says), non-negative: sequence numbers never reach 2^63.
     let from = params
         .get("from")
-        .map(|f| f.parse::<u64>())
-        .transpose()
-        .map_err(|_| Problem::bad_request("from must be a number"))?
+        .map(|f| f.parse::<i64>().ok().and_then(|f| u64::try_from(f).ok()))
+        .map(|f| {
+            f.ok_or_else(|| Problem::bad_request("from must be an integer from 0 to 2^63 - 1"))
+        })
+        .transpose()?
         .unwrap_or(1)
         .max(1);
-    let limit = limit(&params, 100)?.clamp(1, 1000);
+    let limit = limit(&params, 100, 1000)?;
     let store = &routes.gateway.store;
     let records = store
         .disclosures(from, limit)
         .map_err(|_| Problem::internal())?;
-    let anchor = store
-        .disclosure_hash_before(from)
-        .map_err(|_| Problem::internal())?;
-    let verified = verify_chain(&records, &anchor);
+    // Past the end of the log the page is empty and has no anchor.
+    let anchor = match store.disclosure_hash_before(from) {
+        Ok(anchor) => Some(anchor),
+        Err(_) if records.is_empty() => None,
+        Err(_) => return Err(Problem::internal()),
+    };
+    let verified = anchor
+        .as_ref()
+        .is_none_or(|anchor| verify_chain(&records, anchor));
     Ok(Json(json!({
         "gateway": routes.gateway.id,
         "previous": anchor,
@@ -68,10 +80,11 @@ pub(super) async fn disclosures(
     get,
     path = "/v1/sealed/entries",
     params(
-        ("cursor" = Option<String>, Query, description = "The previous page's next_cursor"),
-        ("limit" = Option<usize>, Query, description = "At most 100"),
+        ("cursor" = Option<String>, Query, pattern = r"^[0-9]{1,20}:[0-9]{1,10}$", description = "The previous page's next_cursor"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1 to 100 (default 100)"),
     ),
     responses(
+        (status = 400, description = "Malformed query", body = Problem),
         (status = 200, description = "`{entries: [{height, index, bytes}], next_cursor}` (bytes in hex)", body = Object),
         (status = 403, description = "Not this gateway's regulator", body = Problem),
     )
@@ -79,8 +92,9 @@ pub(super) async fn disclosures(
 pub(super) async fn sealed(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
-    Query(params): Query<HashMap<String, String>>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, Problem> {
+    let params = query_params(params)?;
     query(&params, &["cursor", "limit"])?;
     let principal = principal(&routes.gateway, &identity)?;
     if routes.gateway.kind != GatewayKind::Regulator
@@ -89,7 +103,7 @@ pub(super) async fn sealed(
         return Err(Problem::forbidden());
     }
     let cursor = params.get("cursor").map(|c| parse_cursor(c)).transpose()?;
-    let limit = limit(&params, 100)?;
+    let limit = limit(&params, 100, MAX_PAGE)?;
     let (entries, next) = routes
         .gateway
         .sealed(&identity.to_string(), cursor, limit)

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +13,10 @@ use veil_node::ledger::EntryId;
 use veil_node::tls::Identity;
 use veil_policies::EntryType;
 
-use super::{Routes, entry_principal, limit, parse_cursor, principal, query, read_body};
+use super::{
+    Routes, await_height, entry_principal, limit, parse_cursor, path_param, principal, query,
+    query_params, read_body, set_height,
+};
 use crate::api::problem::Problem;
 use crate::entry::request::EntryRequest;
 
@@ -34,9 +38,12 @@ pub struct WrittenResponse {
     post,
     path = "/v1/entries",
     request_body = EntryRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body return the same entry; another body is 409")),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, max_length = 130, description = "draft-ietf-httpapi-idempotency-key-header: one field line, a quoted Structured Field String or a bare key of 1 to 128 visible ASCII characters. Same key and body return the same entry; another body is 409; a retry while the first is in progress is 409 (type in-progress); a request that failed and wrote nothing releases its key."),
+        ("min_height" = Option<u64>, Query, minimum = 0, description = "Wait (up to 5 s) until this gateway's node has finalized this height before building the entry (e.g. the height another gateway's write answered with); 409 (type behind) if it does not"),
+    ),
     responses(
-        (status = 201, description = "Finalized", body = WrittenResponse),
+        (status = 201, description = "Finalized; header veil-ledger-height carries the height", body = WrittenResponse),
         (status = 400, description = "Malformed request or unknown field", body = Problem),
         (status = 403, description = "Identity may not write", body = Problem),
         (status = 409, description = "Idempotency key reused with another body, or duplicate loan id", body = Problem),
@@ -50,29 +57,28 @@ pub(super) async fn create(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
     body: Body,
 ) -> Result<Response, Problem> {
-    query(&params, &[])?;
+    let params = query_params(params)?;
+    query(&params, &["min_height"])?;
     let principal = entry_principal(&routes.gateway, &identity)?;
+    let key = idempotency_key(&headers)?;
     let body = read_body(body).await?;
-    let key = match headers.get("idempotency-key") {
-        Some(value) => Some(
-            value
-                .to_str()
-                .map_err(|_| Problem::bad_request("Idempotency-Key must be visible ASCII"))?,
-        ),
-        None => None,
-    };
+    if params.contains_key("min_height") {
+        await_height(&routes, &params).await?;
+    }
     // The write runs to completion even if the client goes away or the request times out:
     // once an entry may reach the ledger, the gateway's own records must follow it.
     let gateway = routes.gateway.clone();
-    let key = key.map(str::to_owned);
-    let written =
-        tokio::spawn(async move { gateway.write(&principal, &body, key.as_deref()).await })
-            .await
-            .map_err(|_| Problem::internal())??;
-    Ok((
+    let in_flight = routes.writes.clone().read_owned().await;
+    let written = tokio::spawn(async move {
+        let _in_flight = in_flight;
+        gateway.write(&principal, &body, key.as_deref()).await
+    })
+    .await
+    .map_err(|_| Problem::internal())??;
+    let mut response = (
         StatusCode::CREATED,
         Json(WrittenResponse {
             id: written.id.to_hex(),
@@ -80,7 +86,62 @@ pub(super) async fn create(
             status: "finalized".into(),
         }),
     )
-        .into_response())
+        .into_response();
+    set_height(&mut response, Some(written.height));
+    Ok(response)
+}
+
+/// The request's idempotency key (draft-ietf-httpapi-idempotency-key-header §2.1): one
+/// `Idempotency-Key` field line whose value is a Structured Field String (RFC 9651 §3.3.3,
+/// `"8e03978e-40d5"`) or, as many clients send it, the bare key itself (1 to 128 visible
+/// ASCII characters without quotes, commas, semicolons or backslashes).
+///
+/// # Errors
+/// 400 for anything a proxy could read as another key: several field lines (which HTTP
+/// combines into a list), a list, parameters, or any other item.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let invalid = |why: &str| {
+        Problem::bad_request(format!(
+            "Idempotency-Key {why}; send one field line holding one key (a quoted string, \
+             or 1 to 128 visible ASCII characters)"
+        ))
+    };
+    if values.next().is_some() {
+        return Err(invalid("appears on several field lines"));
+    }
+    let text = value
+        .to_str()
+        .map_err(|_| invalid("must be visible ASCII"))?
+        .trim_matches(|c| c == ' ' || c == '\t');
+    let key = if text.starts_with('"') {
+        let item = sfv::Parser::new(text)
+            .parse_item::<sfv::Item>()
+            .map_err(|_| invalid("is not one Structured Field String"))?;
+        if !item.params.is_empty() {
+            return Err(invalid("must not carry parameters"));
+        }
+        item.bare_item
+            .as_string()
+            .map(|s| s.as_str().to_owned())
+            .ok_or_else(|| invalid("is not one Structured Field String"))?
+    } else {
+        if text
+            .bytes()
+            .any(|b| matches!(b, b',' | b';' | b'\\' | b'"'))
+        {
+            return Err(invalid("is ambiguous (a list, parameters or quotes)"));
+        }
+        text.to_owned()
+    };
+    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        return Err(invalid("must be 1 to 128 visible ASCII characters"));
+    }
+    Ok(Some(key))
 }
 
 /// One entry as the caller may see it: readable fields decrypted (amounts checked against
@@ -88,25 +149,35 @@ pub(super) async fn create(
 #[utoipa::path(
     get,
     path = "/v1/entries/{id}",
-    params(("id" = String, Path, description = "Entry id, 32 hex digits")),
+    params(
+        ("id" = String, Path, pattern = r"^[0-9a-f]{32}$", description = "Entry id, 32 hex digits"),
+        ("min_height" = Option<u64>, Query, minimum = 0, description = "Wait (up to 5 s) until this gateway's node has finalized this height; 409 (type behind) if it does not"),
+    ),
     responses(
-        (status = 200, description = "The entry as the caller sees it", body = Object),
+        (status = 200, description = "The entry as the caller sees it; header veil-ledger-height carries the height read at", body = Object),
+        (status = 400, description = "Malformed id or query", body = Problem),
         (status = 404, description = "No such entry", body = Problem),
     )
 )]
 pub(super) async fn read(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, Problem> {
+    let params = query_params(params)?;
+    query(&params, &["min_height"])?;
     let principal = entry_principal(&routes.gateway, &identity)?;
-    let id = EntryId::from_hex(&id)
+    let id = EntryId::from_hex(&path_param(id)?)
         .map_err(|_| Problem::bad_request("entry id must be 32 hex digits"))?;
+    let height = await_height(&routes, &params).await?;
     let view = routes
         .gateway
         .read(&principal, &identity.to_string(), &id)
         .await?;
-    Ok(Json(view).into_response())
+    let mut response = Json(view).into_response();
+    set_height(&mut response, height);
+    Ok(response)
 }
 
 /// A settlement's Groth16 proof for independent verification: its circuit data, the
@@ -115,8 +186,9 @@ pub(super) async fn read(
 #[utoipa::path(
     get,
     path = "/v1/entries/{id}/proof",
-    params(("id" = String, Path, description = "Settlement entry id, 32 hex digits")),
+    params(("id" = String, Path, pattern = r"^[0-9a-f]{32}$", description = "Settlement entry id, 32 hex digits")),
     responses(
+        (status = 400, description = "Malformed id", body = Problem),
         (status = 200, description = "The settlement proof", body = Object),
         (status = 404, description = "No such settlement", body = Problem),
     )
@@ -124,10 +196,10 @@ pub(super) async fn read(
 pub(super) async fn settlement_proof(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     principal(&routes.gateway, &identity)?;
-    let id = EntryId::from_hex(&id)
+    let id = EntryId::from_hex(&path_param(id)?)
         .map_err(|_| Problem::bad_request("entry id must be 32 hex digits"))?;
     Ok(Json(routes.gateway.settlement_proof(&id).await?).into_response())
 }
@@ -137,18 +209,23 @@ pub(super) async fn settlement_proof(
     get,
     path = "/v1/entries",
     params(
-        ("type" = Option<String>, Query, description = "Entry type; all types if absent"),
-        ("cursor" = Option<String>, Query, description = "The previous page's next_cursor"),
-        ("limit" = Option<usize>, Query, description = "Page size, at most 100"),
+        ("type" = Option<String>, Query, description = "Entry type (loan.originated, loan.repaid, settlement.closed, registry.updated); all types if absent or empty", pattern = r"^(|loan\.originated|loan\.repaid|settlement\.closed|registry\.updated)$"),
+        ("cursor" = Option<String>, Query, pattern = r"^[0-9]{1,20}:[0-9]{1,10}$", description = "The previous page's next_cursor"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 50)"),
+        ("min_height" = Option<u64>, Query, minimum = 0, description = "Wait (up to 5 s) until this gateway's node has finalized this height; 409 (type behind) if it does not"),
     ),
-    responses((status = 200, description = "`{entries, next_cursor}`", body = Object))
+    responses(
+        (status = 200, description = "`{entries, next_cursor}`; header veil-ledger-height carries the height read at", body = Object),
+        (status = 400, description = "Malformed query", body = Problem),
+    )
 )]
 pub(super) async fn list(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
-    Query(params): Query<HashMap<String, String>>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    query(&params, &["type", "cursor", "limit"])?;
+    let params = query_params(params)?;
+    query(&params, &["type", "cursor", "limit", "min_height"])?;
     let principal = entry_principal(&routes.gateway, &identity)?;
     let kind = match params.get("type").map(String::as_str) {
         None | Some("") => None,
@@ -158,10 +235,13 @@ pub(super) async fn list(
         ),
     };
     let cursor = params.get("cursor").map(|c| parse_cursor(c)).transpose()?;
-    let limit = limit(&params, 50)?;
+    let limit = limit(&params, 50, crate::service::MAX_PAGE)?;
+    let height = await_height(&routes, &params).await?;
     let (entries, next) = routes
         .gateway
         .list(&principal, &identity.to_string(), kind, cursor, limit)
         .await?;
-    Ok(Json(json!({"entries": entries, "next_cursor": next})).into_response())
+    let mut response = Json(json!({"entries": entries, "next_cursor": next})).into_response();
+    set_height(&mut response, height);
+    Ok(response)
 }

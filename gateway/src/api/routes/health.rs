@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use veil_node::tls::Identity;
@@ -42,17 +41,13 @@ pub(super) async fn healthz() -> Response {
 }
 
 /// Readiness: the node answers, has peers and has not halted.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready", body = Object)))]
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready (problem+json)", body = Problem)))]
 pub(super) async fn readyz(State(routes): State<Routes>) -> Response {
     match routes.gateway.node.status().await {
         Ok(status) if status.halted.is_none() && !status.peers.is_empty() => {
             Json(json!({"status": "ready", "height": status.height})).into_response()
         }
-        _ => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not ready"})),
-        )
-            .into_response(),
+        _ => Problem::not_ready().into_response(),
     }
 }
 

@@ -7,11 +7,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -31,7 +32,7 @@ mod loans;
 pub mod openapi;
 
 pub use entries::WrittenResponse;
-pub use openapi::ApiDoc;
+pub use openapi::{ApiDoc, document};
 
 /// Shared state of the routes.
 #[derive(Clone, Debug)]
@@ -40,19 +41,37 @@ pub struct Routes {
     pub gateway: Arc<Gateway>,
     /// Request metrics.
     pub metrics: Arc<GatewayMetrics>,
+    /// Held (shared) by every write while it runs, which it does to completion even if its
+    /// client goes away; stopping the gateway takes it exclusively to wait for them.
+    pub writes: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// Bytes of an oversized body read and discarded before answering 413, so that a client still
 /// sending sees the answer rather than a reset connection. Beyond this the connection closes.
 const DRAIN_LIMIT: usize = 1024 * 1024;
 
-/// Reads a request body of at most `MAX_BODY` bytes.
+/// How long a request body may pause between two pieces before the gateway gives up on it
+/// (408): a client that stopped sending is told so, not left waiting for a write timeout.
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest a read or write waits for this gateway's node to reach a `min_height`.
+pub const MIN_HEIGHT_WAIT: Duration = Duration::from_secs(5);
+
+/// The response header carrying the ledger height an answer reflects.
+pub const HEIGHT_HEADER: &str = "veil-ledger-height";
+
+/// Reads a request body of at most `MAX_BODY` bytes, each piece arriving within
+/// [`BODY_IDLE_TIMEOUT`] of the last.
 pub(super) async fn read_body(body: Body) -> Result<Bytes, Problem> {
     use futures::StreamExt as _;
     let mut stream = body.into_data_stream();
     let mut buffer = Vec::new();
     let mut seen = 0usize;
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let next = tokio::time::timeout(BODY_IDLE_TIMEOUT, stream.next())
+            .await
+            .map_err(|_| Problem::body_timeout(BODY_IDLE_TIMEOUT))?;
+        let Some(chunk) = next else { break };
         let chunk =
             chunk.map_err(|_| Problem::bad_request("the request body could not be read"))?;
         seen = seen.saturating_add(chunk.len());
@@ -130,6 +149,8 @@ pub fn router(routes: Routes) -> Router {
         .route("/openapi.json", get(openapi::openapi))
         .merge(crate::api::console::routes())
         .fallback(|| async { Problem::not_found() })
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        .layer(middleware::map_response(veil_node::problem::ensure_problem))
         .layer(middleware::from_fn_with_state(routes.clone(), observe))
         .with_state(routes)
 }
@@ -151,6 +172,51 @@ async fn observe(State(routes): State<Routes>, request: Request, next: Next) -> 
     response
 }
 
+/// The query parameters, or 400 naming why they do not decode.
+pub(super) fn query_params(
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, Problem> {
+    params
+        .map(|Query(params)| params)
+        .map_err(|e| Problem::bad_request(format!("invalid query string: {}", e.body_text())))
+}
+
+/// A path parameter, or 400 if it is not percent-encoded UTF-8.
+pub(super) fn path_param(param: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    param
+        .map(|Path(value)| value)
+        .map_err(|_| Problem::bad_request("the path is not percent-encoded UTF-8"))
+}
+
+/// Waits until this gateway's node has finalized at least the `min_height` query parameter
+/// (if given) and its ledger indexes have caught up, for at most [`MIN_HEIGHT_WAIT`]; the
+/// node's height then.
+///
+/// # Errors
+/// 400 if `min_height` is not a number; 409 if the node has not reached it in time.
+pub(super) async fn await_height(
+    routes: &Routes,
+    params: &HashMap<String, String>,
+) -> Result<Option<u64>, Problem> {
+    let min = params
+        .get("min_height")
+        .map(|text| {
+            text.parse::<u64>()
+                .map_err(|_| Problem::bad_request("min_height must be a non-negative integer"))
+        })
+        .transpose()?;
+    Ok(routes.gateway.await_height(min, MIN_HEIGHT_WAIT).await?)
+}
+
+/// Adds the ledger height an answer reflects.
+pub(super) fn set_height(response: &mut Response, height: Option<u64>) {
+    if let Some(height) = height {
+        response
+            .headers_mut()
+            .insert(HEIGHT_HEADER, axum::http::HeaderValue::from(height));
+    }
+}
+
 pub(super) fn query(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Problem> {
     match params.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(unknown) => Err(Problem::bad_request(format!(
@@ -160,12 +226,20 @@ pub(super) fn query(params: &HashMap<String, String>, allowed: &[&str]) -> Resul
     }
 }
 
-/// The `limit` query parameter, or `default`.
-pub(super) fn limit(params: &HashMap<String, String>, default: usize) -> Result<usize, Problem> {
+/// The `limit` query parameter (1 to `max`), or `default`.
+pub(super) fn limit(
+    params: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, Problem> {
     params.get("limit").map_or(Ok(default), |limit| {
         limit
             .parse::<usize>()
-            .map_err(|_| Problem::bad_request("limit must be a number"))
+            .ok()
+            .filter(|limit| (1..=max).contains(limit))
+            .ok_or_else(|| {
+                Problem::bad_request(format!("limit must be an integer from 1 to {max}"))
+            })
     })
 }
 

@@ -152,6 +152,7 @@ impl Builder<'_> {
         let member = self.member.to_owned();
         let genesis = self.genesis;
         self.assemble(
+            EntryId::random(),
             EntryType::LoanRepaid,
             &repayment.period,
             vec![loan.entry_id],

@@ -170,6 +170,7 @@ impl Builder<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn assemble(
         &self,
+        id: EntryId,
         kind: EntryType,
         period: &str,
         references: Vec<EntryId>,
@@ -180,7 +181,6 @@ impl Builder<'_> {
         extra: impl FnOnce(&EntryId, &[(String, Opening)]) -> Result<Extra, EntryError>,
         now_ms: u64,
     ) -> Result<Built, EntryError> {
-        let id = EntryId::random();
         let month = month_of(period)
             .map_err(|_| EntryError::malformed("invalid period"))?
             .to_owned();

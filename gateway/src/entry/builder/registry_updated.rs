@@ -70,6 +70,7 @@ impl Builder<'_> {
             subject: None,
         };
         self.assemble(
+            EntryId::random(),
             EntryType::RegistryUpdated,
             period,
             previous.into_iter().collect(),
