@@ -57,6 +57,8 @@ async fn the_gateway_does_what_its_openapi_document_says() {
         let st = st.clone();
         let ca = veil_gateway::consortium::layout::ca_certificate(dir);
         let report = reports.join(gateway);
+        let workdir = report.clone();
+        std::fs::create_dir_all(&workdir).unwrap();
         let output = tokio::task::spawn_blocking(move || {
             Command::new(&st)
                 .arg("run")
@@ -89,6 +91,8 @@ async fn the_gateway_does_what_its_openapi_document_says() {
                 ])
                 .arg(&report)
                 .env("SCHEMATHESIS_HOOKS", "")
+                // Its example cache (`.schemathesis/`) stays with this run, not the checkout.
+                .current_dir(&workdir)
                 .output()
                 .unwrap()
         })
