@@ -204,8 +204,17 @@ pub struct ParamsFile {
     /// parts) may carry, in fen; 1 to [`MAX_AMOUNT_LIMIT`], [`DEFAULT_MAX_AMOUNT_FEN`] if
     /// absent. Bounding every amount bounds every sum the ledger forms: a settlement of up to
     /// [`crate::ledger::entry::MAX_REFERENCES`] repayments still totals below 2⁶⁴.
-    #[serde(default = "default_max_amount_fen")]
-    pub max_amount_fen: u64,
+    /// Absent in consortium files written before it existed; their genesis hash stays what
+    /// it was (the hash covers the field only when it is present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_amount_fen: Option<u64>,
+}
+
+impl ParamsFile {
+    /// [`ParamsFile::max_amount_fen`], or [`DEFAULT_MAX_AMOUNT_FEN`] if absent.
+    pub fn max_amount(&self) -> u64 {
+        self.max_amount_fen.unwrap_or(DEFAULT_MAX_AMOUNT_FEN)
+    }
 }
 
 /// The default [`ParamsFile::max_amount_fen`]: 10¹² fen (ten billion yuan).
@@ -215,10 +224,6 @@ pub const DEFAULT_MAX_AMOUNT_FEN: u64 = 1_000_000_000_000;
 /// every amount is an integer any JSON reader holds exactly (I-JSON, RFC 7493 §2.2) and
 /// [`crate::ledger::entry::MAX_REFERENCES`] (2¹²) of them sum below 2⁶⁴.
 pub const MAX_AMOUNT_LIMIT: u64 = (1 << 52) - 1;
-
-fn default_max_amount_fen() -> u64 {
-    DEFAULT_MAX_AMOUNT_FEN
-}
 
 /// One member bank.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,7 +342,7 @@ impl Genesis {
         if file.consortium_id.is_empty() || file.consortium_id.len() > 64 {
             return Err(invalid("consortium_id must be 1 to 64 characters"));
         }
-        if !(1..=MAX_AMOUNT_LIMIT).contains(&file.params.max_amount_fen) {
+        if !(1..=MAX_AMOUNT_LIMIT).contains(&file.params.max_amount()) {
             return Err(invalid(format!(
                 "params.max_amount_fen must be 1 to {MAX_AMOUNT_LIMIT}"
             )));
@@ -479,7 +484,9 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
     put(veil_crypto::labels::GENESIS);
     put(file.consortium_id.as_bytes());
     put(&file.params.rate_cap_bps.to_be_bytes());
-    put(&file.params.max_amount_fen.to_be_bytes());
+    if let Some(max) = file.params.max_amount_fen {
+        put(&max.to_be_bytes());
+    }
     put(file.policy_hash.as_bytes());
     for m in &file.members {
         put(m.id.as_bytes());

@@ -187,6 +187,7 @@ pub struct ApiError {
     pub kind: String,
     /// Detail, never entry contents: for `rejected`, the
     /// [rejection code](crate::validation::RejectionCode) string.
+    #[serde(default)]
     pub detail: String,
 }
 

@@ -42,6 +42,8 @@ pub struct ProblemBody {
     /// Explanation specific to this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Extension member: the problem type's slug (what the node API's clients match on).
+    pub kind: String,
 }
 
 impl ProblemBody {
@@ -53,6 +55,7 @@ impl ProblemBody {
             title: title.to_owned(),
             status: status.as_u16(),
             detail,
+            kind: slug.to_owned(),
         }
     }
 

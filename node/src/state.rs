@@ -340,6 +340,11 @@ impl NodeState {
             Ok(()) => {}
             // A reference may still be pending here but finalized soon: admit only what the
             // finalized ledger supports, and let the submitter retry once the reference lands.
+            // Finalized between the check above and this one: a replay, like the check above.
+            Err(ValidationError::Rejected(Rejection::Replay)) => {
+                self.metrics.rejected(&Rejection::Replay);
+                return Err(SubmitError::Replay);
+            }
             Err(ValidationError::Rejected(rejection)) => {
                 self.metrics.rejected(&rejection);
                 return Err(SubmitError::Invalid(rejection));

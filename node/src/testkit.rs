@@ -90,7 +90,7 @@ impl TestConsortium {
             consortium_id: format!("veil-test-{salt}"),
             params: ParamsFile {
                 rate_cap_bps: 2400,
-                max_amount_fen: crate::genesis::DEFAULT_MAX_AMOUNT_FEN,
+                max_amount_fen: Some(crate::genesis::DEFAULT_MAX_AMOUNT_FEN),
             },
             policy_hash: veil_crypto::encoding::to_hex(&[7u8; 32]),
             members: files,

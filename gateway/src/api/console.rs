@@ -130,6 +130,10 @@ pub async fn serve(
     let router = routes()
         .route("/", get(|| async { axum::response::Redirect::to("/ui") }))
         .fallback(forward)
+        .layer(axum::middleware::map_response(
+            veil_node::problem::ensure_problem,
+        ))
+        .layer(axum::middleware::from_fn(loopback_host_only))
         .with_state(Upstream { client, gateway });
     let bind = |source| ConsoleError::Bind { listen, source };
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(bind)?;
@@ -148,6 +152,34 @@ pub async fn serve(
         shutdown: Some(shutdown_tx),
         server,
     })
+}
+
+/// Refuses a request whose `Host` is not a loopback address (`127.0.0.1`, `[::1]`,
+/// `localhost`, with any port): the console holds the user's client certificate, and a web
+/// page elsewhere could otherwise reach it through DNS rebinding (a name of its own that
+/// resolves to 127.0.0.1) and read the API with the user's rights.
+async fn loopback_host_only(request: Request, next: axum::middleware::Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "the console answers only to a loopback Host",
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// Forwards a read (`GET`) of the API to the gateway; the console never writes.
@@ -178,10 +210,19 @@ async fn forward(State(upstream): State<Upstream>, request: Request) -> Response
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();
+    let height = answer
+        .headers()
+        .get(crate::api::routes::HEIGHT_HEADER)
+        .cloned();
     let body: Bytes = answer.bytes().await.unwrap_or_default();
     let mut response = (status, body).into_response();
     if let Ok(value) = HeaderValue::from_str(&content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    if let Some(height) = height {
+        response
+            .headers_mut()
+            .insert(crate::api::routes::HEIGHT_HEADER, height);
     }
     response
 }

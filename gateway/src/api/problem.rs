@@ -88,15 +88,17 @@ impl Problem {
         )
     }
 
-    /// 408: the client stopped sending its request body for `idle`.
-    pub fn body_timeout(idle: std::time::Duration) -> Self {
+    /// 408: the client stopped sending its request body for `idle`, or did not send all of
+    /// it within `total`.
+    pub fn body_timeout(idle: std::time::Duration, total: std::time::Duration) -> Self {
         Self::new(
             StatusCode::REQUEST_TIMEOUT,
             "request-timeout",
             "The request body stopped arriving",
             Some(format!(
-                "no part of the request body arrived for {} s; nothing was written",
-                idle.as_secs()
+                "the request body paused for {} s or took over {} s; nothing was written",
+                idle.as_secs(),
+                total.as_secs()
             )),
         )
     }
@@ -197,13 +199,17 @@ impl Problem {
     }
 
     /// 504: the request as a whole took longer than the gateway allows
-    /// ([`crate::api::server::REQUEST_TIMEOUT`]). A write may still complete.
-    pub fn request_timeout() -> Self {
+    /// ([`crate::api::server::REQUEST_TIMEOUT`]); for a write, it may still complete.
+    pub fn request_timeout(write: bool) -> Self {
         Self::new(
             StatusCode::GATEWAY_TIMEOUT,
             "timeout",
             "The request did not complete in time",
-            Some("a write may still be finalized: retry it with the same Idempotency-Key".into()),
+            Some(if write {
+                "the write may still be finalized: retry it with the same Idempotency-Key".into()
+            } else {
+                "the ledger did not answer in time; retry".into()
+            }),
         )
     }
 
@@ -263,7 +269,9 @@ impl From<ServiceError> for Problem {
             ServiceError::Forbidden => Self::forbidden(),
             ServiceError::NotFound(None) => Self::not_found(),
             ServiceError::NotFound(Some(detail)) => Self::not_found_because(detail),
-            ServiceError::Conflict(detail) => Self::conflict(detail),
+            ServiceError::Conflict(detail) | ServiceError::Superseded(detail) => {
+                Self::conflict(detail)
+            }
             ServiceError::Refused => Self::refused(),
             ServiceError::Unavailable => Self::unavailable(),
             ServiceError::Timeout => Self::timeout(),

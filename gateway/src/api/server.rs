@@ -217,7 +217,11 @@ pub async fn start(
     .layer(
         tower::ServiceBuilder::new()
             .layer(axum::error_handling::HandleErrorLayer::new(
-                |_: tower::BoxError| async { crate::api::problem::Problem::request_timeout() },
+                |method: axum::http::Method, _: tower::BoxError| async move {
+                    crate::api::problem::Problem::request_timeout(
+                        method == axum::http::Method::POST,
+                    )
+                },
             ))
             .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT)),
     );

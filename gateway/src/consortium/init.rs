@@ -447,7 +447,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
         consortium_id,
         params: ParamsFile {
             rate_cap_bps: DEFAULT_RATE_CAP_BPS,
-            max_amount_fen: veil_node::genesis::DEFAULT_MAX_AMOUNT_FEN,
+            max_amount_fen: Some(veil_node::genesis::DEFAULT_MAX_AMOUNT_FEN),
         },
         policy_hash: encoding::to_hex(&policies.hash()),
         members,

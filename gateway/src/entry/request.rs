@@ -180,12 +180,35 @@ impl Request {
     }
 }
 
+/// Invisible format characters (Unicode category Cf that render as nothing or reorder text:
+/// zero-width spaces and joiners, bidirectional controls, word joiners, the BOM): with them,
+/// `L-1` and `L-1` followed by U+200B would be two ids that look the same.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
 fn text(field: &str, value: &str, max: usize) -> Result<(), EntryError> {
     // Characters, not bytes: what JSON Schema's maxLength counts (docs/api.md, /openapi.json).
-    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
+    if value.trim().is_empty()
+        || value.trim() != value
+        || value.chars().count() > max
+        || value
+            .chars()
+            .any(|c| c.is_control() || is_invisible_format(c))
     {
         return Err(EntryError::malformed(format!(
-            "{field} must be 1 to {max} printable characters"
+            "{field} must be 1 to {max} printable characters, without surrounding spaces or \
+             invisible format characters"
         )));
     }
     Ok(())
@@ -344,7 +367,7 @@ pub fn check_loan(
 
 /// An amount field within the consortium's maximum (`params.max_amount_fen` of the genesis).
 fn amount(field: &str, value: u64, genesis: &Genesis) -> Result<(), EntryError> {
-    let max = genesis.params.max_amount_fen;
+    let max = genesis.params.max_amount();
     if value > max {
         return Err(EntryError::invalid(format!(
             "{field} is above the consortium's maximum amount of {max} fen"
@@ -397,6 +420,27 @@ pub fn allocate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_that_look_alike_are_refused() {
+        assert!(text("loan_id", "L-1", 64).is_ok());
+        assert!(text("loan_id", "贷款-1", 64).is_ok());
+        assert!(text("loan_id", &"字".repeat(64), 64).is_ok());
+        for look_alike in [
+            "L-1 ",
+            " L-1",
+            "L-1\u{200B}",
+            "\u{202E}1-L",
+            "L\u{00AD}-1",
+            "\u{FEFF}L-1",
+            "L-1\n",
+            "   ",
+            "",
+        ] {
+            assert!(text("loan_id", look_alike, 64).is_err(), "{look_alike:?}");
+        }
+        assert!(text("loan_id", &"字".repeat(65), 64).is_err());
+    }
 
     #[test]
     fn allocation_floors_and_gives_the_remainder_to_the_originator() {

@@ -28,6 +28,11 @@ pub enum ServiceError {
     /// Not finalized in time: retry with the same idempotency key.
     #[error("not finalized in time")]
     Timeout,
+    /// The entry can never be finalized: another entry holds its id, or the registry version
+    /// it was built on was superseded. Nothing was written; the same request may be sent
+    /// again (it is built anew).
+    #[error("conflict: {0}")]
+    Superseded(String),
     /// The idempotency key was first used with another body (its first request stays).
     #[error("idempotency key already used with another body")]
     KeyReused,
@@ -51,13 +56,12 @@ impl ServiceError {
     /// Whether a failed write certainly left nothing on the ledger (the entry was refused,
     /// or never built), so that the same request may simply be sent again.
     pub fn nothing_written(&self) -> bool {
+        // Not `Conflict`, `Refused`, `Unavailable`, `Timeout`: after a submission these leave
+        // the entry's fate open (it may be waiting in a mempool, or become valid once a
+        // reference is finalized), so its record stays and a retry resubmits it.
         matches!(
             self,
-            Self::Entry(_)
-                | Self::Forbidden
-                | Self::NotFound(_)
-                | Self::Conflict(_)
-                | Self::Refused
+            Self::Entry(_) | Self::Forbidden | Self::NotFound(_) | Self::Superseded(_)
         )
     }
 

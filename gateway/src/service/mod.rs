@@ -47,6 +47,8 @@ pub const FINALIZATION_WAIT: Duration = Duration::from_secs(30);
 /// rather than waited for (a client passes heights that writes answered with, a few blocks
 /// ahead at most while nodes converge).
 pub const MAX_HEIGHT_AHEAD: u64 = 1_000;
+/// Most pages of ledger indexing one `min_height` read does itself before answering.
+const MAX_CATCH_UP_PAGES: usize = 10;
 /// Most entries per list page.
 pub const MAX_PAGE: usize = 100;
 
@@ -86,6 +88,7 @@ pub struct Gateway {
     cpu: tokio::sync::Semaphore,
     idempotency_locks: KeyedLocks,
     repayment_locks: KeyedLocks,
+    settlement_locks: KeyedLocks,
     loan_reservations: Mutex<HashSet<String>>,
     follow_lock: tokio::sync::Mutex<()>,
     registry: tokio::sync::Mutex<RegistryFollower>,
@@ -193,12 +196,13 @@ fn link_problem(error: LinkError) -> ServiceError {
     }
 }
 
-/// SHA-256 of a request body in canonical JSON form (sorted keys, no whitespace).
+/// SHA-256 of a request body in its RFC 8785 canonical form (JCS: members sorted, numbers and
+/// strings in one spelling), the idempotency fingerprint: the same request sent with its
+/// members in another order or other whitespace is the same request.
 pub fn body_hash(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
-    Some(encoding::to_hex(&Sha256::digest(
-        value.to_string().as_bytes(),
-    )))
+    let canonical = serde_json_canonicalizer::to_vec(&value).ok()?;
+    Some(encoding::to_hex(&Sha256::digest(&canonical)))
 }
 
 /// The current month, `YYYY-MM`, in UTC.
@@ -253,6 +257,7 @@ impl Gateway {
             ),
             idempotency_locks: KeyedLocks::default(),
             repayment_locks: KeyedLocks::default(),
+            settlement_locks: KeyedLocks::default(),
             loan_reservations: Mutex::new(HashSet::new()),
             follow_lock: tokio::sync::Mutex::new(()),
             registry: tokio::sync::Mutex::default(),
@@ -312,7 +317,12 @@ impl Gateway {
             match min {
                 None => return Ok(Some(height)),
                 Some(min) if height >= min => {
-                    while self.follow_once().await? > 0 {}
+                    // Index what the node has (bounded: the follower task does the rest).
+                    for _ in 0..MAX_CATCH_UP_PAGES {
+                        if self.follow_once().await? == 0 {
+                            break;
+                        }
+                    }
                     return Ok(Some(height));
                 }
                 // Far beyond this node: no recent write answered with it, do not wait.
@@ -325,7 +335,7 @@ impl Gateway {
                         height,
                     });
                 }
-                Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Some(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
     }
@@ -355,5 +365,23 @@ impl Gateway {
             &self.genesis,
             &self.opener(),
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_idempotency_fingerprint_is_the_requests_not_its_spelling() {
+        let a =
+            br#"{"type":"loan.repaid","fields":{"loan_id":"L-1","amount":5,"period":"2026-11"}}"#;
+        let b = br#" { "fields" : { "period":"2026-11", "amount":5, "loan_id":"L\u002d1" },
+                     "type":"loan.repaid" } "#;
+        assert_eq!(body_hash(a), body_hash(b));
+        let c =
+            br#"{"type":"loan.repaid","fields":{"loan_id":"L-1","amount":6,"period":"2026-11"}}"#;
+        assert_ne!(body_hash(a), body_hash(c));
+        assert_eq!(body_hash(b"{"), None);
     }
 }

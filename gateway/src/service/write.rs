@@ -36,7 +36,7 @@ impl Drop for LoanReservation<'_> {
 #[allow(dead_code)]
 enum BusinessLock<'a> {
     Loan(LoanReservation<'a>),
-    Repayment(KeyedGuard<'a>),
+    Keyed(KeyedGuard<'a>),
     None,
 }
 
@@ -183,9 +183,10 @@ impl Gateway {
 
     /// What a write holds from before it is built until its outcome is recorded, so that two
     /// requests of this gateway never race on one business key: a loan id being created
-    /// (a second request for it is refused at once), or a loan being repaid (repayments of one
+    /// (a second request for it is refused at once), a loan being repaid (repayments of one
     /// loan are built one after another, each against the outstanding principal the previous
-    /// one left). The ledger itself enforces one loan per id and originator (the loan's entry
+    /// one left), or a period being settled (one settlement at a time, each of the repayments
+    /// the previous one left). The ledger itself enforces one loan per id and originator (the loan's entry
     /// id derives from its business id), also across gateway processes and restarts.
     async fn business_lock(&self, request: &Request) -> Result<BusinessLock<'_>, ServiceError> {
         Ok(match request {
@@ -195,9 +196,12 @@ impl Gateway {
                 })?,
             ),
             Request::LoanRepaid(repayment) => {
-                BusinessLock::Repayment(self.repayment_locks.lock(&repayment.loan_id).await)
+                BusinessLock::Keyed(self.repayment_locks.lock(&repayment.loan_id).await)
             }
-            _ => BusinessLock::None,
+            Request::SettlementClosed(settlement) => {
+                BusinessLock::Keyed(self.settlement_locks.lock(&settlement.period).await)
+            }
+            Request::RegistryUpdated(_) => BusinessLock::None,
         })
     }
 
@@ -396,41 +400,50 @@ impl Gateway {
         let id = entry.header.id;
         let bytes = entry.encode();
         let submitted = std::time::Instant::now();
-        let result = match self.node.submit(bytes.clone(), FINALIZATION_WAIT).await {
-            // Already finalized (an earlier attempt's answer was lost): the same bytes are
-            // this entry, anything else under its id is a conflict.
-            Err(LinkError::Replay) => match self.node.entry(&id).await {
-                Ok(Some(stored)) if stored.bytes == bytes => Ok(veil_node::state::Receipt {
-                    id,
-                    height: stored.height,
-                    block: [0; 32],
-                }),
-                _ => Err(LinkError::Replay),
+        let submitted_result = self.node.submit(bytes.clone(), FINALIZATION_WAIT).await;
+        let receipt = match submitted_result {
+            // Finalized (now, or by an earlier attempt whose answer was lost): what the ledger
+            // holds under this id decides. These bytes are this entry; other bytes mean this
+            // entry can never be finalized (one entry per id), whoever wrote them.
+            Ok(_) | Err(LinkError::Replay) => match self.node.entry(&id).await {
+                Ok(Some(stored)) if stored.bytes == bytes => Ok(stored.height),
+                Ok(Some(_)) => Err(ServiceError::Superseded(match request {
+                    Request::LoanOriginated(loan) => {
+                        format!("loan {} already exists", loan.loan_id)
+                    }
+                    _ => "another entry holds this entry's id; nothing was written".to_owned(),
+                })),
+                // Another entry with this id waits to be ordered: this one's fate is open.
+                Ok(None) => Err(ServiceError::conflict(match request {
+                    Request::LoanOriginated(loan) => {
+                        format!("loan {} is being created by another request", loan.loan_id)
+                    }
+                    _ => "another entry with this id is waiting to be ordered".to_owned(),
+                })),
+                Err(error) => Err(link_problem(error)),
             },
-            other => other,
-        };
-        if let Request::LoanOriginated(loan) = request
-            && result.is_ok()
-        {
+            // The entry was built on a registry version another member has just changed (a
+            // loan screened against it, or an update of it): it can never be finalized, and
+            // building it again uses the new version.
+            Err(LinkError::Rejected(RejectionCode::StaleRegistry)) => {
+                Err(ServiceError::Superseded(
+                    "the consortium's registry changed while this entry was being built; nothing \
+                 was written: send the same request again (the same Idempotency-Key is fine)"
+                        .to_owned(),
+                ))
+            }
+            Err(other) => Err(link_problem(other)),
+        }?;
+        if let Request::LoanOriginated(loan) = request {
             self.store
                 .put_loan(&loan.loan_id, &id)
                 .map_err(store_error)?;
         }
-        let receipt = result.map_err(|e| match (e, request) {
-            // The entry was built on a registry version another member has just changed (a
-            // loan screened against it, or an update of it): nothing was written, and
-            // building it again uses the new version.
-            (LinkError::Rejected(RejectionCode::StaleRegistry), _) => ServiceError::conflict(
-                "the consortium's registry changed while this entry was being built; nothing \
-                 was written: send the same request again (the same Idempotency-Key is fine)",
-            ),
-            // Another entry holds this loan's id: the loan exists (or is being written by
-            // another process of this member).
-            (LinkError::Replay, Request::LoanOriginated(loan)) => {
-                ServiceError::conflict(format!("loan {} already exists", loan.loan_id))
-            }
-            (other, _) => link_problem(other),
-        })?;
+        let receipt = veil_node::state::Receipt {
+            id,
+            height: receipt,
+            block: [0; 32],
+        };
         self.timings.add(timings, submitted.elapsed());
         if let Request::LoanRepaid(repayment) = request {
             self.store

@@ -54,6 +54,10 @@ const DRAIN_LIMIT: usize = 1024 * 1024;
 /// (408): a client that stopped sending is told so, not left waiting for a write timeout.
 pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a whole request body may take to arrive (a client trickling it byte by byte is
+/// told 408 well before the request's own time limit).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// The longest a read or write waits for this gateway's node to reach a `min_height`.
 pub const MIN_HEIGHT_WAIT: Duration = Duration::from_secs(5);
 
@@ -61,16 +65,19 @@ pub const MIN_HEIGHT_WAIT: Duration = Duration::from_secs(5);
 pub const HEIGHT_HEADER: &str = "veil-ledger-height";
 
 /// Reads a request body of at most `MAX_BODY` bytes, each piece arriving within
-/// [`BODY_IDLE_TIMEOUT`] of the last.
+/// [`BODY_IDLE_TIMEOUT`] of the last and the whole within [`BODY_TIMEOUT`].
 pub(super) async fn read_body(body: Body) -> Result<Bytes, Problem> {
     use futures::StreamExt as _;
     let mut stream = body.into_data_stream();
     let mut buffer = Vec::new();
     let mut seen = 0usize;
+    let deadline = tokio::time::Instant::now() + BODY_TIMEOUT;
     loop {
-        let next = tokio::time::timeout(BODY_IDLE_TIMEOUT, stream.next())
+        let wait =
+            BODY_IDLE_TIMEOUT.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        let next = tokio::time::timeout(wait, stream.next())
             .await
-            .map_err(|_| Problem::body_timeout(BODY_IDLE_TIMEOUT))?;
+            .map_err(|_| Problem::body_timeout(BODY_IDLE_TIMEOUT, BODY_TIMEOUT))?;
         let Some(chunk) = next else { break };
         let chunk =
             chunk.map_err(|_| Problem::bad_request("the request body could not be read"))?;
@@ -161,10 +168,20 @@ async fn observe(State(routes): State<Routes>, request: Request, next: Next) -> 
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    // Known methods only: a label per arbitrary method token would grow without bound.
+    let method = match *request.method() {
+        axum::http::Method::GET => "GET",
+        axum::http::Method::POST => "POST",
+        axum::http::Method::HEAD => "HEAD",
+        axum::http::Method::PUT => "PUT",
+        axum::http::Method::DELETE => "DELETE",
+        axum::http::Method::OPTIONS => "OPTIONS",
+        axum::http::Method::PATCH => "PATCH",
+        _ => "other",
+    };
     let response = next.run(request).await;
     routes.metrics.observe(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed(),
