@@ -113,15 +113,25 @@ impl LocalNode {
             .id;
         // Register before admitting, so a fast finalization cannot be missed.
         let waiter = self.state.wait_for(id);
-        match self.state.admit(bytes) {
-            Ok(_) => self.gossip.broadcast_entry(bytes),
-            Err(error) => return Err(submit_error(error)),
+        let result = match self.state.admit(bytes) {
+            Ok(_) => {
+                self.gossip.broadcast_entry(bytes);
+                match tokio::time::timeout(wait, waiter).await {
+                    Ok(Ok(receipt)) => Ok(receipt),
+                    Ok(Err(_)) => Err(LinkError::Unavailable("node stopping".into())),
+                    Err(_) => Err(LinkError::Timeout),
+                }
+            }
+            Err(error) => {
+                drop(waiter);
+                Err(submit_error(error))
+            }
+        };
+        // The waiter is gone here (answered, refused or timed out): never leave its sender.
+        if result.is_err() {
+            self.state.forget_waiters(&id);
         }
-        match tokio::time::timeout(wait, waiter).await {
-            Ok(Ok(receipt)) => Ok(receipt),
-            Ok(Err(_)) => Err(LinkError::Unavailable("node stopping".into())),
-            Err(_) => Err(LinkError::Timeout),
-        }
+        result
     }
 
     /// The node's status.

@@ -389,6 +389,18 @@ impl NodeState {
         lock(&self.verified.0).set.contains(digest)
     }
 
+    /// Drops the waiters of `id` whose receiver is gone (a submission refused, or one that
+    /// stopped waiting), so that ids which never finalize do not hold memory.
+    pub fn forget_waiters(&self, id: &EntryId) {
+        let mut waiters = lock(&self.waiters);
+        if let Some(list) = waiters.get_mut(id) {
+            list.retain(|sender| !sender.is_closed());
+            if list.is_empty() {
+                waiters.remove(id);
+            }
+        }
+    }
+
     /// Records a finalized, durably applied block: clears the mempool, wakes waiters.
     pub fn finalized(&self, height: u64, block: [u8; 32], ids: &[EntryId]) {
         let now = Instant::now();
