@@ -130,10 +130,10 @@ pub async fn serve(
     let router = routes()
         .route("/", get(|| async { axum::response::Redirect::to("/ui") }))
         .fallback(forward)
+        .layer(axum::middleware::from_fn(loopback_host_only))
         .layer(axum::middleware::map_response(
             veil_node::problem::ensure_problem,
         ))
-        .layer(axum::middleware::from_fn(loopback_host_only))
         .with_state(Upstream { client, gateway });
     let bind = |source| ConsoleError::Bind { listen, source };
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(bind)?;

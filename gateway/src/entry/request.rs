@@ -180,21 +180,42 @@ impl Request {
     }
 }
 
-/// Invisible format characters (Unicode category Cf that render as nothing or reorder text:
-/// zero-width spaces and joiners, bidirectional controls, word joiners, the BOM): with them,
-/// `L-1` and `L-1` followed by U+200B would be two ids that look the same.
+/// Characters that render as nothing or reorder text (Unicode's Default_Ignorable_Code_Point
+/// set and the bidirectional controls: zero-width spaces and joiners, variation selectors,
+/// fillers, tags, the BOM): with them, `L-1` and `L-1` followed by U+200B would be two ids
+/// that look the same. (Text is not normalized: the same word in NFC and NFD is two ids.)
 fn is_invisible_format(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}'
+            | '\u{034F}'
             | '\u{061C}'
-            | '\u{180E}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
             | '\u{200B}'..='\u{200F}'
             | '\u{202A}'..='\u{202E}'
             | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
             | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
     )
+}
+
+/// A text naming something that exists (checked against it later): not blank, at most `max`
+/// characters, no control characters.
+fn reference(field: &str, value: &str, max: usize) -> Result<(), EntryError> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
+    {
+        return Err(EntryError::malformed(format!(
+            "{field} must be 1 to {max} printable characters"
+        )));
+    }
+    Ok(())
 }
 
 fn text(field: &str, value: &str, max: usize) -> Result<(), EntryError> {
@@ -245,7 +266,9 @@ pub fn parse(body: &[u8]) -> Result<Request, EntryError> {
         }
         EntryType::LoanRepaid => {
             let repayment: LoanRepaid = serde_json::from_value(request.fields).map_err(fields)?;
-            text("loan_id", &repayment.loan_id, 64)?;
+            // A reference to an existing loan: loans made before ids were checked for
+            // look-alikes must stay repayable.
+            reference("loan_id", &repayment.loan_id, 64)?;
             period(&repayment.period)?;
             Ok(Request::LoanRepaid(repayment))
         }
@@ -440,6 +463,12 @@ mod tests {
             assert!(text("loan_id", look_alike, 64).is_err(), "{look_alike:?}");
         }
         assert!(text("loan_id", &"字".repeat(65), 64).is_err());
+        for look_alike in ["L-1\u{3164}", "L\u{FE0F}-1", "L-1\u{E0041}", "\u{115F}L-1"] {
+            assert!(text("loan_id", look_alike, 64).is_err(), "{look_alike:?}");
+        }
+        // Loans made before the rule stay repayable.
+        assert!(reference("loan_id", "L-1 ", 64).is_ok());
+        assert!(reference("loan_id", "L-1\n", 64).is_err());
     }
 
     #[test]

@@ -56,12 +56,18 @@ impl ServiceError {
     /// Whether a failed write certainly left nothing on the ledger (the entry was refused,
     /// or never built), so that the same request may simply be sent again.
     pub fn nothing_written(&self) -> bool {
-        // Not `Conflict`, `Refused`, `Unavailable`, `Timeout`: after a submission these leave
-        // the entry's fate open (it may be waiting in a mempool, or become valid once a
-        // reference is finalized), so its record stays and a retry resubmits it.
+        // `Refused` counts: the gateway builds on what its own node finalized, and `submit`
+        // answers `Refused` only after checking that the ledger does not hold these bytes.
+        // Not `Conflict`, `Unavailable`, `Timeout`: after a submission these leave the entry's
+        // fate open (it may be waiting in a mempool), so its record stays and a retry
+        // resubmits it.
         matches!(
             self,
-            Self::Entry(_) | Self::Forbidden | Self::NotFound(_) | Self::Superseded(_)
+            Self::Entry(_)
+                | Self::Forbidden
+                | Self::NotFound(_)
+                | Self::Superseded(_)
+                | Self::Refused
         )
     }
 

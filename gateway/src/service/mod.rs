@@ -47,8 +47,6 @@ pub const FINALIZATION_WAIT: Duration = Duration::from_secs(30);
 /// rather than waited for (a client passes heights that writes answered with, a few blocks
 /// ahead at most while nodes converge).
 pub const MAX_HEIGHT_AHEAD: u64 = 1_000;
-/// Most pages of ledger indexing one `min_height` read does itself before answering.
-const MAX_CATCH_UP_PAGES: usize = 10;
 /// Most entries per list page.
 pub const MAX_PAGE: usize = 100;
 
@@ -317,10 +315,13 @@ impl Gateway {
             match min {
                 None => return Ok(Some(height)),
                 Some(min) if height >= min => {
-                    // Index what the node has (bounded: the follower task does the rest).
-                    for _ in 0..MAX_CATCH_UP_PAGES {
-                        if self.follow_once().await? == 0 {
-                            break;
+                    // The indexes catch up with the node (within the same deadline).
+                    while self.follow_once().await? > 0 {
+                        if tokio::time::Instant::now() >= deadline {
+                            return Err(ServiceError::Behind {
+                                min_height: min,
+                                height,
+                            });
                         }
                     }
                     return Ok(Some(height));

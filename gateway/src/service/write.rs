@@ -185,8 +185,8 @@ impl Gateway {
     /// requests of this gateway never race on one business key: a loan id being created
     /// (a second request for it is refused at once), a loan being repaid (repayments of one
     /// loan are built one after another, each against the outstanding principal the previous
-    /// one left), or a period being settled (one settlement at a time, each of the repayments
-    /// the previous one left). The ledger itself enforces one loan per id and originator (the loan's entry
+    /// one left), a period being settled (one settlement at a time, each of the repayments the
+    /// previous one left), or the registry (one update at a time). The ledger itself enforces one loan per id and originator (the loan's entry
     /// id derives from its business id), also across gateway processes and restarts.
     async fn business_lock(&self, request: &Request) -> Result<BusinessLock<'_>, ServiceError> {
         Ok(match request {
@@ -201,7 +201,10 @@ impl Gateway {
             Request::SettlementClosed(settlement) => {
                 BusinessLock::Keyed(self.settlement_locks.lock(&settlement.period).await)
             }
-            Request::RegistryUpdated(_) => BusinessLock::None,
+            // One registry update at a time: each is built on the version the last one made.
+            Request::RegistryUpdated(_) => {
+                BusinessLock::Keyed(self.settlement_locks.lock("\0registry").await)
+            }
         })
     }
 
@@ -425,13 +428,20 @@ impl Gateway {
             // The entry was built on a registry version another member has just changed (a
             // loan screened against it, or an update of it): it can never be finalized, and
             // building it again uses the new version.
-            Err(LinkError::Rejected(RejectionCode::StaleRegistry)) => {
-                Err(ServiceError::Superseded(
-                    "the consortium's registry changed while this entry was being built; nothing \
-                 was written: send the same request again (the same Idempotency-Key is fine)"
+            // Refused at admission. The gateway builds on what its own node has finalized, so
+            // a refusal is final for these bytes — unless an earlier copy of them was
+            // finalized in the meantime (the node checks the id before the rules).
+            Err(LinkError::Rejected(code)) => match self.node.entry(&id).await {
+                Ok(Some(stored)) if stored.bytes == bytes => Ok(stored.height),
+                Ok(_) if code == RejectionCode::StaleRegistry => Err(ServiceError::Superseded(
+                    "the consortium's registry changed while this entry was being built; \
+                         nothing was written: send the same request again (the same \
+                         Idempotency-Key is fine)"
                         .to_owned(),
-                ))
-            }
+                )),
+                Ok(_) => Err(link_problem(LinkError::Rejected(code))),
+                Err(error) => Err(link_problem(error)),
+            },
             Err(other) => Err(link_problem(other)),
         }?;
         if let Request::LoanOriginated(loan) = request {

@@ -73,6 +73,9 @@ impl Rejection {
             Self::Commitments(_) => RejectionCode::Commitments,
             Self::PolicyHash => RejectionCode::Policy,
             Self::UnknownSubmitter | Self::Signature => RejectionCode::Signature,
+            // The first update of a registry that meanwhile exists: built on a superseded
+            // (empty) version, like any stale update.
+            Self::References(ReferenceError::UnchainedUpdate) => RejectionCode::StaleRegistry,
             Self::References(_) => RejectionCode::Reference,
             Self::Replay | Self::AlreadySettled => RejectionCode::Replay,
             Self::StaleRegistry => RejectionCode::StaleRegistry,
