@@ -90,8 +90,9 @@ pub fn identity_files(
     };
     if !cert.exists() {
         return Err(ClientError::Directory(format!(
-            "{}: no such client certificate (member {member:?}, role {role:?})",
-            cert.display()
+            "{}: no such client certificate (member {member}, role {})",
+            cert.display(),
+            role.unwrap_or("(none)")
         )));
     }
     Ok((cert, key))

@@ -18,6 +18,9 @@ use crate::consortium::{self, InitOptions, PortLease};
 /// Why an embedded consortium could not start or stop.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {
+    /// Another `veil up` (or demo, bench) runs from this directory.
+    #[error("a consortium is already running from {0}; stop it first (Ctrl-C in its terminal)")]
+    AlreadyRunning(String),
     /// No free range of loopback ports for a new consortium.
     #[error("no free range of loopback ports for the consortium")]
     NoPorts,
@@ -64,6 +67,8 @@ pub struct Embedded {
     pub gateways: Vec<(String, GatewayServer)>,
     /// The ports reserved for this consortium when this run initialized it.
     _ports: Option<PortLease>,
+    /// Held while this consortium runs: a second `veil up` of the directory is refused.
+    _running: std::fs::File,
 }
 
 impl Embedded {
@@ -90,6 +95,21 @@ impl Embedded {
             what: dir.display().to_string(),
             source,
         })?;
+        // One running consortium per directory: a second one would wait forever for the
+        // first's storage and, when stopped, remove the first's endpoints.json.
+        let running = dir.join(".veil-up.lock");
+        let running = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&running)
+            .map_err(|source| EmbeddedError::Io {
+                what: running.display().to_string(),
+                source,
+            })?;
+        if running.try_lock().is_err() {
+            return Err(EmbeddedError::AlreadyRunning(dir.display().to_string()));
+        }
         let _ = std::fs::remove_file(endpoints_path(&dir));
         let genesis = veil_node::genesis::Genesis::load(&layout::genesis(&dir))?;
 
@@ -151,6 +171,7 @@ impl Embedded {
             nodes,
             gateways,
             _ports: ports,
+            _running: running,
         })
     }
 

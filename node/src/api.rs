@@ -109,6 +109,7 @@ pub fn router(node: LocalNode, metrics: Arc<dyn Fn() -> String + Send + Sync>) -
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics_text))
         .layer(DefaultBodyLimit::max(MAX_ENTRY_LEN))
+        .layer(axum::middleware::from_fn(crate::problem::one_host))
         .layer(axum::middleware::map_response(
             crate::problem::ensure_problem,
         ))

@@ -128,6 +128,29 @@ pub async fn ensure_problem(response: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// Request middleware (`axum::middleware::from_fn(one_host)`): an HTTP/1.1 request must carry
+/// exactly one `Host` field (RFC 9112 §3.2: "A server MUST respond with a 400 … to any
+/// HTTP/1.1 request message that lacks a Host header field and to any request message that
+/// contains more than one Host header field line or a Host header field with an invalid
+/// field value"). hyper leaves this to the application.
+pub async fn one_host(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let hosts = request.headers().get_all(header::HOST).iter().count();
+    let needs_host = request.version() == axum::http::Version::HTTP_11;
+    if hosts > 1 || (needs_host && hosts == 0) {
+        let problem = ProblemBody::for_status(
+            StatusCode::BAD_REQUEST,
+            Some("an HTTP/1.1 request carries exactly one Host field (RFC 9112 §3.2)".into()),
+        );
+        let mut response = Response::new(Body::from(problem.to_bytes()));
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        return response;
+    }
+    next.run(request).await
+}
+
 /// A connection whose bare error answers from hyper (see the module docs) carry a problem
 /// body. Reads pass through; writes pass through except that one answer.
 #[derive(Debug)]

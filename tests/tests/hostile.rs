@@ -182,6 +182,33 @@ async fn every_error_is_problem_json_even_before_a_handler_runs() {
             400,
         ),
         (
+            "a query parameter given twice",
+            b"GET /v1/entries?limit=1&limit=100 HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "an HTTP/1.1 request without Host",
+            b"GET /v1/entries HTTP/1.1\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "two Host fields",
+            b"GET /v1/entries HTTP/1.1\r\nhost: x\r\nhost: y\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a body in a Content-Encoding the gateway would not decode",
+            b"POST /v1/entries HTTP/1.1\r\nhost: x\r\ncontent-encoding: gzip\r\ncontent-length: 2\r\n\r\n{}"
+                .to_vec(),
+            415,
+        ),
+        (
+            "JSON in another charset",
+            b"POST /v1/entries HTTP/1.1\r\nhost: x\r\ncontent-type: application/json; charset=utf-16\r\ncontent-length: 2\r\n\r\n{}"
+                .to_vec(),
+            415,
+        ),
+        (
             "a limit out of range",
             b"GET /v1/entries?limit=0 HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
             400,

@@ -86,6 +86,17 @@ async fn veil_up_stops_cleanly_and_restarts_with_all_data() {
     register_borrowers(&clerk, &writes, &[BORROWER]).await;
     let (status, loan) = post_json(&clerk, &writes, &loan_request("L-UP"), None).await;
     assert_eq!(status, StatusCode::CREATED, "{loan}");
+    // A second `veil up` of the running directory is refused at once, and leaves the running
+    // one (and its endpoints.json) alone.
+    let second = Command::new(veil_bin())
+        .args(["up", "--settlement-capacities", "16", "--dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{stderr}");
+    assert!(stderr.contains("already running"), "{stderr}");
+    assert!(dir.join("endpoints.json").exists());
     assert!(terminate(child).success(), "veil up did not exit cleanly");
 
     let child = up(dir);

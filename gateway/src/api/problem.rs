@@ -114,6 +114,16 @@ impl Problem {
         )
     }
 
+    /// 415: the body's encoding or charset is not one the gateway reads.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            Some(detail.into()),
+        )
+    }
+
     /// 409: the Idempotency-Key was first used with another request body.
     pub fn key_reused() -> Self {
         Self::new(
@@ -242,11 +252,21 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
+        // Problems a client is meant to retry say when (RFC 9110 §10.2.3).
+        let retry = matches!(
+            self.kind.rsplit('/').next(),
+            Some("in-progress" | "behind" | "unavailable")
+        );
         let mut response = (status, Json(self)).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if retry {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }

@@ -1,15 +1,12 @@
 //! The disclosure log and the sealed entries a regulator exports.
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use veil_node::tls::Identity;
 
-use super::{Routes, limit, parse_cursor, principal, query, query_params};
+use super::{QueryParams, Routes, limit, parse_cursor, principal, query, query_params};
 use crate::api::problem::Problem;
 use crate::consortium::config::GatewayKind;
 use crate::service::MAX_PAGE;
@@ -19,7 +16,7 @@ use veil_policies::Principal;
 /// The gateway's hash-chained disclosure log (regulators only), with the chain verified.
 #[utoipa::path(
     get,
-    path = "/v1/disclosures",
+    path = "/v1/disclosures", tag = "regulators",
     params(
         ("from" = Option<i64>, Query, minimum = 0, description = "First sequence number (past the end: an empty page)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1 to 1000 (default 100)"),
@@ -33,7 +30,7 @@ use veil_policies::Principal;
 pub(super) async fn disclosures(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    params: QueryParams,
 ) -> Result<Response, Problem> {
     let params = query_params(params)?;
     query(&params, &["from", "limit"])?;
@@ -78,7 +75,7 @@ pub(super) async fn disclosures(
 /// view key stays with whoever holds it, and decryption happens on their side.
 #[utoipa::path(
     get,
-    path = "/v1/sealed/entries",
+    path = "/v1/sealed/entries", tag = "regulators",
     params(
         ("cursor" = Option<String>, Query, pattern = r"^[0-9]{1,20}:[0-9]{1,10}$", description = "The previous page's next_cursor"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1 to 100 (default 100)"),
@@ -92,7 +89,7 @@ pub(super) async fn disclosures(
 pub(super) async fn sealed(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    params: QueryParams,
 ) -> Result<Response, Problem> {
     let params = query_params(params)?;
     query(&params, &["cursor", "limit"])?;

@@ -1,11 +1,9 @@
 //! `/v1/entries`: write an entry, read one, list a page, and a settlement's proof.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -14,8 +12,8 @@ use veil_node::tls::Identity;
 use veil_policies::EntryType;
 
 use super::{
-    Routes, await_height, entry_principal, limit, parse_cursor, path_param, principal, query,
-    query_params, read_body, set_height,
+    QueryParams, Routes, await_height, entry_principal, limit, parse_cursor, path_param, principal,
+    query, query_params, read_body, set_height,
 };
 use crate::api::problem::Problem;
 use crate::entry::request::EntryRequest;
@@ -36,7 +34,7 @@ pub struct WrittenResponse {
 /// consortium finalized it.
 #[utoipa::path(
     post,
-    path = "/v1/entries",
+    path = "/v1/entries", tag = "entries",
     request_body = EntryRequest,
     params(
         ("Idempotency-Key" = Option<String>, Header, max_length = 130, description = "draft-ietf-httpapi-idempotency-key-header: one field line, a quoted Structured Field String or a bare key of 1 to 128 visible ASCII characters. Same key and body return the same entry; another body is 409; a retry while the first is in progress is 409 (type in-progress); a request that failed and wrote nothing releases its key."),
@@ -46,7 +44,9 @@ pub struct WrittenResponse {
         (status = 201, description = "Finalized; header veil-ledger-height carries the height", body = WrittenResponse),
         (status = 400, description = "Malformed request or unknown field", body = Problem),
         (status = 403, description = "Identity may not write", body = Problem),
-        (status = 409, description = "Idempotency key reused with another body, or duplicate loan id", body = Problem),
+        (status = 408, description = "The request body stopped arriving (nothing written)", body = Problem),
+        (status = 409, description = "Idempotency key reused with another body (idempotency-key-reused); a request with this key still in progress (in-progress); the loan id exists or is being created; the registry changed while the entry was built (send it again); min_height not reached (behind)", body = Problem),
+        (status = 415, description = "A Content-Encoding, or a charset other than UTF-8", body = Problem),
         (status = 413, description = "Body too large", body = Problem),
         (status = 422, description = "The entry breaks a consortium rule", body = Problem),
         (status = 503, description = "Ledger unavailable", body = Problem),
@@ -57,13 +57,14 @@ pub(super) async fn create(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
     headers: HeaderMap,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    params: QueryParams,
     body: Body,
 ) -> Result<Response, Problem> {
     let params = query_params(params)?;
     query(&params, &["min_height"])?;
     let principal = entry_principal(&routes.gateway, &identity)?;
     let key = idempotency_key(&headers)?;
+    body_encoding(&headers)?;
     let body = read_body(body).await?;
     if params.contains_key("min_height") {
         await_height(&routes, &params).await?;
@@ -89,6 +90,39 @@ pub(super) async fn create(
         .into_response();
     set_height(&mut response, Some(written.height));
     Ok(response)
+}
+
+/// The body is read as UTF-8 JSON bytes, as sent: a `Content-Encoding` other than `identity`
+/// (a server honouring it would read another body) or a JSON media type with another
+/// charset is 415. Other media types are accepted and read as JSON (`curl -d` sends
+/// `application/x-www-form-urlencoded`).
+fn body_encoding(headers: &HeaderMap) -> Result<(), Problem> {
+    for encoding in headers.get_all(axum::http::header::CONTENT_ENCODING) {
+        let identity = encoding.to_str().is_ok_and(|e| {
+            e.split(',')
+                .all(|c| c.trim().eq_ignore_ascii_case("identity"))
+        });
+        if !identity {
+            return Err(Problem::unsupported_media_type(
+                "Content-Encoding is not supported: send the JSON body unencoded",
+            ));
+        }
+    }
+    if let Some(content_type) = headers.get(axum::http::header::CONTENT_TYPE) {
+        let text = content_type.to_str().unwrap_or("").to_ascii_lowercase();
+        let charset = text
+            .split(';')
+            .skip(1)
+            .filter_map(|p| p.trim().strip_prefix("charset="))
+            .map(|c| c.trim_matches('"'))
+            .find(|c| *c != "utf-8");
+        if let Some(charset) = charset {
+            return Err(Problem::unsupported_media_type(format!(
+                "the body is read as UTF-8 JSON; charset {charset:?} is not supported"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The request's idempotency key (draft-ietf-httpapi-idempotency-key-header §2.1): one
@@ -133,7 +167,9 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Pro
             .bytes()
             .any(|b| matches!(b, b',' | b';' | b'\\' | b'"'))
         {
-            return Err(invalid("is ambiguous (a list, parameters or quotes)"));
+            return Err(invalid(
+                "holds a comma, semicolon, backslash or stray quote (a list or parameters?)",
+            ));
         }
         text.to_owned()
     };
@@ -148,7 +184,7 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Pro
 /// their commitments), the rest `{"redacted": true, "commitment": ...}`, and proof status.
 #[utoipa::path(
     get,
-    path = "/v1/entries/{id}",
+    path = "/v1/entries/{id}", tag = "entries",
     params(
         ("id" = String, Path, pattern = r"^[0-9a-f]{32}$", description = "Entry id, 32 hex digits"),
         ("min_height" = Option<u64>, Query, minimum = 0, description = "Wait (up to 5 s) until this gateway's node has finalized this height; 409 (type behind) if it does not"),
@@ -156,6 +192,7 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Pro
     responses(
         (status = 200, description = "The entry as the caller sees it; header veil-ledger-height carries the height read at", body = Object),
         (status = 400, description = "Malformed id or query", body = Problem),
+        (status = 409, description = "min_height not reached in time (behind)", body = Problem),
         (status = 404, description = "No such entry", body = Problem),
     )
 )]
@@ -163,7 +200,7 @@ pub(super) async fn read(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
     id: Result<Path<String>, PathRejection>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    params: QueryParams,
 ) -> Result<Response, Problem> {
     let params = query_params(params)?;
     query(&params, &["min_height"])?;
@@ -185,7 +222,7 @@ pub(super) async fn read(
 /// in snarkjs' JSON). Public data only; any member or regulator may read it.
 #[utoipa::path(
     get,
-    path = "/v1/entries/{id}/proof",
+    path = "/v1/entries/{id}/proof", tag = "entries",
     params(("id" = String, Path, pattern = r"^[0-9a-f]{32}$", description = "Settlement entry id, 32 hex digits")),
     responses(
         (status = 400, description = "Malformed id", body = Problem),
@@ -207,7 +244,7 @@ pub(super) async fn settlement_proof(
 /// A page of entries, oldest first.
 #[utoipa::path(
     get,
-    path = "/v1/entries",
+    path = "/v1/entries", tag = "entries",
     params(
         ("type" = Option<String>, Query, description = "Entry type (loan.originated, loan.repaid, settlement.closed, registry.updated); all types if absent or empty", pattern = r"^(|loan\.originated|loan\.repaid|settlement\.closed|registry\.updated)$"),
         ("cursor" = Option<String>, Query, pattern = r"^[0-9]{1,20}:[0-9]{1,10}$", description = "The previous page's next_cursor"),
@@ -217,12 +254,13 @@ pub(super) async fn settlement_proof(
     responses(
         (status = 200, description = "`{entries, next_cursor}`; header veil-ledger-height carries the height read at", body = Object),
         (status = 400, description = "Malformed query", body = Problem),
+        (status = 409, description = "min_height not reached in time (behind)", body = Problem),
     )
 )]
 pub(super) async fn list(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    params: QueryParams,
 ) -> Result<Response, Problem> {
     let params = query_params(params)?;
     query(&params, &["type", "cursor", "limit", "min_height"])?;

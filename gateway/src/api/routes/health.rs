@@ -10,7 +10,7 @@ use super::{Routes, principal};
 use crate::api::problem::Problem;
 
 /// The member node's status.
-#[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "`{member, height, head_hash, peers, policy_hash}`", body = Object)))]
+#[utoipa::path(get, path = "/v1/status", tag = "operations", responses((status = 200, description = "`{member, height, head_hash, peers, policy_hash}`", body = Object)))]
 pub(super) async fn status(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
@@ -35,13 +35,13 @@ pub(super) async fn status(
 }
 
 /// Liveness.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive", body = Object)))]
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive", body = Object)))]
 pub(super) async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
 /// Readiness: the node answers, has peers and has not halted.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready (problem+json)", body = Problem)))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready (problem+json)", body = Problem)))]
 pub(super) async fn readyz(State(routes): State<Routes>) -> Response {
     match routes.gateway.node.status().await {
         Ok(status) if status.halted.is_none() && !status.peers.is_empty() => {
@@ -52,7 +52,7 @@ pub(super) async fn readyz(State(routes): State<Routes>) -> Response {
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", body = String)))]
 pub(super) async fn metrics(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,

@@ -1,20 +1,20 @@
 //! `/v1/loans/{loan_id}`: a loan as the caller may see it.
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use veil_node::tls::Identity;
 
-use super::{Routes, await_height, entry_principal, path_param, query, query_params, set_height};
+use super::{
+    QueryParams, Routes, await_height, entry_principal, path_param, query, query_params, set_height,
+};
 use crate::api::problem::Problem;
 
 /// A loan as the caller may see it: terms, funding by bank, repayments, outstanding.
 #[utoipa::path(
     get,
-    path = "/v1/loans/{loan_id}",
+    path = "/v1/loans/{loan_id}", tag = "loans",
     params(
         ("loan_id" = String, Path, min_length = 1, max_length = 64, description = "The loan's business id (1 to 64 characters)"),
         ("min_height" = Option<u64>, Query, minimum = 0, description = "Wait (up to 5 s) until this gateway's node has finalized this height and indexed its loans (e.g. the height the loan's write answered with); 409 (type behind) if it does not"),
@@ -22,6 +22,7 @@ use crate::api::problem::Problem;
     responses(
         (status = 200, description = "The loan; header veil-ledger-height carries the height read at", body = Object),
         (status = 400, description = "Malformed loan id or query", body = Problem),
+        (status = 409, description = "min_height not reached in time (behind)", body = Problem),
         (status = 404, description = "Unknown, or not visible to the caller", body = Problem),
     )
 )]
@@ -29,7 +30,7 @@ pub(super) async fn loan(
     State(routes): State<Routes>,
     Extension(identity): Extension<Identity>,
     loan_id: Result<Path<String>, PathRejection>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    params: QueryParams,
 ) -> Result<Response, Problem> {
     let params = query_params(params)?;
     query(&params, &["min_height"])?;

@@ -157,6 +157,7 @@ pub fn router(routes: Routes) -> Router {
         .merge(crate::api::console::routes())
         .fallback(|| async { Problem::not_found() })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        .layer(middleware::from_fn(veil_node::problem::one_host))
         .layer(middleware::map_response(veil_node::problem::ensure_problem))
         .layer(middleware::from_fn_with_state(routes.clone(), observe))
         .with_state(routes)
@@ -189,13 +190,24 @@ async fn observe(State(routes): State<Routes>, request: Request, next: Next) -> 
     response
 }
 
-/// The query parameters, or 400 naming why they do not decode.
-pub(super) fn query_params(
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<HashMap<String, String>, Problem> {
-    params
-        .map(|Query(params)| params)
-        .map_err(|e| Problem::bad_request(format!("invalid query string: {}", e.body_text())))
+/// A route's query string as decoded pairs, in order (see [`query_params`]).
+pub(super) type QueryParams = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The query parameters, or 400 naming why they do not decode or naming a parameter given
+/// twice (`limit=1&limit=100`: proxies and servers disagree on which one counts).
+pub(super) fn query_params(params: QueryParams) -> Result<HashMap<String, String>, Problem> {
+    let Query(pairs) = params
+        .map_err(|e| Problem::bad_request(format!("invalid query string: {}", e.body_text())))?;
+    let mut out = HashMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        if out.contains_key(&name) {
+            return Err(Problem::bad_request(format!(
+                "query parameter {name:?} is given more than once"
+            )));
+        }
+        out.insert(name, value);
+    }
+    Ok(out)
 }
 
 /// A path parameter, or 400 if it is not percent-encoded UTF-8.
@@ -215,11 +227,16 @@ pub(super) async fn await_height(
     routes: &Routes,
     params: &HashMap<String, String>,
 ) -> Result<Option<u64>, Problem> {
+    // An int64, as the document says.
     let min = params
         .get("min_height")
         .map(|text| {
-            text.parse::<u64>()
-                .map_err(|_| Problem::bad_request("min_height must be a non-negative integer"))
+            text.parse::<i64>()
+                .ok()
+                .and_then(|h| u64::try_from(h).ok())
+                .ok_or_else(|| {
+                    Problem::bad_request("min_height must be an integer from 0 to 2^63 - 1")
+                })
         })
         .transpose()?;
     Ok(routes.gateway.await_height(min, MIN_HEIGHT_WAIT).await?)
