@@ -25,24 +25,32 @@ fn assert_no_panic(stderr: &str) {
     }
 }
 
-#[test]
-fn the_demo_passes_every_check_and_reports_them() {
+/// Runs `veil ARGS… --dir DIR` with the default ports taken; asserts it succeeded without a
+/// panic and returns its standard output.
+fn run_veil(args: &[&str], dir: &std::path::Path) -> String {
     let _taken = occupy_default_ports();
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("veil-demo");
     let out = Command::new(veil_bin())
-        .args(["demo", "--loans", "3", "--dir"])
-        .arg(&dir)
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "veil demo failed:\n{stdout}\n{stderr}"
+        "veil {args:?} failed:\n{stdout}\n{stderr}"
     );
-    assert!(!stdout.contains("[FAIL]"), "{stdout}");
     assert_no_panic(&stderr);
+    stdout
+}
+
+#[test]
+fn the_demo_passes_every_check_and_reports_them() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("veil-demo");
+    let stdout = run_veil(&["demo", "--loans", "3"], &dir);
+    assert!(!stdout.contains("[FAIL]"), "{stdout}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("demo-report.json")).unwrap()).unwrap();
     assert_eq!(report["passed"], true);
@@ -58,20 +66,8 @@ fn the_demo_passes_every_check_and_reports_them() {
 /// registered their borrowers, so each gateway must read the registry it was just given.
 #[test]
 fn the_bench_runs_beside_another_consortium_and_exits_cleanly() {
-    let _taken = occupy_default_ports();
     let temp = tempfile::tempdir().unwrap();
-    let out = Command::new(veil_bin())
-        .args(["bench", "--loans", "8", "--dir"])
-        .arg(temp.path().join("bench"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "veil bench failed:\n{stdout}\n{stderr}"
-    );
-    assert_no_panic(&stderr);
+    let stdout = run_veil(&["bench", "--loans", "8"], &temp.path().join("bench"));
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     // 8 loans and their 8 repayments at saturation, all finalized.
     assert_eq!(report["entries"], 16, "{stdout}");
