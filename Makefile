@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Chromium for the console's browser test, and procps for `kill` (the process tests stop nodes
 # with SIGTERM). Node.js and npm (if the machine lacks them)
 # for snarkjs, which checks that Veil's settlement proofs verify with tooling that is not ours.
-DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config chromium procps
+DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config chromium procps openssl
 SNARKJS_VERSION := 0.7.5
 # Schemathesis (PyPI) checks the gateway against its own /openapi.json in the test suite.
 SCHEMATHESIS_VERSION := 4.32.5

@@ -14,8 +14,9 @@
 //! - [`snarkjs`]: export in snarkjs' Groth16 JSON, for verification with tools that are not ours.
 //! - `ceremony`: the multi-party setup (powers of tau, then the circuit phase). Feature
 //!   `prover`.
-//! - `dev`: a deterministic, **insecure** setup for tests and the embedded demo only. Feature
-//!   `prover`.
+//! - [`dev`]: a deterministic, **insecure** setup for tests and the embedded demo only (feature
+//!   `prover`), and [`dev::is_dev_key`], which recognises its keys (always built: nodes refuse
+//!   them).
 //! - [`derived_blinding`], [`screening_blinding`], [`random_blinding`]: Poseidon blindings;
 //!   [`period_number`]: clearing periods as circuit inputs; [`CircuitError`]: every failure.
 //!
@@ -54,7 +55,6 @@
 mod blinding;
 #[cfg(feature = "prover")]
 pub mod ceremony;
-#[cfg(feature = "prover")]
 pub mod dev;
 pub mod domains;
 mod error;

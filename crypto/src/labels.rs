@@ -41,6 +41,15 @@ pub const LOAN_ENTRY_ID_KEY: &[u8] = b"veil.loan-entry-id.key.v1";
 pub mod signature {
     /// A ledger entry signed by its submitting member.
     pub const ENTRY: &[u8] = b"veil.signature.entry.v1";
+    /// A founding member's approval of a genesis: the message is the genesis hash.
+    pub const GENESIS: &[u8] = b"veil.signature.genesis.v1";
+    /// A member's or regulator's public descriptor, signed by its own entry signing key: the
+    /// message is the descriptor's RFC 8785 canonical JSON without its signature.
+    pub const DESCRIPTOR: &[u8] = b"veil.signature.descriptor.v1";
+    /// A ceremony contribution: the message is the transcript hash after the contribution.
+    pub const CEREMONY: &[u8] = b"veil.signature.ceremony.v1";
+    /// A regulator's publication of further scoped view keys (a `view_keys.published` entry).
+    pub const VIEW_KEYS: &[u8] = b"veil.signature.view-keys.v1";
     /// Tests and examples; never accepted by the ledger.
     pub const TEST: &[u8] = b"veil.signature.test.v1";
 }
@@ -98,6 +107,10 @@ pub mod circuits {
     pub const DEV_SETUP: &[u8] = b"veil.circuits.dev-setup.v1";
     /// SHA-512 prefix of the challenge of a setup ceremony's Schnorr proof of knowledge.
     pub const CEREMONY_KNOWLEDGE: &[u8] = b"veil.ceremony.knowledge.v1";
+    /// First component of a setup ceremony's first transcript hash (over its manifest); each
+    /// contribution chains onto the hash before it, and its contributor signs the result
+    /// under [`super::signature::CEREMONY`].
+    pub const CEREMONY_TRANSCRIPT: &[u8] = b"veil.ceremony.transcript.v1";
 }
 
 /// PEM labels of key files.
@@ -111,6 +124,10 @@ pub mod pem {
     /// One scoped view key (period, field class, X25519 secret).
     pub const SCOPED_VIEW_KEY: &str = "VEIL SCOPED VIEW KEY";
 }
+
+/// The statement id of a ledger entry: what its proofs and ciphertexts are bound to (genesis,
+/// submitter, entry id).
+pub const STATEMENT_ID: &[u8] = b"veil.statement-id.v1";
 
 /// Every byte label above, for the tests: a label added above and not here fails them.
 #[cfg(test)]
@@ -127,7 +144,12 @@ const ALL: &[&[u8]] = &[
     POLICY,
     DISCLOSURE_LOG,
     LOAN_ENTRY_ID_KEY,
+    STATEMENT_ID,
     signature::ENTRY,
+    signature::GENESIS,
+    signature::DESCRIPTOR,
+    signature::CEREMONY,
+    signature::VIEW_KEYS,
     signature::TEST,
     transcript::RANGE_PROOF,
     transcript::RELATION_PROOF,
@@ -150,6 +172,7 @@ const ALL: &[&[u8]] = &[
     circuits::SCREENING_BLINDING,
     circuits::DEV_SETUP,
     circuits::CEREMONY_KNOWLEDGE,
+    circuits::CEREMONY_TRANSCRIPT,
 ];
 
 #[cfg(test)]

@@ -98,17 +98,21 @@ pub fn identity_files(
     Ok((cert, key))
 }
 
-/// An HTTPS client acting as `cert`/`key`, trusting the consortium CA of `dir`.
+/// An HTTPS client acting as `cert`/`key`, trusting the CA of every party the genesis of
+/// `dir` names (the tools speak to every party's gateway).
 ///
 /// # Errors
-/// [`ClientError::Tls`] if a file cannot be loaded.
+/// [`ClientError::Directory`] if the genesis cannot be read, [`ClientError::Tls`] if a file
+/// cannot be loaded.
 pub fn https(dir: &Path, cert: &Path, key: &Path) -> Result<reqwest::Client, ClientError> {
+    let genesis = veil_node::genesis::Genesis::load(&layout::genesis(dir))
+        .map_err(|e| ClientError::Directory(e.to_string()))?;
+    let anchors = veil_node::tls::anchors(&genesis.certificate_authorities());
     Ok(veil_node::tls::https_client(
         &veil_node::tls::TlsFiles {
             cert,
             key,
-            ca: &layout::ca_certificate(dir),
-            crl: None,
+            anchors: &anchors,
         },
         REQUEST_TIMEOUT,
     )?)

@@ -123,9 +123,9 @@ fn an_interrupted_init_is_started_again_but_a_foreign_directory_is_refused() {
     );
 
     let interrupted = temp.path().join("interrupted");
-    std::fs::create_dir_all(interrupted.join("ca")).unwrap();
+    std::fs::create_dir_all(interrupted.join("bank-a")).unwrap();
     std::fs::write(interrupted.join(".veil-init-incomplete"), "").unwrap();
-    std::fs::write(interrupted.join("ca/ca.pem"), "half-written").unwrap();
+    std::fs::write(interrupted.join("bank-a/member.json"), "half-written").unwrap();
     let out = run(&interrupted);
     assert!(
         out.status.success(),
@@ -135,7 +135,7 @@ fn an_interrupted_init_is_started_again_but_a_foreign_directory_is_refused() {
     assert!(interrupted.join("consortium.toml").is_file());
     assert!(!interrupted.join(".veil-init-incomplete").exists());
     assert_ne!(
-        std::fs::read_to_string(interrupted.join("ca/ca.pem")).unwrap(),
+        std::fs::read_to_string(interrupted.join("bank-a/member.json")).unwrap(),
         "half-written"
     );
 }

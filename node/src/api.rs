@@ -1,7 +1,10 @@
 //! The node API for gateways, served over mutual TLS (see [`crate::tls`]).
 //!
-//! Only the member's own gateway (`<member>:gateway`) may submit, and only entries its member
-//! signed; the member's gateway and regulators' gateways (`<regulator>:gateway`) may read.
+//! Only the member's own gateway (`<member>:gateway`) may submit, and only entries in its
+//! member's name; a regulator's gateway identity (`<regulator>:gateway`) may submit only that
+//! regulator's view-key publications (`view_keys.published`, `veil regulator publish`). The
+//! member's gateway and regulators' gateways may read. (Validation decides the rest: whose key
+//! must have signed what.)
 //!
 //! | method, path                 | body / answer                                             |
 //! |------------------------------|-----------------------------------------------------------|
@@ -93,7 +96,16 @@ impl ApiState {
     }
 
     fn may_submit(&self, identity: &Identity) -> bool {
-        identity.role == "gateway" && identity.member == self.node.state.member
+        identity.role == "gateway"
+            && (identity.member == self.node.state.member || self.is_regulator(identity))
+    }
+
+    fn is_regulator(&self, identity: &Identity) -> bool {
+        self.node
+            .state
+            .genesis
+            .regulator(&identity.member)
+            .is_some()
     }
 }
 
@@ -132,7 +144,7 @@ async fn submit(
         return error(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "only the member's gateway submits",
+            "only the member's gateway, or a regulator publishing its view keys, submits",
         );
     }
     let Ok(entry) = crate::ledger::Entry::decode(&body) else {
@@ -143,6 +155,15 @@ async fn submit(
             StatusCode::FORBIDDEN,
             "forbidden",
             "entry of another member",
+        );
+    }
+    if api.is_regulator(&identity)
+        && entry.header.kind != veil_policies::EntryType::ViewKeysPublished.name()
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "a regulator submits only its view-key publications",
         );
     }
     let wait = Duration::from_millis(query.wait_ms.unwrap_or(30_000)).min(MAX_WAIT);

@@ -44,9 +44,8 @@ pub struct ApiConfig {
     pub cert: PathBuf,
     /// Server private key (0600).
     pub key: PathBuf,
-    /// Consortium CA certificate.
-    pub ca: PathBuf,
-    /// CRL of the consortium CA (optional).
+    /// CRL of the member's own CA (optional). Client certificates are trusted by the CAs the
+    /// genesis names, each for its own party.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crl: Option<PathBuf>,
 }
@@ -136,7 +135,6 @@ impl NodeConfig {
         join(&mut self.identity_key);
         join(&mut self.api.cert);
         join(&mut self.api.key);
-        join(&mut self.api.ca);
         if let Some(crl) = &mut self.api.crl {
             join(crl);
         }

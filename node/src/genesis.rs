@@ -18,6 +18,8 @@ use veil_crypto::view_key::{PublishedViewKey, ViewScope};
 use veil_crypto::{EncryptionPublicKey, VerifyingKey};
 use veil_policies::schema::is_member_id;
 
+use crate::pki::CaChain;
+
 /// Why a consortium file could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -56,6 +58,22 @@ pub struct ConsortiumFile {
     /// The circuits' verifying keys, pinned by hash.
     #[serde(default)]
     pub circuits: Option<CircuitsFile>,
+    /// The founding members' signatures of the genesis hash (`veil consortium sign`). Not
+    /// covered by the hash. A node or gateway starts only when every member listed above has
+    /// signed ([`Genesis::require_signed`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<GenesisSignatureFile>,
+}
+
+/// One founding member's signature of the genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisSignatureFile {
+    /// The signing member's id.
+    pub member: String,
+    /// Hex Ed25519 signature, by the member's `signing_key`, of the genesis hash under
+    /// [`veil_crypto::labels::signature::GENESIS`].
+    pub signature: String,
 }
 
 /// `[circuits]`: where the circuit keys came from and the verifying keys themselves.
@@ -71,6 +89,10 @@ pub struct CircuitsFile {
     /// screening proof against the registry at its height.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screening: Option<ScreeningKeyFile>,
+    /// Hex SHA-256 transcript hash of the verified ceremony the keys come from (`setup =
+    /// "ceremony"`): every founding member checks it against the ceremony before signing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<String>,
 }
 
 /// The screening circuit's verifying key.
@@ -144,6 +166,12 @@ impl Circuits {
             });
         };
         let setup = match file.setup.as_str() {
+            "ceremony" if file.transcript.is_none() => {
+                return Err(invalid(
+                    "circuits.setup = \"ceremony\" needs the ceremony's transcript hash \
+                     (circuits.transcript), which every founding member checked before signing",
+                ));
+            }
             "ceremony" => CircuitSetup::Ceremony,
             "dev" => CircuitSetup::Dev,
             other => {
@@ -245,6 +273,40 @@ pub struct MemberFile {
     pub node_api: SocketAddr,
     /// Where the member's gateway serves clients (mTLS).
     pub gateway: SocketAddr,
+    /// The member's issuing CA, PEM, issuing CA first (see [`crate::pki`]): certificates that
+    /// chain to it speak for this member and no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// Hex Ed25519 signature by `signing_key` of [`MemberFile::signed_bytes`]: the member's own
+    /// signature of everything the genesis says about it (its descriptor's signature, `veil
+    /// member keygen`), so whoever assembles the genesis cannot alter it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+impl MemberFile {
+    /// What the member signs about itself in consortium `consortium_id`, under
+    /// [`veil_crypto::labels::signature::DESCRIPTOR`]: framed consortium id, `member`, id,
+    /// name, the three keys (hex), the three addresses, the CA (PEM, empty if none).
+    pub fn signed_bytes(&self, consortium_id: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(2048);
+        for part in [
+            consortium_id,
+            "member",
+            &self.id,
+            &self.name,
+            &self.consensus_key.to_ascii_lowercase(),
+            &self.signing_key.to_ascii_lowercase(),
+            &self.encryption_key.to_ascii_lowercase(),
+            &self.p2p_address.to_string(),
+            &self.node_api.to_string(),
+            &self.gateway.to_string(),
+            self.ca.as_deref().unwrap_or(""),
+        ] {
+            encoding::put_framed(&mut out, part.as_bytes());
+        }
+        out
+    }
 }
 
 /// One regulator.
@@ -259,6 +321,54 @@ pub struct RegulatorFile {
     pub gateway: SocketAddr,
     /// The published scoped view keys (one per month and field class).
     pub view_keys: Vec<PublishedViewKey>,
+    /// Hex Ed25519 key that signs the regulator's publications of further view keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
+    /// The regulator's issuing CA, PEM (see [`MemberFile::ca`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// Hex Ed25519 signature by `signing_key` of [`RegulatorFile::signed_bytes`] (see
+    /// [`MemberFile::signature`]): nobody but the regulator can change its view keys here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+impl RegulatorFile {
+    /// What the regulator signs about itself in consortium `consortium_id`, under
+    /// [`veil_crypto::labels::signature::DESCRIPTOR`]: framed consortium id, `regulator`, id,
+    /// name, gateway address, each published view key (month, class, hex key), signing key
+    /// (hex), CA (PEM, empty if none).
+    pub fn signed_bytes(&self, consortium_id: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 * 1024);
+        for part in [consortium_id, "regulator", &self.id, &self.name] {
+            encoding::put_framed(&mut out, part.as_bytes());
+        }
+        encoding::put_framed(&mut out, self.gateway.to_string().as_bytes());
+        out.extend_from_slice(&(self.view_keys.len() as u64).to_be_bytes());
+        for key in &self.view_keys {
+            encoding::put_framed(&mut out, key.scope.month().as_bytes());
+            encoding::put_framed(&mut out, key.scope.class().as_bytes());
+            encoding::put_framed(&mut out, &key.public_key.to_bytes());
+        }
+        encoding::put_framed(
+            &mut out,
+            self.signing_key
+                .as_deref()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .as_bytes(),
+        );
+        encoding::put_framed(&mut out, self.ca.as_deref().unwrap_or("").as_bytes());
+        out
+    }
+}
+
+/// Whether `signature` (hex) is `key`'s signature of `message` under `domain`.
+fn signs(key: &VerifyingKey, domain: &'static [u8], message: &[u8], signature: &str) -> bool {
+    encoding::from_hex_array::<{ veil_crypto::signature::SIGNATURE_LEN }>(signature)
+        .ok()
+        .and_then(|bytes| veil_crypto::Signature::from_bytes(&bytes).ok())
+        .is_some_and(|s| key.verify(domain, message, &s).is_ok())
 }
 
 /// A member, with decoded keys.
@@ -280,6 +390,8 @@ pub struct Member {
     pub node_api: SocketAddr,
     /// Gateway address.
     pub gateway: SocketAddr,
+    /// The member's issuing CA, if the genesis names one.
+    pub ca: Option<CaChain>,
 }
 
 /// A regulator, with its view-key directory indexed by scope.
@@ -293,6 +405,10 @@ pub struct Regulator {
     pub gateway: SocketAddr,
     /// Published scoped public keys.
     pub view_keys: BTreeMap<ViewScope, EncryptionPublicKey>,
+    /// The key that signs the regulator's publications of further view keys.
+    pub signing_key: Option<VerifyingKey>,
+    /// The regulator's issuing CA, if the genesis names one.
+    pub ca: Option<CaChain>,
 }
 
 /// The validated genesis.
@@ -312,12 +428,24 @@ pub struct Genesis {
     pub circuits: Circuits,
     /// The genesis hash.
     pub hash: [u8; 32],
+    /// The members whose valid signature of the genesis hash the file carries, in member order.
+    pub signed_by: Vec<String>,
+    /// The parties (members and regulators) whose own signature of their genesis entry (their
+    /// descriptor's) the file carries and verifies.
+    pub self_signed: Vec<String>,
     /// The file it came from.
     pub file: ConsortiumFile,
 }
 
 fn invalid(message: impl Into<String>) -> GenesisError {
     GenesisError::Invalid(message.into())
+}
+
+/// Parses a party's CA chain (shape and algorithms; validity periods are checked where the
+/// time matters: keygen, assembly, and the TLS trust at start).
+fn ca_chain(id: &str, pem: Option<&str>) -> Result<Option<CaChain>, GenesisError> {
+    pem.map(|pem| CaChain::from_pem(pem).map_err(|e| invalid(format!("{id}: ca: {e}"))))
+        .transpose()
 }
 
 impl Genesis {
@@ -353,6 +481,8 @@ impl Genesis {
         let policy_hash = encoding::from_hex_array(&file.policy_hash)
             .map_err(|e| invalid(format!("policy_hash: {e}")))?;
         let mut members = Vec::with_capacity(file.members.len());
+        // The parties whose own signature of their genesis entry verifies.
+        let mut self_signed: Vec<String> = Vec::new();
         for m in &file.members {
             if !is_member_id(&m.id) {
                 return Err(invalid(format!("member id {:?} is not a valid id", m.id)));
@@ -377,6 +507,30 @@ impl Genesis {
             {
                 return Err(invalid(format!("{}: consensus key used twice", m.id)));
             }
+            if members.iter().any(|other: &Member| {
+                other.signing_key == signing_key || other.encryption_key == encryption_key
+            }) {
+                return Err(invalid(format!(
+                    "{}: a signing or encryption key another member also lists",
+                    m.id
+                )));
+            }
+            let ca = ca_chain(&m.id, m.ca.as_deref())?;
+            if let Some(signature) = &m.signature {
+                if !signs(
+                    &signing_key,
+                    veil_crypto::labels::signature::DESCRIPTOR,
+                    &m.signed_bytes(&file.consortium_id),
+                    signature,
+                ) {
+                    return Err(invalid(format!(
+                        "{}: its own signature does not cover what the genesis says about it \
+                         (altered after the member made its descriptor)",
+                        m.id
+                    )));
+                }
+                self_signed.push(m.id.clone());
+            }
             members.push(Member {
                 id: m.id.clone(),
                 name: m.name.clone(),
@@ -386,6 +540,7 @@ impl Genesis {
                 p2p_address: m.p2p_address,
                 node_api: m.node_api,
                 gateway: m.gateway,
+                ca,
             });
         }
         let mut regulators = Vec::with_capacity(file.regulators.len());
@@ -411,15 +566,104 @@ impl Genesis {
                     )));
                 }
             }
+            let signing_key = r
+                .signing_key
+                .as_deref()
+                .map(VerifyingKey::from_hex)
+                .transpose()
+                .map_err(|e| invalid(format!("{}: signing_key: {e}", r.id)))?;
+            let ca = ca_chain(&r.id, r.ca.as_deref())?;
+            if let Some(key) = &signing_key
+                && members.iter().any(|m| m.signing_key == *key)
+            {
+                return Err(invalid(format!(
+                    "{}: its signing key is also a member's",
+                    r.id
+                )));
+            }
+            if let (Some(key), Some(signature)) = (&signing_key, &r.signature) {
+                if !signs(
+                    key,
+                    veil_crypto::labels::signature::DESCRIPTOR,
+                    &r.signed_bytes(&file.consortium_id),
+                    signature,
+                ) {
+                    return Err(invalid(format!(
+                        "{}: its own signature does not cover what the genesis says about it \
+                         (altered after the regulator made its descriptor)",
+                        r.id
+                    )));
+                }
+                self_signed.push(r.id.clone());
+            }
             regulators.push(Regulator {
                 id: r.id.clone(),
                 name: r.name.clone(),
                 gateway: r.gateway,
                 view_keys,
+                signing_key,
+                ca,
             });
+        }
+        // Each issuing CA speaks for one party: two parties may not name the same CA (by
+        // subject or by key), or one's certificates could be taken for the other's.
+        let authorities: Vec<(&str, &CaChain)> = members
+            .iter()
+            .filter_map(|m| m.ca.as_ref().map(|ca| (m.id.as_str(), ca)))
+            .chain(
+                regulators
+                    .iter()
+                    .filter_map(|r| r.ca.as_ref().map(|ca| (r.id.as_str(), ca))),
+            )
+            .collect();
+        for (i, (id, ca)) in authorities.iter().enumerate() {
+            if let Some((other, _)) = authorities[..i].iter().find(|(_, earlier)| {
+                earlier.anchor_subject() == ca.anchor_subject()
+                    || earlier.anchor_key() == ca.anchor_key()
+            }) {
+                return Err(invalid(format!(
+                    "{id} and {other} name the same issuing CA (subject or key): a CA speaks for \
+                     one party only"
+                )));
+            }
         }
         let circuits = Circuits::load(file.circuits.as_ref(), members.len())?;
         let hash = genesis_hash(&file);
+        let mut signed_by = Vec::new();
+        for signature in &file.signatures {
+            let Some(member) = members.iter().find(|m| m.id == signature.member) else {
+                return Err(invalid(format!(
+                    "a genesis signature names {:?}, which is not a member",
+                    signature.member
+                )));
+            };
+            if signed_by.contains(&member.id) {
+                return Err(invalid(format!(
+                    "{} signed the genesis twice",
+                    signature.member
+                )));
+            }
+            let valid = encoding::from_hex_array::<{ veil_crypto::signature::SIGNATURE_LEN }>(
+                &signature.signature,
+            )
+            .ok()
+            .and_then(|bytes| veil_crypto::Signature::from_bytes(&bytes).ok())
+            .is_some_and(|s| {
+                member
+                    .signing_key
+                    .verify(veil_crypto::labels::signature::GENESIS, &hash, &s)
+                    .is_ok()
+            });
+            if !valid {
+                return Err(invalid(format!(
+                    "{}'s signature is not a signature of this genesis (it was signed over \
+                     other contents, or by another key)",
+                    member.id
+                )));
+            }
+            signed_by.push(member.id.clone());
+        }
+        signed_by.sort_by_key(|id| members.iter().position(|m| &m.id == id));
         Ok(Self {
             consortium_id: file.consortium_id.clone(),
             params: file.params,
@@ -428,8 +672,60 @@ impl Genesis {
             regulators,
             circuits,
             hash,
+            signed_by,
+            self_signed,
             file,
         })
+    }
+
+    /// Refuses a genesis that not every founding member (every member it lists) has signed:
+    /// nodes and gateways call this before they start.
+    ///
+    /// # Errors
+    /// [`GenesisError::Invalid`] naming the members whose signature is missing.
+    pub fn require_signed(&self) -> Result<(), GenesisError> {
+        let unsigned: Vec<&str> = self
+            .members
+            .iter()
+            .map(|m| m.id.as_str())
+            .chain(self.regulators.iter().map(|r| r.id.as_str()))
+            .filter(|id| !self.self_signed.iter().any(|s| s == id))
+            .collect();
+        if !unsigned.is_empty() {
+            return Err(invalid(format!(
+                "the genesis entries of {} carry no signature of their own party (assemble the \
+                 genesis from the parties' descriptors)",
+                unsigned.join(", ")
+            )));
+        }
+        let missing: Vec<&str> = self
+            .members
+            .iter()
+            .filter(|m| !self.signed_by.contains(&m.id))
+            .map(|m| m.id.as_str())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(invalid(format!(
+            "the genesis lacks the signature of {} (each founding member runs `veil consortium \
+             sign`)",
+            missing.join(", ")
+        )))
+    }
+
+    /// Every party's issuing CA, by party id (members, then regulators): the TLS trust of
+    /// nodes and gateways. Parties without a CA are left out.
+    pub fn certificate_authorities(&self) -> Vec<(String, CaChain)> {
+        self.members
+            .iter()
+            .filter_map(|m| m.ca.clone().map(|ca| (m.id.clone(), ca)))
+            .chain(
+                self.regulators
+                    .iter()
+                    .filter_map(|r| r.ca.clone().map(|ca| (r.id.clone(), ca))),
+            )
+            .collect()
     }
 
     /// The member with id `id`.
@@ -463,6 +759,26 @@ impl Genesis {
                  ceremony (docs/ceremony.md) or start with --dev for a test consortium",
             ));
         }
+        // Whatever the genesis declares: the well-known dev keys are forgeable by anyone.
+        let settlement =
+            self.circuits.settlement.iter().map(|(capacity, vk)| {
+                (format!("settlement circuit key of capacity {capacity}"), vk)
+            });
+        let screening = self
+            .circuits
+            .screening
+            .iter()
+            .map(|vk| ("screening circuit key".to_owned(), vk));
+        for (which, vk) in settlement.chain(screening) {
+            if veil_circuits::dev::is_dev_key(vk) {
+                return Err(invalid(format!(
+                    "the pinned {which} comes from the insecure dev setup (anyone can forge \
+                     proofs under it), although the genesis says setup = \"ceremony\"; \
+                     run the ceremony (docs/ceremony.md) or start with --dev for a test \
+                     consortium"
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -488,11 +804,25 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
         put(&max.to_be_bytes());
     }
     put(file.policy_hash.as_bytes());
+    // A CA as the SHA-256 of each of its certificates (the chain parsed when the file was
+    // validated; an unparsable one never reaches here).
+    let ca_digests = |pem: &Option<String>| -> Vec<[u8; 32]> {
+        pem.as_deref()
+            .and_then(|pem| CaChain::from_pem(pem).ok())
+            .map(|ca| ca.fingerprints())
+            .unwrap_or_default()
+    };
     for m in &file.members {
         put(m.id.as_bytes());
         put(m.consensus_key.as_bytes());
         put(m.signing_key.as_bytes());
         put(m.encryption_key.as_bytes());
+        if m.ca.is_some() {
+            put(b"ca");
+            for digest in ca_digests(&m.ca) {
+                put(&digest);
+            }
+        }
     }
     for r in &file.regulators {
         put(r.id.as_bytes());
@@ -500,6 +830,16 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
             put(key.scope.month().as_bytes());
             put(key.scope.class().as_bytes());
             put(&key.public_key.to_bytes());
+        }
+        if let Some(key) = &r.signing_key {
+            put(b"signing-key");
+            put(key.as_bytes());
+        }
+        if r.ca.is_some() {
+            put(b"ca");
+            for digest in ca_digests(&r.ca) {
+                put(&digest);
+            }
         }
     }
     if let Some(circuits) = &file.circuits {
@@ -512,6 +852,10 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
         if let Some(key) = &circuits.screening {
             put(b"screening");
             put(key.sha256.to_ascii_lowercase().as_bytes());
+        }
+        if let Some(transcript) = &circuits.transcript {
+            put(b"transcript");
+            put(transcript.to_ascii_lowercase().as_bytes());
         }
     }
     hasher.finalize().into()

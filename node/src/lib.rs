@@ -8,6 +8,7 @@
 //! - [`validation`]: the rules an entry must meet before it can be ordered, and why an entry
 //!   is refused ([`validation::Rejection`], with a stable [`validation::RejectionCode`]).
 //! - [`registry`]: the screening registry as the chain of `registry.updated` entries.
+//! - [`view_keys`]: regulators' view keys published on the ledger (`view_keys.published`).
 //! - [`consensus`]: the commonware wiring (application, finalized-block applier, gossip).
 //! - [`store`]: the `Store` trait, RocksDB and in-memory implementations.
 //! - [`genesis`]: the consortium's members, keys and parameters.
@@ -16,8 +17,8 @@
 //!
 //! Dependencies between modules point one way, each layer using only those before it (no
 //! module imports one that imports it back): `genesis`, `ledger`, `tls` ← `store`, `mempool` ←
-//! `registry` ← `validation` ← `state` ← `consensus` ← `config`, `runner`, `link` ← `api` ←
-//! `process`. `testkit` and `fuzzing` serve tests and may use any of them.
+//! `registry`, `view_keys` ← `validation` ← `state` ← `consensus` ← `config`, `runner`, `link` ←
+//! `api` ← `process`. `testkit` and `fuzzing` serve tests and may use any of them.
 //!
 //! Invariants: an entry is in a proposed block only if it passed validation; a node votes
 //! only for blocks whose every entry it validated; a block is acknowledged (and its entries'
@@ -38,6 +39,7 @@ pub mod genesis;
 pub mod ledger;
 pub mod link;
 pub mod mempool;
+pub mod pki;
 #[cfg(feature = "rocksdb")]
 pub mod problem;
 pub mod process;
@@ -49,6 +51,7 @@ pub mod store;
 pub mod testkit;
 pub mod tls;
 pub mod validation;
+pub mod view_keys;
 
 /// The protocol notes of `docs/protocol/` this crate implements, readable in rustdoc.
 pub mod notes {

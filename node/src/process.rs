@@ -161,6 +161,7 @@ pub async fn start(
     verified: VerifiedEntries,
 ) -> Result<StartedNode, NodeError> {
     let genesis = Arc::new(Genesis::load(&config.consortium)?);
+    genesis.require_signed()?;
     let member = genesis
         .member(&config.member)
         .ok_or_else(|| NodeError::UnknownMember(config.member.clone()))?
@@ -264,7 +265,7 @@ pub async fn start(
     let tls_config = tls::reloading(tls::ServerFiles {
         cert: config.api.cert.clone(),
         key: config.api.key.clone(),
-        ca: config.api.ca.clone(),
+        parties: genesis.certificate_authorities(),
         crl: config.api.crl.clone(),
     })?;
     let metrics_context = context.child("api");
@@ -319,8 +320,10 @@ pub const EXIT_HALTED: i32 = 3;
 /// refused.
 pub fn run(config_path: &Path, dev: bool) -> Result<i32, NodeError> {
     let config = NodeConfig::load(config_path)?;
+    let genesis = Genesis::load(&config.consortium)?;
+    genesis.require_signed()?;
     if !dev {
-        Genesis::load(&config.consortium).and_then(|g| g.require_production_circuits())?;
+        genesis.require_production_circuits()?;
     }
     create_data_dir(&config.data_dir)?;
     let mut runtime_config =

@@ -35,6 +35,17 @@ pub struct TestMember {
     pub encryption: EncryptionSecretKey,
 }
 
+/// A regulator's secrets.
+#[derive(Debug)]
+pub struct TestRegulator {
+    /// Regulator id.
+    pub id: String,
+    /// The key that signs its view-key publications.
+    pub signing: SigningKey,
+    /// Its master view key.
+    pub master: veil_crypto::view_key::MasterViewKey,
+}
+
 /// A consortium with known secrets.
 #[derive(Debug, Clone)]
 pub struct TestConsortium {
@@ -50,6 +61,38 @@ fn seed(tag: u8, index: usize, salt: u64) -> [u8; 32] {
     out[1..9].copy_from_slice(&(index as u64).to_be_bytes());
     out[9..17].copy_from_slice(&salt.to_be_bytes());
     out
+}
+
+/// `file` with every member's signature of its genesis hash, validated.
+fn signed_by_all(mut file: ConsortiumFile, members: &[TestMember]) -> Genesis {
+    file.signatures.clear();
+    // Each member's own signature of its entry (its descriptor's), then of the genesis.
+    for entry in &mut file.members {
+        let member = members.iter().find(|m| m.id == entry.id).expect("member");
+        entry.signature = None;
+        let signed = entry.signed_bytes(&file.consortium_id);
+        entry.signature = Some(veil_crypto::encoding::to_hex(
+            &member
+                .signing
+                .sign(veil_crypto::labels::signature::DESCRIPTOR, &signed)
+                .to_bytes(),
+        ));
+    }
+    let unsigned = Genesis::from_file(file.clone()).expect("test genesis is valid");
+    file.signatures = members
+        .iter()
+        .map(|m| crate::genesis::GenesisSignatureFile {
+            member: m.id.clone(),
+            signature: veil_crypto::encoding::to_hex(
+                &m.signing
+                    .sign(veil_crypto::labels::signature::GENESIS, &unsigned.hash)
+                    .to_bytes(),
+            ),
+        })
+        .collect();
+    let genesis = Genesis::from_file(file).expect("test genesis is valid");
+    genesis.require_signed().expect("every member signed");
+    genesis
 }
 
 impl TestConsortium {
@@ -78,6 +121,8 @@ impl TestConsortium {
                 p2p_address: port(0),
                 node_api: port(1),
                 gateway: port(2),
+                ca: None,
+                signature: None,
             });
             members.push(TestMember {
                 id,
@@ -96,10 +141,10 @@ impl TestConsortium {
             members: files,
             regulators: Vec::new(),
             circuits: None,
+            signatures: Vec::new(),
         };
-        let genesis = Genesis::from_file(file).expect("test genesis is valid");
         Self {
-            genesis: Arc::new(genesis),
+            genesis: Arc::new(signed_by_all(file, &members)),
             members,
         }
     }
@@ -115,11 +160,81 @@ impl TestConsortium {
                 sha256: veil_crypto::encoding::to_hex(&vk.digest()),
                 verifying_key: veil_crypto::encoding::to_hex(&vk.to_bytes()),
             }),
+            transcript: None,
         });
         Self {
-            genesis: Arc::new(Genesis::from_file(file).expect("test genesis is valid")),
+            genesis: Arc::new(signed_by_all(file, &self.members)),
             members: self.members,
         }
+    }
+
+    /// This consortium with a regulator, `regulator`, whose genesis entry names its signing key
+    /// and publishes its view keys of `months` (e.g. through `2026-11`); returns it with the
+    /// regulator's secrets.
+    pub fn with_regulator(self, months: &[String]) -> (Self, TestRegulator) {
+        let regulator = TestRegulator {
+            id: "regulator".into(),
+            signing: SigningKey::from_seed(&seed(5, 0, 0)),
+            master: veil_crypto::view_key::MasterViewKey::from_bytes(&seed(6, 0, 0)),
+        };
+        let mut file = self.genesis.file.clone();
+        file.regulators.push(crate::genesis::RegulatorFile {
+            id: regulator.id.clone(),
+            name: "Regulator".into(),
+            gateway: SocketAddr::from((Ipv4Addr::LOCALHOST, 1)),
+            view_keys: regulator
+                .master
+                .publish(&file.consortium_id, months, &crate::view_keys::classes())
+                .expect("valid months"),
+            signing_key: Some(regulator.signing.verifying_key().to_hex()),
+            ca: None,
+            signature: None,
+        });
+        let own = file.regulators.len() - 1;
+        let signed = file.regulators[own].signed_bytes(&file.consortium_id);
+        file.regulators[own].signature = Some(veil_crypto::encoding::to_hex(
+            &regulator
+                .signing
+                .sign(veil_crypto::labels::signature::DESCRIPTOR, &signed)
+                .to_bytes(),
+        ));
+        let consortium = Self {
+            genesis: Arc::new(signed_by_all(file, &self.members)),
+            members: self.members,
+        };
+        (consortium, regulator)
+    }
+
+    /// A `view_keys.published` by `submitter` (a regulator's id, or anyone's to test refusals),
+    /// signed with `signing`, following `previous`, publishing the keys `master` derives for
+    /// `months` (consecutive: other publications are not encodable; see
+    /// [`crate::view_keys::Publication`]).
+    pub fn view_keys_publication(
+        &self,
+        submitter: &str,
+        signing: &SigningKey,
+        master: &veil_crypto::view_key::MasterViewKey,
+        previous: Option<EntryId>,
+        months: &[String],
+    ) -> Entry {
+        let keys = master
+            .publish(
+                &self.genesis.consortium_id,
+                months,
+                &crate::view_keys::classes(),
+            )
+            .expect("valid months");
+        crate::view_keys::Publication::new(keys)
+            .expect("complete, consecutive months")
+            .entry(
+                EntryId::random(),
+                &self.genesis.hash,
+                submitter,
+                self.genesis.policy_hash,
+                previous,
+                1_764_000_000_000,
+            )
+            .sign(signing)
     }
 
     /// A `registry.updated` by `submitter` changing version `previous` (none for the first),
@@ -186,6 +301,7 @@ impl TestConsortium {
         let member = &self.members[submitter];
         let id = EntryId::random();
         let circuit = circuit(&id);
+        let statement = crate::ledger::statement_id(&self.genesis.hash, &member.id, &id);
         let mut openings: Vec<(String, Opening)> = amounts
             .iter()
             .map(|(label, value)| (label.clone(), Opening::random(*value)))
@@ -204,7 +320,7 @@ impl TestConsortium {
         let range = if range_refs.is_empty() {
             Vec::new()
         } else {
-            RangeProof::prove(&id.0, purpose::RANGE, &range_refs)
+            RangeProof::prove(&statement, purpose::RANGE, &range_refs)
                 .expect("values are in range")
                 .0
                 .to_bytes()
@@ -234,7 +350,7 @@ impl TestConsortium {
                 let openings: Vec<&Opening> = prover.terms.iter().map(|(_, o)| o).collect();
                 RelationProof::prove(
                     &Relation {
-                        entry_id: &id.0,
+                        entry_id: &statement,
                         purpose: &verifier.purpose,
                         terms: &verifier.terms,
                         constant: verifier.constant,
@@ -248,6 +364,7 @@ impl TestConsortium {
 
         let header = EntryHeader {
             id,
+            genesis: self.genesis.hash,
             kind: kind.name().to_owned(),
             submitter: member.id.clone(),
             schema_version: kind.schema_version(),
@@ -256,7 +373,7 @@ impl TestConsortium {
             period: period.to_owned(),
             references,
         };
-        let context = header.field_context(&self.genesis.consortium_id);
+        let context = header.field_context(&self.genesis.consortium_id, &statement);
         let opening_texts: Vec<(String, Vec<u8>)> = openings
             .iter()
             .map(|(label, o)| {

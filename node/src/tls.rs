@@ -1,9 +1,12 @@
 //! TLS 1.3 with client certificates, shared by the node API and the gateway.
 //!
-//! Every certificate is issued by the consortium CA. A client certificate names its holder in
-//! its subject common name as `<member>:<role>` (e.g. `bank-a:clerk`, `bank-a:gateway`,
+//! Every party (member bank or regulator) has its own issuing CA, named in the genesis
+//! ([`crate::pki`]); there is no consortium CA. A client certificate names its holder in its
+//! subject common name as `<party>:<role>` (e.g. `bank-a:clerk`, `bank-a:gateway`,
 //! `regulator:regulator`); [`identity_of`] reads it after the handshake verified the chain
-//! (and, where a CRL is configured, that the certificate is not revoked). Private keys are
+//! (and, where a CRL is configured, that the certificate is not revoked), and the connection is
+//! kept only if the CA that issued the certificate is that party's ([`PartyVerifier`]): a
+//! member's CA cannot mint another member's clerk. Private keys are
 //! read only from files that are not readable by group or others.
 
 use std::future::Future;
@@ -12,10 +15,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    ClientConfig, DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig,
+    SignatureScheme,
+};
+
+use crate::pki::CaChain;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -137,62 +147,236 @@ pub fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static
         })
 }
 
-fn roots(ca: &Path) -> Result<RootCertStore, TlsError> {
-    let mut store = RootCertStore::empty();
-    for cert in load_certs(ca)? {
-        store
-            .add(cert)
-            .map_err(|e| TlsError::Config(format!("CA certificate: {e}")))?;
-    }
-    Ok(store)
-}
-
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// Paths of a TLS endpoint's material.
-#[derive(Debug, Clone)]
-pub struct TlsFiles<'a> {
-    /// This endpoint's certificate chain.
-    pub cert: &'a Path,
-    /// This endpoint's private key (0600).
-    pub key: &'a Path,
-    /// The consortium CA certificate.
-    pub ca: &'a Path,
-    /// A CRL file of the consortium CA (optional; absent means nothing revoked).
-    pub crl: Option<&'a Path>,
+/// The parties whose certificates a server accepts: each party's id and issuing CA (from the
+/// genesis, [`crate::genesis::Genesis::certificate_authorities`]).
+pub type Parties = Vec<(String, CaChain)>;
+
+/// Verifies a client certificate against each party's CA separately, so the party a
+/// certificate speaks for is the one whose CA issued it ([`PartyVerifier::party_of`]).
+pub struct PartyVerifier {
+    parties: Vec<(String, Arc<dyn ClientCertVerifier>)>,
+    hints: Vec<DistinguishedName>,
 }
 
-/// A TLS 1.3 server that requires a client certificate from the consortium CA.
-pub fn server_config(files: &TlsFiles<'_>) -> Result<ServerConfig, TlsError> {
-    let crls = match files.crl {
+impl std::fmt::Debug for PartyVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartyVerifier")
+            .field(
+                "parties",
+                &self.parties.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl PartyVerifier {
+    /// One verifier per party whose CA is valid at `now`; a party whose CA has expired or is
+    /// not yet valid is left out (and logged). `crls` apply to every party (a CRL applies only
+    /// to certificates of its own issuer).
+    ///
+    /// # Errors
+    /// [`TlsError::Config`] if no party has a usable CA.
+    pub fn new(
+        parties: &[(String, CaChain)],
+        crls: &[CertificateRevocationListDer<'static>],
+        now: std::time::SystemTime,
+    ) -> Result<Self, TlsError> {
+        let mut verifiers = Vec::with_capacity(parties.len());
+        let mut hints = Vec::with_capacity(parties.len());
+        for (id, ca) in parties {
+            if let Err(error) = ca.check_validity(now) {
+                tracing::error!(party = %id, %error, "this party's CA is not valid now: its certificates are refused");
+                continue;
+            }
+            let mut roots = RootCertStore::empty();
+            roots
+                .add(ca.anchor().clone())
+                .map_err(|e| TlsError::Config(format!("{id}'s CA: {e}")))?;
+            hints.extend(roots.subjects());
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .with_crls(crls.iter().cloned())
+                .allow_unknown_revocation_status()
+                .build()
+                .map_err(|e| TlsError::Config(format!("{id}'s CA: {e}")))?;
+            verifiers.push((id.clone(), verifier));
+        }
+        if verifiers.is_empty() {
+            return Err(TlsError::Config(
+                "no party of the genesis has a valid CA: no certificate could be accepted".into(),
+            ));
+        }
+        Ok(Self {
+            parties: verifiers,
+            hints,
+        })
+    }
+
+    /// The verifier of the party `end_entity` names in its subject (`<party>:<role>`): a
+    /// certificate is checked against the CA of the party it claims, and no other, so a
+    /// certificate can never be taken for another party's, and a handshake costs one chain
+    /// verification whatever the number of parties.
+    fn claimed(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) -> Result<(&str, &Arc<dyn ClientCertVerifier>), rustls::Error> {
+        if intermediates.len() > crate::pki::MAX_CHAIN {
+            return Err(rustls::Error::General(
+                "too many intermediate certificates".into(),
+            ));
+        }
+        let identity = identity_of(end_entity).ok_or_else(|| {
+            rustls::Error::General("the client certificate names no <party>:<role>".into())
+        })?;
+        self.parties
+            .iter()
+            .find(|(id, _)| *id == identity.member)
+            .map(|(id, verifier)| (id.as_str(), verifier))
+            .ok_or_else(|| rustls::Error::General("no such party with a valid CA".into()))
+    }
+
+    /// The party whose CA issued `end_entity` (with `intermediates`), if it is the party the
+    /// certificate names.
+    pub fn party_of(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) -> Option<&str> {
+        let (party, verifier) = self.claimed(end_entity, intermediates).ok()?;
+        verifier
+            .verify_client_cert(end_entity, intermediates, UnixTime::now())
+            .ok()
+            .map(|_| party)
+    }
+
+    fn first(&self) -> &Arc<dyn ClientCertVerifier> {
+        // `new` refuses an empty set.
+        &self.parties[0].1
+    }
+}
+
+impl ClientCertVerifier for PartyVerifier {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let (_, verifier) = self.claimed(end_entity, intermediates)?;
+        verifier.verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.first().verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.first().verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.first().supported_verify_schemes()
+    }
+}
+
+/// Paths of a TLS server's own material, and whom it trusts.
+#[derive(Debug, Clone)]
+pub struct ServerFiles {
+    /// This server's certificate chain.
+    pub cert: std::path::PathBuf,
+    /// This server's private key (0600).
+    pub key: std::path::PathBuf,
+    /// The parties whose client certificates are accepted.
+    pub parties: Parties,
+    /// A CRL file (optional; absent means nothing revoked), normally the own CA's.
+    pub crl: Option<std::path::PathBuf>,
+}
+
+/// A server configuration and the verifier that tells which party a client is.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// The rustls configuration.
+    pub config: Arc<ServerConfig>,
+    /// Its client certificate verifier.
+    pub verifier: Arc<PartyVerifier>,
+}
+
+/// A TLS 1.3 server that requires a client certificate from one of `files.parties`' CAs.
+pub fn server_config(files: &ServerFiles) -> Result<ServerTls, TlsError> {
+    let crls = match &files.crl {
         Some(path) => load_crls(path)?,
         None => Vec::new(),
     };
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(files.ca)?), provider())
-            .with_crls(crls)
-            .build()
-            .map_err(|e| TlsError::Config(e.to_string()))?;
+    let verifier = Arc::new(PartyVerifier::new(
+        &files.parties,
+        &crls,
+        std::time::SystemTime::now(),
+    )?);
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| TlsError::Config(e.to_string()))?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(load_certs(files.cert)?, load_key(files.key)?)
+        .with_client_cert_verifier(verifier.clone())
+        .with_single_cert(load_certs(&files.cert)?, load_key(&files.key)?)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+    Ok(ServerTls {
+        config: Arc::new(config),
+        verifier,
+    })
 }
 
-/// A TLS 1.3 client that trusts only the consortium CA and presents a client certificate.
+/// Paths of a TLS client's material, and the CAs it trusts for the server.
+#[derive(Debug, Clone)]
+pub struct TlsFiles<'a> {
+    /// This client's certificate chain.
+    pub cert: &'a Path,
+    /// This client's private key (0600).
+    pub key: &'a Path,
+    /// The CAs a server certificate may chain to: the CA of the party whose server this is
+    /// (or, for tools that speak to every party, every party's).
+    pub anchors: &'a [CertificateDer<'static>],
+}
+
+/// A TLS 1.3 client that trusts only `files.anchors` and presents a client certificate.
 pub fn client_config(files: &TlsFiles<'_>) -> Result<ClientConfig, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for anchor in files.anchors {
+        roots
+            .add(anchor.clone())
+            .map_err(|e| TlsError::Config(format!("CA certificate: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::Config("no CA to trust the server by".into()));
+    }
     ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| TlsError::Config(e.to_string()))?
-        .with_root_certificates(roots(files.ca)?)
+        .with_root_certificates(roots)
         .with_client_auth_cert(load_certs(files.cert)?, load_key(files.key)?)
         .map_err(|e| TlsError::Config(e.to_string()))
+}
+
+/// The trust anchors of `parties` (their issuing CAs).
+pub fn anchors(parties: &[(String, CaChain)]) -> Vec<CertificateDer<'static>> {
+    parties.iter().map(|(_, ca)| ca.anchor().clone()).collect()
 }
 
 /// An HTTPS client for `files` (mutual TLS), with a request timeout.
@@ -222,30 +406,6 @@ pub fn identity_of(cert: &CertificateDer<'_>) -> Option<Identity> {
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Owned paths of a server's TLS material, for reloading.
-#[derive(Debug, Clone)]
-pub struct ServerFiles {
-    /// Certificate chain.
-    pub cert: std::path::PathBuf,
-    /// Private key.
-    pub key: std::path::PathBuf,
-    /// Consortium CA.
-    pub ca: std::path::PathBuf,
-    /// CRL (optional).
-    pub crl: Option<std::path::PathBuf>,
-}
-
-impl ServerFiles {
-    fn files(&self) -> TlsFiles<'_> {
-        TlsFiles {
-            cert: &self.cert,
-            key: &self.key,
-            ca: &self.ca,
-            crl: self.crl.as_deref(),
-        }
-    }
-}
-
 /// How often a server looks for a new CRL.
 pub const CRL_RELOAD: Duration = Duration::from_secs(2);
 
@@ -254,8 +414,8 @@ pub const CRL_RELOAD: Duration = Duration::from_secs(2);
 /// is logged). Runs until the receiver is dropped.
 pub fn reloading(
     files: ServerFiles,
-) -> Result<tokio::sync::watch::Receiver<Arc<ServerConfig>>, TlsError> {
-    let initial = Arc::new(server_config(&files.files())?);
+) -> Result<tokio::sync::watch::Receiver<Arc<ServerTls>>, TlsError> {
+    let initial = Arc::new(server_config(&files)?);
     let (sender, receiver) = tokio::sync::watch::channel(initial);
     let modified = |path: &Option<std::path::PathBuf>| {
         path.as_ref()
@@ -274,7 +434,7 @@ pub fn reloading(
                 continue;
             }
             seen = now;
-            match server_config(&files.files()) {
+            match server_config(&files) {
                 Ok(config) => {
                     tracing::info!("certificate revocation list reloaded");
                     let _ = sender.send(Arc::new(config));
@@ -291,7 +451,7 @@ pub fn reloading(
 /// extension; connections whose certificate names no identity are closed.
 pub async fn serve(
     listener: TcpListener,
-    config: tokio::sync::watch::Receiver<Arc<ServerConfig>>,
+    config: tokio::sync::watch::Receiver<Arc<ServerTls>>,
     router: axum::Router,
     shutdown: impl Future<Output = ()> + Send,
 ) {
@@ -304,16 +464,18 @@ pub async fn serve(
         let Ok((stream, peer)) = accepted else {
             continue;
         };
-        let acceptor = TlsAcceptor::from(config.borrow().clone());
+        let tls = config.borrow().clone();
+        let acceptor = TlsAcceptor::from(tls.config.clone());
         let router = router.clone();
         tokio::spawn(async move {
-            serve_connection(acceptor, stream, peer, router).await;
+            serve_connection(acceptor, tls.verifier.clone(), stream, peer, router).await;
         });
     }
 }
 
 async fn serve_connection(
     acceptor: TlsAcceptor,
+    verifier: Arc<PartyVerifier>,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     router: axum::Router,
@@ -322,16 +484,25 @@ async fn serve_connection(
         tracing::debug!(%peer, "TLS handshake failed");
         return;
     };
-    let identity = tls
+    let Some((end_entity, intermediates)) = tls
         .get_ref()
         .1
         .peer_certificates()
-        .and_then(|certs| certs.first())
-        .and_then(identity_of);
-    let Some(identity) = identity else {
+        .and_then(|certs| certs.split_first())
+    else {
+        return;
+    };
+    let Some(identity) = identity_of(end_entity) else {
         tracing::debug!(%peer, "client certificate names no identity");
         return;
     };
+    // A certificate speaks for the party whose CA issued it, and no other: the handshake
+    // verified it against the CA of the party it names ([`PartyVerifier`]); nothing else
+    // reaches the router.
+    if verifier.party_of(end_entity, intermediates) != Some(identity.member.as_str()) {
+        tracing::debug!(%peer, "client certificate not issued by the CA of the party it names");
+        return;
+    }
     let service = tower::ServiceExt::map_request(
         router,
         move |request: hyper::Request<hyper::body::Incoming>| {

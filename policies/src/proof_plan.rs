@@ -252,8 +252,9 @@ pub fn plan<T: Committed>(
                 });
             }
         }
-        // No amounts: the registry's statement is its circuit data, checked by nodes.
-        EntryType::RegistryUpdated => {}
+        // No amounts: the registry's statement, a publication's view keys, are their circuit
+        // data, checked by nodes.
+        EntryType::RegistryUpdated | EntryType::ViewKeysPublished => {}
     }
     Ok(ProofPlan { range, relations })
 }

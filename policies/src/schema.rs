@@ -19,15 +19,20 @@ pub enum EntryType {
     SettlementClosed,
     /// A change to the consortium's KYC registry or blocklist (any member).
     RegistryUpdated,
+    /// A regulator's publication of the scoped public view keys of further months (submitted
+    /// by that regulator, signed with its genesis signing key; never by a member). Its keys
+    /// are public and travel in the entry's circuit-data slot; it has no fields.
+    ViewKeysPublished,
 }
 
 impl EntryType {
     /// Every entry type.
-    pub const ALL: [EntryType; 4] = [
+    pub const ALL: [EntryType; 5] = [
         EntryType::LoanOriginated,
         EntryType::LoanRepaid,
         EntryType::SettlementClosed,
         EntryType::RegistryUpdated,
+        EntryType::ViewKeysPublished,
     ];
 
     /// The wire name, e.g. `loan.originated`.
@@ -37,6 +42,7 @@ impl EntryType {
             Self::LoanRepaid => "loan.repaid",
             Self::SettlementClosed => "settlement.closed",
             Self::RegistryUpdated => "registry.updated",
+            Self::ViewKeysPublished => "view_keys.published",
         }
     }
 
@@ -57,7 +63,14 @@ impl EntryType {
             Self::LoanRepaid => LOAN_REPAID,
             Self::SettlementClosed => SETTLEMENT_CLOSED,
             Self::RegistryUpdated => REGISTRY_UPDATED,
+            Self::ViewKeysPublished => &[],
         }
+    }
+
+    /// Whether entries of this type are submitted by a regulator (and only by one), rather
+    /// than by a member bank.
+    pub const fn by_regulator(self) -> bool {
+        matches!(self, Self::ViewKeysPublished)
     }
 
     /// How many entries of which type an entry of this type references, in order.
@@ -69,6 +82,8 @@ impl EntryType {
             Self::SettlementClosed => ReferenceRule::AnyNumberOf(EntryType::LoanRepaid),
             // The registry version it changes (none for the first).
             Self::RegistryUpdated => ReferenceRule::AtMostOne(EntryType::RegistryUpdated),
+            // The same regulator's publication it follows (none for its first).
+            Self::ViewKeysPublished => ReferenceRule::AtMostOne(EntryType::ViewKeysPublished),
         }
     }
 

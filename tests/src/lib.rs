@@ -153,12 +153,12 @@ impl ConsortiumDir {
     /// client certificate.
     pub fn node_link_in(dir: &Path, bank: &str) -> NodeLink {
         let keys = dir.join(bank).join("keys");
+        let anchors = tls::load_certs(&dir.join(bank).join("ca").join("ca.pem")).unwrap();
         let client = tls::https_client(
             &TlsFiles {
                 cert: &keys.join("node-client.pem"),
                 key: &keys.join("node-client.key"),
-                ca: &dir.join("ca/ca.pem"),
-                crl: None,
+                anchors: &anchors,
             },
             Duration::from_secs(60),
         )
@@ -176,6 +176,7 @@ pub struct NodeProcess {
     command: &'static str,
     config: PathBuf,
     log: PathBuf,
+    dev: bool,
 }
 
 /// A `veil gateway` process.
@@ -195,11 +196,18 @@ impl NodeProcess {
     fn spawn(dir: &Path, id: &str, command: &'static str) -> Self {
         let config = dir.join(id).join(format!("{command}.toml"));
         let log = dir.join(format!("{id}-{command}.log"));
+        Self::with_config(command, config, log, true)
+    }
+
+    /// Starts `veil <command> --config <config>` (`command` is `node` or `gateway`), with
+    /// `--dev` if `dev`, logging to `log`.
+    pub fn with_config(command: &'static str, config: PathBuf, log: PathBuf, dev: bool) -> Self {
         let mut process = Self {
             child: None,
             command,
             config,
             log,
+            dev,
         };
         process.restart();
         process
@@ -212,8 +220,13 @@ impl NodeProcess {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(veil_bin())
-            .args([self.command, "--dev", "--config"])
+        let mut command = Command::new(veil_bin());
+        command.arg(self.command);
+        if self.dev {
+            command.arg("--dev");
+        }
+        let child = command
+            .arg("--config")
             .arg(&self.config)
             .env("RUST_LOG", "info,commonware=warn")
             .stdout(Stdio::null())
@@ -501,6 +514,155 @@ fn fnv1a(items: &[&str]) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
         })
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl (make deps installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A bank's own PKI, made with openssl in `dir`: an RSA-2048 root, an ECDSA P-384 issuing
+/// intermediate, and the intermediate's certificates (ECDSA P-256, `<name>.pem` and `.key`) for
+/// the bank's node API (`node-api`), gateway (`gateway`), gateway-to-node client
+/// (`node-client`) and clerk (`clerk`). Returns the chain file (intermediate, then root).
+pub fn openssl_bank_pki(dir: &Path, id: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let ext = dir.join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "[ca]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n\
+         [server]\nbasicConstraints=CA:false\nextendedKeyUsage=serverAuth\n\
+         subjectAltName=DNS:localhost,IP:127.0.0.1\n\
+         [client]\nbasicConstraints=CA:false\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "root.key",
+            "-out",
+            "root.pem",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=Bank Root CA",
+            "-addext",
+            "basicConstraints=critical,CA:true",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+            "-nodes",
+            "-keyout",
+            "issuing.key",
+            "-out",
+            "issuing.csr",
+            "-subj",
+            "/CN=Bank Veil Issuing CA",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "issuing.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-set_serial",
+            "2",
+            "-days",
+            "1825",
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            "ca",
+            "-out",
+            "issuing.pem",
+        ],
+    );
+    for (name, cn, kind) in [
+        ("node-api", format!("{id}:node"), "server"),
+        ("gateway", format!("{id}:gateway-server"), "server"),
+        ("node-client", format!("{id}:gateway"), "client"),
+        ("clerk", format!("{id}:clerk"), "client"),
+    ] {
+        let (key, csr, pem) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+                "-subj",
+                &format!("/CN={cn}"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "issuing.pem",
+                "-CAkey",
+                "issuing.key",
+                "-set_serial",
+                "7",
+                "-days",
+                "365",
+                "-extfile",
+                "ext.cnf",
+                "-extensions",
+                kind,
+                "-out",
+                &pem,
+            ],
+        );
+    }
+    let chain = dir.join("chain.pem");
+    let mut text = std::fs::read_to_string(dir.join("issuing.pem")).unwrap();
+    text.push_str(&std::fs::read_to_string(dir.join("root.pem")).unwrap());
+    std::fs::write(&chain, text).unwrap();
+    chain
 }
 
 #[cfg(test)]

@@ -383,7 +383,9 @@ async fn tls_refuses_missing_foreign_expired_and_revoked_certificates() {
         },
     )
     .unwrap();
-    let ca = Ca::load(&dir.join("ca/ca.pem"), &dir.join("ca/ca.key")).unwrap();
+    let ca = Ca::load(&dir.join("bank-a/ca/ca.pem"), &dir.join("bank-a/ca/ca.key")).unwrap();
+    // Another member's CA may issue certificates, but only in its own member's name.
+    let bank_b_ca = Ca::load(&dir.join("bank-b/ca/ca.pem"), &dir.join("bank-b/ca/ca.key")).unwrap();
     let write = |name: &str, issued: &veil_gateway::consortium::pki::Issued| {
         std::fs::write(dir.join(format!("{name}.pem")), &issued.cert_pem).unwrap();
         veil_gateway::consortium::write_secret(&dir.join(format!("{name}.key")), &issued.key_pem)
@@ -405,6 +407,14 @@ async fn tls_refuses_missing_foreign_expired_and_revoked_certificates() {
         .issue_now("bank-a:clerk", Usage::Client, &[])
         .unwrap();
     write("foreign", &foreign);
+    let impostor = bank_b_ca
+        .issue_now("bank-a:clerk", Usage::Client, &[])
+        .unwrap();
+    write("impostor", &impostor);
+    let bank_b_clerk = bank_b_ca
+        .issue_now("bank-b:clerk", Usage::Client, &[])
+        .unwrap();
+    write("bank-b-clerk", &bank_b_clerk);
     let revoked = ca.issue_now("bank-a:clerk", Usage::Client, &[]).unwrap();
     write("revoked", &revoked);
     let valid = ca.issue_now("bank-a:clerk", Usage::Client, &[]).unwrap();
@@ -427,9 +437,24 @@ async fn tls_refuses_missing_foreign_expired_and_revoked_certificates() {
         with("revoked").get(&url).send().await.unwrap().status(),
         StatusCode::OK
     );
+    // bank-b's own clerk is authenticated as bank-b, and bank-a's gateway serves it nothing.
+    assert_eq!(
+        with("bank-b-clerk")
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // bank-b's CA minting bank-a's clerk: the connection is refused.
+    assert!(
+        with("impostor").get(&url).send().await.is_err(),
+        "a certificate in bank-a's name from bank-b's CA was accepted"
+    );
     // Revocation takes effect without a restart: the gateway follows its CRL file.
     std::fs::write(
-        dir.join("ca/crl.pem"),
+        dir.join("bank-a/ca/crl.pem"),
         ca.crl(std::slice::from_ref(&revoked.serial), 2).unwrap(),
     )
     .unwrap();
@@ -445,7 +470,9 @@ async fn tls_refuses_missing_foreign_expired_and_revoked_certificates() {
         StatusCode::OK
     );
     let anonymous = reqwest::Client::builder()
-        .tls_backend_preconfigured(rustls_client_without_certificate(&dir.join("ca/ca.pem")))
+        .tls_backend_preconfigured(rustls_client_without_certificate(
+            &dir.join("bank-a/ca/ca.pem"),
+        ))
         .build()
         .unwrap();
     assert!(

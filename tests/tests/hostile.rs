@@ -46,11 +46,12 @@ fn raw_as(
     bytes: &[u8],
     wait: Duration,
 ) -> (u16, String, String) {
+    let genesis = veil_node::genesis::Genesis::load(&layout::genesis(dir)).unwrap();
+    let anchors = veil_node::tls::anchors(&genesis.certificate_authorities());
     let config = veil_node::tls::client_config(&TlsFiles {
         cert,
         key,
-        ca: &layout::ca_certificate(dir),
-        crl: None,
+        anchors: &anchors,
     })
     .unwrap();
     let host: std::net::SocketAddr = addr.parse().unwrap();

@@ -55,7 +55,7 @@ async fn the_gateway_does_what_its_openapi_document_says() {
         let (cert, key) = veil_gateway::client::identity_files(dir, member, role).unwrap();
         let url = harness.url(gateway, "/openapi.json");
         let st = st.clone();
-        let ca = veil_gateway::consortium::layout::ca_certificate(dir);
+        let ca = veil_gateway::consortium::layout::party_ca(dir, gateway);
         let report = reports.join(gateway);
         let workdir = report.clone();
         std::fs::create_dir_all(&workdir).unwrap();

@@ -119,6 +119,7 @@ async fn forged_settlement_is_refused(dir: &Path) {
         secrets: &secrets,
         member: "bank-a",
         proving_keys: &proving_keys,
+        view_keys: &veil_gateway::entry::view_keys::PublishedViewKeys::default(),
     };
     let (honest, _) = builder.settlement("2026-12", &repayments, 0).unwrap();
     let mut proof =

@@ -87,9 +87,10 @@ impl Setup {
     /// Whether every recipient still opens every group of `entry` that it could open in
     /// `original`.
     fn opens(&self, entry: &Entry) -> bool {
+        let statement = entry.header.statement_id();
         let context = entry
             .header
-            .field_context(&self.consortium.genesis.consortium_id);
+            .field_context(&self.consortium.genesis.consortium_id, &statement);
         entry.groups.iter().all(|group| {
             self.consortium
                 .members

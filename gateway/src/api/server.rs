@@ -105,6 +105,7 @@ impl GatewayServer {
 /// `veil up`, where the node runs in the same process).
 pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, StartError> {
     let genesis = Arc::new(Genesis::load(&config.consortium)?);
+    genesis.require_signed()?;
     let policy_error = |reason: String| StartError::Policy {
         path: config.policy.display().to_string(),
         reason,
@@ -154,18 +155,45 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
                 .view_key
                 .as_ref()
                 .ok_or_else(|| StartError::Mismatch("a regulator gateway needs view_key".into()))?;
-            Secrets::Regulator(load_view_keys(path, &genesis.consortium_id)?)
+            let keys = load_view_keys(path, &genesis.consortium_id)?;
+            // The genesis must publish this regulator's own keys: a view key that opens none of
+            // them means the genesis (or the key file) is not the regulator's.
+            let regulator = genesis
+                .regulator(&config.id)
+                .ok_or_else(|| StartError::Mismatch("unknown regulator".into()))?;
+            if let Some((scope, published)) = regulator.view_keys.iter().next()
+                && keys.key_for(scope).map(|k| k.public_key().clone()) != Some(published.clone())
+            {
+                return Err(StartError::Mismatch(format!(
+                    "{}: the genesis publishes view keys of {} that {} does not derive (another \
+                     key was put in the genesis, or this is another regulator's key file)",
+                    config.id,
+                    scope,
+                    path.display()
+                )));
+            }
+            Secrets::Regulator(keys)
         }
     };
     let node = match node {
         Some(node) => node,
         None => {
+            // The node's server certificate must come from its own member's CA.
+            let node_member = config.node.member.as_deref().unwrap_or(&config.id);
+            let anchors: Vec<_> = genesis
+                .member(node_member)
+                .and_then(|m| m.ca.as_ref())
+                .map(|ca| vec![ca.anchor().clone()])
+                .ok_or_else(|| {
+                    StartError::Mismatch(format!(
+                        "node.member {node_member} is not a member with a CA in the genesis"
+                    ))
+                })?;
             let client = tls::https_client(
                 &TlsFiles {
                     cert: &config.node.cert,
                     key: &config.node.key,
-                    ca: &config.tls.ca,
-                    crl: None,
+                    anchors: &anchors,
                 },
                 Duration::from_secs(60),
             )?;
@@ -198,7 +226,7 @@ pub async fn start(
     let tls_config = tls::reloading(tls::ServerFiles {
         cert: config.tls.cert.clone(),
         key: config.tls.key.clone(),
-        ca: config.tls.ca.clone(),
+        parties: gateway.genesis.certificate_authorities(),
         crl: config.tls.crl.clone(),
     })?;
     let io = |what: String| move |source| StartError::Io { what, source };
@@ -248,8 +276,10 @@ pub async fn start(
 /// genesis whose circuit keys come from the insecure dev setup is refused.
 pub fn run(config_path: &Path, dev: bool) -> Result<i32, StartError> {
     let config = GatewayConfig::load(config_path)?;
+    let genesis = Genesis::load(&config.consortium)?;
+    genesis.require_signed()?;
     if !dev {
-        Genesis::load(&config.consortium).and_then(|g| g.require_production_circuits())?;
+        genesis.require_production_circuits()?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

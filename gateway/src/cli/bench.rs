@@ -392,6 +392,8 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
             .map_err(|e| e.to_string())
         })
         .collect::<Result<_, _>>()?;
+    // The baseline encrypts to the genesis' view keys only (it runs in the genesis' months).
+    let view_keys = veil_gateway::entry::view_keys::PublishedViewKeys::default();
     // The registry as the ledger holds it (every gateway shares the borrower-reference key).
     let builder = |member, secrets| Builder {
         genesis: &genesis,
@@ -399,6 +401,7 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
         secrets,
         member,
         proving_keys: &proving_keys,
+        view_keys: &view_keys,
     };
     let (registry_entry, registry) = {
         let (bank, secrets) = &secrets[0];

@@ -8,26 +8,29 @@ use veil_gateway::consortium::ceremony::{self, CeremonyError};
 /// `veil ceremony` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
-    /// Start a ceremony for a consortium of BANKS member banks.
+    /// Start a ceremony for the member banks whose descriptors are given, in genesis order.
     New {
         /// The ceremony directory (must not exist or be empty).
         #[arg(long)]
         dir: PathBuf,
-        /// Number of member banks (the consortium `veil init --banks` will make).
-        #[arg(long, default_value_t = 4)]
-        banks: usize,
+        /// A member's descriptor (`veil member keygen`), once per member, in the order of the
+        /// genesis's members.
+        #[arg(long = "descriptor", required = true)]
+        descriptors: Vec<PathBuf>,
         /// Settlement circuit capacities to make keys for.
         #[arg(long, value_delimiter = ',', default_values_t = veil_gateway::consortium::DEFAULT_CAPACITIES)]
         settlement_capacities: Vec<usize>,
     },
-    /// Add MEMBER's contribution (fresh OS randomness, forgotten afterwards) to a phase.
+    /// Add your contribution (fresh OS randomness, forgotten afterwards) to a phase, signed
+    /// with your member signing key.
     Contribute {
         /// The ceremony directory.
         #[arg(long)]
         dir: PathBuf,
-        /// The contributing member, e.g. bank-a.
+        /// Your member directory (`veil member keygen --dir`): member.json and
+        /// keys/signing.key.
         #[arg(long)]
-        member: String,
+        keys: PathBuf,
         /// 1 (powers of tau) or 2 (the circuits' keys; after `prepare`).
         #[arg(long)]
         phase: u8,
@@ -38,7 +41,8 @@ pub(crate) enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
-    /// Verify the whole transcript and say what is missing.
+    /// Verify the whole transcript (signatures, order, proofs), print its transcript hash and
+    /// say what is missing.
     Verify {
         /// The ceremony directory.
         #[arg(long)]
@@ -51,10 +55,10 @@ pub(crate) fn run(command: Command) -> Result<String, CeremonyError> {
     match command {
         Command::New {
             dir,
-            banks,
+            descriptors,
             settlement_capacities,
-        } => ceremony::new(&dir, banks, &settlement_capacities),
-        Command::Contribute { dir, member, phase } => ceremony::contribute(&dir, &member, phase),
+        } => ceremony::new(&dir, &descriptors, &settlement_capacities),
+        Command::Contribute { dir, keys, phase } => ceremony::contribute(&dir, &keys, phase),
         Command::Prepare { dir } => ceremony::prepare(&dir),
         Command::Verify { dir } => ceremony::verify(&dir).map(|v| v.summary()),
     }

@@ -23,12 +23,10 @@ pub(crate) struct Args {
     #[arg(long)]
     force: bool,
     /// Settlement circuit capacities to make (insecure, deterministic dev keys; nodes
-    /// and gateways then need --dev). Ignored with --ceremony.
+    /// and gateways then need --dev). A consortium with ceremony keys is founded with
+    /// `veil member keygen`, `veil ceremony` and `veil consortium assemble` (README).
     #[arg(long, value_delimiter = ',', default_values_t = consortium::DEFAULT_CAPACITIES)]
     settlement_capacities: Vec<usize>,
-    /// Use the final keys of the verified ceremony in this directory (docs/ceremony.md).
-    #[arg(long)]
-    ceremony: Option<PathBuf>,
     /// Do not screen borrowers: no screening circuit in the genesis, loans carry no
     /// screening proof (nodes then refuse one). For consortia without a shared KYC registry.
     #[arg(long)]
@@ -36,11 +34,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dev = args.ceremony.is_none();
-    let circuits = match args.ceremony {
-        Some(dir) => CircuitSource::Ceremony(dir),
-        None => CircuitSource::Dev(args.settlement_capacities),
-    };
+    let circuits = CircuitSource::Dev(args.settlement_capacities);
     let options = InitOptions {
         banks: args.banks,
         regulators: args.regulators,
@@ -51,13 +45,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let consortium = consortium::init(&args.dir, &options)?;
-    if dev {
-        eprintln!(
-            "warning: circuit keys (settlement, screening) from the insecure dev setup; nodes and \
-             gateways need --dev. Run the ceremony for a real consortium \
-             (docs/ceremony.md)."
-        );
-    }
+    eprintln!(
+        "warning: circuit keys (settlement, screening) from the insecure dev setup; nodes and \
+         gateways need --dev. A real consortium is founded by its members (README, \
+         docs/ceremony.md)."
+    );
     println!(
         "initialized consortium {} in {}: {} banks, {} regulator(s)",
         consortium.consortium_id,

@@ -9,10 +9,14 @@ mod audit;
 mod bench;
 mod ceremony;
 mod console;
+mod consortium;
 mod demo;
 mod init;
+mod member;
 mod policy;
 mod progress;
+mod publish;
+mod regulator;
 mod serve;
 mod settlement;
 mod up;
@@ -30,8 +34,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Make a consortium: CA, member keys and certificates, regulator view keys, genesis,
-    /// policy set, one config per process.
+    /// Make a whole test consortium on this machine: each bank's and regulator's keygen in its
+    /// own subdirectory, the genesis assembled and signed by every bank, one config per process.
     Init(init::Args),
     /// Run the whole consortium in this process: every member's node and gateway and each
     /// regulator's read-only gateway (initializing DIR first if it holds no consortium).
@@ -57,6 +61,22 @@ enum Command {
     Settlement {
         #[command(subcommand)]
         command: settlement::Command,
+    },
+    /// One member bank's keys: `keygen` in its own directory, `issue` client certificates.
+    Member {
+        #[command(subcommand)]
+        command: member::Command,
+    },
+    /// A regulator's keys: `keygen` in its own directory.
+    Regulator {
+        #[command(subcommand)]
+        command: regulator::Command,
+    },
+    /// The genesis from the parties' descriptors: `assemble`, then `sign` by each founding
+    /// member.
+    Consortium {
+        #[command(subcommand)]
+        command: consortium::Command,
     },
     /// The multi-party setup of the circuit keys (docs/ceremony.md).
     Ceremony {
@@ -123,6 +143,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(args) => serve::node(args),
         Command::Gateway(args) => serve::gateway(args),
         Command::Settlement { command } => settlement::run_command(command),
+        Command::Member { command } => member::run(command),
+        Command::Regulator { command } => regulator::run(command),
+        Command::Consortium { command } => consortium::run(command),
         Command::Ceremony { command } => {
             println!("{}", ceremony::run(command)?);
             Ok(ExitCode::SUCCESS)

@@ -112,14 +112,16 @@ pub(crate) async fn settlement(
             )
         })?;
     let entry_id = veil_node::ledger::EntryId::from_hex(&id).map_err(|e| e.to_string())?;
+    // The proof is bound to the settlement's statement id (genesis, submitter, entry id).
+    let statement = veil_node::ledger::statement_id(&genesis.hash, &submitter, &entry_id);
     let slot = genesis
         .bank_slot(&submitter)
         .ok_or_else(|| format!("{submitter} is not a member"))?;
     proof
-        .verify(vk, &entry_id.0, period_number, slot, &leaves)
+        .verify(vk, &statement, period_number, slot, &leaves)
         .map_err(|e| format!("settlement {id}: {e}"))?;
     let public = veil_circuits::settlement::SettlementPublic {
-        entry: entry_id.0,
+        entry: statement,
         period: period_number,
         root: proof.root,
         count: leaves.len() as u64,

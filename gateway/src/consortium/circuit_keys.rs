@@ -42,16 +42,62 @@ pub enum CircuitSource {
 /// The capacities `veil init` and `veil up` make keys for unless told otherwise.
 pub const DEFAULT_CAPACITIES: [usize; 3] = veil_circuits::settlement::CAPACITIES;
 
-/// Writes `DIR/circuits/settlement-<capacity>.pk` and `DIR/circuits/screening.pk`, and returns
-/// the genesis section.
+/// The founding members as a ceremony must list them: `(id, hex signing key)`, in genesis
+/// order.
+pub type Founders = [(String, String)];
+
+/// Refuses a ceremony whose members are not the genesis's founding members, in genesis order
+/// with the same signing keys: otherwise the keys would come from contributions the genesis's
+/// members did not all make.
+fn check_members(
+    ceremony: &super::ceremony::FinalKeys,
+    founders: &Founders,
+) -> Result<(), CircuitKeysError> {
+    let contributed: Vec<(String, String)> = ceremony
+        .members
+        .iter()
+        .map(|m| (m.id.clone(), m.signing_key.to_ascii_lowercase()))
+        .collect();
+    let listed: Vec<(String, String)> = founders
+        .iter()
+        .map(|(id, key)| (id.clone(), key.to_ascii_lowercase()))
+        .collect();
+    if contributed != listed {
+        return Err(CircuitKeysError::Ceremony(CeremonyError::Refused(format!(
+            "the ceremony's members ({}) are not the genesis's founding members ({}) in the same \
+             order with the same signing keys",
+            ceremony
+                .members
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            founders
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))));
+    }
+    Ok(())
+}
+
+/// Writes `DIR/circuits/settlement-<capacity>.pk` and `DIR/circuits/screening.pk` for the
+/// founding members `founders`, and returns the genesis section.
+///
+/// # Errors
+/// [`CircuitKeysError`]: a shape out of range; for a ceremony, a transcript that does not
+/// verify, is incomplete, or whose members are not `founders`.
 pub fn write_circuits(
     dir: &Path,
-    banks: usize,
+    founders: &Founders,
     source: &CircuitSource,
     screens: bool,
 ) -> Result<veil_node::genesis::CircuitsFile, CircuitKeysError> {
+    let banks = founders.len();
     let out = super::layout::circuits_dir(&super::layout::genesis(dir));
     mkdir(&out)?;
+    let mut transcript = None;
     let (setup, keys) = match source {
         CircuitSource::Dev(capacities) => {
             let mut keys = Vec::new();
@@ -65,8 +111,10 @@ pub fn write_circuits(
             ("dev", keys)
         }
         CircuitSource::Ceremony(from) => {
-            let keys = super::ceremony::final_keys(from, banks)?;
-            ("ceremony", keys)
+            let verified = super::ceremony::final_keys(from, banks)?;
+            check_members(&verified, founders)?;
+            transcript = Some(encoding::to_hex(&verified.transcript));
+            ("ceremony", verified.keys)
         }
     };
     let mut settlement = Vec::new();
@@ -103,6 +151,41 @@ pub fn write_circuits(
         setup: setup.into(),
         settlement,
         screening,
+        transcript,
+    })
+}
+
+/// What a verified ceremony pins: its final transcript hash and the SHA-256 of each final
+/// verifying key (hex).
+#[derive(Debug, Clone)]
+pub struct CeremonyPins {
+    /// The transcript hash, hex.
+    pub transcript: String,
+    /// Each circuit's name (`settlement-<capacity>`, `screening`) and verifying-key digest,
+    /// hex.
+    pub digests: Vec<(String, String)>,
+}
+
+/// Verifies the ceremony in `dir` for the founding members `founders` (the whole transcript,
+/// complete, contributed by exactly them) and returns what a genesis made from it must pin.
+///
+/// # Errors
+/// [`CircuitKeysError`]: the transcript does not verify, is incomplete, or its members are not
+/// `founders`.
+pub fn ceremony_pins(dir: &Path, founders: &Founders) -> Result<CeremonyPins, CircuitKeysError> {
+    let verified = super::ceremony::final_keys(dir, founders.len())?;
+    check_members(&verified, founders)?;
+    let mut digests = Vec::new();
+    for (circuit, bytes) in verified.keys {
+        let key = veil_circuits::ProvingKey::from_trusted_bytes(&bytes)?;
+        digests.push((
+            circuit.name(),
+            encoding::to_hex(&key.verifying_key().digest()),
+        ));
+    }
+    Ok(CeremonyPins {
+        transcript: encoding::to_hex(&verified.transcript),
+        digests,
     })
 }
 

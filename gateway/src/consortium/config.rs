@@ -1,7 +1,8 @@
 //! `gateway.toml`: one gateway process's configuration, as `veil init` writes it.
 //!
 //! A member's gateway holds the member's signing and encryption keys and the consortium's
-//! borrower-reference key; a regulator's read-only gateway holds the regulator's view key.
+//! borrower-reference key; a regulator's read-only gateway holds the regulator's view key and
+//! signing key.
 //! Paths are relative to the file's directory; secrets must be readable only by their owner;
 //! unknown keys are refused.
 
@@ -28,9 +29,8 @@ pub struct ServerTls {
     pub cert: PathBuf,
     /// Server key (0600).
     pub key: PathBuf,
-    /// Consortium CA (client certificates must chain to it).
-    pub ca: PathBuf,
-    /// CRL of the consortium CA; revoked client certificates are refused.
+    /// CRL of the party's own CA; revoked client certificates are refused. Client
+    /// certificates are trusted by the CAs the genesis names, each for its own party.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crl: Option<PathBuf>,
 }
@@ -41,6 +41,11 @@ pub struct ServerTls {
 pub struct NodeClient {
     /// The node API address.
     pub api: SocketAddr,
+    /// The member whose node this is: its CA (from the genesis) is the only one trusted for the
+    /// node's server certificate. The gateway's own member if absent (required for a
+    /// regulator's gateway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
     /// Client certificate (`<id>:gateway`).
     pub cert: PathBuf,
     /// Client key (0600).
@@ -85,6 +90,10 @@ pub struct GatewayConfig {
     /// The master view key (regulator gateways).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub view_key: Option<PathBuf>,
+    /// The regulator's Ed25519 key signing its publications of further view keys (PKCS#8 PEM,
+    /// 0600; regulator gateways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<PathBuf>,
 }
 
 /// Why a gateway config could not be used.
@@ -130,7 +139,6 @@ impl GatewayConfig {
         join(&mut config.data_dir);
         join(&mut config.tls.cert);
         join(&mut config.tls.key);
-        join(&mut config.tls.ca);
         if let Some(crl) = &mut config.tls.crl {
             join(crl);
         }
@@ -143,6 +151,9 @@ impl GatewayConfig {
         }
         if let Some(view_key) = &mut config.view_key {
             join(view_key);
+        }
+        if let Some(signing_key) = &mut config.signing_key {
+            join(signing_key);
         }
         Ok(config)
     }

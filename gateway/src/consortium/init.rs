@@ -1,35 +1,36 @@
-//! `veil init`: makes a consortium directory.
+//! `veil init`: makes a consortium directory on one machine by running, for every party, the
+//! same steps separate hosts run: each bank's and regulator's `keygen` in its own
+//! subdirectory, `veil consortium assemble`, and each bank's `veil consortium sign`.
 //!
 //! ```text
-//! DIR/consortium.toml                      members, regulators, genesis, policy hash
-//! DIR/ca/ca.pem, ca.key, crl.pem           consortium CA (key 0600) and its (empty) CRL
+//! DIR/consortium.toml                      the genesis, signed by every bank
 //! DIR/policies/default.cedar               the policy set the genesis hash names
-//! DIR/<bank>/node.toml, gateway.toml       one config per process
-//! DIR/<bank>/keys/                         node.key, signing.key, encryption.key,
-//!                                          borrower-ref.key, node-api.*, node-client.*, gateway.*
-//! DIR/<bank>/clients/<role>.pem, .key      roles: clerk (write+read), auditor (read)
-//! DIR/<regulator>/view.key, client.pem, client.key, gateway.toml, keys/
-//! DIR/circuits/settlement-<capacity>.pk    settlement proving keys (their verifying keys are
-//!                                          pinned in consortium.toml)
+//! DIR/circuits/settlement-<capacity>.pk    proving keys (verifying keys pinned in the genesis)
+//! DIR/<bank>/                              one bank's directory (super::keygen): member.json,
+//!                                          keys/, ca/, clients/, node.toml, gateway.toml
+//! DIR/<regulator>/                         one regulator's: regulator.json, view.key, keys/,
+//!                                          ca/, client.pem, client.key, gateway.toml
 //! ```
 //!
-//! Every secret file is created with mode 0600. Tests, `veil up` and `veil init` all use this
-//! code.
+//! No directory holds another party's secret; the borrower-reference key is the one secret
+//! every bank holds (the first bank makes it, the others import it). Every secret file is
+//! created with mode 0600. Tests, `veil up` and `veil init` all use this code.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use veil_crypto::encoding::{self, KeyAlgorithm};
-use veil_crypto::{EncryptionSecretKey, MasterViewKey, SigningKey};
-use veil_node::config::{ApiConfig, NodeConfig, TimingConfig};
-use veil_node::genesis::{ConsortiumFile, MemberFile, ParamsFile, RegulatorFile};
-use veil_policies::{FieldClass, Policies};
+use veil_crypto::encoding;
+use veil_node::config::TimingConfig;
+use veil_node::genesis::{ConsortiumFile, Genesis, ParamsFile};
 
-use super::circuit_keys::{CircuitKeysError, CircuitSource, DEFAULT_CAPACITIES, write_circuits};
-use super::config::{GatewayConfig, GatewayKind, MemberKeys, NodeClient, ServerTls};
-use super::files::{FileError, mkdir, write_public, write_secret};
-use super::members::{CLIENT_ROLES, bank_ids, regulator_ids};
-use super::pki::{Ca, PkiError, Usage};
+use super::assemble::{AssembleError, AssembleOptions, CeremonyCheck, assemble, sign_checked};
+use super::circuit_keys::{CircuitKeysError, CircuitSource, DEFAULT_CAPACITIES};
+use super::files::{FileError, mkdir, write_public};
+use super::keygen::{
+    GenesisPaths, KeygenError, MemberOptions, RegulatorOptions, member_keygen, regulator_keygen,
+};
+use super::layout;
+use super::members::{bank_ids, regulator_ids};
 
 /// A key-generation failure as an [`InitError`].
 fn key_error(e: impl std::error::Error + Send + Sync + 'static) -> InitError {
@@ -38,8 +39,37 @@ fn key_error(e: impl std::error::Error + Send + Sync + 'static) -> InitError {
 
 /// Default rate cap (`docs/api.md`: 2400 bps).
 pub const DEFAULT_RATE_CAP_BPS: u64 = 2400;
-/// First and last month regulators publish scoped view keys for.
-pub const VIEW_KEY_MONTHS: (u32, u32) = (2025, 2031);
+/// First month regulators publish scoped view keys for.
+pub const FIRST_VIEW_KEY_MONTH: &str = "2025-01";
+/// Last month the genesis publishes regulators' scoped view keys for, by default; later
+/// months are published on the ledger (`veil regulator publish`).
+pub const DEFAULT_VIEW_KEYS_THROUGH: &str = "2031-12";
+
+/// The months from `first` through `last` (both `YYYY-MM`), in order; empty if either is
+/// malformed or `last` is before `first`.
+pub fn months_between(first: &str, last: &str) -> Vec<String> {
+    let parse = |m: &str| -> Option<(u32, u32)> {
+        let (y, mo) = m.split_once('-')?;
+        if y.len() != 4 || mo.len() != 2 {
+            return None;
+        }
+        let (y, mo) = (y.parse().ok()?, mo.parse().ok()?);
+        (1..=12).contains(&mo).then_some((y, mo))
+    };
+    let (Some(mut at), Some(end)) = (parse(first), parse(last)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    while at <= end {
+        out.push(format!("{:04}-{:02}", at.0, at.1));
+        at = if at.1 == 12 {
+            (at.0 + 1, 1)
+        } else {
+            (at.0, at.1 + 1)
+        };
+    }
+    out
+}
 
 /// Why `init` failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,21 +89,12 @@ pub enum InitError {
     /// The circuits' keys.
     #[error(transparent)]
     CircuitKeys(#[from] CircuitKeysError),
-    /// A config or the genesis could not be encoded.
-    #[error("encoding {file}: {source}")]
-    Encoding {
-        /// Which file.
-        file: &'static str,
-        /// Why.
-        #[source]
-        source: toml::ser::Error,
-    },
-    /// Certificates.
+    /// A party's keys.
     #[error(transparent)]
-    Pki(#[from] PkiError),
-    /// Policies.
-    #[error("policy: {0}")]
-    Policy(String),
+    Keygen(#[from] KeygenError),
+    /// The genesis.
+    #[error(transparent)]
+    Assemble(#[from] AssembleError),
 }
 
 /// What to make.
@@ -95,6 +116,9 @@ pub struct InitOptions {
     /// Whether loans are screened (KYC registry, blocklist): the genesis then pins the
     /// screening circuit and nodes refuse unscreened loans.
     pub screening: bool,
+    /// The last month (`YYYY-MM`) whose regulator view keys the genesis publishes (from
+    /// [`FIRST_VIEW_KEY_MONTH`]); later months are published on the ledger.
+    pub view_keys_through: String,
 }
 
 impl Default for InitOptions {
@@ -112,6 +136,7 @@ impl Default for InitOptions {
             },
             circuits: CircuitSource::Dev(DEFAULT_CAPACITIES.to_vec()),
             screening: true,
+            view_keys_through: DEFAULT_VIEW_KEYS_THROUGH.to_owned(),
         }
     }
 }
@@ -124,34 +149,6 @@ fn addr(port: u32) -> Result<SocketAddr, InitError> {
 
 fn hosts() -> Vec<String> {
     vec!["localhost".into(), "127.0.0.1".into()]
-}
-
-fn toml_text<T: serde::Serialize>(value: &T, header: &str) -> Result<String, InitError> {
-    let body = toml::to_string_pretty(value).map_err(|source| InitError::Encoding {
-        file: "a TOML file",
-        source,
-    })?;
-    Ok(format!("{header}\n{body}"))
-}
-
-fn issue_pair(
-    ca: &Ca,
-    dir: &Path,
-    name: &str,
-    common_name: &str,
-    usage: Usage,
-) -> Result<(PathBuf, PathBuf), InitError> {
-    let issued = ca.issue_now(common_name, usage, &hosts())?;
-    let cert = dir.join(format!("{name}.pem"));
-    let key = dir.join(format!("{name}.key"));
-    write_public(&cert, &issued.cert_pem)?;
-    write_secret(&key, &issued.key_pem)?;
-    Ok((cert, key))
-}
-
-fn relative(path: &Path, base: &Path) -> PathBuf {
-    path.strip_prefix(base)
-        .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
 
 /// Marks a directory `init` is writing: removed once `consortium.toml` is in place, so a run
@@ -178,12 +175,12 @@ fn check_options(options: &InitOptions) -> Result<(), InitError> {
                     .map_err(CircuitKeysError::Circuit)?;
             }
         }
-        CircuitSource::Ceremony(from) => {
-            if !from.join("ceremony.json").is_file() {
-                return Err(InitError::Arguments(
-                    "--ceremony must name a ceremony directory (it holds ceremony.json)",
-                ));
-            }
+        CircuitSource::Ceremony(_) => {
+            // The banks `init` makes have new keys: no ceremony of theirs can exist.
+            return Err(InitError::Arguments(
+                "a ceremony's keys belong to the members who contributed: assemble their \
+                 genesis with `veil consortium assemble --ceremony` (docs/ceremony.md)",
+            ));
         }
     }
     Ok(())
@@ -221,256 +218,106 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
     getrandom::fill(&mut id).map_err(key_error)?;
     let consortium_id = format!("veil-{}", encoding::to_hex(&id));
 
-    // The CA and an empty CRL.
-    let ca_dir = dir.join("ca");
-    mkdir(&ca_dir)?;
-    let ca = Ca::generate(&consortium_id)?;
-    write_public(&ca_dir.join("ca.pem"), ca.cert_pem())?;
-    write_secret(&ca_dir.join("ca.key"), &ca.key_pem())?;
-    write_public(&ca_dir.join("crl.pem"), &ca.crl(&[], 1)?)?;
-
-    // The policy set.
-    let policy_dir = dir.join("policies");
-    mkdir(&policy_dir)?;
-    let policies = Policies::default_set().map_err(|e| InitError::Policy(e.to_string()))?;
-    let policy_path = policy_dir.join("default.cedar");
-    write_public(&policy_path, policies.text())?;
-
-    // The consortium key of borrower references, shared by the member gateways.
-    let mut borrower_ref_key = zeroize::Zeroizing::new([0u8; 32]);
-    getrandom::fill(borrower_ref_key.as_mut()).map_err(key_error)?;
-    let borrower_ref_hex = zeroize::Zeroizing::new(encoding::to_hex(borrower_ref_key.as_ref()));
-
+    // Each party makes its own keys in its own directory, as on separate hosts; only the
+    // borrower-reference key is shared (made by the first bank and imported by the others)
+    // until references come from a threshold OPRF.
+    let paths = GenesisPaths {
+        genesis: PathBuf::from("../consortium.toml"),
+        policy: PathBuf::from("../policies/default.cedar"),
+    };
     let banks = bank_ids(options.banks);
     let base = u32::from(options.base_port);
-    let mut members = Vec::new();
+    let mut descriptors = Vec::new();
+    let mut node_apis = Vec::new();
     for (i, bank) in banks.iter().enumerate() {
         let bank_dir = dir.join(bank);
-        let keys = bank_dir.join("keys");
-        let clients = bank_dir.join("clients");
-        mkdir(&keys)?;
-        mkdir(&clients)?;
-        let p2p = addr(base + 10 * i as u32)?;
-        let node_api = addr(base + 10 * i as u32 + 1)?;
-        let gateway = addr(base + 10 * i as u32 + 2)?;
-
-        let consensus = SigningKey::generate().map_err(key_error)?;
-        write_secret(
-            &keys.join("node.key"),
-            &encoding::private_key_to_pem(KeyAlgorithm::Ed25519, &consensus.to_seed()),
-        )?;
-        let signing = SigningKey::generate().map_err(key_error)?;
-        write_secret(&keys.join("signing.key"), &signing.to_pem())?;
-        let encryption = EncryptionSecretKey::generate().map_err(key_error)?;
-        write_secret(&keys.join("encryption.key"), &encryption.to_pem())?;
-        write_secret(&keys.join("borrower-ref.key"), &borrower_ref_hex)?;
-
-        let (api_cert, api_key) = issue_pair(
-            &ca,
-            &keys,
-            "node-api",
-            &format!("{bank}:node"),
-            Usage::Server,
-        )?;
-        let (node_client_cert, node_client_key) = issue_pair(
-            &ca,
-            &keys,
-            "node-client",
-            &format!("{bank}:gateway"),
-            Usage::Client,
-        )?;
-        let (gateway_cert, gateway_key) = issue_pair(
-            &ca,
-            &keys,
-            "gateway",
-            &format!("{bank}:gateway-server"),
-            Usage::Server,
-        )?;
-        for role in CLIENT_ROLES {
-            issue_pair(
-                &ca,
-                &clients,
-                role,
-                &format!("{bank}:{role}"),
-                Usage::Client,
-            )?;
+        if bank_dir.exists() {
+            // Left by an interrupted run or overwritten with --force.
+            std::fs::remove_dir_all(&bank_dir).map_err(|source| FileError {
+                path: bank_dir.display().to_string(),
+                source,
+            })?;
         }
-
-        let node = NodeConfig {
-            member: bank.clone(),
-            consortium: PathBuf::from("../consortium.toml"),
-            data_dir: PathBuf::from("node-data"),
-            identity_key: PathBuf::from("keys/node.key"),
-            p2p_listen: None,
-            worker_threads: None,
-            api: ApiConfig {
-                listen: node_api,
-                cert: relative(&api_cert, &bank_dir),
-                key: relative(&api_key, &bank_dir),
-                ca: PathBuf::from("../ca/ca.pem"),
-                crl: Some(PathBuf::from("../ca/crl.pem")),
+        let node_api = addr(base + 10 * i as u32 + 1)?;
+        member_keygen(
+            &bank_dir,
+            &MemberOptions {
+                id: bank.clone(),
+                name: format!("Bank {}", (b'A' + i as u8) as char),
+                consortium: consortium_id.clone(),
+                p2p_address: addr(base + 10 * i as u32)?,
+                node_api,
+                gateway: addr(base + 10 * i as u32 + 2)?,
+                hosts: hosts(),
+                ca_chain: None,
+                ca_key: None,
+                borrower_ref_key: (i > 0)
+                    .then(|| dir.join(&banks[0]).join("keys").join("borrower-ref.key")),
+                paths: paths.clone(),
+                timing: options.timing,
             },
-            timing: options.timing,
-        };
-        write_public(
-            &bank_dir.join("node.toml"),
-            &toml_text(
-                &node,
-                &format!("# {bank}'s node: `veil node --config {bank}/node.toml`"),
-            )?,
         )?;
-        let gateway_config = GatewayConfig {
-            kind: GatewayKind::Member,
-            id: bank.clone(),
-            consortium: PathBuf::from("../consortium.toml"),
-            policy: PathBuf::from("../policies/default.cedar"),
-            listen: gateway,
-            data_dir: PathBuf::from("gateway-data"),
-            tls: ServerTls {
-                cert: relative(&gateway_cert, &bank_dir),
-                key: relative(&gateway_key, &bank_dir),
-                ca: PathBuf::from("../ca/ca.pem"),
-                crl: Some(PathBuf::from("../ca/crl.pem")),
-            },
-            node: NodeClient {
-                api: node_api,
-                cert: relative(&node_client_cert, &bank_dir),
-                key: relative(&node_client_key, &bank_dir),
-            },
-            keys: Some(MemberKeys {
-                signing: PathBuf::from("keys/signing.key"),
-                encryption: PathBuf::from("keys/encryption.key"),
-                borrower_ref: PathBuf::from("keys/borrower-ref.key"),
-            }),
-            view_key: None,
-        };
-        write_public(
-            &bank_dir.join("gateway.toml"),
-            &toml_text(
-                &gateway_config,
-                &format!("# {bank}'s gateway: `veil gateway --config {bank}/gateway.toml`"),
-            )?,
-        )?;
-        members.push(MemberFile {
-            id: bank.clone(),
-            name: format!("Bank {}", (b'A' + i as u8) as char),
-            consensus_key: consensus.verifying_key().to_hex(),
-            signing_key: signing.verifying_key().to_hex(),
-            encryption_key: encryption.public_key().to_hex(),
-            p2p_address: p2p,
-            node_api,
-            gateway,
-        });
+        descriptors.push(bank_dir.join("member.json"));
+        node_apis.push((bank.clone(), node_api));
     }
-
-    let months: Vec<String> = (VIEW_KEY_MONTHS.0..=VIEW_KEY_MONTHS.1)
-        .flat_map(|year| (1..=12).map(move |month| format!("{year}-{month:02}")))
-        .collect();
-    let classes: Vec<&str> = FieldClass::ALL.iter().map(|c| c.name()).collect();
-    let mut regulators = Vec::new();
+    let months = months_between(FIRST_VIEW_KEY_MONTH, &options.view_keys_through);
     for (j, regulator) in regulator_ids(options.regulators).iter().enumerate() {
         let regulator_dir = dir.join(regulator);
-        let keys = regulator_dir.join("keys");
-        mkdir(&keys)?;
-        let master = MasterViewKey::generate().map_err(key_error)?;
-        write_secret(&regulator_dir.join("view.key"), &master.to_pem())?;
-        let view_keys = master
-            .publish(&consortium_id, &months, &classes)
-            .map_err(key_error)?;
-        issue_pair(
-            &ca,
+        if regulator_dir.exists() {
+            std::fs::remove_dir_all(&regulator_dir).map_err(|source| FileError {
+                path: regulator_dir.display().to_string(),
+                source,
+            })?;
+        }
+        regulator_keygen(
             &regulator_dir,
-            "client",
-            &format!("{regulator}:regulator"),
-            Usage::Client,
-        )?;
-        let (gateway_cert, gateway_key) = issue_pair(
-            &ca,
-            &keys,
-            "gateway",
-            &format!("{regulator}:gateway-server"),
-            Usage::Server,
-        )?;
-        let (node_client_cert, node_client_key) = issue_pair(
-            &ca,
-            &keys,
-            "node-client",
-            &format!("{regulator}:gateway"),
-            Usage::Client,
-        )?;
-        let gateway = addr(base + 500 + j as u32)?;
-        // A regulator attaches to any member's node; by default the first one.
-        let node_api = members[0].node_api;
-        let gateway_config = GatewayConfig {
-            kind: GatewayKind::Regulator,
-            id: regulator.clone(),
-            consortium: PathBuf::from("../consortium.toml"),
-            policy: PathBuf::from("../policies/default.cedar"),
-            listen: gateway,
-            data_dir: PathBuf::from("gateway-data"),
-            tls: ServerTls {
-                cert: relative(&gateway_cert, &regulator_dir),
-                key: relative(&gateway_key, &regulator_dir),
-                ca: PathBuf::from("../ca/ca.pem"),
-                crl: Some(PathBuf::from("../ca/crl.pem")),
+            &RegulatorOptions {
+                id: regulator.clone(),
+                name: if j == 0 {
+                    "Regulator".into()
+                } else {
+                    format!("Regulator {}", j + 1)
+                },
+                consortium: consortium_id.clone(),
+                gateway: addr(base + 500 + j as u32)?,
+                // A regulator attaches to any member's node; by default the first one.
+                node: node_apis[0].clone(),
+                months: months.clone(),
+                hosts: hosts(),
+                paths: paths.clone(),
             },
-            node: NodeClient {
-                api: node_api,
-                cert: relative(&node_client_cert, &regulator_dir),
-                key: relative(&node_client_key, &regulator_dir),
-            },
-            keys: None,
-            view_key: Some(PathBuf::from("view.key")),
-        };
-        write_public(
-            &regulator_dir.join("gateway.toml"),
-            &toml_text(
-                &gateway_config,
-                &format!(
-                    "# {regulator}'s read-only gateway: `veil gateway --config {regulator}/gateway.toml`"
-                ),
-            )?,
         )?;
-        regulators.push(RegulatorFile {
-            id: regulator.clone(),
-            name: if j == 0 {
-                "Regulator".into()
-            } else {
-                format!("Regulator {}", j + 1)
-            },
-            gateway,
-            view_keys,
-        });
+        descriptors.push(regulator_dir.join("regulator.json"));
     }
-
-    let consortium = ConsortiumFile {
-        consortium_id,
-        params: ParamsFile {
-            rate_cap_bps: DEFAULT_RATE_CAP_BPS,
-            max_amount_fen: Some(veil_node::genesis::DEFAULT_MAX_AMOUNT_FEN),
+    let _ = std::fs::remove_file(layout::genesis(&dir));
+    let consortium = assemble(
+        &layout::genesis(&dir),
+        &descriptors,
+        &AssembleOptions {
+            consortium: consortium_id,
+            params: ParamsFile {
+                rate_cap_bps: DEFAULT_RATE_CAP_BPS,
+                max_amount_fen: Some(veil_node::genesis::DEFAULT_MAX_AMOUNT_FEN),
+            },
+            circuits: options.circuits.clone(),
+            screening: options.screening,
         },
-        policy_hash: encoding::to_hex(&policies.hash()),
-        members,
-        regulators,
-        circuits: Some(write_circuits(
-            &dir,
-            options.banks,
-            &options.circuits,
-            options.screening,
-        )?),
-    };
-    write_public(
-        &dir.join("consortium.toml"),
-        &toml_text(
-            &consortium,
-            "# The consortium's genesis, written by `veil init`. Shared by every member.",
-        )?,
     )?;
+    // Dev circuit keys only (`check_options`): nothing to verify before signing.
+    for bank in &banks {
+        sign_checked(
+            &layout::genesis(&dir),
+            &dir.join(bank),
+            CeremonyCheck::AssembledHere,
+        )?;
+    }
     std::fs::remove_file(dir.join(INCOMPLETE_MARKER)).map_err(|source| FileError {
         path: dir.join(INCOMPLETE_MARKER).display().to_string(),
         source,
     })?;
-    Ok(consortium)
+    let signed = Genesis::load(&layout::genesis(&dir)).map_err(|e| InitError::Keys(Box::new(e)))?;
+    let _ = consortium;
+    Ok(signed.file)
 }
 
 /// Whether `dir` holds a consortium made by `init`.

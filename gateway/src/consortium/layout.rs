@@ -5,9 +5,10 @@
 //! ```text
 //! DIR/consortium.toml                         the genesis
 //! DIR/endpoints.json                          gateway URLs, while an embedded consortium runs
-//! DIR/ca/ca.pem                               the consortium CA certificate
 //! DIR/circuits/settlement-<capacity>.pk       proving keys (beside the genesis)
 //! DIR/circuits/screening.pk
+//! DIR/<party>/member.json, regulator.json     a party's signed descriptor
+//! DIR/<party>/ca/ca.pem                       a party's issuing CA certificate
 //! DIR/<member>/node.toml, gateway.toml        one process's config each
 //! DIR/<member>/clients/<role>.pem, .key       a bank's client certificates
 //! DIR/<regulator>/client.pem, .key, view.key  a regulator's
@@ -25,9 +26,10 @@ pub fn endpoints_path(dir: &Path) -> PathBuf {
     dir.join("endpoints.json")
 }
 
-/// `DIR/ca/ca.pem`: the consortium CA certificate.
-pub fn ca_certificate(dir: &Path) -> PathBuf {
-    dir.join("ca").join("ca.pem")
+/// `DIR/<id>/ca/ca.pem`: party `id`'s issuing CA certificate (a bank's applications trust
+/// its gateway by it).
+pub fn party_ca(dir: &Path, id: &str) -> PathBuf {
+    dir.join(id).join("ca").join("ca.pem")
 }
 
 /// `DIR/<id>/gateway.toml`.

@@ -6,11 +6,14 @@
 //!
 //! Depends on nothing else in this crate.
 
+pub mod assemble;
 pub mod ceremony;
 pub mod circuit_keys;
 pub mod config;
+pub mod descriptor;
 pub mod files;
 pub mod init;
+pub mod keygen;
 pub mod layout;
 pub mod members;
 pub mod pki;

@@ -1,5 +1,6 @@
-//! The consortium's development CA: issues server and client certificates and revocation
-//! lists with rcgen. A real deployment plugs in its own CA; only the file layout matters.
+//! A party's own issuing CA (`veil member keygen`, `veil regulator keygen`): issues its server
+//! and client certificates and revocation lists with rcgen. A bank may bring its own PKI
+//! instead (`--ca-chain`); only the file layout matters.
 //!
 //! Client certificates carry the holder's identity as the subject common name
 //! `<member>:<role>` (see `veil_node::tls::identity_of`).
@@ -87,15 +88,12 @@ pub enum Usage {
 }
 
 impl Ca {
-    /// A new CA named after `consortium_id`.
-    pub fn generate(consortium_id: &str) -> Result<Self, PkiError> {
+    /// A new issuing CA for party `party` (a member bank or regulator).
+    pub fn generate(party: &str) -> Result<Self, PkiError> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         let mut name = DistinguishedName::new();
-        name.push(
-            DnType::CommonName,
-            format!("Veil consortium CA ({consortium_id})"),
-        );
+        name.push(DnType::CommonName, format!("Veil issuing CA of {party}"));
         name.push(DnType::OrganizationName, "Veil");
         params.distinguished_name = name;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

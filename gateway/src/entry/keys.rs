@@ -91,6 +91,12 @@ impl MemberSecrets {
     }
 }
 
+/// Loads an Ed25519 signing key (PKCS#8 PEM, owner-only): a regulator's, which signs its
+/// view-key publications.
+pub fn load_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
+    SigningKey::from_pem(&read_text(path)?).map_err(|e| bad(path, e))
+}
+
 /// Loads a view key file (master or scoped) for `consortium_id`.
 pub fn load_view_keys(path: &Path, consortium_id: &str) -> Result<ViewKeyring, KeyError> {
     ViewKeyring::from_pem(consortium_id, &read_text(path)?).map_err(|e| bad(path, e))

@@ -1,6 +1,7 @@
 //! Entries: a caller's request to a signed, encrypted, proved ledger entry ([`request`],
 //! [`builder`]), and a ledger entry to what a caller may see ([`reader`]), with the keys that
-//! do it ([`keys`], [`circuits`]). The consortium's business rules live here.
+//! do it ([`keys`], [`circuits`], regulators' published [`view_keys`]). The consortium's
+//! business rules live here.
 //!
 //! Depends on [`crate::consortium`] only; knows nothing of HTTP.
 
@@ -11,3 +12,4 @@ pub mod keys;
 pub mod reader;
 pub mod request;
 pub mod strict_json;
+pub mod view_keys;

@@ -36,7 +36,10 @@ impl Opened {
     /// out (they then show as redacted); that cannot happen to a finalized entry unless the
     /// submitter sealed it wrongly.
     pub fn open(entry: Entry, height: u64, genesis: &Genesis, opener: &Opener<'_>) -> Self {
-        let context = entry.header.field_context(&genesis.consortium_id);
+        let statement = entry.header.statement_id();
+        let context = entry
+            .header
+            .field_context(&genesis.consortium_id, &statement);
         let mut plaintexts = BTreeMap::new();
         for group in &entry.groups {
             let Some(key) = opener.key_for(group, &entry.header.period) else {
@@ -84,7 +87,9 @@ pub fn entry_participants(entry: &Entry) -> Vec<String> {
         Some(EntryType::LoanOriginated) => "funding",
         Some(EntryType::LoanRepaid) => "allocations",
         Some(EntryType::SettlementClosed) => "due",
-        Some(EntryType::RegistryUpdated) | None => return Vec::new(),
+        Some(EntryType::RegistryUpdated | EntryType::ViewKeysPublished) | None => {
+            return Vec::new();
+        }
     };
     per_bank(&entry.commitments, prefix)
         .into_iter()
@@ -211,7 +216,7 @@ pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> boo
     match kind {
         EntryType::SettlementClosed => validator.check_proofs_with(entry, referenced).is_ok(),
         EntryType::LoanOriginated => validator.check_screening_with(entry, referenced).is_ok(),
-        EntryType::LoanRepaid | EntryType::RegistryUpdated => true,
+        EntryType::LoanRepaid | EntryType::RegistryUpdated | EntryType::ViewKeysPublished => true,
     }
 }
 
@@ -303,10 +308,16 @@ pub fn settlement_export(
         .bank_slot(&entry.header.submitter)
         .ok_or_else(|| invalid("submitter".into()))?;
     proof
-        .verify(vk, &entry.header.id.0, period, originator, &leaves)
+        .verify(
+            vk,
+            &entry.header.statement_id(),
+            period,
+            originator,
+            &leaves,
+        )
         .map_err(|e| invalid(e.to_string()))?;
     let public = veil_circuits::settlement::SettlementPublic {
-        entry: entry.header.id.0,
+        entry: entry.header.statement_id(),
         period,
         root: proof.root,
         count: leaves.len() as u64,
@@ -348,7 +359,7 @@ pub fn verify_splits(entry: &Entry, shares: &[(String, u64)]) -> bool {
         return entry.proofs.participant.is_empty();
     }
     RangeProof::from_bytes_for(&entry.proofs.participant, items.len())
-        .and_then(|proof| proof.verify(&entry.header.id.0, SPLIT_PURPOSE, &items))
+        .and_then(|proof| proof.verify(&entry.header.statement_id(), SPLIT_PURPOSE, &items))
         .is_ok()
 }
 

@@ -313,6 +313,10 @@ pub fn parse(body: &[u8]) -> Result<Request, EntryError> {
             }
             Ok(Request::RegistryUpdated(update))
         }
+        EntryType::ViewKeysPublished => Err(EntryError::malformed(
+            "view_keys.published is not written through this API: a regulator publishes its \
+             view keys with `veil regulator publish`",
+        )),
     }
 }
 

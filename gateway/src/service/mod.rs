@@ -5,6 +5,8 @@
 //! - reads: entries, pages, loans, settlement proofs and sealed entries as one caller may see
 //!   them (`read.rs`);
 //! - the ledger followers that index loans and repayments (`followers.rs`);
+//! - regulators' view keys on the ledger: the published keys writes encrypt to, and a
+//!   regulator's publication of further months ([`Publisher`], `view_keys.rs`);
 //! - the gateway's own store: idempotency records, the disclosure log, indexes ([`store`]).
 //!
 //! Depends on [`crate::entry`] and [`crate::consortium`].
@@ -13,9 +15,11 @@ pub mod error;
 mod followers;
 mod read;
 pub mod store;
+mod view_keys;
 mod write;
 
 pub use error::ServiceError;
+pub use view_keys::{PUBLISH_WAIT, PublishError, Published, Publisher};
 pub use write::{WriteTimings, Written};
 
 use store::{GatewayStore, IdempotencyRecord};
@@ -90,6 +94,7 @@ pub struct Gateway {
     loan_reservations: Mutex<HashSet<String>>,
     follow_lock: tokio::sync::Mutex<()>,
     registry: tokio::sync::Mutex<RegistryFollower>,
+    view_keys: tokio::sync::Mutex<view_keys::ViewKeysFollower>,
 }
 
 /// Async locks by name, each forgotten once nobody holds it or waits for it.
@@ -259,6 +264,7 @@ impl Gateway {
             loan_reservations: Mutex::new(HashSet::new()),
             follow_lock: tokio::sync::Mutex::new(()),
             registry: tokio::sync::Mutex::default(),
+            view_keys: tokio::sync::Mutex::default(),
         }
     }
 

@@ -213,12 +213,20 @@ impl Gateway {
         secrets: &MemberSecrets,
         request: &Request,
     ) -> Result<Built, ServiceError> {
+        // The period whose regulators' view keys the entry is encrypted to.
+        let period = match request {
+            Request::LoanOriginated(_) | Request::RegistryUpdated(_) => current_month(),
+            Request::LoanRepaid(repayment) => repayment.period.clone(),
+            Request::SettlementClosed(settlement) => settlement.period.clone(),
+        };
+        let view_keys = self.view_keys_for(&period).await?;
         let builder = Builder {
             genesis: &self.genesis,
             policies: &self.policies,
             secrets,
             member: &self.id,
             proving_keys: &self.proving_keys,
+            view_keys: &view_keys,
         };
         match request {
             Request::LoanOriginated(loan) => {
@@ -234,7 +242,6 @@ impl Gateway {
                         loan.loan_id
                     )));
                 }
-                let month = current_month();
                 let registry = if self.genesis.circuits.screening.is_some() {
                     match self.current_registry().await? {
                         (Some(version), registry) => {
@@ -245,14 +252,13 @@ impl Gateway {
                 } else {
                     None
                 };
-                self.cpu(|| builder.loan(loan, registry.as_ref(), &month, now_ms()))
+                self.cpu(|| builder.loan(loan, registry.as_ref(), &period, now_ms()))
                     .await
                     .map_err(ServiceError::from)
             }
             Request::RegistryUpdated(update) => {
                 let (previous, registry) = self.current_registry().await?;
-                let month = current_month();
-                self.cpu(|| builder.registry(update, previous, &registry, &month, now_ms()))
+                self.cpu(|| builder.registry(update, previous, &registry, &period, now_ms()))
                     .await
                     .map_err(ServiceError::from)
             }

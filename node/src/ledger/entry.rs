@@ -16,8 +16,8 @@ use veil_policies::schema::is_member_id;
 
 use super::codec::{Writer, read_bytes32, read_str8};
 
-/// Encoding version of an entry.
-pub const ENTRY_VERSION: u8 = 1;
+/// Encoding version of an entry (2: the header names the genesis).
+pub const ENTRY_VERSION: u8 = 2;
 /// Largest encoded entry.
 pub const MAX_ENTRY_LEN: usize = 512 * 1024;
 /// Most reader groups in one entry.
@@ -93,6 +93,10 @@ impl fmt::Display for EntryId {
 pub struct EntryHeader {
     /// The entry id.
     pub id: EntryId,
+    /// The hash of the genesis of the consortium the entry is written for: nodes refuse an
+    /// entry for another consortium, and every proof and ciphertext of the entry is bound to it
+    /// through [`EntryHeader::statement_id`].
+    pub genesis: [u8; 32],
     /// The entry type name, e.g. `loan.originated`.
     pub kind: String,
     /// The submitting member's id.
@@ -109,14 +113,43 @@ pub struct EntryHeader {
     pub references: Vec<EntryId>,
 }
 
+/// The statement id of entry `id` submitted by `submitter` for the consortium of genesis hash
+/// `genesis`: the first 16 bytes of SHA-256(framed([`labels::STATEMENT_ID`]) ‖
+/// framed(genesis) ‖ framed(submitter) ‖ framed(id)).
+///
+/// It is what every proof of the entry (range and relation transcripts, the participants' split
+/// proof, the Groth16 statements) and every field ciphertext (the envelope AAD) is bound to, in
+/// place of the bare entry id: a proof or ciphertext lifted into an entry of another consortium
+/// or of another submitter does not verify (`docs/protocol/ledger.md`).
+pub fn statement_id(genesis: &[u8; 32], submitter: &str, id: &EntryId) -> [u8; 16] {
+    let mut message = Vec::with_capacity(128);
+    encoding::put_framed(&mut message, labels::STATEMENT_ID);
+    encoding::put_framed(&mut message, genesis);
+    encoding::put_framed(&mut message, submitter.as_bytes());
+    encoding::put_framed(&mut message, &id.0);
+    let digest = Sha256::digest(&message);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
 impl EntryHeader {
+    /// This entry's [`statement_id`].
+    pub fn statement_id(&self) -> [u8; 16] {
+        statement_id(&self.genesis, &self.submitter, &self.id)
+    }
+
     /// What every field ciphertext of this entry is bound to in consortium `consortium_id`
-    /// (the envelope AAD: consortium, entry id, schema version, policy hash;
-    /// `docs/protocol/envelope.md`).
-    pub fn field_context<'a>(&'a self, consortium_id: &'a str) -> FieldContext<'a> {
+    /// (the envelope AAD: consortium, `statement` — this entry's [`EntryHeader::statement_id`]
+    /// —, schema version, policy hash; `docs/protocol/envelope.md`).
+    pub fn field_context<'a>(
+        &'a self,
+        consortium_id: &'a str,
+        statement: &'a [u8; 16],
+    ) -> FieldContext<'a> {
         FieldContext {
             consortium_id,
-            entry_id: &self.id.0,
+            entry_id: statement,
             schema_version: self.schema_version,
             policy_hash: &self.policy_hash,
         }
@@ -164,6 +197,18 @@ impl fmt::Debug for Entry {
     }
 }
 
+/// The domain-separation label of the signature of an entry of type `kind`: a regulator's
+/// view-key publication is signed under [`labels::signature::VIEW_KEYS`], every other entry
+/// under [`labels::signature::ENTRY`] (so a signature made for one can never pass as the
+/// other).
+pub fn signature_label(kind: &str) -> &'static [u8] {
+    if kind == veil_policies::EntryType::ViewKeysPublished.name() {
+        labels::signature::VIEW_KEYS
+    } else {
+        labels::signature::ENTRY
+    }
+}
+
 fn is_label(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -195,9 +240,10 @@ impl UnsignedEntry {
         writer.0
     }
 
-    /// Signs the entry with the submitting member's key.
+    /// Signs the entry with the submitter's key (under the label of its type,
+    /// [`signature_label`]).
     pub fn sign(self, key: &SigningKey) -> Entry {
-        let signature = key.sign(labels::signature::ENTRY, &self.signing_bytes());
+        let signature = key.sign(signature_label(&self.header.kind), &self.signing_bytes());
         Entry {
             header: self.header,
             groups: self.groups,
@@ -217,6 +263,7 @@ fn encode_unsigned(
 ) {
     writer.u8(ENTRY_VERSION);
     writer.bytes(&header.id.0);
+    writer.bytes(&header.genesis);
     writer.str8(&header.kind);
     writer.str8(&header.submitter);
     writer.u16(header.schema_version);
@@ -273,10 +320,11 @@ impl Entry {
         writer.0
     }
 
-    /// Verifies the signature against the submitter's key.
+    /// Verifies the signature against the submitter's key (under the label of its type,
+    /// [`signature_label`]).
     pub fn verify_signature(&self, key: &VerifyingKey) -> bool {
         key.verify(
-            labels::signature::ENTRY,
+            signature_label(&self.header.kind),
             &self.signing_bytes(),
             &self.signature,
         )
@@ -299,6 +347,7 @@ impl Entry {
             return Err(EntryDecodeError::Version(version));
         }
         let id = EntryId(reader.array()?);
+        let genesis = reader.array()?;
         let kind = read_str8(&mut reader, MAX_LABEL_LEN, "entry type", is_label)?;
         let submitter = read_str8(&mut reader, 32, "submitter", is_member_id)?;
         let schema_version = reader.u16()?;
@@ -357,6 +406,7 @@ impl Entry {
         Ok(Self {
             header: EntryHeader {
                 id,
+                genesis,
                 kind,
                 submitter,
                 schema_version,

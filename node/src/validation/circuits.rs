@@ -1,7 +1,8 @@
 //! Rule groups on circuit data, the Groth16 side of an entry:
 //!
 //! - *shape* (stateless): a loan carries a well-formed screening proof exactly when the
-//!   consortium screens; a registry update well-formed changes and roots; a repayment a
+//!   consortium screens; a registry update well-formed changes and roots; a view-key
+//!   publication well-formed keys (`view_keys.rs`); a repayment a
 //!   canonical Poseidon commitment; a settlement a well-formed proof for a settlement circuit of
 //!   the genesis, with one amount-due commitment per member.
 //! - *settlement* (stateful): the settlement's proof verifies against its repayments'
@@ -39,6 +40,7 @@ impl Validator {
             EntryType::RegistryUpdated => registry::update_of(entry)
                 .map(|_| ())
                 .map_err(Rejection::from),
+            EntryType::ViewKeysPublished => self.check_publication(entry),
             EntryType::LoanRepaid => repayment_commitment(entry).map(|_| ()),
             EntryType::SettlementClosed => {
                 let proof =
@@ -88,7 +90,13 @@ impl Validator {
             .bank_slot(&entry.header.submitter)
             .ok_or(CircuitProofError::SettlementSubmitter)?;
         proof
-            .verify(vk, &entry.header.id.0, period, originator, &leaves)
+            .verify(
+                vk,
+                &entry.header.statement_id(),
+                period,
+                originator,
+                &leaves,
+            )
             .map_err(|e| CircuitProofError::Settlement(e).into())
     }
 
@@ -108,7 +116,7 @@ impl Validator {
         }
         let roots = registry::update_of(version)?.roots;
         ScreeningProof::from_bytes(&loan.proofs.circuit)
-            .and_then(|proof| proof.verify(vk, &loan.header.id.0, roots))
+            .and_then(|proof| proof.verify(vk, &loan.header.statement_id(), roots))
             .map_err(|e| CircuitProofError::Screening(e).into())
     }
 }

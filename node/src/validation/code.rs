@@ -16,13 +16,15 @@ use super::Rejection;
 /// | `schema`         | unknown type, schema version, period, fields                       |
 /// | `commitments`    | commitments that do not fit the type's proof plan                  |
 /// | `policy`         | a policy hash other than the genesis one                           |
-/// | `signature`      | unknown submitter, signature that does not verify                  |
+/// | `signature`      | unknown submitter, bad signature, a submitter not allowed the type |
 /// | `reference`      | references that do not fit the type or do not exist                |
 /// | `replay`         | a used entry id, a repayment already settled                       |
 /// | `stale-registry` | a registry version that is no longer current                       |
 /// | `proof`          | a range or relation proof that does not verify                     |
 /// | `circuit`        | circuit data (commitment, Groth16 proof, registry update) refused  |
 /// | `malformed`      | bytes that are not an entry (refused before any rule is checked)   |
+/// | `view-keys`      | a view-key publication's keys or months (malformed, not the next)  |
+/// | `stale-view-keys`| a view-key publication not following its regulator's last one      |
 ///
 /// The codes are part of the node API (the `detail` of a `rejected` error) and of the
 /// `rejections` metric's labels: they never change meaning, and new ones are only added. A
@@ -37,7 +39,11 @@ pub enum RejectionCode {
     Commitments,
     /// `policy`: the policy hash is not the genesis one.
     Policy,
-    /// `signature`: unknown submitter or bad signature.
+    /// `genesis`: the entry was written for another consortium (its header names another
+    /// genesis hash).
+    Genesis,
+    /// `signature`: unknown submitter, bad signature, or a submitter that may not submit the
+    /// type (a member publishing view keys, a regulator submitting anything else).
     Signature,
     /// `reference`: the references do not fit the type or do not exist.
     Reference,
@@ -51,6 +57,11 @@ pub enum RejectionCode {
     Circuit,
     /// `malformed`: the bytes are not an entry.
     Malformed,
+    /// `view-keys`: a view-key publication's keys or months are refused.
+    ViewKeys,
+    /// `stale-view-keys`: a view-key publication does not follow its regulator's last one
+    /// (another was ordered first); read the chain again.
+    StaleViewKeys,
     /// A code this build does not know (sent by a newer node). Never sent; its string is
     /// `unrecognized`.
     Unrecognized,
@@ -58,7 +69,7 @@ pub enum RejectionCode {
 
 impl RejectionCode {
     /// Every code a node sends, in documentation order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 13] = [
         Self::Schema,
         Self::Commitments,
         Self::Policy,
@@ -69,6 +80,9 @@ impl RejectionCode {
         Self::Proof,
         Self::Circuit,
         Self::Malformed,
+        Self::ViewKeys,
+        Self::StaleViewKeys,
+        Self::Genesis,
     ];
 
     /// The code's stable string.
@@ -77,6 +91,7 @@ impl RejectionCode {
             Self::Schema => "schema",
             Self::Commitments => "commitments",
             Self::Policy => "policy",
+            Self::Genesis => "genesis",
             Self::Signature => "signature",
             Self::Reference => "reference",
             Self::Replay => "replay",
@@ -84,6 +99,8 @@ impl RejectionCode {
             Self::Proof => "proof",
             Self::Circuit => "circuit",
             Self::Malformed => "malformed",
+            Self::ViewKeys => "view-keys",
+            Self::StaleViewKeys => "stale-view-keys",
             Self::Unrecognized => "unrecognized",
         }
     }
@@ -135,7 +152,7 @@ impl<'de> serde::Deserialize<'de> for RejectionCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validation::{CircuitProofError, FieldError, ReferenceError};
+    use crate::validation::{CircuitProofError, FieldError, ReferenceError, ViewKeysError};
     use veil_policies::proof_plan::PlanError;
 
     /// The codes are frozen: metrics dashboards, gateways and older nodes read these strings.
@@ -155,6 +172,9 @@ mod tests {
                 "proof",
                 "circuit",
                 "malformed",
+                "view-keys",
+                "stale-view-keys",
+                "genesis",
             ]
         );
         let reasons: Vec<(Rejection, &str)> = vec![
@@ -170,6 +190,7 @@ mod tests {
                 "commitments",
             ),
             (Rejection::PolicyHash, "policy"),
+            (Rejection::Genesis, "genesis"),
             (Rejection::UnknownSubmitter, "signature"),
             (Rejection::Signature, "signature"),
             (Rejection::References(ReferenceError::Missing), "reference"),
@@ -182,6 +203,15 @@ mod tests {
                 Rejection::CircuitProof(CircuitProofError::RegistryRoots),
                 "circuit",
             ),
+            (Rejection::SubmitterRole, "signature"),
+            (Rejection::ViewKeys(ViewKeysError::Period), "view-keys"),
+            (
+                Rejection::ViewKeys(ViewKeysError::NotNext {
+                    expected: "2026-12".into(),
+                }),
+                "view-keys",
+            ),
+            (Rejection::StaleViewKeys, "stale-view-keys"),
         ];
         for (rejection, reason) in reasons {
             assert_eq!(rejection.reason(), reason, "{rejection}");

@@ -6,12 +6,14 @@
 //! *Stateless* ([`Validator::check_stateless`], a function of the entry and the genesis only):
 //!
 //! 1. `header.rs`: a known type and schema version, the genesis policy hash, a submitter that
-//!    is a member and whose Ed25519 signature verifies, a valid period;
+//!    may submit the type (a member; a regulator for a view-key publication, and nothing else)
+//!    and whose Ed25519 signature verifies, a valid period;
 //! 2. `fields.rs`: field paths that belong to the type (per-bank paths naming members), every
 //!    required field, a commitment for every committed field, commitments that fit the type's
 //!    [proof plan](veil_policies::proof_plan), a loan funded by its originator;
 //! 3. `circuits.rs`, shape: well-formed circuit data (screening proof, registry update,
-//!    repayment commitment, settlement proof for a genesis circuit);
+//!    repayment commitment, settlement proof for a genesis circuit); `view_keys.rs`: a view-key
+//!    publication's complete, consecutive, bounded months of valid keys, and nothing else;
 //! 4. `proofs.rs`: every range and relation proof of the proof plan, unless its statement
 //!    involves referenced entries (a settlement's).
 //!
@@ -21,11 +23,14 @@
 //! 6. `references.rs`: references exist and have the right type and submitter, a repayment's
 //!    allocations name exactly the loan's participants, a settlement's repayments belong to its
 //!    period and were not settled before, the registry version a loan or an update references
-//!    is current;
+//!    is current, a view-key publication follows its regulator's last one;
 //! 7. for a settlement, `proofs.rs` over its repayments' commitments, then `circuits.rs`, its
 //!    Groth16 proof over their Poseidon commitments;
 //! 8. `registry.rs`: a registry update's roots are those of the changed lists, and a loan's
-//!    screening proof (`circuits.rs`) verifies against the roots of the version it references.
+//!    screening proof (`circuits.rs`) verifies against the roots of the version it references;
+//! 9. `view_keys.rs`: a view-key publication starts the month after the last one its
+//!    regulator published (in the genesis, or in the publication it references, which
+//!    `references.rs` checked is the head of the regulator's chain).
 //!
 //! Invariants: the same function decides for mempool admission, for voting on a proposed block
 //! and for re-checking finalized blocks during catch-up, so honest nodes agree on validity. The
@@ -44,6 +49,7 @@ mod references;
 mod registry;
 mod rejection;
 mod view;
+mod view_keys;
 
 #[cfg(test)]
 mod tests;
@@ -55,7 +61,7 @@ use veil_policies::schema::EntryType;
 pub use self::circuits::repayment_commitment;
 pub use self::code::RejectionCode;
 pub use self::rejection::{
-    CircuitProofError, FieldError, ReferenceError, Rejection, ValidationError,
+    CircuitProofError, FieldError, ReferenceError, Rejection, ValidationError, ViewKeysError,
 };
 pub use self::view::{LedgerView, PendingView, supersedes_references};
 use crate::genesis::Genesis;
@@ -123,7 +129,8 @@ impl Validator {
             let referenced: Vec<&Entry> = referenced.iter().map(Arc::as_ref).collect();
             self.check_referenced_proofs(kind, entry, &referenced)?;
         }
-        self.check_registry(kind, entry, &referenced, view)
+        self.check_registry(kind, entry, &referenced, view)?;
+        self.check_view_keys_chain(kind, entry, &referenced)
     }
 
     /// Verifies the proofs of `entry` whose statements involve `referenced` entries (in the

@@ -31,7 +31,9 @@ impl Validator {
             &self.genesis.plan_params(),
         )
         .map_err(Rejection::Commitments)?;
-        let entry_id = &entry.header.id.0;
+        // Proofs are bound to the statement id (genesis, submitter, entry id).
+        let statement = entry.header.statement_id();
+        let entry_id = &statement;
         if plan.range.is_empty() {
             // A type without amounts carries no range proof.
             if !entry.proofs.range.is_empty() {

@@ -3,7 +3,8 @@
 //! the version it changes once a registry exists); each exists once, has the wanted type and,
 //! except a shared registry version, the same submitter. A repayment's allocations name exactly
 //! its loan's participants; a settlement's repayments are of its period and not yet settled;
-//! the registry version a loan or an update references is still current.
+//! the registry version a loan or an update references is still current; a view-key
+//! publication references its regulator's last publication (none for the first).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -43,6 +44,13 @@ impl Validator {
             }
             EntryType::RegistryUpdated if references.is_empty() && view.has_registry()? => {
                 return Err(ReferenceError::UnchainedUpdate.into());
+            }
+            // A regulator's first publication, although it published before: it would fork
+            // the regulator's chain.
+            EntryType::ViewKeysPublished
+                if references.is_empty() && view.has_view_keys_of(&entry.header.submitter)? =>
+            {
+                return Err(Rejection::StaleViewKeys.into());
             }
             _ => {}
         }
@@ -93,6 +101,14 @@ impl Validator {
                 for id in references {
                     if view.settled_by(id)?.is_some() {
                         return Err(Rejection::StaleRegistry.into());
+                    }
+                }
+            }
+            // The publication it follows must be the head of the regulator's chain.
+            EntryType::ViewKeysPublished => {
+                for id in references {
+                    if view.settled_by(id)?.is_some() {
+                        return Err(Rejection::StaleViewKeys.into());
                     }
                 }
             }

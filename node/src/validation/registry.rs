@@ -40,7 +40,9 @@ impl Validator {
             EntryType::LoanOriginated => {
                 Ok(self.check_screening(entry, referenced.first().map(AsRef::as_ref))?)
             }
-            EntryType::LoanRepaid | EntryType::SettlementClosed => Ok(()),
+            EntryType::LoanRepaid | EntryType::SettlementClosed | EntryType::ViewKeysPublished => {
+                Ok(())
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Why an entry is refused: [`Rejection`] names the broken rule and carries a typed cause
-//! ([`FieldError`], [`ReferenceError`], [`CircuitProofError`]); [`Rejection::code`] is the
+//! ([`FieldError`], [`ReferenceError`], [`CircuitProofError`], [`ViewKeysError`]); [`Rejection::code`] is the
 //! coarse, stable [`RejectionCode`] that metrics count and the node API sends.
 
 use veil_circuits::CircuitError;
@@ -8,6 +8,7 @@ use veil_policies::proof_plan::PlanError;
 use super::RejectionCode;
 use crate::registry::{RegistryError, UpdateError};
 use crate::store::StoreError;
+use crate::view_keys::PublicationError;
 
 /// Why an entry is invalid. The variant names the rule; [`Rejection::code`] is the stable code
 /// used in metrics and by the node API.
@@ -23,12 +24,20 @@ pub enum Rejection {
     /// The policy hash is not the genesis policy hash.
     #[error("policy hash mismatch")]
     PolicyHash,
+    /// The entry names another consortium's genesis (it was written for another ledger).
+    #[error("written for another consortium (genesis hash mismatch)")]
+    Genesis,
     /// The submitter is not a member.
     #[error("unknown submitter")]
     UnknownSubmitter,
     /// The signature does not verify.
     #[error("invalid signature")]
     Signature,
+    /// The submitter may not submit entries of this type: a member never publishes view keys,
+    /// a regulator publishes view keys (with the signing key the genesis names for it) and
+    /// submits nothing else.
+    #[error("the submitter may not submit this entry type")]
+    SubmitterRole,
     /// The period is not `YYYY-MM` or `YYYY-MM-DD`.
     #[error("invalid period")]
     Period,
@@ -61,6 +70,14 @@ pub enum Rejection {
     /// proof, a registry update) is malformed or does not verify.
     #[error("circuit proof: {0}")]
     CircuitProof(CircuitProofError),
+    /// A view-key publication's keys or months are refused.
+    #[error("view-key publication: {0}")]
+    ViewKeys(ViewKeysError),
+    /// A view-key publication that does not follow the head of its regulator's chain: the
+    /// publication it references was followed by another, or it references none although the
+    /// regulator has published before. Read the chain again and publish what is missing.
+    #[error("the regulator's last publication is no longer the one this follows")]
+    StaleViewKeys,
 }
 
 impl Rejection {
@@ -72,7 +89,10 @@ impl Rejection {
             }
             Self::Commitments(_) => RejectionCode::Commitments,
             Self::PolicyHash => RejectionCode::Policy,
-            Self::UnknownSubmitter | Self::Signature => RejectionCode::Signature,
+            Self::Genesis => RejectionCode::Genesis,
+            Self::UnknownSubmitter | Self::Signature | Self::SubmitterRole => {
+                RejectionCode::Signature
+            }
             // The first update of a registry that meanwhile exists: built on a superseded
             // (empty) version, like any stale update.
             Self::References(ReferenceError::UnchainedUpdate) => RejectionCode::StaleRegistry,
@@ -81,6 +101,8 @@ impl Rejection {
             Self::StaleRegistry => RejectionCode::StaleRegistry,
             Self::RangeProof | Self::RelationProof => RejectionCode::Proof,
             Self::CircuitProof(_) => RejectionCode::Circuit,
+            Self::ViewKeys(_) => RejectionCode::ViewKeys,
+            Self::StaleViewKeys => RejectionCode::StaleViewKeys,
         }
     }
 
@@ -222,6 +244,31 @@ pub enum CircuitProofError {
     SettlementSubmitter,
 }
 
+/// Why a view-key publication (`view_keys.published`) is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ViewKeysError {
+    /// Its keys do not decode, or are not complete, consecutive, bounded months.
+    #[error("{0}")]
+    Publication(PublicationError),
+    /// Its period is not the first month it publishes.
+    #[error("the period must be the first month published")]
+    Period,
+    /// It carries reader groups or a participants' proof (a publication has neither).
+    #[error("a publication carries no fields and no participants' proof")]
+    Unexpected,
+    /// Its first month is not the one after the last month already published for the
+    /// regulator (by the genesis or its previous publication).
+    #[error("the first month published must be {expected}")]
+    NotNext {
+        /// The month that had to come first.
+        expected: String,
+    },
+    /// The regulator's last published month is the last representable one.
+    #[error("no month can follow the last one published")]
+    Exhausted,
+}
+
 impl From<FieldError> for Rejection {
     fn from(error: FieldError) -> Self {
         Self::Fields(error)
@@ -243,6 +290,18 @@ impl From<CircuitProofError> for Rejection {
 impl From<UpdateError> for Rejection {
     fn from(error: UpdateError) -> Self {
         Self::CircuitProof(CircuitProofError::RegistryUpdate(error))
+    }
+}
+
+impl From<ViewKeysError> for Rejection {
+    fn from(error: ViewKeysError) -> Self {
+        Self::ViewKeys(error)
+    }
+}
+
+impl From<PublicationError> for Rejection {
+    fn from(error: PublicationError) -> Self {
+        Self::ViewKeys(ViewKeysError::Publication(error))
     }
 }
 
@@ -277,6 +336,12 @@ impl From<CircuitProofError> for ValidationError {
 
 impl From<UpdateError> for ValidationError {
     fn from(error: UpdateError) -> Self {
+        Self::Rejected(error.into())
+    }
+}
+
+impl From<ViewKeysError> for ValidationError {
+    fn from(error: ViewKeysError) -> Self {
         Self::Rejected(error.into())
     }
 }

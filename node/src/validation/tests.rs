@@ -102,7 +102,11 @@ mod screening {
         consortium.screened_loan(0, 9, 100_000, &[(1, 5000)], Some(version), |id| {
             let witness = trees.witness(who, Fr::from(77u64)).unwrap();
             let public = ScreeningPublic {
-                entry: id.0,
+                entry: crate::ledger::statement_id(
+                    &consortium.genesis.hash,
+                    &consortium.members[0].id,
+                    id,
+                ),
                 roots: trees.roots(),
                 commitment: reference_commitment(witness.reference, witness.blinding),
             };
@@ -339,6 +343,27 @@ fn every_header_field_is_covered_by_the_signature() {
     );
 }
 
+/// A member that copies another member's entry (gossiped before it is ordered), names itself
+/// submitter or gives it another id, and signs it with its own key: the proofs are bound to the
+/// statement id (genesis, submitter, entry id), so the copy is refused and the original stands.
+#[test]
+fn a_copied_entry_re_signed_by_another_member_is_refused() {
+    let (consortium, validator, store) = setup();
+    let loan = consortium.loan(0, 4, 300_000, &[(1, 6000)]);
+    validator
+        .check(&loan, &PendingView::new(&store))
+        .expect("the original is valid");
+    let taken = resign(&consortium, &loan, |u| u.header.submitter = "bank-b".into());
+    assert_eq!(taken.header.submitter, "bank-b");
+    assert!(taken.verify_signature(&consortium.members[1].signing.verifying_key()));
+    assert_eq!(rejected(&validator, &store, &taken).reason(), "proof");
+    let renamed = resign(&consortium, &loan, |u| u.header.id = EntryId([9; 16]));
+    assert_eq!(rejected(&validator, &store, &renamed).reason(), "proof");
+    validator
+        .check(&loan, &PendingView::new(&store))
+        .expect("the original is still valid");
+}
+
 #[test]
 fn properly_signed_but_tampered_entries_are_refused_by_their_rule() {
     let (consortium, validator, store) = setup();
@@ -350,6 +375,7 @@ fn properly_signed_but_tampered_entries_are_refused_by_their_rule() {
         ),
         (Box::new(|u| u.header.schema_version = 2), "schema"),
         (Box::new(|u| u.header.policy_hash[0] ^= 1), "policy"),
+        (Box::new(|u| u.header.genesis[0] ^= 1), "genesis"),
         (Box::new(|u| u.header.period = "2026-13".into()), "schema"),
         (
             Box::new(|u| u.header.references.push(EntryId([1; 16]))),
@@ -410,4 +436,272 @@ fn rules_on_who_funds_and_who_is_allocated() {
         validator.check(&misdirected, &view),
         Err(ValidationError::Rejected(Rejection::References(_)))
     ));
+}
+
+/// A consortium whose genesis publishes its regulator's view keys through 2026-11.
+fn with_regulator() -> (
+    TestConsortium,
+    crate::testkit::TestRegulator,
+    Validator,
+    MemoryStore,
+) {
+    let months = crate::view_keys::months_from_through("2026-01", "2026-11");
+    let (consortium, regulator) = TestConsortium::new(3, 13, 40_200).with_regulator(&months);
+    let validator = Validator::new(consortium.genesis.clone());
+    (consortium, regulator, validator, MemoryStore::new())
+}
+
+fn months(first: &str, last: &str) -> Vec<String> {
+    crate::view_keys::months_from_through(first, last)
+}
+
+/// Applies `entries` to `store` as the finalized block at `height`.
+fn finalize(store: &MemoryStore, height: u64, entries: &[&Entry]) {
+    use crate::store::{AppliedBlock, AppliedEntry, Store as _, StoredBlock};
+    store
+        .apply(&AppliedBlock {
+            block: StoredBlock {
+                height,
+                digest: [height as u8; 32],
+                block: Vec::new(),
+                finalization: Vec::new(),
+            },
+            entries: entries
+                .iter()
+                .map(|e| AppliedEntry {
+                    id: e.header.id,
+                    kind: e.header.kind.clone(),
+                    references: e.header.references.clone(),
+                    settles_references: supersedes_references(&e.header.kind),
+                    bytes: e.encode(),
+                })
+                .collect(),
+        })
+        .unwrap();
+}
+
+#[test]
+fn view_key_publications_extend_their_regulators_chain() {
+    let (consortium, regulator, validator, store) = with_regulator();
+    let publish = |previous: Option<EntryId>, first: &str, last: &str| {
+        consortium.view_keys_publication(
+            &regulator.id,
+            &regulator.signing,
+            &regulator.master,
+            previous,
+            &months(first, last),
+        )
+    };
+    let reason = |entry: &Entry, view: &PendingView<'_>| match validator.check(entry, view) {
+        Err(ValidationError::Rejected(r)) => r,
+        other => panic!("expected a rejection, got {other:?}"),
+    };
+
+    // The first publication starts the month after the genesis' last.
+    let first = publish(None, "2026-12", "2027-01");
+    validator.check(&first, &PendingView::new(&store)).unwrap();
+    let early = publish(None, "2026-11", "2027-01");
+    assert_eq!(
+        reason(&early, &PendingView::new(&store)),
+        Rejection::ViewKeys(ViewKeysError::NotNext {
+            expected: "2026-12".into()
+        })
+    );
+    let skipping = publish(None, "2027-01", "2027-01");
+    assert_eq!(
+        reason(&skipping, &PendingView::new(&store)).reason(),
+        "view-keys"
+    );
+    finalize(&store, 0, &[&first]);
+
+    // Once it is on the ledger, another "first" publication would fork the chain.
+    let view = PendingView::new(&store);
+    let fork = publish(None, "2027-02", "2027-02");
+    assert_eq!(reason(&fork, &view), Rejection::StaleViewKeys);
+    assert_eq!(reason(&fork, &view).reason(), "stale-view-keys");
+
+    // The next one follows it: an already-published month, or a skipped one, is refused.
+    let again = publish(Some(first.header.id), "2027-01", "2027-02");
+    assert_eq!(
+        reason(&again, &view),
+        Rejection::ViewKeys(ViewKeysError::NotNext {
+            expected: "2027-02".into()
+        })
+    );
+    let skipped = publish(Some(first.header.id), "2027-03", "2027-04");
+    assert_eq!(reason(&skipped, &view).reason(), "view-keys");
+    let second = publish(Some(first.header.id), "2027-02", "2027-04");
+    validator.check(&second, &view).unwrap();
+
+    // Pending in the same block, the second supersedes the first: following the first again
+    // is stale, following the second is fine.
+    let mut view = PendingView::new(&store);
+    view.push(Arc::new(second.clone()));
+    let behind = publish(Some(first.header.id), "2027-05", "2027-05");
+    assert_eq!(reason(&behind, &view), Rejection::StaleViewKeys);
+    let third = publish(Some(second.header.id), "2027-05", "2027-05");
+    validator.check(&third, &view).unwrap();
+    finalize(&store, 1, &[&second]);
+    assert_eq!(
+        reason(&behind, &PendingView::new(&store)),
+        Rejection::StaleViewKeys
+    );
+    validator.check(&third, &PendingView::new(&store)).unwrap();
+
+    // A publication following anything but a publication of the same regulator.
+    let loan = consortium.loan(0, 1, 500_000, &[(1, 7000)]);
+    finalize(&store, 2, &[&loan]);
+    let after_loan = publish(Some(loan.header.id), "2027-05", "2027-05");
+    assert_eq!(
+        reason(&after_loan, &PendingView::new(&store)),
+        Rejection::References(ReferenceError::WrongType)
+    );
+}
+
+#[test]
+fn only_a_regulator_publishes_view_keys_and_nothing_else() {
+    let (consortium, regulator, validator, store) = with_regulator();
+    let view = PendingView::new(&store);
+    let next = months("2026-12", "2026-12");
+    let member = &consortium.members[0];
+
+    // A member's publication, signed with its own key, is refused whatever it publishes.
+    let by_member = consortium.view_keys_publication(
+        &member.id,
+        &member.signing,
+        &regulator.master,
+        None,
+        &next,
+    );
+    assert_eq!(
+        rejected(&validator, &store, &by_member),
+        Rejection::SubmitterRole
+    );
+    assert_eq!(by_member.header.submitter, "bank-a");
+    assert_eq!(Rejection::SubmitterRole.reason(), "signature");
+    // In the regulator's name but signed by a member, or signed under the entry label: refused.
+    let forged = consortium.view_keys_publication(
+        &regulator.id,
+        &member.signing,
+        &regulator.master,
+        None,
+        &next,
+    );
+    assert_eq!(rejected(&validator, &store, &forged), Rejection::Signature);
+    let honest = consortium.view_keys_publication(
+        &regulator.id,
+        &regulator.signing,
+        &regulator.master,
+        None,
+        &next,
+    );
+    validator.check(&honest, &view).unwrap();
+    let mut wrong_label = honest.clone();
+    wrong_label.signature = regulator.signing.sign(
+        veil_crypto::labels::signature::ENTRY,
+        &honest.signing_bytes(),
+    );
+    assert_eq!(
+        rejected(&validator, &store, &wrong_label),
+        Rejection::Signature
+    );
+
+    // A regulator submits nothing else, even signed with its key.
+    let loan = consortium.loan(0, 1, 500_000, &[(1, 7000)]);
+    let mut unsigned = UnsignedEntry {
+        header: loan.header.clone(),
+        groups: loan.groups.clone(),
+        commitments: loan.commitments.clone(),
+        proofs: loan.proofs.clone(),
+    };
+    unsigned.header.submitter = regulator.id.clone();
+    let by_regulator = unsigned.sign(&regulator.signing);
+    assert_eq!(
+        rejected(&validator, &store, &by_regulator),
+        Rejection::SubmitterRole
+    );
+}
+
+#[test]
+fn a_view_key_publication_carries_its_keys_and_nothing_else() {
+    let (consortium, regulator, validator, store) = with_regulator();
+    let honest = consortium.view_keys_publication(
+        &regulator.id,
+        &regulator.signing,
+        &regulator.master,
+        None,
+        &months("2026-12", "2027-01"),
+    );
+    let resigned = |f: &dyn Fn(&mut UnsignedEntry)| {
+        let mut unsigned = UnsignedEntry {
+            header: honest.header.clone(),
+            groups: honest.groups.clone(),
+            commitments: honest.commitments.clone(),
+            proofs: honest.proofs.clone(),
+        };
+        f(&mut unsigned);
+        unsigned.sign(&regulator.signing)
+    };
+    // Months with a gap inside: two publications' records spliced into one.
+    let spliced = {
+        let a = crate::view_keys::Publication::new(
+            regulator
+                .master
+                .publish(
+                    &consortium.genesis.consortium_id,
+                    &months("2026-12", "2026-12"),
+                    &crate::view_keys::classes(),
+                )
+                .unwrap(),
+        )
+        .unwrap()
+        .to_bytes();
+        let b = crate::view_keys::Publication::new(
+            regulator
+                .master
+                .publish(
+                    &consortium.genesis.consortium_id,
+                    &months("2027-02", "2027-02"),
+                    &crate::view_keys::classes(),
+                )
+                .unwrap(),
+        )
+        .unwrap()
+        .to_bytes();
+        let mut bytes = vec![1, 0, 6];
+        bytes.extend_from_slice(&a[3..]);
+        bytes.extend_from_slice(&b[3..]);
+        bytes
+    };
+    let loan = consortium.loan(0, 1, 500_000, &[(1, 7000)]);
+    let cases: Vec<(Resign, &str)> = vec![
+        (
+            Box::new(move |u| u.proofs.circuit = spliced.clone()),
+            "view-keys",
+        ),
+        (Box::new(|u| u.proofs.circuit.truncate(40)), "view-keys"),
+        (Box::new(|u| u.proofs.circuit.clear()), "view-keys"),
+        (
+            Box::new(|u| {
+                // A month's key replaced by a small-order point.
+                let at = 3 + 1 + 7 + 1 + "amounts".len();
+                u.proofs.circuit[at..at + 32].copy_from_slice(&[0; 32]);
+            }),
+            "view-keys",
+        ),
+        (
+            Box::new(|u| u.header.period = "2027-01".into()),
+            "view-keys",
+        ),
+        (Box::new(|u| u.proofs.participant = vec![1]), "view-keys"),
+        (Box::new(move |u| u.groups = loan.groups.clone()), "schema"),
+        (Box::new(|u| u.proofs.range = vec![0; 32]), "proof"),
+        (Box::new(|u| u.proofs.relations = vec![[0; 64]]), "proof"),
+    ];
+    for (i, (tamper, reason)) in cases.iter().enumerate() {
+        let entry = resigned(tamper.as_ref());
+        let rejection = rejected(&validator, &store, &entry);
+        assert_eq!(rejection.reason(), *reason, "case {i}: {rejection}");
+    }
+    validator.check(&honest, &PendingView::new(&store)).unwrap();
 }

@@ -13,11 +13,14 @@ use crate::store::{Store, StoreError};
 pub trait LedgerView: Sync {
     /// The entry with id `id`, finalized or pending before the one being checked.
     fn entry(&self, id: &EntryId) -> Result<Option<Arc<Entry>>, StoreError>;
-    /// The settlement that settled repayment `id`, or the registry update that superseded
-    /// registry version `id`, if any.
+    /// The settlement that settled repayment `id`, the registry update that superseded
+    /// registry version `id`, or the view-key publication that followed publication `id`, if
+    /// any.
     fn settled_by(&self, id: &EntryId) -> Result<Option<EntryId>, StoreError>;
     /// Whether any `registry.updated` entry exists.
     fn has_registry(&self) -> Result<bool, StoreError>;
+    /// Whether regulator `regulator` has any `view_keys.published` entry.
+    fn has_view_keys_of(&self, regulator: &str) -> Result<bool, StoreError>;
 }
 
 /// The finalized ledger plus entries ordered but not yet finalized (or earlier in the block).
@@ -86,10 +89,39 @@ impl LedgerView for PendingView<'_> {
         Ok(self.pending.values().any(|e| e.header.kind == kind)
             || !self.store.entries_by_type(kind, None, 1)?.is_empty())
     }
+
+    fn has_view_keys_of(&self, regulator: &str) -> Result<bool, StoreError> {
+        const PAGE: usize = 64;
+        let kind = EntryType::ViewKeysPublished.name();
+        let by_regulator = |e: &Entry| e.header.kind == kind && e.header.submitter == regulator;
+        if self.pending.values().any(|e| by_regulator(e)) {
+            return Ok(true);
+        }
+        // Publications are few (a regulator publishes every few months or years): scanning
+        // them all is cheap.
+        let mut after = None;
+        loop {
+            let page = self.store.entries_by_type(kind, after, PAGE)?;
+            for stored in &page {
+                let entry = Entry::decode(&stored.bytes)
+                    .map_err(|_| StoreError::Corrupt("stored entry does not decode"))?;
+                if by_regulator(&entry) {
+                    return Ok(true);
+                }
+                after = Some((stored.height, stored.index));
+            }
+            if page.len() < PAGE {
+                return Ok(false);
+            }
+        }
+    }
 }
 
 /// Whether entries of type `kind` settle (or supersede) the entries they reference: a
-/// settlement its repayments, a registry update the version it changes.
+/// settlement its repayments, a registry update the version it changes, a view-key publication
+/// the same regulator's publication before it.
 pub fn supersedes_references(kind: &str) -> bool {
-    kind == EntryType::SettlementClosed.name() || kind == EntryType::RegistryUpdated.name()
+    kind == EntryType::SettlementClosed.name()
+        || kind == EntryType::RegistryUpdated.name()
+        || kind == EntryType::ViewKeysPublished.name()
 }

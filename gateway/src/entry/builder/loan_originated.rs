@@ -173,12 +173,12 @@ impl Builder<'_> {
             fields,
             openings,
             &[],
-            |id, _| {
+            |_, statement, _| {
                 let Some((_, roots, witness, key)) = screening else {
                     return Ok(Extra::default());
                 };
                 let public = veil_circuits::screening::ScreeningPublic {
-                    entry: id.0,
+                    entry: *statement,
                     roots,
                     commitment: veil_circuits::screening::reference_commitment(
                         witness.reference,

@@ -83,7 +83,7 @@ pub fn split_items<T: proof_plan::Committed>(
 }
 
 pub(super) fn split_proof(
-    id: &EntryId,
+    statement: &[u8; 16],
     openings: &[(String, Opening)],
     shares: &[(String, u64)],
     originator: &str,
@@ -96,7 +96,7 @@ pub(super) fn split_proof(
         return Ok(Vec::new());
     }
     let refs: Vec<&Opening> = items.iter().collect();
-    let (proof, _) = RangeProof::prove(&id.0, SPLIT_PURPOSE, &refs).map_err(internal)?;
+    let (proof, _) = RangeProof::prove(statement, SPLIT_PURPOSE, &refs).map_err(internal)?;
     Ok(proof.to_bytes())
 }
 
@@ -160,13 +160,13 @@ impl Builder<'_> {
             fields,
             openings,
             &[],
-            move |id, openings| {
+            move |id, statement, openings| {
                 let amount = opening_of(openings, "amount")?;
                 let commitment = repayment_commitment(genesis, id, amount, &shares)
                     .ok_or_else(EntryError::internal)?
                     .commitment();
                 Ok(Extra {
-                    participant: split_proof(id, openings, &shares, &member)?,
+                    participant: split_proof(statement, openings, &shares, &member)?,
                     circuit: veil_circuits::groth16::field::to_bytes(&commitment).to_vec(),
                 })
             },

@@ -2,7 +2,8 @@
 //! readers from the policy, envelope encryption per reader group, Pedersen commitments,
 //! the range and relation proofs of the type's proof plan, and the split proof partners check.
 //! One file per entry type builds it (`loan_originated.rs`, `loan_repaid.rs`,
-//! `registry_updated.rs`, `settlement_closed.rs`); this module holds what they share.
+//! `registry_updated.rs`, `settlement_closed.rs`, and a regulator's `view_keys_published.rs`);
+//! this module holds what they share.
 
 use veil_crypto::envelope;
 use veil_crypto::range_proof::RangeProof;
@@ -19,16 +20,19 @@ use zeroize::Zeroizing;
 use crate::entry::circuits::ProvingKeys;
 use crate::entry::error::EntryError;
 use crate::entry::keys::MemberSecrets;
+use crate::entry::view_keys::PublishedViewKeys;
 
 mod loan_originated;
 mod loan_repaid;
 mod registry_updated;
 mod settlement_closed;
+mod view_keys_published;
 
 use settlement_closed::opening_of;
 
 pub use loan_originated::{ScreeningRegistry, registry_reference, screening_commitment};
 pub use loan_repaid::{RepaymentAllocations, repayment_commitment, slot_shares, split_items};
+pub use view_keys_published::view_keys_publication;
 
 /// Purpose label of the participants' allocation-floor proof.
 pub const SPLIT_PURPOSE: &str = "allocation-floor";
@@ -86,6 +90,9 @@ pub struct Builder<'a> {
     pub member: &'a str,
     /// The settlement circuit's proving keys.
     pub proving_keys: &'a ProvingKeys,
+    /// The regulators' view keys published on the ledger since the genesis (the genesis' own
+    /// are in [`Builder::genesis`]).
+    pub view_keys: &'a PublishedViewKeys,
 }
 
 /// Proofs beyond the proof plan's: the participants' split proof and the circuit data.
@@ -150,9 +157,10 @@ impl Builder<'_> {
                 continue;
             }
             let scope = ViewScope::new(month, field.class.name()).map_err(internal)?;
-            let key = regulator.view_keys.get(&scope).ok_or_else(|| {
+            let key = self.view_keys.key(regulator, &scope).ok_or_else(|| {
                 EntryError::invalid(format!(
-                    "{} has published no view key for {scope}; it must publish keys for this period",
+                    "regulator {} has not published its view keys for {month}: entries of \
+                     {month} can be written once it has (`veil regulator publish`)",
                     regulator.id
                 ))
             })?;
@@ -178,7 +186,7 @@ impl Builder<'_> {
         fields: Vec<Field>,
         openings: Vec<(String, Opening)>,
         referenced: &[&[(String, Opening)]],
-        extra: impl FnOnce(&EntryId, &[(String, Opening)]) -> Result<Extra, EntryError>,
+        extra: impl FnOnce(&EntryId, &[u8; 16], &[(String, Opening)]) -> Result<Extra, EntryError>,
         now_ms: u64,
     ) -> Result<Built, EntryError> {
         let month = month_of(period)
@@ -186,6 +194,7 @@ impl Builder<'_> {
             .to_owned();
         let header = EntryHeader {
             id,
+            genesis: self.genesis.hash,
             kind: kind.name().to_owned(),
             submitter: self.member.to_owned(),
             schema_version: kind.schema_version(),
@@ -194,7 +203,10 @@ impl Builder<'_> {
             period: period.to_owned(),
             references,
         };
-        let context = header.field_context(&self.genesis.consortium_id);
+        // Every proof and ciphertext of the entry is bound to its statement id (genesis,
+        // submitter, entry id).
+        let statement = header.statement_id();
+        let context = header.field_context(&self.genesis.consortium_id, &statement);
 
         let started = std::time::Instant::now();
         // Reader groups: fields with the same recipients share one data key.
@@ -247,7 +259,7 @@ impl Builder<'_> {
             // A type without amounts carries no range proof.
             Vec::new()
         } else {
-            RangeProof::prove(&id.0, purpose::RANGE, &range_items)
+            RangeProof::prove(&statement, purpose::RANGE, &range_items)
                 .map_err(internal)?
                 .0
                 .to_bytes()
@@ -257,7 +269,7 @@ impl Builder<'_> {
             let witness: Vec<&Opening> = prover.terms.iter().map(|(_, o)| o).collect();
             let proof = RelationProof::prove(
                 &Relation {
-                    entry_id: &id.0,
+                    entry_id: &statement,
                     purpose: &verifier.purpose,
                     terms: &verifier.terms,
                     constant: verifier.constant,
@@ -270,7 +282,7 @@ impl Builder<'_> {
         let Extra {
             participant,
             circuit,
-        } = extra(&id, &openings)?;
+        } = extra(&id, &statement, &openings)?;
         let prove = started.elapsed();
         let started = std::time::Instant::now();
         let entry = UnsignedEntry {

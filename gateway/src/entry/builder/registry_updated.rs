@@ -81,7 +81,7 @@ impl Builder<'_> {
             ],
             Vec::new(),
             &[],
-            |_, _| {
+            |_, _, _| {
                 Ok(Extra {
                     participant: Vec::new(),
                     circuit,

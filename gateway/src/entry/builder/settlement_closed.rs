@@ -23,7 +23,7 @@ pub(super) fn settlement_proof(
     genesis: &Genesis,
     key: &veil_circuits::ProvingKey,
     capacity: usize,
-    id: &EntryId,
+    statement: &[u8; 16],
     period: u64,
     originator: usize,
     repayments: Vec<veil_circuits::settlement::Repayment>,
@@ -49,7 +49,7 @@ pub(super) fn settlement_proof(
     }
     let leaves: Vec<veil_circuits::Fr> = repayments.iter().map(|r| r.commitment()).collect();
     let public = SettlementPublic {
-        entry: id.0,
+        entry: *statement,
         period,
         root: settlement::root(&leaves, capacity).map_err(internal)?,
         count: repayments.len() as u64,
@@ -197,12 +197,12 @@ impl Builder<'_> {
             fields,
             openings,
             &referenced_refs,
-            move |id, openings| {
+            move |_, statement, openings| {
                 let proof = settlement_proof(
                     genesis,
                     &key,
                     capacity,
-                    id,
+                    statement,
                     period_number,
                     originator,
                     circuit_repayments,
