@@ -108,15 +108,13 @@ pub fn assemble(
     if members.is_empty() {
         return Err(refused("a genesis needs at least one member descriptor"));
     }
-    mkdir(out)?;
-    let policy_dir = out.join("policies");
-    mkdir(&policy_dir)?;
     let policies = Policies::default_set().map_err(|e| refused(format!("policy: {e}")))?;
-    write_public(&policy_dir.join("default.cedar"), policies.text())?;
     let founders: Vec<(String, String)> = members
         .iter()
         .map(|m| (m.id.clone(), m.signing_key.clone()))
         .collect();
+    // The circuit keys first: a ceremony that does not verify, or is not the founders', is
+    // refused before anything is written.
     let circuits = write_circuits(out, &founders, &options.circuits, options.screening)?;
     let file = ConsortiumFile {
         consortium_id: options.consortium.clone(),
@@ -129,6 +127,9 @@ pub fn assemble(
     };
     // Everything the nodes will check, now.
     Genesis::from_file(file.clone()).map_err(|e| refused(e.to_string()))?;
+    let policy_dir = out.join("policies");
+    mkdir(&policy_dir)?;
+    write_public(&policy_dir.join("default.cedar"), policies.text())?;
     write_genesis(genesis_path, &file)?;
     Ok(file)
 }

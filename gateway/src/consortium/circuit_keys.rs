@@ -96,7 +96,6 @@ pub fn write_circuits(
 ) -> Result<veil_node::genesis::CircuitsFile, CircuitKeysError> {
     let banks = founders.len();
     let out = super::layout::circuits_dir(&super::layout::genesis(dir));
-    mkdir(&out)?;
     let mut transcript = None;
     let (setup, keys) = match source {
         CircuitSource::Dev(capacities) => {
@@ -117,6 +116,8 @@ pub fn write_circuits(
             ("ceremony", verified.keys)
         }
     };
+    // Written only once every key is made (a ceremony verified): a refusal writes nothing.
+    mkdir(&out)?;
     let mut settlement = Vec::new();
     let mut screening = None;
     for (circuit, bytes) in keys {

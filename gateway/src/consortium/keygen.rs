@@ -214,6 +214,12 @@ fn json_text(descriptor: &Descriptor) -> Result<String, KeygenError> {
 /// cannot be written.
 pub fn member_keygen(dir: &Path, options: &MemberOptions) -> Result<Descriptor, KeygenError> {
     check_id(&options.id)?;
+    let addresses = [options.p2p_address, options.node_api, options.gateway];
+    if (1..3).any(|i| addresses[..i].contains(&addresses[i])) {
+        return Err(KeygenError::Arguments(
+            "--p2p, --node-api and --gateway must be three different addresses".into(),
+        ));
+    }
     if options.ca_key.is_some() && options.ca_chain.is_none() {
         return Err(KeygenError::Arguments(
             "--ca-key needs --ca-chain (the certificate of that key first)".into(),

@@ -43,7 +43,8 @@ fn member_dir(dir: &Path, id: &str, key: &SigningKey) -> PathBuf {
         view_keys: vec![],
         signature: String::new(),
     }
-    .sign(key);
+    .sign(key)
+    .unwrap();
     mkdir(&dir.join("keys")).unwrap();
     std::fs::write(
         dir.join("member.json"),
