@@ -237,6 +237,7 @@ fn dev_keys_need_dev_mode() {
     let circuits = file.circuits.as_mut().unwrap();
     assert_eq!(circuits.setup, "dev");
     circuits.setup = "ceremony".into();
+    circuits.transcript = Some("00".repeat(32));
     file.signatures.clear();
     let genesis = veil_node::genesis::Genesis::from_file(file).unwrap();
     let why = genesis

@@ -13,8 +13,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use veil_node::tls::{self, TlsFiles};
 use veil_tests::{
-    GatewayProcess, NodeProcess, free_base_port, get_until_found, openssl_bank_pki, post_json,
-    veil_bin,
+    GatewayProcess, NodeProcess, copy_tree, free_base_port, get_until_found, openssl_bank_pki,
+    post_json, veil_bin,
 };
 
 fn veil(args: &[&str]) -> Output {
@@ -33,18 +33,6 @@ fn ok(output: Output) -> String {
 
 fn text(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            copy(&entry.path(), &to.join(entry.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).unwrap();
-    }
 }
 
 fn chmod_600(path: &Path) {
@@ -242,7 +230,7 @@ async fn separate_hosts_run_the_whole_flow_without_a_centre() {
     //    directory, without --dev.
     for party in [&webank, &huarui, &regulator] {
         for name in ["consortium.toml", "policies", "circuits"] {
-            copy(&genesis_dir.join(name), &party.join(name));
+            copy_tree(&genesis_dir.join(name), &party.join(name));
         }
     }
     let process = |command: &'static str, dir: &PathBuf, name: &str| {

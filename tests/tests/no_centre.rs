@@ -16,7 +16,7 @@ use veil_gateway::consortium::keygen::{
     GenesisPaths, KeygenError, MemberOptions, issue_client, member_keygen,
 };
 use veil_node::genesis::{Genesis, ParamsFile};
-use veil_tests::{free_base_port, openssl_bank_pki, veil_bin};
+use veil_tests::{copy_tree, free_base_port, openssl_bank_pki, veil_bin};
 
 fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
@@ -288,7 +288,7 @@ fn forged_descriptors_and_genesis_signatures_are_refused() {
 
     // A node will not start on it: copy what a host receives into webank's directory.
     for name in ["consortium.toml", "policies", "circuits"] {
-        copy(&out.join(name), &root.join("webank").join(name));
+        copy_tree(&out.join(name), &root.join("webank").join(name));
     }
     let node = Command::new(veil_bin())
         .args(["node", "--dev", "--config"])
@@ -339,18 +339,6 @@ fn forged_descriptors_and_genesis_signatures_are_refused() {
     let issued = issue_client(&root.join("webank"), "clerk").unwrap();
     assert!(issued.ends_with("clients/clerk.pem"));
     assert!(refused(issue_client(&root.join("webank"), "regulator")).contains("--role"));
-}
-
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            copy(&entry.path(), &to.join(entry.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).unwrap();
-    }
 }
 
 /// A self-signed P-256 CA valid from `not_before` for `lifetime`, PEM.

@@ -179,16 +179,13 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
         Some(node) => node,
         None => {
             // The node's server certificate must come from its own member's CA.
-            let node_member = config.node.member.as_deref().unwrap_or(&config.id);
-            let anchors: Vec<_> = genesis
-                .member(node_member)
-                .and_then(|m| m.ca.as_ref())
-                .map(|ca| vec![ca.anchor().clone()])
-                .ok_or_else(|| {
-                    StartError::Mismatch(format!(
-                        "node.member {node_member} is not a member with a CA in the genesis"
-                    ))
-                })?;
+            let anchors = vec![
+                config
+                    .node_ca(&genesis)
+                    .map_err(StartError::Mismatch)?
+                    .anchor()
+                    .clone(),
+            ];
             let client = tls::https_client(
                 &TlsFiles {
                     cert: &config.node.cert,

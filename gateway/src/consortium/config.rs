@@ -118,6 +118,22 @@ pub enum GatewayConfigError {
 }
 
 impl GatewayConfig {
+    /// The CA of the member whose node this gateway uses (`node.member`, or the gateway's own
+    /// member): the only one trusted for the node's server certificate.
+    ///
+    /// # Errors
+    /// What is wrong, in one line: that member is not in the genesis or has no CA there.
+    pub fn node_ca<'g>(
+        &self,
+        genesis: &'g veil_node::genesis::Genesis,
+    ) -> Result<&'g veil_node::pki::CaChain, String> {
+        let member = self.node.member.as_deref().unwrap_or(&self.id);
+        genesis
+            .member(member)
+            .and_then(|m| m.ca.as_ref())
+            .ok_or_else(|| format!("node.member {member} is not a member with a CA in the genesis"))
+    }
+
     /// Reads a config file; relative paths are resolved against its directory.
     pub fn load(path: &Path) -> Result<Self, GatewayConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| GatewayConfigError::Read {

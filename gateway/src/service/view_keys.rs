@@ -216,16 +216,13 @@ impl Publisher {
         })?;
         let signing = load_signing_key(signing_key)?;
         // The node's server certificate must come from its own member's CA.
-        let node_member = config.node.member.as_deref().unwrap_or(&config.id);
-        let anchors: Vec<_> = genesis
-            .member(node_member)
-            .and_then(|m| m.ca.as_ref())
-            .map(|ca| vec![ca.anchor().clone()])
-            .ok_or_else(|| {
-                PublishError::Mismatch(format!(
-                    "node.member {node_member} is not a member with a CA in the genesis"
-                ))
-            })?;
+        let anchors = vec![
+            config
+                .node_ca(&genesis)
+                .map_err(PublishError::Mismatch)?
+                .anchor()
+                .clone(),
+        ];
         let client = tls::https_client(
             &TlsFiles {
                 cert: &config.node.cert,
