@@ -115,6 +115,11 @@ async fn kill_nine_loop_loses_and_duplicates_nothing() {
                             break;
                         }
                         Ok(response) if response.status().is_server_error() => {}
+                        // The first attempt is still running (it outlived the client's
+                        // timeout): retry later, as the answer's Retry-After says.
+                        Ok(response)
+                            if response.status() == StatusCode::CONFLICT
+                                && response.headers().contains_key("retry-after") => {}
                         Ok(response) => {
                             let status = response.status();
                             let text = response.text().await.unwrap_or_default();
