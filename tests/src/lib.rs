@@ -626,57 +626,63 @@ pub fn openssl_bank_pki(dir: &Path, id: &str) -> PathBuf {
         ("node-client", format!("{id}:gateway"), "client"),
         ("clerk", format!("{id}:clerk"), "client"),
     ] {
-        let (key, csr, pem) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.pem"),
-        );
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                &key,
-                "-out",
-                &csr,
-                "-subj",
-                &format!("/CN={cn}"),
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "issuing.pem",
-                "-CAkey",
-                "issuing.key",
-                "-set_serial",
-                "7",
-                "-days",
-                "365",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                kind,
-                "-out",
-                &pem,
-            ],
-        );
+        openssl_issue(dir, name, &cn, kind);
     }
     let chain = dir.join("chain.pem");
     let mut text = std::fs::read_to_string(dir.join("issuing.pem")).unwrap();
     text.push_str(&std::fs::read_to_string(dir.join("root.pem")).unwrap());
     std::fs::write(&chain, text).unwrap();
     chain
+}
+
+/// Issues `<name>.pem` and `<name>.key` (ECDSA P-256) for subject common name `cn` from the PKI
+/// [`openssl_bank_pki`] made in `dir`; `kind` is `server` or `client`.
+pub fn openssl_issue(dir: &Path, name: &str, cn: &str, kind: &str) {
+    let (key, csr, pem) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.pem"),
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={cn}"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "issuing.pem",
+            "-CAkey",
+            "issuing.key",
+            "-set_serial",
+            "7",
+            "-days",
+            "365",
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            kind,
+            "-out",
+            &pem,
+        ],
+    );
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use veil_node::tls::{self, TlsFiles};
 use veil_tests::{
     GatewayProcess, NodeProcess, copy_tree, free_base_port, get_until_found, openssl_bank_pki,
-    post_json, veil_bin,
+    openssl_issue, post_json, veil_bin,
 };
 
 fn veil(args: &[&str]) -> Output {
@@ -249,6 +249,122 @@ async fn separate_hosts_run_the_whole_flow_without_a_centre() {
         process("gateway", &regulator, "regulator"),
     ];
     tokio::time::sleep(Duration::from_secs(2)).await;
+    for process in &mut processes {
+        process.assert_running();
+    }
+
+    let clerk = client(
+        &webank.join("clients/clerk.pem"),
+        &webank.join("clients/clerk.key"),
+        &webank.join("ca/ca.pem"),
+    );
+    let partner = client(
+        &huarui.join("clients/clerk.pem"),
+        &huarui.join("clients/clerk.key"),
+        &chain,
+    );
+    let supervisor = client(
+        &regulator.join("client.pem"),
+        &regulator.join("client.key"),
+        &regulator.join("ca/ca.pem"),
+    );
+    let webank_url = format!("https://{}", port(2));
+    let huarui_url = format!("https://{}", port(12));
+    let regulator_url = format!("https://{}", port(500));
+    let entries = format!("{webank_url}/v1/entries");
+
+    // 5. Register, originate with huarui-bank as partner, repay, settle.
+    let national_id = veil_gateway::scenario::BORROWER;
+    let (status, body) = post_ready(
+        &clerk,
+        &entries,
+        &veil_gateway::scenario::kyc_request(&[national_id]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let loan = json!({"type": "loan.originated", "fields": {"loan_id": "L-0001",
+        "borrower": {"name": "Zhang Wei", "national_id": national_id, "phone": "+86 138 0013 8000"},
+        "principal": 500000, "annual_rate_bps": 1800, "term_days": 360,
+        "participants": [{"bank": "webank", "share_bps": 2000}, {"bank": "huarui-bank", "share_bps": 8000}],
+        "funding": {"webank": 100000, "huarui-bank": 400000}}});
+    let (status, written) = post_json(&clerk, &entries, &loan, Some("loan-0001")).await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    let loan_entry = written["id"].as_str().unwrap().to_owned();
+    let repay = json!({"type": "loan.repaid", "fields": {"loan_id": "L-0001",
+        "period": "2026-11", "amount": 45001, "principal_part": 40000, "interest_part": 5001}});
+    let (status, body) = post_json(&clerk, &entries, &repay, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let settle = json!({"type": "settlement.closed", "fields": {"period": "2026-11"}});
+    let (status, settled) = post_json(&clerk, &entries, &settle, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{settled}");
+    let height = settled["height"].as_u64().unwrap();
+
+    // The partner, with its own PKI's certificate, reads the loan at its own gateway: its
+    // terms and amounts, the borrower redacted, every proof verified.
+    let (status, seen) = get_until_found(
+        &partner,
+        &format!("{huarui_url}/v1/entries/{loan_entry}?min_height={height}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(seen["proofs"]["verified"], true, "{seen}");
+    assert_eq!(seen["fields"]["principal"], 500000, "{seen}");
+    assert!(
+        seen["fields"]["borrower"]["national_id"]
+            .get("redacted")
+            .is_some()
+            || seen["fields"]["borrower"]["national_id"].is_null()
+            || seen["fields"]["borrower"]["national_id"] != json!(national_id),
+        "the partner saw the borrower: {seen}"
+    );
+
+    // 6. The regulator reads everything, the borrower included, and the settlement.
+    let (status, all) = get_until_found(
+        &supervisor,
+        &format!("{regulator_url}/v1/entries?min_height={height}&type=loan.originated"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let first = &all["entries"][0];
+    assert_eq!(
+        first["fields"]["borrower"]["national_id"], national_id,
+        "{all}"
+    );
+    assert_eq!(first["fields"]["principal"], 500000, "{all}");
+    let (status, all) = get_until_found(
+        &supervisor,
+        &format!("{regulator_url}/v1/entries?min_height={height}&type=settlement.closed"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["entries"].as_array().unwrap().len(), 1, "{all}");
+    assert_eq!(all["entries"][0]["proofs"]["verified"], true, "{all}");
+
+    // huarui-bank's clerk is huarui-bank at webank's gateway (403), and huarui-bank's PKI
+    // cannot speak for webank: its certificate in webank's name is refused at the handshake.
+    let visitor = client(
+        &huarui.join("clients/clerk.pem"),
+        &huarui.join("clients/clerk.key"),
+        &webank.join("ca/ca.pem"),
+    );
+    let (status, body) = veil_tests::get_json(&visitor, &format!("{webank_url}/v1/status")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    openssl_issue(&pki, "impostor", "webank:clerk", "client");
+    chmod_600(&pki.join("impostor.key"));
+    let impostor = client(
+        &pki.join("impostor.pem"),
+        &pki.join("impostor.key"),
+        &webank.join("ca/ca.pem"),
+    );
+    assert!(
+        impostor
+            .get(format!("{webank_url}/v1/status"))
+            .send()
+            .await
+            .is_err(),
+        "a certificate in webank's name from huarui-bank's PKI was accepted"
+    );
+
     for process in &mut processes {
         process.assert_running();
     }
