@@ -59,7 +59,15 @@ fn client(cert: &Path, key: &Path, ca: &Path) -> reqwest::Client {
 async fn post_ready(client: &reqwest::Client, url: &str, body: &Value) -> (StatusCode, Value) {
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
-        match client.post(url).json(body).send().await {
+        // One Idempotency-Key for every attempt: a retry after a 503 whose write landed
+        // gets the first answer, never a second registration.
+        match client
+            .post(url)
+            .header("Idempotency-Key", "founding-registry-1")
+            .json(body)
+            .send()
+            .await
+        {
             Ok(response)
                 if response.status() != StatusCode::SERVICE_UNAVAILABLE
                     || std::time::Instant::now() > deadline =>
