@@ -1,6 +1,6 @@
 //! `cargo bench -p veil-crypto`: envelope seal/open, range proofs (ours next to raw
-//! `bulletproofs` calls for the same statements, to measure the wrapper's overhead), and
-//! relation proofs.
+//! `bulletproofs` calls for the same statements, to measure the wrapper's overhead),
+//! relation proofs, and auditor decrypt handles with their validity proofs.
 
 use std::hint::black_box;
 
@@ -8,6 +8,7 @@ use bulletproofs::RangeProof as RawRangeProof;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use curve25519_dalek::scalar::Scalar;
 use merlin::Transcript;
+use veil_crypto::auditor::{AuditContext, AuditorSecretKey, DecryptHandle, ValidityProof};
 use veil_crypto::envelope::{self, FieldContext};
 use veil_crypto::range_proof::{self, RangeProof};
 use veil_crypto::relation_proof::{Relation, RelationProof};
@@ -157,10 +158,69 @@ fn relation_proof_benches(c: &mut Criterion) {
     });
 }
 
+/// One loan's amounts (about 8) with decrypt handles for the regulator's auditor key.
+fn auditor_benches(c: &mut Criterion) {
+    let auditor = AuditorSecretKey::derive(&[5; 32]).unwrap();
+    let ctx = AuditContext {
+        statement_id: b"statement-id-001",
+        purpose: "loan-amounts",
+        key: auditor.public_key(),
+    };
+    let openings: Vec<Opening> = (0..8u64)
+        .map(|i| Opening::random(150_000_000 + i))
+        .collect();
+    let commitments: Vec<_> = openings.iter().map(Opening::commit).collect();
+    let proved: Vec<_> = openings
+        .iter()
+        .map(|o| ValidityProof::prove(&ctx, o))
+        .collect();
+    let items: Vec<_> = commitments
+        .iter()
+        .zip(&proved)
+        .map(|(c, (h, p))| (c, h, p))
+        .collect();
+    let (commitment, handle, proof) = items[0];
+
+    let mut group = c.benchmark_group("auditor");
+    group.bench_function("prove (handle + proof)", |b| {
+        b.iter(|| black_box(ValidityProof::prove(&ctx, &openings[0])))
+    });
+    group.bench_function("verify one", |b| {
+        b.iter(|| proof.verify(&ctx, commitment, handle).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("verify batch", 8), |b| {
+        b.iter(|| ValidityProof::verify_batch(&ctx, &items).unwrap())
+    });
+    group.bench_function("verify 8 one by one", |b| {
+        b.iter(|| {
+            for (c, h, p) in &items {
+                p.verify(&ctx, c, h).unwrap();
+            }
+        })
+    });
+    group.bench_function("decrypt with hint", |b| {
+        b.iter(|| black_box(auditor.vartime_decrypt_amount(commitment, handle, Some(150_000_000))))
+    });
+    // Baby-step giant-step without a hint, worst case below the bound (2^32 − 1: every giant
+    // step); the table is built before measuring.
+    let opening = Opening::random(u64::from(u32::MAX));
+    let (worst_commitment, worst_handle) = (
+        opening.commit(),
+        DecryptHandle::new(auditor.public_key(), &opening),
+    );
+    black_box(auditor.vartime_decrypt_amount(&worst_commitment, &worst_handle, None));
+    group.sample_size(10);
+    group.bench_function("decrypt without hint (2^32 - 1)", |b| {
+        b.iter(|| black_box(auditor.vartime_decrypt_amount(&worst_commitment, &worst_handle, None)))
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     envelope_benches,
     range_proof_benches,
-    relation_proof_benches
+    relation_proof_benches,
+    auditor_benches
 );
 criterion_main!(benches);

@@ -11,11 +11,19 @@ pub const ENVELOPE_WRAP_INFO: &[u8] = b"veil.envelope.wrap.v1";
 pub const ENVELOPE_WRAP_AAD: &[u8] = b"veil.envelope.wrap-aad.v1";
 /// Prefix of the HKDF `info` that derives a field key from a group's data key.
 pub const ENVELOPE_FIELD_KEY: &[u8] = b"veil.envelope.field-key.v1";
-/// Prefix of the XChaCha20-Poly1305 associated data of one encrypted field.
-pub const ENVELOPE_FIELD_AAD: &[u8] = b"veil.envelope.field-aad.v1";
+/// Prefix of the XChaCha20-Poly1305 associated data of one encrypted field. `.v2`: the
+/// plaintext under it is padded to a length bucket (`docs/protocol/envelope.md`); `.v1`
+/// fields were unpadded.
+pub const ENVELOPE_FIELD_AAD: &[u8] = b"veil.envelope.field-aad.v2";
+/// Prefix of the HMAC-SHA256 message that commits a reader group to its data key (the
+/// envelope's key commitment, keyed by the data key, over this label and the group's wrap AAD).
+pub const ENVELOPE_KEY_COMMITMENT: &[u8] = b"veil.envelope.key-commitment.v1";
 
 /// HKDF salt for deriving a scoped view key from a regulator's master view key.
 pub const VIEW_KEY_SCOPE: &[u8] = b"veil.view-key.scope.v1";
+
+/// HKDF-SHA256 salt deriving a regulator's auditor key seed from its master view key.
+pub const VIEW_KEY_AUDITOR: &[u8] = b"veil.view-key.auditor.v1";
 
 /// Keyed hashes of identifiers (e.g. `borrower_ref`).
 pub const KEYED_HASH: &[u8] = b"veil.keyed-hash.v1";
@@ -36,6 +44,9 @@ pub const DISCLOSURE_LOG: &[u8] = b"veil.disclosure.v1";
 /// entry id is a keyed hash of its business id, so the ledger's unique entry ids make loan ids
 /// unique per originator.
 pub const LOAN_ENTRY_ID_KEY: &[u8] = b"veil.loan-entry-id.key.v1";
+/// SHA-512 prefix (framed) deriving an auditor's twisted-ElGamal secret scalar from 32 bytes
+/// of seed material (`veil_crypto::auditor::AuditorSecretKey::derive`).
+pub const AUDITOR_KEY: &[u8] = b"veil.auditor.key.v1";
 
 /// Signature domains: the signed message is `len(domain) || domain || message`.
 pub mod signature {
@@ -61,6 +72,8 @@ pub mod transcript {
     pub const RANGE_PROOF: &[u8] = b"veil.range-proof.v1";
     /// Schnorr proof that a public linear combination of commitments opens to zero.
     pub const RELATION_PROOF: &[u8] = b"veil.relation-proof.v1";
+    /// Sigma proof that a decrypt handle opens a commitment's blinding to the auditor's key.
+    pub const AUDITOR_VALIDITY_PROOF: &[u8] = b"veil.auditor.validity-proof.v1";
 
     /// The statement's context: the entry id the proof belongs to.
     pub const ENTRY_ID: &[u8] = b"entry-id";
@@ -76,6 +89,10 @@ pub mod transcript {
     pub const COEFFICIENT: &[u8] = b"coefficient";
     /// The public constant term of a linear relation.
     pub const CONSTANT: &[u8] = b"constant";
+    /// The auditor's public key a decrypt handle is made for.
+    pub const AUDITOR_PUBLIC_KEY: &[u8] = b"auditor-public-key";
+    /// One twisted-ElGamal decrypt handle of the statement.
+    pub const DECRYPT_HANDLE: &[u8] = b"decrypt-handle";
     /// The prover's Schnorr nonce commitment.
     pub const NONCE_COMMITMENT: &[u8] = b"nonce-commitment";
     /// The Schnorr challenge.
@@ -136,7 +153,9 @@ const ALL: &[&[u8]] = &[
     ENVELOPE_WRAP_AAD,
     ENVELOPE_FIELD_KEY,
     ENVELOPE_FIELD_AAD,
+    ENVELOPE_KEY_COMMITMENT,
     VIEW_KEY_SCOPE,
+    VIEW_KEY_AUDITOR,
     KEYED_HASH,
     CONSENSUS,
     P2P,
@@ -144,6 +163,7 @@ const ALL: &[&[u8]] = &[
     POLICY,
     DISCLOSURE_LOG,
     LOAN_ENTRY_ID_KEY,
+    AUDITOR_KEY,
     STATEMENT_ID,
     signature::ENTRY,
     signature::GENESIS,
@@ -153,6 +173,7 @@ const ALL: &[&[u8]] = &[
     signature::TEST,
     transcript::RANGE_PROOF,
     transcript::RELATION_PROOF,
+    transcript::AUDITOR_VALIDITY_PROOF,
     transcript::ENTRY_ID,
     transcript::PURPOSE,
     transcript::BITS,
@@ -160,6 +181,8 @@ const ALL: &[&[u8]] = &[
     transcript::COMMITMENT,
     transcript::COEFFICIENT,
     transcript::CONSTANT,
+    transcript::AUDITOR_PUBLIC_KEY,
+    transcript::DECRYPT_HANDLE,
     transcript::NONCE_COMMITMENT,
     transcript::CHALLENGE,
     circuits::REPAYMENT,
@@ -191,6 +214,8 @@ mod tests {
         transcript::COMMITMENT,
         transcript::COEFFICIENT,
         transcript::CONSTANT,
+        transcript::AUDITOR_PUBLIC_KEY,
+        transcript::DECRYPT_HANDLE,
         transcript::NONCE_COMMITMENT,
         transcript::CHALLENGE,
     ];

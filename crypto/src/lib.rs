@@ -10,6 +10,8 @@
 //! - [`relation_proof`]: Schnorr proofs that a public linear relation holds among committed
 //!   values (funding sums to principal, allocations sum to a repayment).
 //! - [`view_key`]: regulators' master and scoped view keys.
+//! - [`auditor`]: twisted-ElGamal decrypt handles for the regulator's auditor key, with a
+//!   validity proof every node checks, so the regulator can recover every committed amount.
 //! - [`allocation`]: the repayment allocation rule (the floor of each share to the partners,
 //!   the remainder to the originator), the one definition the gateway allocates with and the
 //!   settlement circuit proves.
@@ -35,6 +37,7 @@
 #![warn(missing_docs)]
 
 pub mod allocation;
+pub mod auditor;
 pub mod encoding;
 pub mod encryption_key;
 pub mod envelope;

@@ -16,7 +16,7 @@ use bulletproofs::PedersenGens;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::VartimeMultiscalarMul;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::encoding::{self, EncodingError};
 
@@ -28,6 +28,9 @@ pub enum OpeningError {
     #[error("combined value out of the 64-bit range")]
     OutOfRange,
 }
+
+/// Length of an opening's plaintext ([`Opening::to_plaintext`]).
+pub const OPENING_PLAINTEXT_LEN: usize = 40;
 
 /// The Pedersen generators shared by every commitment and proof.
 pub fn generators() -> &'static PedersenGens {
@@ -167,6 +170,30 @@ impl Opening {
     /// The blinding.
     pub fn blinding(&self) -> &Scalar {
         &self.blinding
+    }
+
+    /// The fixed-width plaintext of this opening, as a reader group carries it:
+    /// [`OPENING_PLAINTEXT_LEN`] = 40 bytes, `u64_be(value) || blinding` (32-byte canonical
+    /// little-endian scalar), so every amount's ciphertext has one length whatever its value
+    /// (`docs/protocol/envelope.md`). Wiped on drop. Inverse: [`Opening::from_plaintext`].
+    pub fn to_plaintext(&self) -> Zeroizing<Vec<u8>> {
+        let blinding = Zeroizing::new(self.blinding_bytes());
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(OPENING_PLAINTEXT_LEN));
+        plaintext.extend_from_slice(&self.value.to_be_bytes());
+        plaintext.extend_from_slice(blinding.as_ref());
+        plaintext
+    }
+
+    /// Parses [`Opening::to_plaintext`]'s bytes: `None` unless exactly
+    /// [`OPENING_PLAINTEXT_LEN`] bytes with a canonical blinding. Whether it opens an entry's
+    /// commitment is the caller's check.
+    pub fn from_plaintext(plaintext: &[u8]) -> Option<Self> {
+        if plaintext.len() != OPENING_PLAINTEXT_LEN {
+            return None;
+        }
+        let (value, blinding) = plaintext.split_first_chunk::<8>()?;
+        let blinding: Zeroizing<[u8; 32]> = Zeroizing::new(blinding.try_into().ok()?);
+        Self::from_parts(u64::from_be_bytes(*value), &blinding).ok()
     }
 
     /// The blinding's canonical 32-byte little-endian encoding.

@@ -46,6 +46,9 @@ pub enum ViewKeyError {
     /// The system random number generator failed.
     #[error("random number generator failed")]
     Rng,
+    /// The auditor key derivation gave a degenerate key (probability about 2⁻²⁵²).
+    #[error("degenerate auditor key")]
+    Auditor,
 }
 
 /// The month (`YYYY-MM`) of a clearing period label `YYYY-MM` or `YYYY-MM-DD`.
@@ -171,6 +174,25 @@ impl MasterViewKey {
             scope: scope.clone(),
             key: EncryptionSecretKey::derive(ikm.as_ref()),
         }
+    }
+
+    /// The regulator's auditor key in consortium `consortium_id`
+    /// ([`crate::auditor`]): `AuditorSecretKey::derive(HKDF-SHA256(salt = VIEW_KEY_AUDITOR,
+    /// ikm = master, info = framed(consortium_id), L = 32))`. Unlike scoped view keys it is
+    /// not limited to a month or class: only the master key's holder opens decrypt handles.
+    ///
+    /// Errors: [`ViewKeyError::Auditor`] in the negligible case the derivation gives zero.
+    pub fn auditor_key(
+        &self,
+        consortium_id: &str,
+    ) -> Result<crate::auditor::AuditorSecretKey, ViewKeyError> {
+        let mut info = Vec::with_capacity(64);
+        encoding::put_framed(&mut info, consortium_id.as_bytes());
+        let mut seed = Zeroizing::new([0u8; 32]);
+        // 32 bytes of HKDF-SHA256 output is always within the expansion limit.
+        let _ = Hkdf::<Sha256>::new(Some(labels::VIEW_KEY_AUDITOR), self.0.expose())
+            .expand(&info, seed.as_mut());
+        crate::auditor::AuditorSecretKey::derive(&seed).map_err(|_| ViewKeyError::Auditor)
     }
 
     /// The public keys of every scope in `months` × `classes`, for publication.

@@ -242,9 +242,15 @@ fn malformed_encodings_are_typed_errors() {
         SealedGroup::decode(&trailing).unwrap_err(),
         EnvelopeError::Encoding(EncodingError::Malformed("trailing bytes"))
     );
-    let mut version = bytes;
-    version[0] = 2;
-    assert!(SealedGroup::decode(&version).is_err());
+    // Version 1 (unpadded, no key commitment) and unknown versions are refused.
+    for v in [0u8, 1, 3, 0xff] {
+        let mut version = bytes.clone();
+        version[0] = v;
+        assert_eq!(
+            SealedGroup::decode(&version).unwrap_err(),
+            EnvelopeError::Encoding(EncodingError::Malformed("unknown sealed group version"))
+        );
+    }
 }
 
 #[test]
@@ -272,4 +278,154 @@ fn bad_seal_requests_are_refused() {
     let huge = vec![0u8; envelope::MAX_FIELD_LEN + 1];
     invalid(envelope::seal_group(&ctx, &one, &[("big", &huge)]));
     invalid(envelope::seal_group(&context(b""), &one, &FIELDS));
+}
+
+#[test]
+fn a_swapped_or_forged_key_commitment_is_refused() {
+    let readers = keys(2);
+    let publics: Vec<_> = readers.iter().map(|k| k.public_key()).collect();
+    let ctx = context(b"entry-1");
+    let group = envelope::seal_group(&ctx, &publics, &FIELDS).unwrap();
+    let twin = envelope::seal_group(&ctx, &publics, &FIELDS).unwrap();
+    assert_ne!(group.key_commitment, twin.key_commitment);
+
+    let mut forgeries = Vec::new();
+    // The commitment of another group with the same readers, context and paths.
+    forgeries.push(twin.key_commitment);
+    // Every single-bit change.
+    for bit in 0..envelope::KEY_COMMITMENT_LEN * 8 {
+        let mut forged = group.key_commitment;
+        forged[bit / 8] ^= 1 << (bit % 8);
+        forgeries.push(forged);
+    }
+    forgeries.push([0u8; envelope::KEY_COMMITMENT_LEN]);
+    for forged in forgeries {
+        let mut tampered = group.clone();
+        tampered.key_commitment = forged;
+        // Through the wire encoding, as a reader gets it.
+        let tampered = SealedGroup::decode(&tampered.encode()).unwrap();
+        for reader in &readers {
+            assert_eq!(
+                tampered.open_all(&ctx, reader).unwrap_err(),
+                EnvelopeError::KeyCommitment
+            );
+            assert_eq!(
+                tampered
+                    .open_field(&ctx, "borrower.name", reader)
+                    .unwrap_err(),
+                EnvelopeError::KeyCommitment
+            );
+        }
+    }
+    // The genuine group still opens for both.
+    for reader in &readers {
+        group.open_all(&ctx, reader).unwrap();
+    }
+}
+
+/// Length hiding: every plaintext of up to 40 bytes (any amount opening, short names and
+/// identifiers) encrypts to the same length, one bucket of 64 bytes plus the tag.
+#[test]
+fn plaintexts_of_0_to_40_bytes_have_ciphertexts_of_equal_length() {
+    let readers = keys(1);
+    let ctx = context(b"entry-1");
+    let paths: Vec<String> = (0..=40).map(|len| format!("field.{len}")).collect();
+    let plaintexts: Vec<Vec<u8>> = (0..=40u8).map(|len| vec![len; usize::from(len)]).collect();
+    let fields: Vec<(&str, &[u8])> = paths
+        .iter()
+        .zip(&plaintexts)
+        .map(|(path, plaintext)| (path.as_str(), plaintext.as_slice()))
+        .collect();
+    let group = envelope::seal_group(&ctx, &[readers[0].public_key()], &fields).unwrap();
+    for field in &group.fields {
+        assert_eq!(
+            field.ciphertext.len(),
+            64 + envelope::TAG_LEN,
+            "{}",
+            field.path
+        );
+    }
+    let opened = group.open_all(&ctx, &readers[0]).unwrap();
+    for ((_, plaintext), expected) in opened.iter().zip(&plaintexts) {
+        assert_eq!(plaintext.expose(), expected);
+    }
+}
+
+/// The documented buckets: `u32_be(len) || plaintext` of 64 bytes fills the 64-byte bucket,
+/// one more byte moves to 128; the largest field fills the last bucket (131 072).
+#[test]
+fn plaintexts_of_60_and_61_bytes_fill_the_64_and_128_byte_buckets() {
+    let readers = keys(1);
+    let ctx = context(b"entry-1");
+    let sixty = [0x60u8; 60];
+    let sixty_one = [0x61u8; 61];
+    let largest = vec![0xffu8; envelope::MAX_FIELD_LEN];
+    let group = envelope::seal_group(
+        &ctx,
+        &[readers[0].public_key()],
+        &[
+            ("sixty", &sixty),
+            ("sixty_one", &sixty_one),
+            ("largest", &largest),
+        ],
+    )
+    .unwrap();
+    let lengths: Vec<usize> = group.fields.iter().map(|f| f.ciphertext.len()).collect();
+    assert_eq!(lengths, [64 + 16, 128 + 16, 131_072 + 16]);
+    assert_eq!(envelope::padded_len(60), Some(64));
+    assert_eq!(envelope::padded_len(61), Some(128));
+    assert_eq!(
+        envelope::FIELD_BUCKETS,
+        [
+            64, 128, 256, 512, 1024, 2048, 4096, 8192, 16_384, 32_768, 65_536, 131_072
+        ]
+    );
+    let decoded = SealedGroup::decode(&group.encode()).unwrap();
+    let opened = decoded.open_all(&ctx, &readers[0]).unwrap();
+    assert_eq!(opened[0].1.expose().as_slice(), sixty);
+    assert_eq!(opened[1].1.expose().as_slice(), sixty_one);
+    assert_eq!(opened[2].1.expose(), &largest);
+}
+
+#[test]
+fn decode_refuses_field_ciphertexts_of_non_bucket_lengths() {
+    let readers = keys(1);
+    let ctx = context(b"entry-1");
+    let group = envelope::seal_group(&ctx, &[readers[0].public_key()], &FIELDS).unwrap();
+    for len in [
+        0usize, 1, 16, 17, 32, 48, 64, 79, 81, 96, 143, 145, 65_551, 65_553, 131_087, 131_089,
+        262_160,
+    ] {
+        let mut changed = group.clone();
+        changed.fields[1].ciphertext = vec![0u8; len];
+        let decoded = SealedGroup::decode(&changed.encode());
+        assert!(
+            matches!(
+                decoded,
+                Err(EnvelopeError::Encoding(EncodingError::Malformed(
+                    "field ciphertext length"
+                )))
+            ),
+            "{len}"
+        );
+        // A group built in memory with such a field does not open either.
+        let data_key = changed.unwrap_key(&ctx, &readers[0]).unwrap();
+        assert_eq!(
+            data_key.open(&ctx, &changed.fields[1]).unwrap_err(),
+            EnvelopeError::Decrypt
+        );
+    }
+    // Every bucket length plus the tag decodes (and then fails to authenticate).
+    for bucket in envelope::FIELD_BUCKETS {
+        let mut changed = group.clone();
+        changed.fields[1].ciphertext = vec![0u8; bucket + envelope::TAG_LEN];
+        let decoded = SealedGroup::decode(&changed.encode()).unwrap();
+        assert!(decoded == changed, "{bucket}");
+        assert_eq!(
+            decoded
+                .open_field(&ctx, "borrower.national_id", &readers[0])
+                .unwrap_err(),
+            EnvelopeError::Decrypt
+        );
+    }
 }

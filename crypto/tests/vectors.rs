@@ -2,8 +2,9 @@
 //!
 //! The vectors are checked two ways: the committed files must equal what the current code
 //! produces from the same seed (the format has not drifted), and every envelope vector must
-//! open with plain RFC 9180 HPKE, HKDF-SHA256 and XChaCha20-Poly1305 as
-//! `docs/protocol/envelope.md` describes them, without Veil's envelope code.
+//! open with plain RFC 9180 HPKE, HMAC/HKDF-SHA256 and XChaCha20-Poly1305 as
+//! `docs/protocol/envelope.md` describes them, without Veil's envelope code: unwrap the data
+//! key, check the group's key commitment, derive the field key, decrypt, strip the padding.
 //!
 //! Regenerate (only when a format changes on purpose, with a new label version):
 //!
@@ -35,6 +36,8 @@ struct EnvelopeVector {
     hpke_aad: String,
     enc: String,
     wrapped_key: String,
+    key_commitment_message: String,
+    key_commitment: String,
     field_key_info: String,
     nonce: String,
     field_aad: String,
@@ -61,7 +64,12 @@ fn generate_envelope_vectors() -> Vec<EnvelopeVector> {
     let policy_hash = [0x11u8; 32];
     // (consortium id, entry id, fields, number of recipients)
     type Case<'a> = (&'a str, &'a [u8], &'a [(&'a str, &'a [u8])], u8);
-    let cases: [Case<'_>; 3] = [
+    // A committed amount's plaintext: u64_be(500000) || a 32-byte little-endian scalar.
+    let mut opening = [0u8; 40];
+    opening[..8].copy_from_slice(&500_000u64.to_be_bytes());
+    opening[8..].copy_from_slice(&Scalar::from(0x0123_4567_89ab_cdefu64).to_bytes());
+    let long_memo = [b'x'; 300];
+    let cases: [Case<'_>; 5] = [
         (
             "veil-vectors",
             b"entry-0001",
@@ -71,13 +79,29 @@ fn generate_envelope_vectors() -> Vec<EnvelopeVector> {
             ],
             2,
         ),
+        ("veil-vectors", b"entry-0002", &[("principal", &opening)], 1),
+        ("veil-vectors", b"entry-0003", &[("memo", b"")], 1),
         (
             "veil-vectors",
-            b"entry-0002",
-            &[("principal", b"{\"value\":500000,\"blinding\":\"00\"}")],
+            b"entry-0004",
+            &[
+                (
+                    "memo",
+                    b"sixty-one bytes of plaintext spill into the 128-byte bucket..",
+                ),
+                ("remarks", &long_memo),
+            ],
+            2,
+        ),
+        (
+            "veil-vectors",
+            b"entry-0005",
+            &[(
+                "borrower.address",
+                b"sixty bytes exactly fill the smallest bucket with the prefix",
+            )],
             1,
         ),
-        ("veil-vectors", b"entry-0003", &[("memo", b"")], 1),
     ];
     let mut out = Vec::new();
     for (consortium_id, entry_id, fields, recipients) in cases {
@@ -97,6 +121,12 @@ fn generate_envelope_vectors() -> Vec<EnvelopeVector> {
         let publics: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
         let group = envelope::seal_group_with_rng(&context, &publics, fields, &mut rng).unwrap();
         let hpke_aad = context.wrap_aad(group.paths());
+        let mut key_commitment_message = Vec::new();
+        veil_crypto::encoding::put_framed(
+            &mut key_commitment_message,
+            veil_crypto::labels::ENVELOPE_KEY_COMMITMENT,
+        );
+        key_commitment_message.extend_from_slice(&hpke_aad);
         for (key, wrap) in keys.iter().zip(&group.wrapped_keys) {
             for (field, (_, plaintext)) in group.fields.iter().zip(fields.iter()) {
                 out.push(EnvelopeVector {
@@ -106,6 +136,8 @@ fn generate_envelope_vectors() -> Vec<EnvelopeVector> {
                     hpke_aad: to_hex(&hpke_aad),
                     enc: to_hex(&wrap.enc),
                     wrapped_key: to_hex(&wrap.ciphertext),
+                    key_commitment_message: to_hex(&key_commitment_message),
+                    key_commitment: to_hex(&group.key_commitment),
                     field_key_info: to_hex(&envelope::field_key_info(&field.path)),
                     nonce: to_hex(&field.nonce),
                     field_aad: to_hex(&context.field_aad(&field.path)),
@@ -160,7 +192,7 @@ fn hex(text: &str) -> Vec<u8> {
 #[test]
 fn envelope_vectors_are_frozen_and_open_with_plain_primitives() {
     let vectors = check_or_regenerate("envelope.json", generate_envelope_vectors());
-    assert!(vectors.len() >= 5);
+    assert!(vectors.len() >= 11);
     for vector in &vectors {
         // RFC 9180 single-shot open of the wrapped data key.
         let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(&hex(&vector.recipient_sk)).unwrap();
@@ -181,6 +213,24 @@ fn envelope_vectors_are_frozen_and_open_with_plain_primitives() {
             .unwrap();
         assert_eq!(data_key.len(), 32);
 
+        // Key commitment: HMAC-SHA256(key = data key,
+        //                             framed("veil.envelope.key-commitment.v1") || wrap_aad).
+        let message = hex(&vector.key_commitment_message);
+        let mut expected_message = Vec::new();
+        expected_message.extend_from_slice(
+            &u32::try_from(veil_crypto::labels::ENVELOPE_KEY_COMMITMENT.len())
+                .unwrap()
+                .to_be_bytes(),
+        );
+        expected_message.extend_from_slice(veil_crypto::labels::ENVELOPE_KEY_COMMITMENT);
+        expected_message.extend_from_slice(&hex(&vector.hpke_aad));
+        assert_eq!(message, expected_message);
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&data_key).unwrap();
+        hmac::Mac::update(&mut mac, &message);
+        let commitment: [u8; 32] = hmac::Mac::finalize(mac).into_bytes().into();
+        assert_eq!(to_hex(&commitment), vector.key_commitment);
+
         // HKDF-SHA256(ikm = data key, salt = empty, info = field_key_info, L = 32).
         let mut field_key = [0u8; 32];
         hkdf::Hkdf::<sha2::Sha256>::new(None, &data_key)
@@ -189,16 +239,31 @@ fn envelope_vectors_are_frozen_and_open_with_plain_primitives() {
 
         // XChaCha20-Poly1305 with the field AAD.
         let nonce: [u8; 24] = hex(&vector.nonce).try_into().unwrap();
-        let plaintext = XChaCha20Poly1305::new(&field_key.into())
+        let ciphertext = hex(&vector.ciphertext);
+        let padded = XChaCha20Poly1305::new(&field_key.into())
             .decrypt(
                 &nonce.into(),
                 Payload {
-                    msg: &hex(&vector.ciphertext),
+                    msg: &ciphertext,
                     aad: &hex(&vector.field_aad),
                 },
             )
             .unwrap();
-        assert_eq!(plaintext, hex(&vector.plaintext));
+        assert_eq!(padded.len() + 16, ciphertext.len());
+
+        // Padding: u32_be(len) || plaintext || zeros, to the smallest bucket 64 * 2^k
+        // (k = 0..=11) that holds len + 4.
+        let buckets: Vec<usize> = (0..=11).map(|k| 64usize << k).collect();
+        assert!(buckets.contains(&padded.len()), "{}", padded.len());
+        let len = u32::from_be_bytes(padded[..4].try_into().unwrap()) as usize;
+        assert!(len + 4 <= padded.len());
+        assert_eq!(
+            buckets.iter().find(|&&bucket| bucket >= len + 4),
+            Some(&padded.len()),
+            "not the smallest bucket"
+        );
+        assert!(padded[4 + len..].iter().all(|&b| b == 0));
+        assert_eq!(padded[4..4 + len], hex(&vector.plaintext));
     }
 }
 
