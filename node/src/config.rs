@@ -106,6 +106,10 @@ pub struct NodeConfig {
     /// Consensus timing.
     #[serde(default)]
     pub timing: TimingConfig,
+    /// The policy file the genesis' policy hash names, if it is not the built-in default set
+    /// (nodes compute every field's recipients from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PathBuf>,
 }
 
 impl NodeConfig {
@@ -135,6 +139,9 @@ impl NodeConfig {
         join(&mut self.identity_key);
         join(&mut self.api.cert);
         join(&mut self.api.key);
+        if let Some(policy) = &mut self.policy {
+            join(policy);
+        }
         if let Some(crl) = &mut self.api.crl {
             join(crl);
         }

@@ -13,6 +13,7 @@ use std::path::Path;
 use commonware_codec::DecodeExt as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+use veil_crypto::auditor::AuditorPublicKey;
 use veil_crypto::encoding;
 use veil_crypto::view_key::{PublishedViewKey, ViewScope};
 use veil_crypto::{EncryptionPublicKey, VerifyingKey};
@@ -324,6 +325,11 @@ pub struct RegulatorFile {
     /// Hex Ed25519 key that signs the regulator's publications of further view keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<String>,
+    /// Hex compressed Ristretto auditor public key ([`veil_crypto::auditor`]): every committed
+    /// amount of every entry carries a decrypt handle to it and a validity proof nodes check,
+    /// so the regulator can recover any amount whatever the writer's gateway wrapped. Required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auditor_key: Option<String>,
     /// The regulator's issuing CA, PEM (see [`MemberFile::ca`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca: Option<String>,
@@ -337,7 +343,7 @@ impl RegulatorFile {
     /// What the regulator signs about itself in consortium `consortium_id`, under
     /// [`veil_crypto::labels::signature::DESCRIPTOR`]: framed consortium id, `regulator`, id,
     /// name, gateway address, each published view key (month, class, hex key), signing key
-    /// (hex), CA (PEM, empty if none).
+    /// (hex), CA (PEM, empty if none), auditor key (hex, empty if none).
     pub fn signed_bytes(&self, consortium_id: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 * 1024);
         for part in [consortium_id, "regulator", &self.id, &self.name] {
@@ -359,6 +365,14 @@ impl RegulatorFile {
                 .as_bytes(),
         );
         encoding::put_framed(&mut out, self.ca.as_deref().unwrap_or("").as_bytes());
+        encoding::put_framed(
+            &mut out,
+            self.auditor_key
+                .as_deref()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .as_bytes(),
+        );
         out
     }
 }
@@ -409,6 +423,8 @@ pub struct Regulator {
     pub signing_key: Option<VerifyingKey>,
     /// The regulator's issuing CA, if the genesis names one.
     pub ca: Option<CaChain>,
+    /// The key every committed amount carries a verifiable decrypt handle to.
+    pub auditor_key: AuditorPublicKey,
 }
 
 /// The validated genesis.
@@ -573,6 +589,29 @@ impl Genesis {
                 .transpose()
                 .map_err(|e| invalid(format!("{}: signing_key: {e}", r.id)))?;
             let ca = ca_chain(&r.id, r.ca.as_deref())?;
+            let auditor_key = r
+                .auditor_key
+                .as_deref()
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "{}: no auditor_key (nodes check every amount is recoverable by each \
+                         regulator; `veil regulator keygen` makes one)",
+                        r.id
+                    ))
+                })
+                .and_then(|hex| {
+                    AuditorPublicKey::from_hex(hex)
+                        .map_err(|e| invalid(format!("{}: auditor_key: {e}", r.id)))
+                })?;
+            if regulators
+                .iter()
+                .any(|other: &Regulator| other.auditor_key == auditor_key)
+            {
+                return Err(invalid(format!(
+                    "{}: its auditor key is another regulator's",
+                    r.id
+                )));
+            }
             if let Some(key) = &signing_key
                 && members.iter().any(|m| m.signing_key == *key)
             {
@@ -603,6 +642,7 @@ impl Genesis {
                 view_keys,
                 signing_key,
                 ca,
+                auditor_key,
             });
         }
         // Each issuing CA speaks for one party: two parties may not name the same CA (by
@@ -834,6 +874,10 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
         if let Some(key) = &r.signing_key {
             put(b"signing-key");
             put(key.as_bytes());
+        }
+        if let Some(key) = &r.auditor_key {
+            put(b"auditor-key");
+            put(key.to_ascii_lowercase().as_bytes());
         }
         if r.ca.is_some() {
             put(b"ca");

@@ -31,6 +31,7 @@
 )]
 
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod consensus;
 #[doc(hidden)]
@@ -43,6 +44,7 @@ pub mod pki;
 #[cfg(feature = "rocksdb")]
 pub mod problem;
 pub mod process;
+pub mod recipients;
 pub mod registry;
 pub mod runner;
 pub mod state;

@@ -30,6 +30,8 @@ use crate::state::{NodeMetrics, NodeState, VerifiedEntries};
 use crate::store::StoreError;
 use crate::store::rocks::RocksStore;
 use crate::tls::{self, TlsError};
+use crate::validation::Validator;
+use veil_policies::Policies;
 
 /// Why a node process could not start or stop.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,14 @@ pub enum NodeError {
     /// Two members share a p2p identity.
     #[error("duplicate peers in the genesis")]
     DuplicatePeers,
+    /// The policy set cannot be used.
+    #[error("{path}: {reason}")]
+    Policy {
+        /// The policy file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// Gossip or consensus could not start.
     #[error(transparent)]
     Start(#[from] StartError),
@@ -127,6 +137,24 @@ pub fn load_identity(path: &Path) -> Result<PrivateKey, NodeError> {
     PrivateKey::decode(seed.to_vec()).map_err(|_| identity(IdentityError::NotEd25519))
 }
 
+/// The validator of `genesis`, with the policy set of `policy` (the built-in default set if
+/// `None`), which must be the one the genesis names.
+fn validator(genesis: Arc<Genesis>, policy: Option<&Path>) -> Result<Validator, NodeError> {
+    let Some(path) = policy else {
+        return Validator::new(genesis).map_err(|e| NodeError::Policy {
+            path: "the built-in default policy set".into(),
+            reason: format!("{e} (set `policy = \"...\"` in node.toml)"),
+        });
+    };
+    let policy_error = |reason: String| NodeError::Policy {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| policy_error(e.to_string()))?;
+    let policies = Policies::parse(&text).map_err(|e| policy_error(e.to_string()))?;
+    Validator::with_policies(genesis, Arc::new(policies)).map_err(|e| policy_error(e.to_string()))
+}
+
 fn create_data_dir(path: &Path) -> Result<(), NodeError> {
     std::fs::create_dir_all(path).map_err(|source| NodeError::DataDir {
         path: path.to_owned(),
@@ -175,8 +203,9 @@ pub async fn start(
     }
     create_data_dir(&config.data_dir)?;
     let store = RocksStore::open(&config.data_dir.join("ledger"))?;
+    let validator = validator(genesis.clone(), config.policy.as_deref())?;
     let state = Arc::new(NodeState::with_verified(
-        genesis.clone(),
+        validator,
         member.id.clone(),
         Arc::new(store),
         NodeMetrics::register(&context.child("veil")),

@@ -16,7 +16,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use veil_circuits::CircuitError;
-use veil_circuits::screening::{Registry, RegistryUpdate};
+use veil_circuits::screening::{Change, Reference, Registry, RegistryUpdate};
 
 use crate::ledger::{Entry, EntryId};
 use crate::store::StoreError;
@@ -60,19 +60,74 @@ pub fn update_of(entry: &Entry) -> Result<RegistryUpdate, UpdateError> {
     RegistryUpdate::from_bytes(&entry.proofs.circuit).map_err(UpdateError::Malformed)
 }
 
+/// A registry version: the lists, and which member blocklisted each blocked borrower (only
+/// that member may take it off the blocklist again).
+#[derive(Debug, Clone, Default)]
+pub struct Version {
+    /// The KYC registry and blocklist.
+    pub registry: Registry,
+    /// The submitter of the update that blocklisted each blocked reference.
+    pub blocklisted_by: HashMap<Reference, String>,
+}
+
+impl Version {
+    /// Applies the changes of `update`, submitted by `submitter`.
+    pub fn apply(&mut self, update: &RegistryUpdate, submitter: &str) -> Result<(), UpdateError> {
+        self.registry
+            .apply(&update.changes)
+            .map_err(UpdateError::Changes)?;
+        for change in &update.changes {
+            match change {
+                Change::AddBlocklist(reference) => {
+                    self.blocklisted_by.insert(*reference, submitter.to_owned());
+                }
+                Change::RemoveBlocklist(reference) => {
+                    self.blocklisted_by.remove(reference);
+                }
+                Change::AddKyc(_) | Change::RemoveKyc(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The blocklist removals of `update` that `submitter` may not make: references another
+    /// member blocklisted.
+    pub fn foreign_removals<'u>(
+        &self,
+        update: &'u RegistryUpdate,
+        submitter: &str,
+    ) -> Vec<&'u Reference> {
+        update
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::RemoveBlocklist(reference)
+                    if self
+                        .blocklisted_by
+                        .get(reference)
+                        .is_some_and(|adder| adder != submitter) =>
+                {
+                    Some(reference)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// Rebuilt registry versions by the digest of the entry that made them.
 #[derive(Debug, Default)]
 pub struct RegistryCache {
-    versions: HashMap<[u8; 32], Arc<Registry>>,
+    versions: HashMap<[u8; 32], Arc<Version>>,
     order: VecDeque<[u8; 32]>,
 }
 
 impl RegistryCache {
-    fn get(&self, digest: &[u8; 32]) -> Option<Arc<Registry>> {
+    fn get(&self, digest: &[u8; 32]) -> Option<Arc<Version>> {
         self.versions.get(digest).cloned()
     }
 
-    fn put(&mut self, digest: [u8; 32], registry: Arc<Registry>) {
+    fn put(&mut self, digest: [u8; 32], registry: Arc<Version>) {
         if self.versions.insert(digest, registry).is_none() {
             self.order.push_back(digest);
         }
@@ -90,11 +145,11 @@ pub fn registry_after(
     lookup: impl Fn(&EntryId) -> Result<Option<Arc<Entry>>, StoreError>,
     version: Option<&Entry>,
     cache: &Mutex<RegistryCache>,
-) -> Result<Arc<Registry>, RegistryError> {
+) -> Result<Arc<Version>, RegistryError> {
     // Walk back to a cached version or the first, then replay forward.
     let mut chain: Vec<Arc<Entry>> = Vec::new();
     let mut next = version.map(|e| Arc::new(e.clone()));
-    let mut base = Arc::new(Registry::default());
+    let mut base = Arc::new(Version::default());
     while let Some(entry) = next {
         if let Some(known) = cache
             .lock()
@@ -115,10 +170,7 @@ pub fn registry_after(
     }
     let mut registry = (*base).clone();
     for entry in chain.iter().rev() {
-        let update = update_of(entry)?;
-        registry
-            .apply(&update.changes)
-            .map_err(UpdateError::Changes)?;
+        registry.apply(&update_of(entry)?, &entry.header.submitter)?;
     }
     let registry = Arc::new(registry);
     if let Some(version) = chain.first() {
@@ -133,17 +185,14 @@ pub fn registry_after(
 /// The registry after a chain of finalized `registry.updated` entries, oldest first (how a
 /// gateway rebuilds the current version from its node's ledger). Each entry must reference the
 /// one before it.
-pub fn replay<'a>(chain: impl IntoIterator<Item = &'a Entry>) -> Result<Registry, RegistryError> {
-    let mut registry = Registry::default();
+pub fn replay<'a>(chain: impl IntoIterator<Item = &'a Entry>) -> Result<Version, RegistryError> {
+    let mut registry = Version::default();
     let mut previous = None;
     for entry in chain {
         if entry.header.references.first() != previous.as_ref() {
             return Err(RegistryError::OutOfOrder(entry.header.id));
         }
-        let update = update_of(entry)?;
-        registry
-            .apply(&update.changes)
-            .map_err(UpdateError::Changes)?;
+        registry.apply(&update_of(entry)?, &entry.header.submitter)?;
         previous = Some(entry.header.id);
     }
     Ok(registry)

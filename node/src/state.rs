@@ -257,28 +257,35 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl NodeState {
-    /// State for member `member` over `store`, with its own cache of verified entries.
+    /// State for member `member` over `store`, checking entries with `validator` (which holds
+    /// the genesis and policy set), with its own cache of verified entries.
     pub fn new(
-        genesis: Arc<Genesis>,
+        validator: Validator,
         member: String,
         store: Arc<dyn Store>,
         metrics: NodeMetrics,
     ) -> Self {
-        Self::with_verified(genesis, member, store, metrics, VerifiedEntries::default())
+        Self::with_verified(
+            validator,
+            member,
+            store,
+            metrics,
+            VerifiedEntries::default(),
+        )
     }
 
     /// State for member `member` over `store`, sharing `verified` with other nodes of the same
     /// consortium in this process.
     pub fn with_verified(
-        genesis: Arc<Genesis>,
+        validator: Validator,
         member: String,
         store: Arc<dyn Store>,
         metrics: NodeMetrics,
         verified: VerifiedEntries,
     ) -> Self {
         Self {
-            validator: Validator::new(genesis.clone()),
-            genesis,
+            genesis: validator.shared_genesis(),
+            validator,
             member,
             store,
             metrics,

@@ -64,6 +64,21 @@ fn seed(tag: u8, index: usize, salt: u64) -> [u8; 32] {
 }
 
 /// `file` with every member's signature of its genesis hash, validated.
+/// The participants of a test entry of type `kind` from its own commitment labels (a
+/// repayment's allocations name exactly its loan's participants).
+fn test_participants(kind: EntryType, commitments: &[(String, Commitment)]) -> Vec<String> {
+    let prefix = match kind {
+        EntryType::LoanOriginated => "share",
+        EntryType::LoanRepaid => "allocations",
+        EntryType::SettlementClosed => "due",
+        EntryType::RegistryUpdated | EntryType::ViewKeysPublished => return Vec::new(),
+    };
+    proof_plan::per_bank(commitments, prefix)
+        .into_iter()
+        .map(|(bank, _)| bank.to_owned())
+        .collect()
+}
+
 fn signed_by_all(mut file: ConsortiumFile, members: &[TestMember]) -> Genesis {
     file.signatures.clear();
     // Each member's own signature of its entry (its descriptor's), then of the genesis.
@@ -137,7 +152,11 @@ impl TestConsortium {
                 rate_cap_bps: 2400,
                 max_amount_fen: Some(crate::genesis::DEFAULT_MAX_AMOUNT_FEN),
             },
-            policy_hash: veil_crypto::encoding::to_hex(&[7u8; 32]),
+            policy_hash: veil_crypto::encoding::to_hex(
+                &veil_policies::Policies::default_set()
+                    .expect("the built-in policy set loads")
+                    .hash(),
+            ),
             members: files,
             regulators: Vec::new(),
             circuits: None,
@@ -188,6 +207,14 @@ impl TestConsortium {
                 .expect("valid months"),
             signing_key: Some(regulator.signing.verifying_key().to_hex()),
             ca: None,
+            auditor_key: Some(
+                regulator
+                    .master
+                    .auditor_key(&file.consortium_id)
+                    .expect("a valid auditor key")
+                    .public_key()
+                    .to_hex(),
+            ),
             signature: None,
         });
         let own = file.regulators.len() - 1;
@@ -256,6 +283,53 @@ impl TestConsortium {
             &[],
             |_| bytes,
         )
+    }
+
+    /// Seals `plaintexts` (path, bytes) in reader groups as an honest gateway does: fields with
+    /// the same recipient set ([`crate::recipients`], the built-in policy set, the genesis'
+    /// view keys) share a group.
+    pub fn seal_groups(
+        &self,
+        kind: EntryType,
+        submitter: &str,
+        participants: &[String],
+        period: &str,
+        context: &envelope::FieldContext<'_>,
+        plaintexts: &[(&str, &[u8])],
+    ) -> Vec<envelope::SealedGroup> {
+        let policies = veil_policies::Policies::default_set().expect("the built-in policy set");
+        let month = veil_crypto::view_key::month_of(period).expect("a valid period");
+        type Group<'p> = (
+            Vec<veil_crypto::EncryptionPublicKey>,
+            Vec<(&'p str, &'p [u8])>,
+        );
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        for (path, plaintext) in plaintexts {
+            let field = veil_policies::field_resource(kind, path, submitter, participants)
+                .expect("a field of the type");
+            let members = crate::recipients::member_readers(&self.genesis, &policies, &field)
+                .expect("policy evaluates");
+            let keys = crate::recipients::field_recipients(
+                &self.genesis,
+                &policies,
+                &field,
+                &members,
+                month,
+                &|regulator, scope| regulator.view_keys.get(scope).cloned(),
+            )
+            .expect("every reader has a key");
+            match groups.iter_mut().find(|(k, _)| *k == keys) {
+                Some((_, fields)) => fields.push((path, plaintext)),
+                None => groups.push((keys, vec![(path, plaintext)])),
+            }
+        }
+        groups
+            .iter()
+            .map(|(keys, fields)| {
+                let recipients: Vec<&veil_crypto::EncryptionPublicKey> = keys.iter().collect();
+                envelope::seal_group(context, &recipients, fields).expect("sealable")
+            })
+            .collect()
     }
 
     fn params(&self) -> Params {
@@ -374,19 +448,9 @@ impl TestConsortium {
             references,
         };
         let context = header.field_context(&self.genesis.consortium_id, &statement);
-        let opening_texts: Vec<(String, Vec<u8>)> = openings
+        let opening_texts: Vec<(String, zeroize::Zeroizing<Vec<u8>>)> = openings
             .iter()
-            .map(|(label, o)| {
-                (
-                    label.clone(),
-                    format!(
-                        "{{\"value\":{},\"blinding\":\"{}\"}}",
-                        o.value(),
-                        veil_crypto::encoding::to_hex(&o.blinding_bytes())
-                    )
-                    .into_bytes(),
-                )
-            })
+            .map(|(label, o)| (label.clone(), o.to_plaintext()))
             .collect();
         let mut plaintexts: Vec<(&str, &[u8])> =
             fields.iter().map(|(p, v)| (*p, v.as_slice())).collect();
@@ -395,17 +459,26 @@ impl TestConsortium {
                 .iter()
                 .map(|(p, v)| (p.as_str(), v.as_slice())),
         );
-        let group = envelope::seal_group(&context, &[member.encryption.public_key()], &plaintexts)
-            .expect("sealable");
+        let participants = test_participants(kind, &commitments);
+        let groups = self.seal_groups(
+            kind,
+            &member.id,
+            &participants,
+            period,
+            &context,
+            &plaintexts,
+        );
         UnsignedEntry {
             header,
-            groups: vec![group],
+            groups,
             commitments,
             proofs: EntryProofs {
                 range,
                 relations,
                 participant: Vec::new(),
                 circuit,
+                audit: crate::audit::prove(&self.genesis, &statement, &openings)
+                    .expect("few amounts"),
             },
         }
         .sign(&member.signing)

@@ -24,6 +24,6 @@ pub mod policy;
 pub mod proof_plan;
 pub mod schema;
 
-pub use policy::{FieldResource, Policies, PolicyError, Principal};
+pub use policy::{FieldResource, Policies, PolicyError, Principal, field_resource};
 pub use proof_plan::{Params, PlanError, ProofPlan, RelationPlan};
 pub use schema::{EntryType, FieldClass};

@@ -16,6 +16,8 @@ use cedar_policy::{
 };
 use sha2::{Digest as _, Sha256};
 
+use crate::schema::EntryType;
+
 /// The Cedar schema of Veil's entities and actions.
 pub const SCHEMA: &str = include_str!("../cedar/veil.cedarschema");
 /// The default policy set (the permissions table of the contract).
@@ -76,6 +78,30 @@ pub struct FieldResource<'a> {
     pub participants: &'a [String],
     /// The bank a per-bank field is about.
     pub subject_bank: Option<&'a str>,
+}
+
+/// The policy resource of the field at `path` of an entry of type `kind` submitted by
+/// `originator`, concerning the banks `participants`: the class is the schema's, the subject
+/// bank is the one a per-bank path names (`funding.bank-b` is about `bank-b`). `None` for a path
+/// the type does not have.
+///
+/// Gateways (choosing whom to encrypt a field to) and nodes (checking that an entry's reader
+/// groups are wrapped to exactly those recipients) both derive resources here, so they agree.
+pub fn field_resource<'a>(
+    kind: EntryType,
+    path: &'a str,
+    originator: &'a str,
+    participants: &'a [String],
+) -> Option<FieldResource<'a>> {
+    let (spec, subject_bank) = kind.field(path)?;
+    Some(FieldResource {
+        entry_type: kind.name(),
+        path,
+        class: spec.class.name(),
+        originator,
+        participants,
+        subject_bank,
+    })
 }
 
 /// A validated policy set.

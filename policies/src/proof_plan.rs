@@ -8,12 +8,14 @@
 //!
 //! | type                | range proof (one aggregated proof, in this order)              | relations (each = 0)                                   |
 //! |---------------------|----------------------------------------------------------------|--------------------------------------------------------|
-//! | `loan.originated`   | every commitment, then `cap − annual_rate_bps`                  | `Σ funding.* − principal`; `Σ share.* − 10000`          |
+//! | `loan.originated`   | every commitment, then `cap − annual_rate_bps`, then `principal − 1` and per bank (label order) `share.b − 1`, `funding.b − 1` | `Σ funding.* − principal`; `Σ share.* − 10000`          |
 //! | `loan.repaid`       | every commitment                                               | `principal_part + interest_part − amount`; `Σ allocations.* − amount` |
 //! | `settlement.closed` | every commitment                                               | per bank `b`: `due.b − Σ allocations.b` over the referenced repayments |
 //!
 //! Every committed value is in `[0, 2^64)` by the range proof, so no relation can wrap modulo
-//! the group order (see `veil_crypto::relation_proof`).
+//! the group order (see `veil_crypto::relation_proof`). A loan's `x − 1` items prove its
+//! principal and every participant's share and funding positive: a member cannot list a bank
+//! that takes no part (a zero share or zero funding) to squat on it or to read its terms.
 
 use veil_crypto::{Commitment, Opening};
 
@@ -178,6 +180,20 @@ pub fn plan<T: Committed>(
                     "annual rate above the consortium cap",
                 ))?;
             range.push(slack);
+            let positive = |item: &T, rule: &'static str| {
+                T::linear_combination(&[(1, item)], -1).ok_or(PlanError::RuleViolated(rule))
+            };
+            range.push(positive(principal, "the principal must be positive")?);
+            for ((_, share), (_, funded)) in shares.iter().zip(&funding) {
+                range.push(positive(
+                    share,
+                    "every participant's share must be positive",
+                )?);
+                range.push(positive(
+                    funded,
+                    "every participant's funding must be positive",
+                )?);
+            }
             let mut terms: Vec<(i64, T)> = funding.iter().map(|(_, c)| (1, (*c).clone())).collect();
             terms.push((-1, principal.clone()));
             relations.push(RelationPlan {
@@ -296,8 +312,11 @@ mod tests {
             &PARAMS,
         )
         .unwrap();
-        assert_eq!(prover.range.len(), 7);
+        // 6 commitments, the rate slack, principal − 1, then (share − 1, funding − 1) per bank.
+        assert_eq!(prover.range.len(), 12);
         assert_eq!(prover.range[6].value(), 600);
+        let positives: Vec<u64> = prover.range[7..].iter().map(Opening::value).collect();
+        assert_eq!(positives, [499_999, 2999, 149_999, 6999, 349_999]);
         for (o, c) in prover.range.iter().zip(&verifier.range) {
             assert!(c.is_opened_by(o));
         }
@@ -317,6 +336,30 @@ mod tests {
             plan(EntryType::LoanOriginated, &items, &[], &PARAMS).unwrap_err(),
             PlanError::RuleViolated("annual rate above the consortium cap")
         );
+    }
+
+    #[test]
+    fn a_zero_share_zero_funding_or_zero_principal_has_no_plan() {
+        let cases = [
+            (0, 0, 0, "the principal must be positive"),
+            (5, 2, 0, "every participant's share must be positive"),
+            (5, 0, 5000, "every participant's funding must be positive"),
+        ];
+        for (principal, funding_b, share_b, rule) in cases {
+            let items = openings(&[
+                ("principal", principal),
+                ("annual_rate_bps", 100),
+                ("funding.bank-a", principal - funding_b),
+                ("funding.bank-b", funding_b),
+                ("share.bank-a", 10_000 - share_b),
+                ("share.bank-b", share_b),
+            ]);
+            assert_eq!(
+                plan(EntryType::LoanOriginated, &items, &[], &PARAMS).unwrap_err(),
+                PlanError::RuleViolated(rule),
+                "{rule}"
+            );
+        }
     }
 
     #[test]

@@ -158,7 +158,7 @@ fn main() {
 
     // The nodes' wall-clock verification timers overcount on shared cores, so the CPU cost of
     // one verification is measured alone, on one thread, over the same entries.
-    let validator = veil_node::validation::Validator::new(consortium.genesis.clone());
+    let validator = veil_node::validation::Validator::new(consortium.genesis.clone()).unwrap();
     let alone = Instant::now();
     for entry in loans.iter().chain(&repayments) {
         validator.check_stateless(entry).expect("valid entry");

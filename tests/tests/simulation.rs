@@ -24,6 +24,7 @@ use veil_node::state::{NodeMetrics, NodeState};
 use veil_node::store::Store;
 use veil_node::store::memory::MemoryStore;
 use veil_node::testkit::{FaultyStore, InvalidProposer, StoreFault, TestConsortium};
+use veil_node::validation::Validator;
 
 /// What can go wrong in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +149,7 @@ fn run(
                 Arc::new(MemoryStore::new())
             };
             let state = Arc::new(NodeState::new(
-                consortium.genesis.clone(),
+                Validator::new(consortium.genesis.clone()).unwrap(),
                 member.id.clone(),
                 store,
                 NodeMetrics::register(&node_context.child("veil")),

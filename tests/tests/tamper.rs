@@ -52,7 +52,7 @@ struct Setup {
 impl Setup {
     fn new() -> Self {
         let consortium = TestConsortium::new(4, 21, 40_000);
-        let validator = Validator::new(consortium.genesis.clone());
+        let validator = Validator::new(consortium.genesis.clone()).unwrap();
         let loan = consortium.loan(0, 1, 480_000, &[(1, 5000), (2, 2500)]);
         let repayment = consortium.repayment(&loan, 45_001, "2026-11");
         Self {

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use veil_node::genesis::Genesis;
 use veil_node::link::{NodeLink, RemoteNode};
 use veil_node::tls::{self, TlsFiles};
+use veil_node::validation::Validator;
 use veil_policies::Policies;
 
 use crate::api::metrics::GatewayMetrics;
@@ -112,12 +113,8 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
     };
     let text = std::fs::read_to_string(&config.policy).map_err(|e| policy_error(e.to_string()))?;
     let policies = Policies::parse(&text).map_err(|e| policy_error(e.to_string()))?;
-    if policies.hash() != genesis.policy_hash {
-        return Err(StartError::Mismatch(format!(
-            "{}: this policy set is not the one the genesis names (hash mismatch)",
-            config.policy.display()
-        )));
-    }
+    let validator = Validator::with_policies(genesis.clone(), Arc::new(policies.clone()))
+        .map_err(|e| StartError::Mismatch(format!("{}: {e}", config.policy.display())))?;
     let secrets = match config.kind {
         GatewayKind::Member => {
             if genesis.member(&config.id).is_none() {
@@ -205,7 +202,7 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
     Ok(Gateway::new(
         config.kind,
         config.id.clone(),
-        genesis,
+        validator,
         policies,
         node,
         secrets,

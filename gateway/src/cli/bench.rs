@@ -376,7 +376,11 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
     let genesis = veil_node::genesis::Genesis::load(&dir.join("consortium.toml"))
         .map_err(|e| e.to_string())?;
     let policies = veil_policies::Policies::default_set().map_err(|e| e.to_string())?;
-    let validator = veil_node::validation::Validator::new(Arc::new(genesis.clone()));
+    let validator = veil_node::validation::Validator::with_policies(
+        Arc::new(genesis.clone()),
+        Arc::new(policies.clone()),
+    )
+    .map_err(|e| e.to_string())?;
     let proving_keys =
         veil_gateway::entry::circuits::ProvingKeys::beside(&dir.join("consortium.toml"));
     let secrets: Vec<(String, MemberSecrets)> = bank_ids(4)
@@ -406,7 +410,7 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
     let (registry_entry, registry) = {
         let (bank, secrets) = &secrets[0];
         let builder = builder(bank, secrets);
-        let mut registry = veil_circuits::screening::Registry::default();
+        let mut registry = veil_node::registry::Version::default();
         let mut entry = None;
         for request in kyc_requests(work.iter().map(|(_, loan, _)| loan)) {
             let Ok(Request::RegistryUpdated(update)) =
@@ -420,10 +424,10 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
             let (built, _) = builder
                 .registry(&update, previous, &registry, "2026-11", 0)
                 .map_err(|e| format!("{e:?}"))?;
-            let changes = veil_node::registry::update_of(&built)
-                .map_err(|e| e.to_string())?
-                .changes;
-            registry.apply(&changes).map_err(|e| e.to_string())?;
+            let update = veil_node::registry::update_of(&built).map_err(|e| e.to_string())?;
+            registry
+                .apply(&update, &built.header.submitter)
+                .map_err(|e| e.to_string())?;
             entry = Some(built);
         }
         (entry.ok_or("no borrowers")?, registry)

@@ -14,6 +14,7 @@
 //!   "gateway": "10.0.0.1:7102",
 //!   "ca": "-----BEGIN CERTIFICATE-----...",  // issuing CA first (veil_node::pki)
 //!   "view_keys": [{"month": "2026-11", "class": "amounts", "public_key": "<hex>"}],
+//!   "auditor_key": "<hex Ristretto point>",
 //!   "signature": "<hex Ed25519>"
 //! }
 //! ```
@@ -114,6 +115,10 @@ pub struct Descriptor {
     /// A regulator's published scoped view keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub view_keys: Vec<PublishedViewKey>,
+    /// A regulator's hex Ristretto auditor public key (every amount carries a verifiable
+    /// decrypt handle to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auditor_key: Option<String>,
     /// Hex Ed25519 signature (see the module documentation); empty before signing.
     #[serde(default)]
     pub signature: String,
@@ -196,8 +201,8 @@ impl Descriptor {
                 if self.p2p_address.is_none() || self.node_api.is_none() {
                     return Err("a member descriptor needs p2p_address and node_api".into());
                 }
-                if !self.view_keys.is_empty() {
-                    return Err("a member descriptor has no view_keys".into());
+                if !self.view_keys.is_empty() || self.auditor_key.is_some() {
+                    return Err("a member descriptor has no view_keys or auditor_key".into());
                 }
             }
             PartyKind::Regulator => {
@@ -215,6 +220,12 @@ impl Descriptor {
                 if self.view_keys.is_empty() {
                     return Err("a regulator descriptor publishes view_keys".into());
                 }
+                let auditor_key = self
+                    .auditor_key
+                    .as_deref()
+                    .ok_or("a regulator descriptor publishes an auditor_key")?;
+                veil_crypto::auditor::AuditorPublicKey::from_hex(auditor_key)
+                    .map_err(|e| format!("auditor_key: {e}"))?;
             }
         }
         let ca = CaChain::from_pem(&self.ca).map_err(|e| format!("ca: {e}"))?;
@@ -282,6 +293,11 @@ impl Descriptor {
             view_keys: self.view_keys.clone(),
             signing_key: Some(self.signing_key.clone()),
             ca: Some(self.ca.clone()),
+            auditor_key: Some(
+                self.auditor_key
+                    .clone()
+                    .ok_or_else(|| format!("{} has no auditor_key", self.id))?,
+            ),
             signature: (!self.signature.is_empty()).then(|| self.signature.clone()),
         })
     }

@@ -384,6 +384,7 @@ pub fn member_keygen(dir: &Path, options: &MemberOptions) -> Result<Descriptor, 
             crl: own_crl.clone(),
         },
         timing: options.timing,
+        policy: None,
     };
     write_public(
         &dir.join("node.toml"),
@@ -440,6 +441,7 @@ pub fn member_keygen(dir: &Path, options: &MemberOptions) -> Result<Descriptor, 
         gateway: options.gateway,
         ca: ca_pem,
         view_keys: Vec::new(),
+        auditor_key: None,
         signature: String::new(),
     }
     .sign(&signing)
@@ -589,6 +591,13 @@ pub fn regulator_keygen(dir: &Path, options: &RegulatorOptions) -> Result<Descri
         gateway: options.gateway,
         ca: ca.cert_pem().to_owned(),
         view_keys,
+        auditor_key: Some(
+            master
+                .auditor_key(&options.consortium)
+                .map_err(keys_error)?
+                .public_key()
+                .to_hex(),
+        ),
         signature: String::new(),
     }
     .sign(&signing)

@@ -17,7 +17,7 @@ use veil_policies::schema::{EntryType, Kind};
 use veil_policies::{FieldResource, Policies, Principal};
 use zeroize::Zeroizing;
 
-use crate::entry::builder::{SPLIT_PURPOSE, split_items};
+use crate::entry::builder::{SPLIT_PURPOSE, parse_opening, split_items};
 use crate::entry::keys::Opener;
 
 /// The plaintexts this gateway could decrypt from one entry.
@@ -63,12 +63,10 @@ impl Opened {
         serde_json::from_slice(self.plaintexts.get(path)?).ok()
     }
 
-    /// The opening of the committed field `path`, if decrypted and matching its commitment.
+    /// The opening of the committed field `path`, if decrypted, in the 40-byte layout of
+    /// [`crate::entry::builder::opening_plaintext`] and matching its public commitment.
     pub fn opening(&self, path: &str) -> Option<Opening> {
-        let value = self.value(path)?;
-        let amount = value.get("value")?.as_u64()?;
-        let blinding: [u8; 32] = encoding::from_hex_array(value.get("blinding")?.as_str()?).ok()?;
-        let opening = Opening::from_parts(amount, &blinding).ok()?;
+        let opening = parse_opening(self.plaintexts.get(path)?)?;
         self.entry
             .commitment(path)?
             .is_opened_by(&opening)
@@ -386,7 +384,44 @@ pub fn principal_is_known(genesis: &Genesis, principal: &Principal) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entry::builder::{OPENING_PLAINTEXT_LEN, opening_plaintext};
     use veil_node::testkit::TestConsortium;
+
+    /// Sets the entry's public commitment of `path` to `opening`'s and its decrypted
+    /// plaintext to `plaintext`.
+    fn set_amount(opened: &mut Opened, path: &str, opening: &Opening, plaintext: &[u8]) {
+        let commitment = opening.commit();
+        for (label, c) in &mut opened.entry.commitments {
+            if label == path {
+                *c = commitment;
+            }
+        }
+        opened
+            .plaintexts
+            .insert(path.into(), Zeroizing::new(plaintext.to_vec()));
+    }
+
+    #[test]
+    fn opening_plaintexts_are_40_bytes_and_parse_back() {
+        for value in [0, 1, 500_000, u64::MAX] {
+            let opening = Opening::random(value);
+            let plaintext = opening_plaintext(&opening);
+            assert_eq!(plaintext.len(), OPENING_PLAINTEXT_LEN);
+            assert_eq!(plaintext[..8], value.to_be_bytes());
+            assert_eq!(plaintext[8..], opening.blinding_bytes());
+            let parsed = parse_opening(&plaintext).unwrap();
+            assert_eq!(parsed.value(), value);
+            assert_eq!(parsed.blinding_bytes(), opening.blinding_bytes());
+        }
+        let good = opening_plaintext(&Opening::random(7));
+        assert!(parse_opening(&good[..39]).is_none());
+        assert!(parse_opening(&[good.as_slice(), &[0]].concat()).is_none());
+        assert!(parse_opening(&[]).is_none());
+        // A blinding that is not a canonical scalar (all 0xff is above the group order).
+        let mut non_canonical = good.to_vec();
+        non_canonical[8..].fill(0xff);
+        assert!(parse_opening(&non_canonical).is_none());
+    }
 
     #[test]
     fn a_value_that_does_not_open_its_commitment_is_never_shown() {
@@ -394,12 +429,42 @@ mod tests {
         let loan = consortium.loan(0, 1, 500_000, &[(1, 7000)]);
         let key = consortium.members[0].encryption.clone();
         let mut opened = Opened::open(loan, 1, &consortium.genesis, &Opener::Member(&key));
+        // The amounts this test reads, in the 40-byte layout, with the entry's commitments set
+        // to them (the view does not re-check the signature).
+        let principal = Opening::random(500_000);
+        let funding = Opening::random(150_000);
+        set_amount(
+            &mut opened,
+            "principal",
+            &principal,
+            &opening_plaintext(&principal),
+        );
+        set_amount(
+            &mut opened,
+            "funding.bank-a",
+            &funding,
+            &opening_plaintext(&funding),
+        );
         assert_eq!(opened.opening("principal").unwrap().value(), 500_000);
-        let genuine: Value = opened.value("principal").unwrap();
-        let forged = json!({"value": 500_001, "blinding": genuine["blinding"]});
-        opened.plaintexts.insert(
-            "principal".into(),
-            Zeroizing::new(forged.to_string().into_bytes()),
+
+        // The same blinding with value + 1: well formed, but it does not open the commitment.
+        let mut forged = opening_plaintext(&principal);
+        forged[..8].copy_from_slice(&500_001u64.to_be_bytes());
+        assert!(parse_opening(&forged).is_some());
+        opened
+            .plaintexts
+            .insert("principal".into(), Zeroizing::new(forged.to_vec()));
+        assert!(opened.opening("principal").is_none());
+        // Nor does the former decimal JSON layout, even with the genuine value and blinding.
+        let json_layout = json!({
+            "value": 500_000,
+            "blinding": encoding::to_hex(&principal.blinding_bytes()),
+        });
+        set_amount(
+            &mut opened,
+            "principal",
+            &principal,
+            json_layout.to_string().as_bytes(),
         );
         assert!(opened.opening("principal").is_none());
         let policies = Policies::default_set().unwrap();

@@ -35,11 +35,22 @@ impl Gateway {
     pub(super) async fn follow_loans(&self) -> Result<usize, ServiceError> {
         self.follow_type(EntryType::LoanOriginated, |gateway, stored, entry| {
             let id = entry.header.id;
+            let originator = entry.header.submitter.clone();
             let opened = Opened::open(entry, stored.height, &gateway.genesis, &gateway.opener());
+            // Indexed by (business id, originator): another member's loans never shadow this
+            // member's (a member cannot squat on another's predictable ids). One originator has
+            // one loan per business id (its entry id is a keyed hash of it).
             if let Some(Value::String(loan_id)) = opened.value("loan_id")
-                && gateway.store.loan(&loan_id).map_err(store_error)?.is_none()
+                && gateway
+                    .store
+                    .loan(&originator, &loan_id)
+                    .map_err(store_error)?
+                    .is_none()
             {
-                gateway.store.put_loan(&loan_id, &id).map_err(store_error)?;
+                gateway
+                    .store
+                    .put_loan(&originator, &loan_id, &id)
+                    .map_err(store_error)?;
             }
             Ok(())
         })

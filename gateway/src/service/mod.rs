@@ -160,7 +160,7 @@ impl Drop for KeyedGuard<'_> {
 struct RegistryFollower {
     after: Option<(u64, u32)>,
     head: Option<EntryId>,
-    registry: Arc<veil_circuits::screening::Registry>,
+    registry: Arc<veil_node::registry::Version>,
 }
 
 fn now_ms() -> u64 {
@@ -237,7 +237,7 @@ impl Gateway {
     pub fn new(
         kind: GatewayKind,
         id: String,
-        genesis: Arc<Genesis>,
+        validator: Validator,
         policies: Policies,
         node: NodeLink,
         secrets: Secrets,
@@ -248,8 +248,8 @@ impl Gateway {
             proving_keys,
             kind,
             id,
-            validator: Validator::new(genesis.clone()),
-            genesis,
+            genesis: validator.shared_genesis(),
+            validator,
             policies,
             node,
             secrets,
@@ -272,7 +272,7 @@ impl Gateway {
     /// reads the `registry.updated` entries finalized since the last call and replays them.
     pub(super) async fn current_registry(
         &self,
-    ) -> Result<(Option<EntryId>, Arc<veil_circuits::screening::Registry>), ServiceError> {
+    ) -> Result<(Option<EntryId>, Arc<veil_node::registry::Version>), ServiceError> {
         const PAGE: usize = 256;
         let mut follower = self.registry.lock().await;
         loop {
@@ -289,7 +289,7 @@ impl Gateway {
                 }
                 let update = veil_node::registry::update_of(&entry).map_err(store_error)?;
                 Arc::make_mut(&mut follower.registry)
-                    .apply(&update.changes)
+                    .apply(&update, &entry.header.submitter)
                     .map_err(store_error)?;
                 follower.head = Some(entry.header.id);
                 follower.after = Some((stored.height, stored.index));

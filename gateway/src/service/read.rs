@@ -160,17 +160,44 @@ impl Gateway {
     }
 
     /// The loan `loan_id` as `principal` may see it: terms, funding, repayments, outstanding.
+    ///
+    /// Loans are indexed by (originator, business id): `originator` picks one; without it the
+    /// caller's own bank's loan of that id, else the only one this gateway can see. Errors:
+    /// not found; conflict if several originators' loans have that id and none is the caller's.
     pub async fn loan(
         &self,
         principal: &Principal,
         who: &str,
         loan_id: &str,
+        originator: Option<&str>,
     ) -> Result<Value, ServiceError> {
-        let entry_id = self
-            .store
-            .loan(loan_id)
-            .map_err(store_error)?
-            .ok_or_else(ServiceError::not_found)?;
+        let own = match principal {
+            Principal::Member { bank, .. } => Some(bank.as_str()),
+            Principal::Regulator { .. } => None,
+        };
+        let entry_id = match originator.or(own) {
+            Some(originator) => self.store.loan(originator, loan_id).map_err(store_error)?,
+            None => None,
+        };
+        let entry_id = match (entry_id, originator) {
+            (Some(id), _) => id,
+            (None, Some(_)) => return Err(ServiceError::not_found()),
+            (None, None) => {
+                let named = self.store.loans_named(loan_id).map_err(store_error)?;
+                match named.as_slice() {
+                    [] => return Err(ServiceError::not_found()),
+                    [(_, id)] => *id,
+                    several => {
+                        let banks: Vec<&str> = several.iter().map(|(b, _)| b.as_str()).collect();
+                        return Err(ServiceError::conflict(format!(
+                            "loans of {} have the business id {loan_id}: name one with \
+                             ?originator=",
+                            banks.join(", ")
+                        )));
+                    }
+                }
+            }
+        };
         let opened = self
             .fetch(&entry_id)
             .await?

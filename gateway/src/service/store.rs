@@ -223,10 +223,20 @@ impl GatewayStore {
             .map_err(engine)
     }
 
-    /// The loan entry of `loan_id`.
-    pub fn loan(&self, loan_id: &str) -> Result<Option<EntryId>, StoreError> {
+    /// The loan index key of `originator`'s loan `loan_id`: `loan_id ‖ 0x00 ‖ originator`
+    /// (neither contains a zero byte), so one originator's business ids never shadow another's
+    /// and the loans of one business id are one prefix.
+    fn loan_key(loan_id: &str, originator: &str) -> Vec<u8> {
+        let mut key = loan_id.as_bytes().to_vec();
+        key.push(0);
+        key.extend_from_slice(originator.as_bytes());
+        key
+    }
+
+    /// The loan entry of `originator`'s loan `loan_id`.
+    pub fn loan(&self, originator: &str, loan_id: &str) -> Result<Option<EntryId>, StoreError> {
         self.db
-            .get_cf(self.cf(CF_LOANS)?, loan_id.as_bytes())
+            .get_cf(self.cf(CF_LOANS)?, Self::loan_key(loan_id, originator))
             .map_err(engine)?
             .map(|bytes| {
                 bytes
@@ -238,10 +248,45 @@ impl GatewayStore {
             .transpose()
     }
 
-    /// Records the loan entry of `loan_id`.
-    pub fn put_loan(&self, loan_id: &str, entry: &EntryId) -> Result<(), StoreError> {
+    /// Every indexed loan with business id `loan_id`: (originator, loan entry), by originator.
+    pub fn loans_named(&self, loan_id: &str) -> Result<Vec<(String, EntryId)>, StoreError> {
+        let mut prefix = loan_id.as_bytes().to_vec();
+        prefix.push(0);
+        let cf = self.cf(CF_LOANS)?;
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&prefix, Direction::Forward))
+        {
+            let (key, value) = item.map_err(engine)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let originator = std::str::from_utf8(&key[prefix.len()..])
+                .map_err(|_| StoreError::Corrupt("loan index key"))?;
+            let id: [u8; 16] = value
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("loan index value"))?;
+            out.push((originator.to_owned(), EntryId(id)));
+        }
+        Ok(out)
+    }
+
+    /// Records the loan entry of `originator`'s loan `loan_id`.
+    pub fn put_loan(
+        &self,
+        originator: &str,
+        loan_id: &str,
+        entry: &EntryId,
+    ) -> Result<(), StoreError> {
         self.db
-            .put_cf_opt(self.cf(CF_LOANS)?, loan_id.as_bytes(), entry.0, &synced())
+            .put_cf_opt(
+                self.cf(CF_LOANS)?,
+                Self::loan_key(loan_id, originator),
+                entry.0,
+                &synced(),
+            )
             .map_err(engine)
     }
 

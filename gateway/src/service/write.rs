@@ -233,7 +233,7 @@ impl Gateway {
                 request::check_loan(loan, &self.id, &self.genesis)?;
                 if self
                     .store
-                    .loan(&loan.loan_id)
+                    .loan(&self.id, &loan.loan_id)
                     .map_err(store_error)?
                     .is_some()
                 {
@@ -289,11 +289,21 @@ impl Gateway {
 
     pub(super) async fn loan_terms(&self, loan_id: &str) -> Result<LoanTerms, ServiceError> {
         let unknown = || ServiceError::invalid_entry(format!("loan {loan_id} does not exist"));
-        let entry_id = self
-            .store
-            .loan(loan_id)
-            .map_err(store_error)?
-            .ok_or_else(unknown)?;
+        // This member's own loan of that business id: other members' loans of the same id
+        // are theirs to repay.
+        let Some(entry_id) = self.store.loan(&self.id, loan_id).map_err(store_error)? else {
+            if self
+                .store
+                .loans_named(loan_id)
+                .map_err(store_error)?
+                .is_empty()
+            {
+                return Err(unknown());
+            }
+            return Err(ServiceError::invalid_entry(
+                "only the loan's originator records its repayments",
+            ));
+        };
         let opened = self.fetch(&entry_id).await?.ok_or_else(unknown)?;
         if opened.entry.header.submitter != self.id {
             return Err(ServiceError::invalid_entry(
@@ -452,7 +462,7 @@ impl Gateway {
         }?;
         if let Request::LoanOriginated(loan) = request {
             self.store
-                .put_loan(&loan.loan_id, &id)
+                .put_loan(&self.id, &loan.loan_id, &id)
                 .map_err(store_error)?;
         }
         let receipt = veil_node::state::Receipt {

@@ -16,8 +16,8 @@ use veil_policies::schema::is_member_id;
 
 use super::codec::{Writer, read_bytes32, read_str8};
 
-/// Encoding version of an entry (2: the header names the genesis).
-pub const ENTRY_VERSION: u8 = 2;
+/// Encoding version of an entry (2: the header names the genesis; 3: audit proofs).
+pub const ENTRY_VERSION: u8 = 3;
 /// Largest encoded entry.
 pub const MAX_ENTRY_LEN: usize = 512 * 1024;
 /// Most reader groups in one entry.
@@ -30,6 +30,8 @@ pub const MAX_REFERENCES: usize = 4096;
 pub const MAX_RELATIONS: usize = 128;
 /// Largest opaque proof (split or circuit proof).
 pub const MAX_OPAQUE_PROOF_LEN: usize = 64 * 1024;
+/// Largest audit proof section ([`crate::audit`]): 160 bytes per regulator and commitment.
+pub const MAX_AUDIT_LEN: usize = 256 * 1024;
 /// Longest entry type name, commitment label or period label.
 pub const MAX_LABEL_LEN: usize = 64;
 
@@ -168,6 +170,9 @@ pub struct EntryProofs {
     pub participant: Vec<u8>,
     /// A Groth16 proof, for types whose statement needs a circuit. Empty otherwise.
     pub circuit: Vec<u8>,
+    /// Each regulator's decrypt handle and validity proof for every commitment
+    /// ([`crate::audit`]).
+    pub audit: Vec<u8>,
 }
 
 /// A signed ledger entry.
@@ -290,6 +295,7 @@ fn encode_unsigned(
     }
     writer.bytes32(&proofs.participant);
     writer.bytes32(&proofs.circuit);
+    writer.bytes32(&proofs.audit);
 }
 
 impl Entry {
@@ -401,6 +407,7 @@ impl Entry {
         let participant =
             read_bytes32(&mut reader, MAX_OPAQUE_PROOF_LEN, "participant proof")?.to_vec();
         let circuit = read_bytes32(&mut reader, MAX_OPAQUE_PROOF_LEN, "circuit proof")?.to_vec();
+        let audit = read_bytes32(&mut reader, MAX_AUDIT_LEN, "audit proofs")?.to_vec();
         let signature = Signature::from_bytes(&reader.array()?)?;
         reader.finish()?;
         Ok(Self {
@@ -422,6 +429,7 @@ impl Entry {
                 relations,
                 participant,
                 circuit,
+                audit,
             },
             signature,
         })

@@ -25,6 +25,10 @@ use super::Rejection;
 /// | `malformed`      | bytes that are not an entry (refused before any rule is checked)   |
 /// | `view-keys`      | a view-key publication's keys or months (malformed, not the next)  |
 /// | `stale-view-keys`| a view-key publication not following its regulator's last one      |
+/// | `genesis`        | an entry written for another consortium (another genesis hash)     |
+/// | `recipients`     | reader groups not wrapped to exactly the recipients the policy names |
+/// | `permission`     | a change only another party may make (another member's blocklisting) |
+/// | `audit`          | an amount without a valid decrypt handle to every regulator        |
 ///
 /// The codes are part of the node API (the `detail` of a `rejected` error) and of the
 /// `rejections` metric's labels: they never change meaning, and new ones are only added. A
@@ -62,6 +66,15 @@ pub enum RejectionCode {
     /// `stale-view-keys`: a view-key publication does not follow its regulator's last one
     /// (another was ordered first); read the chain again.
     StaleViewKeys,
+    /// `recipients`: a reader group is not wrapped to exactly the members and regulators the
+    /// policy set names for its fields.
+    Recipients,
+    /// `permission`: a change only another party may make (taking a borrower off the
+    /// blocklist that another member blocklisted).
+    Permission,
+    /// `audit`: a commitment without a valid decrypt handle and validity proof to every
+    /// regulator's auditor key.
+    Audit,
     /// A code this build does not know (sent by a newer node). Never sent; its string is
     /// `unrecognized`.
     Unrecognized,
@@ -69,7 +82,7 @@ pub enum RejectionCode {
 
 impl RejectionCode {
     /// Every code a node sends, in documentation order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 16] = [
         Self::Schema,
         Self::Commitments,
         Self::Policy,
@@ -83,6 +96,9 @@ impl RejectionCode {
         Self::ViewKeys,
         Self::StaleViewKeys,
         Self::Genesis,
+        Self::Recipients,
+        Self::Permission,
+        Self::Audit,
     ];
 
     /// The code's stable string.
@@ -101,6 +117,9 @@ impl RejectionCode {
             Self::Malformed => "malformed",
             Self::ViewKeys => "view-keys",
             Self::StaleViewKeys => "stale-view-keys",
+            Self::Recipients => "recipients",
+            Self::Permission => "permission",
+            Self::Audit => "audit",
             Self::Unrecognized => "unrecognized",
         }
     }
@@ -152,7 +171,9 @@ impl<'de> serde::Deserialize<'de> for RejectionCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validation::{CircuitProofError, FieldError, ReferenceError, ViewKeysError};
+    use crate::validation::{
+        CircuitProofError, FieldError, RecipientsError, ReferenceError, ViewKeysError,
+    };
     use veil_policies::proof_plan::PlanError;
 
     /// The codes are frozen: metrics dashboards, gateways and older nodes read these strings.
@@ -175,6 +196,9 @@ mod tests {
                 "view-keys",
                 "stale-view-keys",
                 "genesis",
+                "recipients",
+                "permission",
+                "audit",
             ]
         );
         let reasons: Vec<(Rejection, &str)> = vec![
@@ -212,6 +236,17 @@ mod tests {
                 "view-keys",
             ),
             (Rejection::StaleViewKeys, "stale-view-keys"),
+            (
+                Rejection::Recipients(RecipientsError::WrongRecipients {
+                    path: "principal".into(),
+                }),
+                "recipients",
+            ),
+            (Rejection::BlocklistRemoval, "permission"),
+            (
+                Rejection::Audit(crate::audit::AuditError::Malformed),
+                "audit",
+            ),
         ];
         for (rejection, reason) in reasons {
             assert_eq!(rejection.reason(), reason, "{rejection}");

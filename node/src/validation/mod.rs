@@ -15,7 +15,8 @@
 //!    repayment commitment, settlement proof for a genesis circuit); `view_keys.rs`: a view-key
 //!    publication's complete, consecutive, bounded months of valid keys, and nothing else;
 //! 4. `proofs.rs`: every range and relation proof of the proof plan, unless its statement
-//!    involves referenced entries (a settlement's).
+//!    involves referenced entries (a settlement's); every commitment's decrypt handle to each
+//!    regulator's auditor key and its validity proof ([`crate::audit`]).
 //!
 //! *Stateful* ([`Validator::check_stateful`], against a [`LedgerView`]):
 //!
@@ -30,7 +31,10 @@
 //!    screening proof (`circuits.rs`) verifies against the roots of the version it references;
 //! 9. `view_keys.rs`: a view-key publication starts the month after the last one its
 //!    regulator published (in the genesis, or in the publication it references, which
-//!    `references.rs` checked is the head of the regulator's chain).
+//!    `references.rs` checked is the head of the regulator's chain);
+//! 10. `recipients.rs`: every reader group is wrapped to exactly the recipient set of its
+//!     fields ([`crate::recipients`]: the members and regulators' view keys the policy set
+//!     names, from the genesis, the entry's participants and the regulators' publications).
 //!
 //! Invariants: the same function decides for mempool admission, for voting on a proposed block
 //! and for re-checking finalized blocks during catch-up, so honest nodes agree on validity. The
@@ -45,6 +49,7 @@ mod code;
 mod fields;
 mod header;
 mod proofs;
+mod recipients;
 mod references;
 mod registry;
 mod rejection;
@@ -54,12 +59,15 @@ mod view_keys;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use veil_policies::Policies;
 use veil_policies::schema::EntryType;
 
 pub use self::circuits::repayment_commitment;
 pub use self::code::RejectionCode;
+pub use self::recipients::RecipientsError;
 pub use self::rejection::{
     CircuitProofError, FieldError, ReferenceError, Rejection, ValidationError, ViewKeysError,
 };
@@ -77,21 +85,84 @@ fn depends_on_references(kind: EntryType) -> bool {
 #[derive(Debug, Clone)]
 pub struct Validator {
     genesis: Arc<Genesis>,
+    policies: Arc<Policies>,
     registry: Arc<Mutex<RegistryCache>>,
+    readers: Arc<Mutex<HashMap<String, Vec<String>>>>,
+}
+
+/// Why a validator cannot be made for a genesis.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicySetError {
+    /// The policy set given is not the one the genesis names.
+    #[error(
+        "the genesis names policy set {genesis}, this policy set is {given}: give the policy \
+         file the genesis was assembled with"
+    )]
+    Mismatch {
+        /// Hex hash the genesis names.
+        genesis: String,
+        /// Hex hash of the set given.
+        given: String,
+    },
+    /// The built-in policy set could not be loaded (a build defect).
+    #[error("built-in policy set: {0}")]
+    Builtin(String),
 }
 
 impl Validator {
-    /// A validator for the consortium of `genesis`.
-    pub fn new(genesis: Arc<Genesis>) -> Self {
-        Self {
-            genesis,
-            registry: Arc::default(),
+    /// A validator for the consortium of `genesis`, whose policy set must be the built-in
+    /// default one (what `veil consortium assemble` and `veil init` write).
+    ///
+    /// Errors: [`PolicySetError::Mismatch`] if the genesis names another policy set (use
+    /// [`Validator::with_policies`]).
+    pub fn new(genesis: Arc<Genesis>) -> Result<Self, PolicySetError> {
+        let policies =
+            Policies::default_set().map_err(|e| PolicySetError::Builtin(e.to_string()))?;
+        Self::with_policies(genesis, Arc::new(policies))
+    }
+
+    /// A validator for the consortium of `genesis` with its policy set `policies` (nodes
+    /// compute every field's recipients from it).
+    ///
+    /// Errors: [`PolicySetError::Mismatch`] if `policies` is not the set the genesis names.
+    pub fn with_policies(
+        genesis: Arc<Genesis>,
+        policies: Arc<Policies>,
+    ) -> Result<Self, PolicySetError> {
+        if policies.hash() != genesis.policy_hash {
+            return Err(PolicySetError::Mismatch {
+                genesis: veil_crypto::encoding::to_hex(&genesis.policy_hash),
+                given: veil_crypto::encoding::to_hex(&policies.hash()),
+            });
         }
+        Ok(Self {
+            genesis,
+            policies,
+            registry: Arc::default(),
+            readers: Arc::default(),
+        })
+    }
+
+    /// The policy set.
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    fn readers_cache(&self) -> MutexGuard<'_, HashMap<String, Vec<String>>> {
+        self.readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The genesis.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
+    }
+
+    /// The genesis, shared.
+    pub fn shared_genesis(&self) -> Arc<Genesis> {
+        self.genesis.clone()
     }
 
     /// Checks `entry` completely against the ledger seen through `view`.
@@ -110,7 +181,7 @@ impl Validator {
         if !depends_on_references(kind) {
             self.check_proofs(kind, entry, &[])?;
         }
-        Ok(())
+        self.check_audit(entry)
     }
 
     /// The checks against the ledger: no replay, valid references, and the proofs whose
@@ -130,7 +201,8 @@ impl Validator {
             self.check_referenced_proofs(kind, entry, &referenced)?;
         }
         self.check_registry(kind, entry, &referenced, view)?;
-        self.check_view_keys_chain(kind, entry, &referenced)
+        self.check_view_keys_chain(kind, entry, &referenced)?;
+        self.check_recipients(kind, entry, &referenced, view)
     }
 
     /// Verifies the proofs of `entry` whose statements involve `referenced` entries (in the

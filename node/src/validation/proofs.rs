@@ -1,7 +1,8 @@
 //! Rule group: the range proof and the relation proofs. The type's
 //! [proof plan](veil_policies::proof_plan), derived from the entry's commitments (and, for a
 //! settlement, its repayments'), says which commitments must be in range and which linear
-//! relations must hold; each proof is bound to the entry id and its purpose.
+//! relations must hold; each proof is bound to the entry id and its purpose. Every commitment
+//! also carries a verifiable decrypt handle to each regulator ([`crate::audit`]).
 
 use veil_crypto::Commitment;
 use veil_crypto::range_proof::RangeProof;
@@ -61,5 +62,18 @@ impl Validator {
                 .map_err(|_| Rejection::RelationProof)?;
         }
         Ok(())
+    }
+
+    /// Verifies that every commitment of `entry` carries a valid decrypt handle to every
+    /// regulator's auditor key ([`crate::audit`]): whatever its reader groups hold, each
+    /// regulator can recover each amount.
+    pub(super) fn check_audit(&self, entry: &Entry) -> Result<(), Rejection> {
+        crate::audit::verify(
+            &self.genesis,
+            &entry.header.statement_id(),
+            &entry.commitments,
+            &entry.proofs.audit,
+        )
+        .map_err(Rejection::Audit)
     }
 }

@@ -1,13 +1,15 @@
 //! Rule group: the screening registry. An update's roots must be those of the lists after its
 //! changes, replayed on the version it changes (rebuilt from the ledger, see
 //! [`crate::registry`]); a loan's screening proof must verify against the roots of the version
-//! it references (whether that version is current is a reference rule, `references.rs`).
+//! it references (whether that version is current is a reference rule, `references.rs`). A
+//! borrower is taken off the blocklist only by the member that blocklisted it: a member cannot
+//! unblock a borrower another member blocked just before lending to it.
 
 use std::sync::Arc;
 
 use veil_policies::schema::EntryType;
 
-use super::{CircuitProofError, LedgerView, ValidationError, Validator};
+use super::{CircuitProofError, LedgerView, Rejection, ValidationError, Validator};
 use crate::ledger::Entry;
 use crate::registry::{self, UpdateError};
 
@@ -30,7 +32,13 @@ impl Validator {
                     referenced.first().map(AsRef::as_ref),
                     &self.registry,
                 )?;
-                let mut next = (*previous).clone();
+                if !previous
+                    .foreign_removals(&update, &entry.header.submitter)
+                    .is_empty()
+                {
+                    return Err(Rejection::BlocklistRemoval.into());
+                }
+                let mut next = previous.registry.clone();
                 next.apply(&update.changes).map_err(UpdateError::Changes)?;
                 if next.roots() != update.roots {
                     return Err(CircuitProofError::RegistryRoots.into());

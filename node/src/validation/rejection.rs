@@ -5,7 +5,8 @@
 use veil_circuits::CircuitError;
 use veil_policies::proof_plan::PlanError;
 
-use super::RejectionCode;
+use super::{RecipientsError, RejectionCode};
+use crate::audit::AuditError;
 use crate::registry::{RegistryError, UpdateError};
 use crate::store::StoreError;
 use crate::view_keys::PublicationError;
@@ -78,6 +79,18 @@ pub enum Rejection {
     /// regulator has published before. Read the chain again and publish what is missing.
     #[error("the regulator's last publication is no longer the one this follows")]
     StaleViewKeys,
+    /// A reader group is not wrapped to exactly the recipients the policy set names for its
+    /// fields (a regulator or a participant left out, an outsider added).
+    #[error("reader groups: {0}")]
+    Recipients(RecipientsError),
+    /// A registry update takes a borrower off the blocklist that another member blocklisted:
+    /// only the member that blocklisted a borrower may unblock it.
+    #[error("only the member that blocklisted a borrower may take it off the blocklist")]
+    BlocklistRemoval,
+    /// A commitment lacks a valid decrypt handle to a regulator's auditor key: the regulator
+    /// could not recover that amount whatever the reader groups hold.
+    #[error("audit proofs: {0}")]
+    Audit(AuditError),
 }
 
 impl Rejection {
@@ -103,6 +116,9 @@ impl Rejection {
             Self::CircuitProof(_) => RejectionCode::Circuit,
             Self::ViewKeys(_) => RejectionCode::ViewKeys,
             Self::StaleViewKeys => RejectionCode::StaleViewKeys,
+            Self::Recipients(_) => RejectionCode::Recipients,
+            Self::BlocklistRemoval => RejectionCode::Permission,
+            Self::Audit(_) => RejectionCode::Audit,
         }
     }
 

@@ -10,7 +10,7 @@ type Resign = Box<dyn Fn(&mut UnsignedEntry)>;
 
 fn setup() -> (TestConsortium, Validator, MemoryStore) {
     let consortium = TestConsortium::new(3, 11, 40_000);
-    let validator = Validator::new(consortium.genesis.clone());
+    let validator = Validator::new(consortium.genesis.clone()).unwrap();
     (consortium, validator, MemoryStore::new())
 }
 
@@ -59,7 +59,7 @@ mod screening {
     pub(super) fn consortium() -> (TestConsortium, Validator, MemoryStore) {
         let consortium =
             TestConsortium::new(3, 12, 40_100).with_screening(&proving_key().verifying_key());
-        let validator = Validator::new(consortium.genesis.clone());
+        let validator = Validator::new(consortium.genesis.clone()).unwrap();
         (consortium, validator, MemoryStore::new())
     }
 
@@ -447,7 +447,7 @@ fn with_regulator() -> (
 ) {
     let months = crate::view_keys::months_from_through("2026-01", "2026-11");
     let (consortium, regulator) = TestConsortium::new(3, 13, 40_200).with_regulator(&months);
-    let validator = Validator::new(consortium.genesis.clone());
+    let validator = Validator::new(consortium.genesis.clone()).unwrap();
     (consortium, regulator, validator, MemoryStore::new())
 }
 
@@ -704,4 +704,252 @@ fn a_view_key_publication_carries_its_keys_and_nothing_else() {
         assert_eq!(rejection.reason(), *reason, "case {i}: {rejection}");
     }
     validator.check(&honest, &PendingView::new(&store)).unwrap();
+}
+
+#[test]
+fn only_the_member_that_blocklisted_a_borrower_unblocks_it() {
+    use veil_circuits::screening::Change;
+    let (consortium, validator, store) = screening::consortium();
+    let (a, _, c) = screening::borrowers();
+    // Member 0 blocklists c.
+    let (registry, first) = screening::first_version(
+        &consortium,
+        vec![Change::AddKyc(a), Change::AddBlocklist(c)],
+    );
+    let mut view = PendingView::new(&store);
+    view.push(Arc::new(first.clone()));
+    // Member 1 may not take c off the blocklist, with honest roots and all.
+    let mut next = registry.clone();
+    let removal = screening::update(&mut next, vec![Change::RemoveBlocklist(c)]);
+    let foreign = consortium.registry_update(1, Some(first.header.id), &removal);
+    match validator.check(&foreign, &view) {
+        Err(ValidationError::Rejected(rejection)) => {
+            assert_eq!(rejection, Rejection::BlocklistRemoval);
+            assert_eq!(rejection.reason(), "permission");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Member 0, which blocklisted it, may.
+    let own = consortium.registry_update(0, Some(first.header.id), &removal);
+    validator.check(&own, &view).unwrap();
+    view.push(Arc::new(own.clone()));
+    // Once unblocked, anyone may blocklist it again, and then only that member unblocks it.
+    let mut again = next.clone();
+    let reblock = screening::update(&mut again, vec![Change::AddBlocklist(c)]);
+    let by_member_1 = consortium.registry_update(1, Some(own.header.id), &reblock);
+    validator.check(&by_member_1, &view).unwrap();
+    view.push(Arc::new(by_member_1.clone()));
+    let mut after = again.clone();
+    let removal = screening::update(&mut after, vec![Change::RemoveBlocklist(c)]);
+    let by_member_0 = consortium.registry_update(0, Some(by_member_1.header.id), &removal);
+    assert_eq!(
+        rejected_in(&validator, &view, &by_member_0),
+        Rejection::BlocklistRemoval
+    );
+}
+
+fn rejected_in(validator: &Validator, view: &PendingView<'_>, entry: &Entry) -> Rejection {
+    match validator.check(entry, view) {
+        Err(ValidationError::Rejected(rejection)) => rejection,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+/// Every way a lying writer can re-wrap its own entry's reader groups, re-signed by it.
+#[test]
+fn reader_groups_are_wrapped_to_exactly_their_readers() {
+    let (consortium, regulator, validator, store) = with_regulator();
+    let regulator_keys: Vec<[u8; 32]> = veil_policies::FieldClass::ALL
+        .iter()
+        .map(|class| {
+            let scope = veil_crypto::ViewScope::new("2026-11", class.name()).unwrap();
+            consortium.genesis.regulators[0].view_keys[&scope].to_bytes()
+        })
+        .collect();
+    let _ = &regulator;
+    // bank-a lends with bank-b; bank-c takes no part.
+    let loan = consortium.loan(0, 21, 400_000, &[(1, 5000)]);
+    let mut view = PendingView::new(&store);
+    validator.check(&loan, &view).expect("an honest loan");
+    let bank_b = consortium.members[1].encryption.public_key().to_bytes();
+    let bank_c = consortium.members[2].encryption.public_key();
+    let is_regulator = move |key: &[u8; 32]| regulator_keys.contains(key);
+    let recipients = |u: &UnsignedEntry, group: usize| -> Vec<[u8; 32]> {
+        u.groups[group]
+            .wrapped_keys
+            .iter()
+            .map(|w| w.recipient)
+            .collect()
+    };
+    let group_with = move |u: &UnsignedEntry, key: &[u8; 32]| {
+        (0..u.groups.len())
+            .find(|g| recipients(u, *g).contains(key))
+            .expect("some group has it")
+    };
+    #[allow(clippy::type_complexity)]
+    let tampers: Vec<(&str, Box<dyn Fn(&mut UnsignedEntry) + '_>)> = vec![
+        (
+            "the regulator left out of every group",
+            Box::new(move |u| {
+                for group in &mut u.groups {
+                    group.wrapped_keys.retain(|w| !is_regulator(&w.recipient));
+                }
+            }),
+        ),
+        (
+            "a partner left out of its group",
+            Box::new(move |u| {
+                let g = group_with(u, &bank_b);
+                u.groups[g].wrapped_keys.retain(|w| w.recipient != bank_b);
+            }),
+        ),
+        (
+            "an outsider added to the partner's group",
+            Box::new(move |u| {
+                let g = group_with(u, &bank_b);
+                let mut extra = u.groups[g].wrapped_keys[0].clone();
+                extra.recipient = bank_c.to_bytes();
+                u.groups[g].wrapped_keys.push(extra);
+            }),
+        ),
+        (
+            "one recipient wrapped twice in place of another",
+            Box::new(move |u| {
+                let g = group_with(u, &bank_b);
+                let first = u.groups[g].wrapped_keys[0].clone();
+                let last = u.groups[g].wrapped_keys.len() - 1;
+                u.groups[g].wrapped_keys[last] = first;
+            }),
+        ),
+        (
+            "every field in one group wrapped to everyone",
+            Box::new(|u| {
+                let mut merged = u.groups[0].clone();
+                for group in &u.groups[1..] {
+                    merged.fields.extend(group.fields.iter().cloned());
+                    for wrap in &group.wrapped_keys {
+                        if !merged
+                            .wrapped_keys
+                            .iter()
+                            .any(|w| w.recipient == wrap.recipient)
+                        {
+                            merged.wrapped_keys.push(wrap.clone());
+                        }
+                    }
+                }
+                u.groups = vec![merged];
+            }),
+        ),
+    ];
+    let count = tampers.len();
+    for (what, tamper) in tampers {
+        let lying = resign(&consortium, &loan, |u| tamper(u));
+        assert!(lying.verify_signature(&consortium.members[0].signing.verifying_key()));
+        let rejection = rejected_in(&validator, &view, &lying);
+        assert_eq!(rejection.reason(), "recipients", "{what}: {rejection}");
+    }
+    assert_eq!(count, 5);
+    // The honest loan, and its honest repayment, still pass.
+    validator.check(&loan, &view).unwrap();
+    view.push(Arc::new(loan.clone()));
+    let repayment = consortium.repayment(&loan, 40_000, "2026-11");
+    validator.check(&repayment, &view).unwrap();
+    // A repayment wrapped only to its submitter (the partner left out) is refused.
+    let lying = resign(&consortium, &repayment, |u| {
+        for group in &mut u.groups {
+            group.wrapped_keys.retain(|w| w.recipient != bank_b);
+        }
+    });
+    assert_eq!(
+        rejected_in(&validator, &view, &lying).reason(),
+        "recipients"
+    );
+}
+
+/// A lying writer cannot keep an amount from a regulator: every commitment needs a valid
+/// decrypt handle to every regulator's auditor key, and the regulator recovers the amount from
+/// the commitment and the handle alone.
+#[test]
+fn every_amount_carries_a_valid_handle_to_each_regulator() {
+    use crate::audit::ITEM_LEN;
+    let (consortium, regulator, validator, store) = with_regulator();
+    let loan = consortium.loan(0, 22, 123_456, &[(1, 5000)]);
+    let view = PendingView::new(&store);
+    validator.check(&loan, &view).expect("an honest loan");
+
+    let auditor = regulator
+        .master
+        .auditor_key(&consortium.genesis.consortium_id)
+        .unwrap();
+    let handles = crate::audit::handles(
+        &consortium.genesis,
+        0,
+        loan.commitments.len(),
+        &loan.proofs.audit,
+    )
+    .unwrap();
+    let principal = loan
+        .commitments
+        .iter()
+        .position(|(label, _)| label == "principal")
+        .unwrap();
+    assert_eq!(
+        auditor.vartime_decrypt_amount(&loan.commitments[principal].1, &handles[principal], None),
+        Some(123_456)
+    );
+
+    let other_key = veil_crypto::view_key::MasterViewKey::from_bytes(&[42; 32])
+        .auditor_key("elsewhere")
+        .unwrap();
+    let statement = loan.header.statement_id();
+    #[allow(clippy::type_complexity)]
+    let tampers: Vec<(&str, Box<dyn Fn(&mut UnsignedEntry)>)> = vec![
+        ("no handles at all", Box::new(|u| u.proofs.audit.clear())),
+        (
+            "one handle short",
+            Box::new(|u| {
+                let len = u.proofs.audit.len();
+                u.proofs.audit.truncate(len - ITEM_LEN);
+            }),
+        ),
+        (
+            "two amounts' handles swapped",
+            Box::new(|u| {
+                let first: Vec<u8> = u.proofs.audit[..ITEM_LEN].to_vec();
+                let second: Vec<u8> = u.proofs.audit[ITEM_LEN..2 * ITEM_LEN].to_vec();
+                u.proofs.audit[..ITEM_LEN].copy_from_slice(&second);
+                u.proofs.audit[ITEM_LEN..2 * ITEM_LEN].copy_from_slice(&first);
+            }),
+        ),
+        (
+            "handles to a key that is not the regulator's",
+            Box::new(move |u| {
+                let openings: Vec<(String, veil_crypto::Opening)> = u
+                    .commitments
+                    .iter()
+                    .map(|(label, _)| (label.clone(), veil_crypto::Opening::random(1)))
+                    .collect();
+                let context = veil_crypto::auditor::AuditContext {
+                    statement_id: &statement,
+                    purpose: crate::audit::PURPOSE,
+                    key: other_key.public_key(),
+                };
+                let refs: Vec<&veil_crypto::Opening> = openings.iter().map(|(_, o)| o).collect();
+                u.proofs.audit = veil_crypto::auditor::ValidityProof::prove_batch(&context, &refs)
+                    .unwrap()
+                    .iter()
+                    .flat_map(|(h, p)| h.to_bytes().into_iter().chain(p.to_bytes()))
+                    .collect();
+            }),
+        ),
+        (
+            "a handle's byte flipped",
+            Box::new(|u| u.proofs.audit[3] ^= 1),
+        ),
+    ];
+    for (what, tamper) in tampers {
+        let lying = resign(&consortium, &loan, |u| tamper(u));
+        let rejection = rejected_in(&validator, &view, &lying);
+        assert_eq!(rejection.reason(), "audit", "{what}: {rejection}");
+    }
 }

@@ -4,10 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use veil_crypto::EncryptionPublicKey;
+use veil_crypto::view_key::ViewScope;
 use veil_policies::schema::EntryType;
 
 use crate::ledger::{Entry, EntryId};
 use crate::store::{Store, StoreError};
+use crate::view_keys::publication_of;
 
 /// What validation needs to know about the ledger so far.
 pub trait LedgerView: Sync {
@@ -21,6 +24,13 @@ pub trait LedgerView: Sync {
     fn has_registry(&self) -> Result<bool, StoreError>;
     /// Whether regulator `regulator` has any `view_keys.published` entry.
     fn has_view_keys_of(&self, regulator: &str) -> Result<bool, StoreError>;
+    /// The view key of `scope` regulator `regulator` published on the ledger, if any (the
+    /// genesis' keys are not on the ledger).
+    fn published_view_key(
+        &self,
+        regulator: &str,
+        scope: &ViewScope,
+    ) -> Result<Option<EncryptionPublicKey>, StoreError>;
 }
 
 /// The finalized ledger plus entries ordered but not yet finalized (or earlier in the block).
@@ -91,27 +101,65 @@ impl LedgerView for PendingView<'_> {
     }
 
     fn has_view_keys_of(&self, regulator: &str) -> Result<bool, StoreError> {
+        let mut found = false;
+        self.for_each_publication(regulator, &mut |_| {
+            found = true;
+            false
+        })?;
+        Ok(found)
+    }
+
+    fn published_view_key(
+        &self,
+        regulator: &str,
+        scope: &ViewScope,
+    ) -> Result<Option<EncryptionPublicKey>, StoreError> {
+        let mut key = None;
+        self.for_each_publication(regulator, &mut |entry| {
+            // Validated publications decode; one that does not publishes nothing.
+            if let Ok(publication) = publication_of(entry) {
+                key = publication
+                    .keys()
+                    .iter()
+                    .find(|published| published.scope == *scope)
+                    .map(|published| published.public_key.clone());
+            }
+            key.is_none()
+        })?;
+        Ok(key)
+    }
+}
+
+impl PendingView<'_> {
+    /// Calls `visit` with each `view_keys.published` entry of `regulator`, pending ones first,
+    /// until it returns `false`. Publications are few (a regulator publishes every few months
+    /// or years): scanning them all is cheap.
+    fn for_each_publication(
+        &self,
+        regulator: &str,
+        visit: &mut dyn FnMut(&Entry) -> bool,
+    ) -> Result<(), StoreError> {
         const PAGE: usize = 64;
         let kind = EntryType::ViewKeysPublished.name();
         let by_regulator = |e: &Entry| e.header.kind == kind && e.header.submitter == regulator;
-        if self.pending.values().any(|e| by_regulator(e)) {
-            return Ok(true);
+        for entry in self.pending.values() {
+            if by_regulator(entry) && !visit(entry) {
+                return Ok(());
+            }
         }
-        // Publications are few (a regulator publishes every few months or years): scanning
-        // them all is cheap.
         let mut after = None;
         loop {
             let page = self.store.entries_by_type(kind, after, PAGE)?;
             for stored in &page {
                 let entry = Entry::decode(&stored.bytes)
                     .map_err(|_| StoreError::Corrupt("stored entry does not decode"))?;
-                if by_regulator(&entry) {
-                    return Ok(true);
+                if by_regulator(&entry) && !visit(&entry) {
+                    return Ok(());
                 }
                 after = Some((stored.height, stored.index));
             }
             if page.len() < PAGE {
-                return Ok(false);
+                return Ok(());
             }
         }
     }

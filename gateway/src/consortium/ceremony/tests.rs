@@ -41,6 +41,7 @@ fn member_dir(dir: &Path, id: &str, key: &SigningKey) -> PathBuf {
         gateway: address,
         ca: Ca::generate("c").unwrap().cert_pem().to_owned(),
         view_keys: vec![],
+        auditor_key: None,
         signature: String::new(),
     }
     .sign(key)

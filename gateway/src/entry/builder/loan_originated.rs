@@ -3,7 +3,7 @@
 
 use veil_crypto::Opening;
 use veil_node::ledger::EntryId;
-use veil_policies::schema::{EntryType, FieldClass};
+use veil_policies::schema::EntryType;
 
 use crate::entry::error::EntryError;
 use crate::entry::keys::MemberSecrets;
@@ -17,8 +17,8 @@ use super::*;
 pub struct ScreeningRegistry {
     /// The current version's entry.
     pub version: EntryId,
-    /// The registry (lists and trees).
-    pub registry: std::sync::Arc<veil_circuits::screening::Registry>,
+    /// The registry (lists and trees) and who blocklisted each blocked borrower.
+    pub registry: std::sync::Arc<veil_node::registry::Version>,
 }
 
 /// A borrower's registry reference, from its national id.
@@ -64,44 +64,30 @@ impl Builder<'_> {
             Field {
                 path: "loan_id".into(),
                 plaintext: json(&loan.loan_id),
-                class: FieldClass::Terms,
-                subject: None,
             },
             Field {
                 path: "borrower.name".into(),
                 plaintext: json(&loan.borrower.name),
-                class: FieldClass::Pii,
-                subject: None,
             },
             Field {
                 path: "borrower.national_id".into(),
                 plaintext: json(&loan.borrower.national_id),
-                class: FieldClass::Pii,
-                subject: None,
             },
             Field {
                 path: "borrower.phone".into(),
                 plaintext: json(&loan.borrower.phone),
-                class: FieldClass::Pii,
-                subject: None,
             },
             Field {
                 path: "borrower_ref".into(),
                 plaintext: json(&veil_crypto::encoding::to_hex(&borrower_ref)),
-                class: FieldClass::Terms,
-                subject: None,
             },
             Field {
                 path: "term_days".into(),
                 plaintext: json(&loan.term_days),
-                class: FieldClass::Terms,
-                subject: None,
             },
             Field {
                 path: "participants".into(),
                 plaintext: json(&loan.participants),
-                class: FieldClass::Terms,
-                subject: None,
             },
         ];
         let mut openings = vec![
@@ -131,6 +117,7 @@ impl Builder<'_> {
                 let principal = opening_of(&openings, "principal")?;
                 let witness = registry
                     .registry
+                    .registry
                     .witness(
                         veil_circuits::screening::Reference::of_borrower_ref(&borrower_ref),
                         veil_circuits::screening_blinding(&principal.blinding_bytes()),
@@ -145,21 +132,18 @@ impl Builder<'_> {
                     tracing::error!(error = %e, "no screening proving key");
                     EntryError::unavailable()
                 })?;
-                Some((registry.version, registry.registry.roots(), witness, key))
+                Some((
+                    registry.version,
+                    registry.registry.registry.roots(),
+                    witness,
+                    key,
+                ))
             }
         };
         for (label, opening) in &openings {
-            let (class, subject) = match label.split_once('.') {
-                Some(("share", _)) => (FieldClass::Terms, None),
-                Some((_, bank)) => (FieldClass::Amounts, Some(bank.to_owned())),
-                None if label == "annual_rate_bps" => (FieldClass::Terms, None),
-                None => (FieldClass::Amounts, None),
-            };
             fields.push(Field {
                 path: label.clone(),
                 plaintext: opening_plaintext(opening),
-                class,
-                subject,
             });
         }
         let references = screening.iter().map(|(version, ..)| *version).collect();

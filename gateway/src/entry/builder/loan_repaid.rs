@@ -6,7 +6,7 @@ use veil_crypto::range_proof::RangeProof;
 use veil_node::genesis::Genesis;
 use veil_node::ledger::EntryId;
 use veil_policies::proof_plan::{self};
-use veil_policies::schema::{EntryType, FieldClass};
+use veil_policies::schema::EntryType;
 
 use crate::entry::error::EntryError;
 use crate::entry::request::{LoanRepaid, allocate};
@@ -115,14 +115,10 @@ impl Builder<'_> {
             Field {
                 path: "loan_id".into(),
                 plaintext: json(&repayment.loan_id),
-                class: FieldClass::Terms,
-                subject: None,
             },
             Field {
                 path: "period".into(),
                 plaintext: json(&repayment.period),
-                class: FieldClass::Terms,
-                subject: None,
             },
         ];
         let mut openings = vec![
@@ -140,12 +136,9 @@ impl Builder<'_> {
             openings.push((format!("allocations.{bank}"), Opening::random(*value)));
         }
         for (label, opening) in &openings {
-            let subject = label.strip_prefix("allocations.").map(str::to_owned);
             fields.push(Field {
                 path: label.clone(),
                 plaintext: opening_plaintext(opening),
-                class: FieldClass::Amounts,
-                subject,
             });
         }
         let shares = loan.shares.clone();

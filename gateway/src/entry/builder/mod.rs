@@ -8,13 +8,14 @@
 use veil_crypto::envelope;
 use veil_crypto::range_proof::RangeProof;
 use veil_crypto::relation_proof::{Relation, RelationProof};
-use veil_crypto::view_key::{ViewScope, month_of};
+use veil_crypto::view_key::month_of;
 use veil_crypto::{Commitment, EncryptionPublicKey, Opening};
 use veil_node::genesis::Genesis;
 use veil_node::ledger::{Entry, EntryHeader, EntryId, EntryProofs, UnsignedEntry};
+use veil_node::recipients::{self, RecipientError};
 use veil_policies::proof_plan::{self, purpose};
-use veil_policies::schema::{EntryType, FieldClass};
-use veil_policies::{FieldResource, Policies, Principal};
+use veil_policies::schema::EntryType;
+use veil_policies::{Policies, field_resource};
 use zeroize::Zeroizing;
 
 use crate::entry::circuits::ProvingKeys;
@@ -57,20 +58,21 @@ pub type Built = (Entry, BuildTimings);
 pub(super) struct Field {
     pub(super) path: String,
     pub(super) plaintext: Zeroizing<Vec<u8>>,
-    pub(super) class: FieldClass,
-    pub(super) subject: Option<String>,
 }
 
-/// The JSON plaintext of a committed field: its opening.
+/// Length of a committed field's plaintext ([`opening_plaintext`]).
+pub use veil_crypto::pedersen::OPENING_PLAINTEXT_LEN;
+
+/// The plaintext of a committed field: its opening in a fixed width
+/// ([`Opening::to_plaintext`], 40 bytes), so every amount's ciphertext has the same length.
 pub fn opening_plaintext(opening: &Opening) -> Zeroizing<Vec<u8>> {
-    Zeroizing::new(
-        format!(
-            "{{\"value\":{},\"blinding\":\"{}\"}}",
-            opening.value(),
-            veil_crypto::encoding::to_hex(&opening.blinding_bytes())
-        )
-        .into_bytes(),
-    )
+    opening.to_plaintext()
+}
+
+/// Parses a committed field's plaintext ([`Opening::from_plaintext`]); whether it matches the
+/// entry's public commitment is the caller's check.
+pub fn parse_opening(plaintext: &[u8]) -> Option<Opening> {
+    Opening::from_plaintext(plaintext)
 }
 
 pub(super) fn json(value: &impl serde::Serialize) -> Zeroizing<Vec<u8>> {
@@ -119,6 +121,8 @@ pub(super) fn internal(e: impl std::fmt::Display) -> EntryError {
 }
 
 impl Builder<'_> {
+    /// The recipient set of `field` ([`veil_node::recipients`]): what every node recomputes
+    /// and checks the field's reader group is wrapped to.
     pub(super) fn readers(
         &self,
         field: &Field,
@@ -126,53 +130,28 @@ impl Builder<'_> {
         participants: &[String],
         month: &str,
     ) -> Result<Vec<EncryptionPublicKey>, EntryError> {
-        let resource = FieldResource {
-            entry_type: kind.name(),
-            path: &field.path,
-            class: field.class.name(),
-            originator: self.member,
-            participants,
-            subject_bank: field.subject.as_deref(),
-        };
-        let banks = self
-            .policies
-            .readers(
-                &resource,
-                self.genesis.members.iter().map(|m| m.id.as_str()),
-            )
-            .map_err(internal)?;
-        let mut keys: Vec<EncryptionPublicKey> = banks
-            .iter()
-            .filter_map(|bank| self.genesis.member(bank).map(|m| m.encryption_key.clone()))
-            .collect();
-        for regulator in &self.genesis.regulators {
-            let principal = Principal::Regulator {
-                id: regulator.id.clone(),
-            };
-            if !self
-                .policies
-                .can_read(&principal, &resource)
-                .map_err(internal)?
-            {
-                continue;
+        let resource = field_resource(kind, &field.path, self.member, participants)
+            .ok_or_else(|| internal(format!("{} is not a field of {kind}", field.path)))?;
+        let members =
+            recipients::member_readers(self.genesis, self.policies, &resource).map_err(internal)?;
+        recipients::field_recipients(
+            self.genesis,
+            self.policies,
+            &resource,
+            &members,
+            month,
+            &|regulator, scope| self.view_keys.key(regulator, scope).cloned(),
+        )
+        .map_err(|e| match e {
+            RecipientError::NoViewKey { regulator, .. } => EntryError::invalid(format!(
+                "regulator {regulator} has not published its view keys for {month}: entries of \
+                 {month} can be written once it has (`veil regulator publish`)"
+            )),
+            RecipientError::Nobody { path } => {
+                EntryError::invalid(format!("nobody may read {path}"))
             }
-            let scope = ViewScope::new(month, field.class.name()).map_err(internal)?;
-            let key = self.view_keys.key(regulator, &scope).ok_or_else(|| {
-                EntryError::invalid(format!(
-                    "regulator {} has not published its view keys for {month}: entries of \
-                     {month} can be written once it has (`veil regulator publish`)",
-                    regulator.id
-                ))
-            })?;
-            keys.push(key.clone());
-        }
-        if keys.is_empty() {
-            return Err(EntryError::invalid(format!(
-                "nobody may read {}",
-                field.path
-            )));
-        }
-        Ok(keys)
+            other => internal(other),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -212,8 +191,7 @@ impl Builder<'_> {
         // Reader groups: fields with the same recipients share one data key.
         let mut groups: Vec<(Vec<EncryptionPublicKey>, Vec<&Field>)> = Vec::new();
         for field in &fields {
-            let mut readers = self.readers(field, kind, participants, &month)?;
-            readers.sort_by_key(EncryptionPublicKey::to_bytes);
+            let readers = self.readers(field, kind, participants, &month)?;
             match groups.iter_mut().find(|(r, _)| *r == readers) {
                 Some((_, members)) => members.push(field),
                 None => groups.push((readers, vec![field])),
@@ -283,6 +261,9 @@ impl Builder<'_> {
             participant,
             circuit,
         } = extra(&id, &statement, &openings)?;
+        // Every amount recoverable by every regulator, whatever the groups hold.
+        let audit =
+            veil_node::audit::prove(self.genesis, &statement, &openings).map_err(internal)?;
         let prove = started.elapsed();
         let started = std::time::Instant::now();
         let entry = UnsignedEntry {
@@ -294,6 +275,7 @@ impl Builder<'_> {
                 relations,
                 participant,
                 circuit,
+                audit,
             },
         }
         .sign(&self.secrets.signing);

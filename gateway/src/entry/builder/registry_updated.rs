@@ -1,7 +1,7 @@
 //! `registry.updated`: a change to the KYC registry and the blocklist, by borrower reference.
 
 use veil_node::ledger::EntryId;
-use veil_policies::schema::{EntryType, FieldClass};
+use veil_policies::schema::EntryType;
 
 use crate::entry::error::EntryError;
 use crate::entry::request::{ListChanges, RegistryUpdated};
@@ -10,12 +10,13 @@ use super::*;
 
 impl Builder<'_> {
     /// A `registry.updated` entry applying `update` to the current registry `current`
-    /// (version `previous`, none if the registry is still empty).
+    /// (version `previous`, none if the registry is still empty). A borrower another member
+    /// blocklisted cannot be taken off the blocklist here (nodes refuse it too).
     pub fn registry(
         &self,
         update: &RegistryUpdated,
         previous: Option<EntryId>,
-        current: &veil_circuits::screening::Registry,
+        current: &veil_node::registry::Version,
         period: &str,
         now_ms: u64,
     ) -> Result<Built, EntryError> {
@@ -56,7 +57,18 @@ impl Builder<'_> {
                 "a national id appears twice in one list",
             ));
         }
-        let mut next = current.clone();
+        for change in &changes {
+            if let Change::RemoveBlocklist(reference) = change
+                && let Some(adder) = current.blocklisted_by.get(reference)
+                && adder != self.member
+            {
+                return Err(EntryError::invalid(format!(
+                    "a borrower to take off the blocklist was blocklisted by {adder}: only \
+                     {adder} may take it off"
+                )));
+            }
+        }
+        let mut next = current.registry.clone();
         next.apply(&changes).map_err(|e| match e {
             veil_circuits::CircuitError::Unsatisfied(why) => EntryError::invalid(why.to_string()),
             other => EntryError::invalid(other.to_string()),
@@ -66,8 +78,6 @@ impl Builder<'_> {
         let list = |path: &str, changes: &ListChanges| Field {
             path: path.into(),
             plaintext: json(changes),
-            class: FieldClass::Pii,
-            subject: None,
         };
         self.assemble(
             EntryId::random(),

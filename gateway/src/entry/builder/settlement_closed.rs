@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use veil_crypto::Opening;
 use veil_node::genesis::Genesis;
 use veil_node::ledger::EntryId;
-use veil_policies::schema::{EntryType, FieldClass};
+use veil_policies::schema::EntryType;
 
 use veil_circuits::settlement::{
     self, SettlementCircuit, SettlementProof, SettlementPublic, SettlementWitness, Shape,
@@ -124,14 +124,10 @@ impl Builder<'_> {
             Field {
                 path: "period".into(),
                 plaintext: json(&period),
-                class: FieldClass::Terms,
-                subject: None,
             },
             Field {
                 path: "repayments".into(),
                 plaintext: json(&repayments.len()),
-                class: FieldClass::Terms,
-                subject: None,
             },
         ];
         // Fresh blindings: the relation proof shows each amount due equals the sum of the
@@ -141,12 +137,9 @@ impl Builder<'_> {
             .map(|(bank, sum)| (format!("due.{bank}"), Opening::random(sum.value())))
             .collect();
         for (label, opening) in &openings {
-            let subject = label.strip_prefix("due.").map(str::to_owned);
             fields.push(Field {
                 path: label.clone(),
                 plaintext: opening_plaintext(opening),
-                class: FieldClass::Amounts,
-                subject,
             });
         }
         let referenced: Vec<Vec<(String, Opening)>> = repayments
