@@ -146,6 +146,10 @@ pub mod pem {
 /// submitter, entry id).
 pub const STATEMENT_ID: &[u8] = b"veil.statement-id.v1";
 
+/// Entry ids: `SHA-256(framed(ENTRY_ID) || framed(genesis) || framed(submitter) ||
+/// framed(nonce))[..16]`, recomputed by nodes.
+pub const ENTRY_ID: &[u8] = b"veil.entry-id.v1";
+
 /// Every byte label above, for the tests: a label added above and not here fails them.
 #[cfg(test)]
 const ALL: &[&[u8]] = &[
@@ -165,6 +169,7 @@ const ALL: &[&[u8]] = &[
     LOAN_ENTRY_ID_KEY,
     AUDITOR_KEY,
     STATEMENT_ID,
+    ENTRY_ID,
     signature::ENTRY,
     signature::GENESIS,
     signature::DESCRIPTOR,

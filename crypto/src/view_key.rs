@@ -367,6 +367,15 @@ pub enum ViewKeyring {
 }
 
 impl ViewKeyring {
+    /// The regulator's auditor key ([`MasterViewKey::auditor_key`]), if this keyring holds the
+    /// master key (scoped keys cannot open decrypt handles).
+    pub fn auditor_key(&self) -> Option<crate::auditor::AuditorSecretKey> {
+        match self {
+            Self::Master { consortium_id, key } => key.auditor_key(consortium_id).ok(),
+            Self::Scoped(_) => None,
+        }
+    }
+
     /// Reads a key file: one master view key block, or one or more scoped view key blocks.
     pub fn from_pem(consortium_id: &str, text: &str) -> Result<Self, ViewKeyError> {
         let blocks = encoding::pem_blocks(text);

@@ -254,7 +254,7 @@ impl TestConsortium {
         crate::view_keys::Publication::new(keys)
             .expect("complete, consecutive months")
             .entry(
-                EntryId::random(),
+                EntryId::random_nonce(),
                 &self.genesis.hash,
                 submitter,
                 self.genesis.policy_hash,
@@ -373,7 +373,8 @@ impl TestConsortium {
         circuit: impl FnOnce(&EntryId) -> Vec<u8>,
     ) -> Entry {
         let member = &self.members[submitter];
-        let id = EntryId::random();
+        let nonce = EntryId::random_nonce();
+        let id = EntryId::derive(&self.genesis.hash, &member.id, &nonce);
         let circuit = circuit(&id);
         let statement = crate::ledger::statement_id(&self.genesis.hash, &member.id, &id);
         let mut openings: Vec<(String, Opening)> = amounts
@@ -438,6 +439,7 @@ impl TestConsortium {
 
         let header = EntryHeader {
             id,
+            nonce,
             genesis: self.genesis.hash,
             kind: kind.name().to_owned(),
             submitter: member.id.clone(),

@@ -183,13 +183,14 @@ impl Publication {
         months
     }
 
-    /// The `view_keys.published` entry carrying this publication, by `regulator`, following
+    /// The `view_keys.published` entry carrying this publication, by `regulator` (its id derived
+    /// from `nonce`), following
     /// its publication `previous` (none for its first), under the genesis policy hash
     /// `policy_hash` of the consortium of genesis hash `genesis`; to be signed with the
     /// regulator's signing key.
     pub fn entry(
         &self,
-        id: EntryId,
+        nonce: [u8; 16],
         genesis: &[u8; 32],
         regulator: &str,
         policy_hash: [u8; 32],
@@ -199,7 +200,8 @@ impl Publication {
         let kind = veil_policies::EntryType::ViewKeysPublished;
         UnsignedEntry {
             header: EntryHeader {
-                id,
+                id: EntryId::derive(genesis, regulator, &nonce),
+                nonce,
                 genesis: *genesis,
                 kind: kind.name().to_owned(),
                 submitter: regulator.to_owned(),

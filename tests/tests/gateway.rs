@@ -592,7 +592,8 @@ async fn loans_are_screened_against_the_registry_on_the_ledger() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
 
-    // Blocklisted (by a third member): refused; removed from the blocklist: accepted again.
+    // Blocklisted (by a third member): refused; removed from the blocklist by that member:
+    // accepted again.
     let third = member_client(dir, "bank-c", "clerk");
     let (status, body) = post(
         &third,
@@ -610,14 +611,33 @@ async fn loans_are_screened_against_the_registry_on_the_ledger() {
         problem["detail"].as_str().unwrap().contains("blocklist"),
         "{problem}"
     );
-    let (status, body) = post(
+    // Only the member that blocklisted a borrower takes it off the blocklist: bank-a, about to
+    // lend to it, cannot (and nothing is written).
+    let (status, problem) = post(
         &clerk,
         &url,
         &registry(json!({}), json!({"remove": [BORROWER]})),
         None,
     )
     .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("only bank-c may take it off"),
+        "{problem}"
+    );
+    assert_eq!(count("registry.updated").await, 2);
+    let (status, body) = post(
+        &third,
+        &harness.url("bank-c", "/v1/entries"),
+        &registry(json!({}), json!({"remove": [BORROWER]})),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    registry_versions(3).await;
     let (status, written) = post(&clerk, &url, &loan_request("L-4"), None).await;
     assert_eq!(status, StatusCode::CREATED, "{written}");
     assert_eq!(count("loan.originated").await, 2);

@@ -8,9 +8,15 @@
 //! 3. **Reader side**: what nodes cannot check, because they cannot decrypt — every bit of
 //!    every nonce, ciphertext, field path, encapsulated key and wrapped key, re-signed. The
 //!    recipient's opening of that group fails for each one, so the gateway never shows it.
+//! 4. **Recipients and regulators' handles** (re-signed): every group re-wrapped to another
+//!    set — each wrap dropped, duplicated, or addressed to every other member or regulator key,
+//!    every bit of every wrap's recipient key, every pair of groups merged — and every bit of
+//!    the audit proofs (decrypt handles and validity proofs). The node's validation refuses
+//!    each one (`recipients`, `audit`).
 //!
-//! CI flips every 7th bit of the range proofs (their verification dominates the time) and
-//! every bit of everything else; `VEIL_TAMPER_FULL=1` flips every bit of everything:
+//! CI flips every 7th bit of the range proofs, recipient keys and audit proofs (each such
+//! check runs the whole validation, proofs first) and every bit of everything else;
+//! `VEIL_TAMPER_FULL=1` flips every bit of everything:
 //!
 //! ```text
 //! VEIL_TAMPER_FULL=1 cargo test --release -p veil-tests --test tamper -- --nocapture
@@ -43,6 +49,8 @@ fn unsigned(entry: &Entry) -> UnsignedEntry {
 
 struct Setup {
     consortium: TestConsortium,
+    /// The regulator's scoped secret view keys of 2026-11 (one per field class).
+    regulator_keys: Vec<veil_crypto::EncryptionSecretKey>,
     validator: Validator,
     store: MemoryStore,
     loan: Entry,
@@ -51,12 +59,25 @@ struct Setup {
 
 impl Setup {
     fn new() -> Self {
-        let consortium = TestConsortium::new(4, 21, 40_000);
+        let months = veil_node::view_keys::months_from_through("2026-01", "2026-12");
+        let (consortium, regulator) = TestConsortium::new(4, 21, 40_000).with_regulator(&months);
+        let regulator_keys = veil_policies::FieldClass::ALL
+            .iter()
+            .map(|class| {
+                let scope = veil_crypto::ViewScope::new("2026-11", class.name()).unwrap();
+                regulator
+                    .master
+                    .derive(&consortium.genesis.consortium_id, &scope)
+                    .secret_key()
+                    .clone()
+            })
+            .collect();
         let validator = Validator::new(consortium.genesis.clone()).unwrap();
         let loan = consortium.loan(0, 1, 480_000, &[(1, 5000), (2, 2500)]);
         let repayment = consortium.repayment(&loan, 45_001, "2026-11");
         Self {
             consortium,
+            regulator_keys,
             validator,
             store: MemoryStore::new(),
             loan,
@@ -84,19 +105,24 @@ impl Setup {
         entry.sign(signer)
     }
 
-    /// Whether every recipient still opens every group of `entry` that it could open in
-    /// `original`.
+    /// Whether every recipient (the members and the regulator) still opens every group of
+    /// `entry` it is a recipient of.
     fn opens(&self, entry: &Entry) -> bool {
         let statement = entry.header.statement_id();
         let context = entry
             .header
             .field_context(&self.consortium.genesis.consortium_id, &statement);
+        let keys: Vec<&veil_crypto::EncryptionSecretKey> = self
+            .consortium
+            .members
+            .iter()
+            .map(|m| &m.encryption)
+            .chain(&self.regulator_keys)
+            .collect();
         entry.groups.iter().all(|group| {
-            self.consortium
-                .members
-                .iter()
-                .filter(|m| group.is_recipient(m.encryption.public_key()))
-                .all(|m| group.open_all(&context, &m.encryption).is_ok())
+            keys.iter()
+                .filter(|key| group.is_recipient(key.public_key()))
+                .all(|key| group.open_all(&context, key).is_ok())
         })
     }
 }
@@ -266,5 +292,102 @@ fn what_nodes_cannot_decrypt_no_recipient_opens_after_a_flip() {
     }
     let total: usize = counts.values().sum();
     eprintln!("reader side: {total} re-signed single-bit flips, none opened: {counts:?}");
+    assert!(counts.values().all(|n| *n > 0));
+}
+
+/// The reason the node's validation refuses `entry`, if it does.
+fn refusal(setup: &Setup, entry: &Entry) -> Option<&'static str> {
+    let mut view = PendingView::new(&setup.store);
+    if entry.header.id != setup.loan.header.id {
+        view.push(Arc::new(setup.loan.clone()));
+    }
+    match setup.validator.check(entry, &view) {
+        Err(veil_node::validation::ValidationError::Rejected(r)) => Some(r.reason()),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_submitter_rewrapping_groups_or_forging_regulators_handles_is_refused() {
+    let setup = Setup::new();
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    let mut every_key: Vec<[u8; 32]> = setup
+        .consortium
+        .genesis
+        .members
+        .iter()
+        .map(|m| m.encryption_key.to_bytes())
+        .collect();
+    every_key.extend(
+        setup.consortium.genesis.regulators[0]
+            .view_keys
+            .iter()
+            .filter(|(scope, _)| scope.month() == "2026-11")
+            .map(|(_, key)| key.to_bytes()),
+    );
+    for entry in [&setup.loan, &setup.repayment] {
+        let base = unsigned(entry);
+        let refused = |tampered: UnsignedEntry, what: &str, code: &str| {
+            assert_eq!(
+                refusal(&setup, &setup.resign(tampered)),
+                Some(code),
+                "{what}"
+            );
+        };
+        for g in 0..base.groups.len() {
+            let wrapped: Vec<[u8; 32]> = base.groups[g]
+                .wrapped_keys
+                .iter()
+                .map(|w| w.recipient)
+                .collect();
+            for w in 0..wrapped.len() {
+                let mut dropped = unsigned(entry);
+                dropped.groups[g].wrapped_keys.remove(w);
+                refused(dropped, "a wrap dropped", "recipients");
+                let mut doubled = unsigned(entry);
+                let copy = doubled.groups[g].wrapped_keys[w].clone();
+                doubled.groups[g].wrapped_keys.push(copy);
+                refused(doubled, "a wrap doubled", "recipients");
+                *counts.entry("wraps dropped or doubled").or_default() += 2;
+                for key in every_key.iter().filter(|k| !wrapped.contains(k)) {
+                    let mut redirected = unsigned(entry);
+                    redirected.groups[g].wrapped_keys[w].recipient = *key;
+                    refused(redirected, "a wrap to another key", "recipients");
+                    *counts.entry("wraps addressed to another key").or_default() += 1;
+                }
+                *counts.entry("recipient key bits").or_default() +=
+                    each_flip(&wrapped[w], range_stride(), |flipped| {
+                        let mut tampered = unsigned(entry);
+                        tampered.groups[g].wrapped_keys[w].recipient =
+                            flipped.try_into().expect("32 bytes");
+                        refused(tampered, "a recipient key bit", "recipients");
+                    });
+            }
+            for h in g + 1..base.groups.len() {
+                let mut merged = unsigned(entry);
+                let other = merged.groups.remove(h);
+                merged.groups[g].fields.extend(other.fields);
+                for wrap in other.wrapped_keys {
+                    if !merged.groups[g]
+                        .wrapped_keys
+                        .iter()
+                        .any(|w| w.recipient == wrap.recipient)
+                    {
+                        merged.groups[g].wrapped_keys.push(wrap);
+                    }
+                }
+                refused(merged, "two groups merged", "recipients");
+                *counts.entry("groups merged").or_default() += 1;
+            }
+        }
+        *counts.entry("audit proof bits").or_default() +=
+            each_flip(&base.proofs.audit, range_stride(), |flipped| {
+                let mut tampered = unsigned(entry);
+                tampered.proofs.audit = flipped;
+                refused(tampered, "an audit proof bit", "audit");
+            });
+    }
+    let total: usize = counts.values().sum();
+    eprintln!("recipients and handles: {total} re-signed changes, all refused: {counts:?}");
     assert!(counts.values().all(|n| *n > 0));
 }

@@ -1,4 +1,5 @@
-//! The gateway's Prometheus metrics: requests by method, route and status, and their latency.
+//! The gateway's Prometheus metrics: requests by method, route and status, their latency, and
+//! the alerts the gateway holds.
 //! Labels are route templates (`/v1/entries/{id}`), never ids or field values.
 
 use std::sync::Mutex;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -28,6 +30,7 @@ pub struct GatewayMetrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
+    alerts: Gauge,
 }
 
 impl std::fmt::Debug for GatewayMetrics {
@@ -55,10 +58,17 @@ impl Default for GatewayMetrics {
             "HTTP request latency",
             latency.clone(),
         );
+        let alerts = Gauge::default();
+        registry.register(
+            "alerts",
+            "Entries this gateway is a recipient of that it found wrong (GET /v1/alerts)",
+            alerts.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
             latency,
+            alerts,
         }
     }
 }
@@ -79,6 +89,11 @@ impl GatewayMetrics {
                 route: route.to_owned(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Sets the number of alerts the gateway holds.
+    pub fn set_alerts(&self, count: u64) {
+        self.alerts.set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// The Prometheus text exposition.

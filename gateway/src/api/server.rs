@@ -169,7 +169,17 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
                     path.display()
                 )));
             }
-            Secrets::Regulator(keys)
+            let keys = crate::entry::keys::RegulatorKeys::new(keys);
+            if let Some(auditor) = &keys.auditor
+                && auditor.public_key() != &regulator.auditor_key
+            {
+                return Err(StartError::Mismatch(format!(
+                    "{}: the genesis names an auditor key that {} does not derive",
+                    config.id,
+                    path.display()
+                )));
+            }
+            Secrets::Regulator(Box::new(keys))
         }
     };
     let node = match node {

@@ -99,7 +99,8 @@ pub(crate) async fn export(
     )
     .map_err(|e| e.to_string())?;
     let base = client::gateway_url(dir, &regulator.id).map_err(|e| e.to_string())?;
-    let opener = Opener::Regulator(&keyring);
+    let keys = veil_gateway::entry::keys::RegulatorKeys::new(keyring);
+    let opener = Opener::Regulator(&keys);
     let mut cursor: Option<String> = None;
     let mut entries = Vec::new();
     let mut summary = ExportSummary {

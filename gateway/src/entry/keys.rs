@@ -74,20 +74,35 @@ impl MemberSecrets {
 }
 
 impl MemberSecrets {
-    /// The entry id of this member's loan `loan_id` in consortium `consortium_id`: the first
-    /// 16 bytes of a keyed hash of both under [`MemberSecrets::loan_ids`]. The ledger refuses a
-    /// second entry under one id, so one originator can never have two loans with one
-    /// business id — whichever gateway process writes them, concurrently, after a crash, or
-    /// retrying without an idempotency key. Others cannot tell the business id from the
-    /// entry id.
-    pub fn loan_entry_id(&self, consortium_id: &str, loan_id: &str) -> veil_node::ledger::EntryId {
+    /// The id nonce of this member's loan `loan_id` in consortium `consortium_id`: the first
+    /// 16 bytes of a keyed hash of both under [`MemberSecrets::loan_ids`]. The loan's entry id
+    /// is derived from it ([`MemberSecrets::loan_entry_id`]), and the ledger refuses a second
+    /// entry under one id, so one originator can never have two loans with one business id —
+    /// whichever gateway process writes them, concurrently, after a crash, or retrying without
+    /// an idempotency key. Others cannot tell the business id from the nonce or the id.
+    pub fn loan_nonce(&self, consortium_id: &str, loan_id: &str) -> [u8; 16] {
         let mut value = Vec::with_capacity(consortium_id.len() + loan_id.len() + 8);
         veil_crypto::encoding::put_framed(&mut value, consortium_id.as_bytes());
         veil_crypto::encoding::put_framed(&mut value, loan_id.as_bytes());
         let hash = self.loan_ids.hash("loan-entry-id", &value);
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&hash[..16]);
-        veil_node::ledger::EntryId(id)
+        let mut nonce = [0u8; 16];
+        nonce.copy_from_slice(&hash[..16]);
+        nonce
+    }
+
+    /// The entry id of `member`'s (this member's) loan `loan_id` in the consortium of
+    /// `genesis`: [`veil_node::ledger::EntryId::derive`] of [`MemberSecrets::loan_nonce`].
+    pub fn loan_entry_id(
+        &self,
+        genesis: &veil_node::genesis::Genesis,
+        member: &str,
+        loan_id: &str,
+    ) -> veil_node::ledger::EntryId {
+        veil_node::ledger::EntryId::derive(
+            &genesis.hash,
+            member,
+            &self.loan_nonce(&genesis.consortium_id, loan_id),
+        )
     }
 }
 
@@ -102,13 +117,33 @@ pub fn load_view_keys(path: &Path, consortium_id: &str) -> Result<ViewKeyring, K
     ViewKeyring::from_pem(consortium_id, &read_text(path)?).map_err(|e| bad(path, e))
 }
 
+/// A regulator's keys at its gateway: its view keys and, when they include the master key,
+/// its auditor key (which opens every amount's decrypt handle, [`veil_node::audit`]).
+#[derive(Debug)]
+pub struct RegulatorKeys {
+    /// The master or scoped view keys.
+    pub keyring: ViewKeyring,
+    /// The auditor key, derived once from the master key.
+    pub auditor: Option<veil_crypto::auditor::AuditorSecretKey>,
+}
+
+impl RegulatorKeys {
+    /// The keys of `keyring`.
+    pub fn new(keyring: ViewKeyring) -> Self {
+        Self {
+            auditor: keyring.auditor_key(),
+            keyring,
+        }
+    }
+}
+
 /// What can open sealed groups at this gateway.
 #[derive(Debug)]
 pub enum Opener<'a> {
     /// A member's encryption key.
     Member(&'a EncryptionSecretKey),
     /// A regulator's (or inspector's) view keys.
-    Regulator(&'a ViewKeyring),
+    Regulator(&'a RegulatorKeys),
 }
 
 impl Opener<'_> {
@@ -116,7 +151,7 @@ impl Opener<'_> {
     pub fn key_for(&self, group: &SealedGroup, period: &str) -> Option<EncryptionSecretKey> {
         match self {
             Self::Member(key) => group.is_recipient(key.public_key()).then(|| (*key).clone()),
-            Self::Regulator(keyring) => {
+            Self::Regulator(RegulatorKeys { keyring, .. }) => {
                 let month = month_of(period).ok()?;
                 FieldClass::ALL.iter().find_map(|class| {
                     let scope = ViewScope::new(month, class.name()).ok()?;

@@ -20,6 +20,43 @@ use zeroize::Zeroizing;
 use crate::entry::builder::{SPLIT_PURPOSE, parse_opening, split_items};
 use crate::entry::keys::Opener;
 
+/// What a recipient found wrong in an entry it was meant to read: evidence that the writer's
+/// gateway lied, which the signed entry proves (`GET /v1/alerts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// A reader group wrapped to this gateway's key does not open (a garbled wrap or field).
+    UnopenableGroup,
+    /// A reader group's data key does not match its key commitment: the writer wrapped
+    /// different keys to different recipients.
+    KeyCommitment,
+    /// A decrypted amount does not open its public commitment.
+    OpeningMismatch,
+    /// The participants' split proof of a repayment does not verify.
+    ParticipantCheck,
+}
+
+impl FindingKind {
+    /// The kebab-case name (as in the API).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnopenableGroup => "unopenable-group",
+            Self::KeyCommitment => "key-commitment",
+            Self::OpeningMismatch => "opening-mismatch",
+            Self::ParticipantCheck => "participant-check",
+        }
+    }
+}
+
+/// One finding: its kind and what it concerns (a group's first field path, an amount's label).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// What is wrong.
+    pub kind: FindingKind,
+    /// Where: a field path or commitment label.
+    pub detail: String,
+}
+
 /// The plaintexts this gateway could decrypt from one entry.
 #[derive(Debug)]
 pub struct Opened {
@@ -29,32 +66,101 @@ pub struct Opened {
     pub height: u64,
     /// Decrypted fields by path (wiped on drop).
     pub plaintexts: BTreeMap<String, Zeroizing<Vec<u8>>>,
+    /// What this gateway, as a named recipient, found wrong (none for an honest writer).
+    pub findings: Vec<Finding>,
+    /// Amounts a regulator recovered from their decrypt handles ([`veil_node::audit`]) where
+    /// its reader group failed it, by commitment label (amounts below 2³² fen).
+    pub recovered: BTreeMap<String, u64>,
 }
 
 impl Opened {
-    /// Decrypts every group `opener` is a recipient of. Groups that fail to open are left
-    /// out (they then show as redacted); that cannot happen to a finalized entry unless the
-    /// submitter sealed it wrongly.
+    /// Decrypts every group `opener` is a recipient of. A group that fails to open, or an
+    /// opening that disagrees with its commitment, is left out (it shows as redacted) and
+    /// recorded in [`Opened::findings`]; a regulator with its auditor key then recovers the
+    /// amounts from their decrypt handles ([`Opened::recovered`]).
     pub fn open(entry: Entry, height: u64, genesis: &Genesis, opener: &Opener<'_>) -> Self {
         let statement = entry.header.statement_id();
         let context = entry
             .header
             .field_context(&genesis.consortium_id, &statement);
         let mut plaintexts = BTreeMap::new();
+        let mut findings = Vec::new();
         for group in &entry.groups {
             let Some(key) = opener.key_for(group, &entry.header.period) else {
                 continue;
             };
-            if let Ok(fields) = group.open_all(&context, &key) {
-                for (path, plaintext) in fields {
-                    plaintexts.insert(path, Zeroizing::new(plaintext.expose().clone()));
+            match group.open_all(&context, &key) {
+                Ok(fields) => {
+                    for (path, plaintext) in fields {
+                        plaintexts.insert(path, Zeroizing::new(plaintext.expose().clone()));
+                    }
                 }
+                Err(error) => findings.push(Finding {
+                    kind: if error == veil_crypto::EnvelopeError::KeyCommitment {
+                        FindingKind::KeyCommitment
+                    } else {
+                        FindingKind::UnopenableGroup
+                    },
+                    detail: group.paths().next().unwrap_or_default().to_owned(),
+                }),
             }
         }
-        Self {
+        let mut opened = Self {
             entry,
             height,
             plaintexts,
+            findings,
+            recovered: BTreeMap::new(),
+        };
+        for (label, _) in &opened.entry.commitments {
+            if opened.plaintexts.contains_key(label) && opened.opening(label).is_none() {
+                opened.findings.push(Finding {
+                    kind: FindingKind::OpeningMismatch,
+                    detail: label.clone(),
+                });
+            }
+        }
+        if let Opener::Regulator(keys) = opener
+            && let Some(auditor) = &keys.auditor
+        {
+            opened.recover_amounts(genesis, auditor);
+        }
+        opened
+    }
+
+    /// Recovers, from their decrypt handles to `auditor`, the amounts whose openings this
+    /// regulator did not get (bounded discrete log: below 2³² fen).
+    fn recover_amounts(
+        &mut self,
+        genesis: &Genesis,
+        auditor: &veil_crypto::auditor::AuditorSecretKey,
+    ) {
+        let Some(index) = genesis
+            .regulators
+            .iter()
+            .position(|r| &r.auditor_key == auditor.public_key())
+        else {
+            return;
+        };
+        let missing: Vec<usize> = (0..self.entry.commitments.len())
+            .filter(|i| self.opening(&self.entry.commitments[*i].0).is_none())
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let Some(handles) = veil_node::audit::handles(
+            genesis,
+            index,
+            self.entry.commitments.len(),
+            &self.entry.proofs.audit,
+        ) else {
+            return;
+        };
+        for i in missing {
+            let (label, commitment) = &self.entry.commitments[i];
+            if let Some(value) = auditor.vartime_decrypt_amount(commitment, &handles[i], None) {
+                self.recovered.insert(label.clone(), value);
+            }
         }
     }
 
@@ -155,7 +261,11 @@ pub fn view(
         let shown = if !may_read {
             None
         } else if spec.kind == Kind::Committed {
-            opened.opening(path).map(|o| json!(o.value()))
+            opened
+                .opening(path)
+                .map(|o| o.value())
+                .or_else(|| opened.recovered.get(path).copied())
+                .map(|value| json!(value))
         } else {
             opened.value(path)
         };

@@ -1,5 +1,8 @@
 //! The ledger followers: index loans by business id and repayments by period from the
-//! finalized ledger, so every gateway (not only the writer's) knows them.
+//! finalized ledger, so every gateway (not only the writer's) knows them; and open every
+//! entry this gateway is a recipient of, recording as alerts what its writer got wrong (a group
+//! that does not open, a key commitment that does not match, an opening that disagrees with
+//! its commitment, a repayment's split proof that fails).
 
 use std::sync::Arc;
 
@@ -7,7 +10,9 @@ use serde_json::Value;
 use veil_policies::EntryType;
 
 use super::error::ServiceError;
+use super::store::Alert;
 use super::*;
+use crate::entry::reader;
 
 impl Gateway {
     /// Indexes, from the ledger, the loans this gateway can read by their business id and
@@ -16,7 +21,82 @@ impl Gateway {
     /// finalization and that record left out.
     pub async fn follow_once(&self) -> Result<usize, ServiceError> {
         let _one_at_a_time = self.follow_lock.lock().await;
-        Ok(self.follow_loans().await? + self.follow_repayments().await?)
+        let mut read = self.follow_loans().await? + self.follow_repayments().await?;
+        for kind in [
+            EntryType::LoanOriginated,
+            EntryType::LoanRepaid,
+            EntryType::SettlementClosed,
+            EntryType::RegistryUpdated,
+        ] {
+            read += self.follow_alerts(kind).await?;
+        }
+        Ok(read)
+    }
+
+    /// Opens the next page of finalized entries of `kind` this gateway is a recipient of and
+    /// records what it finds wrong in them ([`crate::entry::reader::Finding`]) as alerts, with
+    /// the signed entry as evidence; counts them in the log at WARN (ids only).
+    async fn follow_alerts(&self, kind: EntryType) -> Result<usize, ServiceError> {
+        let cursor = format!("alerts/{}", kind.name());
+        let page = self.next_page(kind, &cursor).await?;
+        for stored in &page {
+            let entry = self.decode(stored)?;
+            let opened = Opened::open(entry, stored.height, &self.genesis, &self.opener());
+            let mut findings = opened.findings.clone();
+            if kind == EntryType::LoanRepaid
+                && opened.entry.header.submitter != self.id
+                && !opened.plaintexts.is_empty()
+                && let Some(loan_id) = opened.entry.header.references.first()
+                && let Some(loan) = self.fetch(loan_id).await?
+                && let Some(shares) = reader::shares(&loan)
+            {
+                let entry = &opened.entry;
+                if !self.cpu(|| reader::verify_splits(entry, &shares)).await {
+                    findings.push(reader::Finding {
+                        kind: reader::FindingKind::ParticipantCheck,
+                        detail: "allocations".into(),
+                    });
+                }
+            }
+            for finding in findings {
+                let alert = Alert {
+                    entry: opened.entry.header.id.to_hex(),
+                    kind: kind.name().to_owned(),
+                    signer: opened.entry.header.submitter.clone(),
+                    height: stored.height,
+                    finding: finding.kind.as_str().to_owned(),
+                    detail: finding.detail,
+                    detected_ms: now_ms(),
+                    evidence: encoding::to_hex(&stored.bytes),
+                };
+                if self.store.put_alert(&alert).map_err(store_error)? {
+                    tracing::warn!(
+                        entry = %alert.entry,
+                        signer = %alert.signer,
+                        finding = %alert.finding,
+                        "an entry this gateway should read is wrong: alert recorded"
+                    );
+                }
+            }
+            self.store
+                .put_cursor(&cursor, (stored.height, stored.index))
+                .map_err(store_error)?;
+        }
+        Ok(page.len())
+    }
+
+    /// The next page (up to 200) of finalized entries of `kind` after the follower cursor
+    /// named `cursor`.
+    async fn next_page(
+        &self,
+        kind: EntryType,
+        cursor: &str,
+    ) -> Result<Vec<StoredEntry>, ServiceError> {
+        let after = self.store.cursor(cursor).map_err(store_error)?;
+        self.node
+            .entries_by_type(kind.name(), after, 200)
+            .await
+            .map_err(link_problem)
     }
 
     pub(super) async fn follow_repayments(&self) -> Result<usize, ServiceError> {
@@ -64,13 +144,8 @@ impl Gateway {
         kind: EntryType,
         index: impl Fn(&Self, &StoredEntry, Entry) -> Result<(), ServiceError>,
     ) -> Result<usize, ServiceError> {
+        let page = self.next_page(kind, kind.name()).await?;
         let kind = kind.name();
-        let cursor = self.store.cursor(kind).map_err(store_error)?;
-        let page = self
-            .node
-            .entries_by_type(kind, cursor, 200)
-            .await
-            .map_err(link_problem)?;
         for stored in &page {
             let entry = self.decode(stored)?;
             index(self, stored, entry)?;

@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-use veil_crypto::{ViewKeyring, encoding};
+use veil_crypto::encoding;
 use veil_node::genesis::Genesis;
 use veil_node::ledger::{Entry, EntryId};
 use veil_node::link::{LinkError, NodeLink};
@@ -59,8 +59,8 @@ pub const MAX_PAGE: usize = 100;
 pub enum Secrets {
     /// A member's keys.
     Member(Box<MemberSecrets>),
-    /// A regulator's view keys.
-    Regulator(ViewKeyring),
+    /// A regulator's view keys (and auditor key).
+    Regulator(Box<crate::entry::keys::RegulatorKeys>),
 }
 
 /// A gateway.
@@ -350,7 +350,7 @@ impl Gateway {
     pub(super) fn opener(&self) -> Opener<'_> {
         match &self.secrets {
             Secrets::Member(secrets) => Opener::Member(&secrets.encryption),
-            Secrets::Regulator(keyring) => Opener::Regulator(keyring),
+            Secrets::Regulator(keys) => Opener::Regulator(keys),
         }
     }
 

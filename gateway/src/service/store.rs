@@ -4,7 +4,8 @@
 //! |----------------|------------------------------|----------------------------------------------|
 //! | `idempotency`  | caller member, 0, key        | [`IdempotencyRecord`] (JSON)                 |
 //! | `disclosures`  | `u64_be(sequence)`           | [`Disclosure`] (JSON), hash-chained          |
-//! | `loans`        | loan id                      | entry id of the `loan.originated` (16 bytes) |
+//! | `loans`        | loan id, 0, originator       | entry id of the `loan.originated` (16 bytes) |
+//! | `alerts`       | entry id, finding kind, 0, detail | [`Alert`] (JSON): what this gateway found wrong |
 //! | `repayments`   | period, 0, entry id          | empty — this member's repayments by period   |
 //! | `meta`         | `b"follow/<type>"`           | follower cursor `u64_be(height) u32_be(index)` |
 
@@ -22,6 +23,33 @@ const CF_DISCLOSURES: &str = "disclosures";
 const CF_LOANS: &str = "loans";
 const CF_REPAYMENTS: &str = "repayments";
 const CF_META: &str = "meta";
+const CF_ALERTS: &str = "alerts";
+
+/// What this gateway, a named recipient of an entry, found wrong in it: the signed entry is
+/// the evidence against its signer (`GET /v1/alerts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    /// The entry id (hex).
+    pub entry: String,
+    /// The entry type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The member (or regulator) that signed the entry.
+    pub signer: String,
+    /// Height of its block.
+    pub height: u64,
+    /// What is wrong: `unopenable-group`, `key-commitment`, `opening-mismatch`,
+    /// `participant-check`.
+    pub finding: String,
+    /// Where: a field path or commitment label.
+    pub detail: String,
+    /// When this gateway found it, ms since the Unix epoch.
+    pub detected_ms: u64,
+    /// The signed entry's canonical encoding (hex): anyone can check the signer's signature
+    /// over what the finding is about.
+    pub evidence: String,
+}
 
 /// Why the gateway store failed.
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +174,7 @@ impl GatewayStore {
             CF_LOANS,
             CF_REPAYMENTS,
             CF_META,
+            CF_ALERTS,
         ]
         .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&options, dir, families).map_err(engine)?;
@@ -320,6 +349,66 @@ impl GatewayStore {
             out.push(EntryId(id));
         }
         Ok(out)
+    }
+
+    fn alert_key(alert: &Alert) -> Vec<u8> {
+        let mut key = encoding::from_hex(&alert.entry, 16).unwrap_or_default();
+        key.extend_from_slice(alert.finding.as_bytes());
+        key.push(0);
+        key.extend_from_slice(alert.detail.as_bytes());
+        key
+    }
+
+    /// Records `alert` (once per entry, finding and detail); returns whether it is new.
+    pub fn put_alert(&self, alert: &Alert) -> Result<bool, StoreError> {
+        let cf = self.cf(CF_ALERTS)?;
+        let key = Self::alert_key(alert);
+        if self.db.get_pinned_cf(cf, &key).map_err(engine)?.is_some() {
+            return Ok(false);
+        }
+        self.db
+            .put_cf_opt(cf, key, serde_json::to_vec(alert)?, &synced())
+            .map_err(engine)?;
+        Ok(true)
+    }
+
+    /// Up to `limit` alerts after position `after` (the hex key [`GatewayStore::alerts`]
+    /// returned last), ordered by entry id; and the position of the last one.
+    pub fn alerts(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(Vec<Alert>, Option<Vec<u8>>), StoreError> {
+        let cf = self.cf(CF_ALERTS)?;
+        let mode = match after {
+            Some(key) => IteratorMode::From(key, Direction::Forward),
+            None => IteratorMode::Start,
+        };
+        let mut out = Vec::new();
+        let mut last = None;
+        for item in self.db.iterator_cf(cf, mode) {
+            let (key, value) = item.map_err(engine)?;
+            if after.is_some_and(|after| *key == *after) {
+                continue;
+            }
+            if out.len() == limit {
+                break;
+            }
+            out.push(serde_json::from_slice(&value)?);
+            last = Some(key.to_vec());
+        }
+        Ok((out, last))
+    }
+
+    /// How many alerts this gateway holds.
+    pub fn alert_count(&self) -> Result<u64, StoreError> {
+        let cf = self.cf(CF_ALERTS)?;
+        let mut count = 0;
+        for item in self.db.iterator_cf(cf, IteratorMode::Start) {
+            item.map_err(engine)?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// The follower cursor of entry type `kind`.

@@ -53,7 +53,8 @@ pub enum EntryDecodeError {
     Group,
 }
 
-/// A 16-byte entry id, chosen by the submitter's gateway (random), shown as hex.
+/// A 16-byte entry id, shown as hex: [`EntryId::derive`]d from the genesis, the submitter and
+/// a nonce the submitter's gateway chooses, so no member can take another member's id.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntryId(pub [u8; 16]);
 
@@ -65,6 +66,28 @@ impl EntryId {
         // the first use; it cannot silently collide with a real id.
         let _ = getrandom::fill(&mut bytes);
         Self(bytes)
+    }
+
+    /// The id of an entry of `submitter` for the consortium of genesis hash `genesis` with
+    /// `nonce`: the first 16 bytes of SHA-256(framed([`labels::ENTRY_ID`]) ‖ framed(genesis) ‖
+    /// framed(submitter) ‖ framed(nonce)). Nodes recompute it (`docs/protocol/ledger.md`): a
+    /// member cannot give its entry the id of another member's pending entry to have that
+    /// entry refused as a replay.
+    pub fn derive(genesis: &[u8; 32], submitter: &str, nonce: &[u8; 16]) -> Self {
+        let mut message = Vec::with_capacity(128);
+        encoding::put_framed(&mut message, labels::ENTRY_ID);
+        encoding::put_framed(&mut message, genesis);
+        encoding::put_framed(&mut message, submitter.as_bytes());
+        encoding::put_framed(&mut message, nonce);
+        let digest = Sha256::digest(&message);
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&digest[..16]);
+        Self(out)
+    }
+
+    /// A fresh random nonce for [`EntryId::derive`].
+    pub fn random_nonce() -> [u8; 16] {
+        Self::random().0
     }
 
     /// Lowercase hex.
@@ -93,8 +116,11 @@ impl fmt::Display for EntryId {
 /// The public header of an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryHeader {
-    /// The entry id.
+    /// The entry id: [`EntryId::derive`]`(genesis, submitter, nonce)`.
     pub id: EntryId,
+    /// The nonce the id is derived from (random, or for a loan a keyed hash of its business
+    /// id).
+    pub nonce: [u8; 16],
     /// The hash of the genesis of the consortium the entry is written for: nodes refuse an
     /// entry for another consortium, and every proof and ciphertext of the entry is bound to it
     /// through [`EntryHeader::statement_id`].
@@ -136,6 +162,12 @@ pub fn statement_id(genesis: &[u8; 32], submitter: &str, id: &EntryId) -> [u8; 1
 }
 
 impl EntryHeader {
+    /// Whether the id is the one [`EntryId::derive`] gives for this header's genesis,
+    /// submitter and nonce.
+    pub fn id_is_derived(&self) -> bool {
+        self.id == EntryId::derive(&self.genesis, &self.submitter, &self.nonce)
+    }
+
     /// This entry's [`statement_id`].
     pub fn statement_id(&self) -> [u8; 16] {
         statement_id(&self.genesis, &self.submitter, &self.id)
@@ -268,6 +300,7 @@ fn encode_unsigned(
 ) {
     writer.u8(ENTRY_VERSION);
     writer.bytes(&header.id.0);
+    writer.bytes(&header.nonce);
     writer.bytes(&header.genesis);
     writer.str8(&header.kind);
     writer.str8(&header.submitter);
@@ -353,6 +386,7 @@ impl Entry {
             return Err(EntryDecodeError::Version(version));
         }
         let id = EntryId(reader.array()?);
+        let nonce = reader.array()?;
         let genesis = reader.array()?;
         let kind = read_str8(&mut reader, MAX_LABEL_LEN, "entry type", is_label)?;
         let submitter = read_str8(&mut reader, 32, "submitter", is_member_id)?;
@@ -413,6 +447,7 @@ impl Entry {
         Ok(Self {
             header: EntryHeader {
                 id,
+                nonce,
                 genesis,
                 kind,
                 submitter,

@@ -29,6 +29,7 @@ use super::Rejection;
 /// | `recipients`     | reader groups not wrapped to exactly the recipients the policy names |
 /// | `permission`     | a change only another party may make (another member's blocklisting) |
 /// | `audit`          | an amount without a valid decrypt handle to every regulator        |
+/// | `entry-id`       | an id not derived from the genesis, submitter and nonce            |
 ///
 /// The codes are part of the node API (the `detail` of a `rejected` error) and of the
 /// `rejections` metric's labels: they never change meaning, and new ones are only added. A
@@ -75,6 +76,8 @@ pub enum RejectionCode {
     /// `audit`: a commitment without a valid decrypt handle and validity proof to every
     /// regulator's auditor key.
     Audit,
+    /// `entry-id`: the entry id is not derived from the genesis, the submitter and the nonce.
+    EntryId,
     /// A code this build does not know (sent by a newer node). Never sent; its string is
     /// `unrecognized`.
     Unrecognized,
@@ -82,7 +85,7 @@ pub enum RejectionCode {
 
 impl RejectionCode {
     /// Every code a node sends, in documentation order.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Schema,
         Self::Commitments,
         Self::Policy,
@@ -99,6 +102,7 @@ impl RejectionCode {
         Self::Recipients,
         Self::Permission,
         Self::Audit,
+        Self::EntryId,
     ];
 
     /// The code's stable string.
@@ -120,6 +124,7 @@ impl RejectionCode {
             Self::Recipients => "recipients",
             Self::Permission => "permission",
             Self::Audit => "audit",
+            Self::EntryId => "entry-id",
             Self::Unrecognized => "unrecognized",
         }
     }
@@ -199,6 +204,7 @@ mod tests {
                 "recipients",
                 "permission",
                 "audit",
+                "entry-id",
             ]
         );
         let reasons: Vec<(Rejection, &str)> = vec![
@@ -247,6 +253,7 @@ mod tests {
                 Rejection::Audit(crate::audit::AuditError::Malformed),
                 "audit",
             ),
+            (Rejection::EntryId, "entry-id"),
         ];
         for (rejection, reason) in reasons {
             assert_eq!(rejection.reason(), reason, "{rejection}");

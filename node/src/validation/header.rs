@@ -30,6 +30,10 @@ impl Validator {
         if !entry.verify_signature(self.submitter_key(kind, &header.submitter)?) {
             return Err(Rejection::Signature);
         }
+        // The id is the submitter's: derived from the genesis, its id and the nonce.
+        if !header.id_is_derived() {
+            return Err(Rejection::EntryId);
+        }
         month_of(&header.period).map_err(|_| Rejection::Period)?;
         Ok(kind)
     }

@@ -28,6 +28,10 @@ pub enum Rejection {
     /// The entry names another consortium's genesis (it was written for another ledger).
     #[error("written for another consortium (genesis hash mismatch)")]
     Genesis,
+    /// The entry id is not the one derived from the genesis, the submitter and the nonce (an
+    /// entry that takes another entry's id).
+    #[error("the entry id is not derived from the genesis, submitter and nonce")]
+    EntryId,
     /// The submitter is not a member.
     #[error("unknown submitter")]
     UnknownSubmitter,
@@ -119,6 +123,7 @@ impl Rejection {
             Self::Recipients(_) => RejectionCode::Recipients,
             Self::BlocklistRemoval => RejectionCode::Permission,
             Self::Audit(_) => RejectionCode::Audit,
+            Self::EntryId => RejectionCode::EntryId,
         }
     }
 

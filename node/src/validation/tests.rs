@@ -344,8 +344,9 @@ fn every_header_field_is_covered_by_the_signature() {
 }
 
 /// A member that copies another member's entry (gossiped before it is ordered), names itself
-/// submitter or gives it another id, and signs it with its own key: the proofs are bound to the
-/// statement id (genesis, submitter, entry id), so the copy is refused and the original stands.
+/// submitter or gives it another id, and signs it with its own key: the id is derived from the
+/// submitter, and the proofs are bound to the statement id (genesis, submitter, entry id), so
+/// the copy is refused and the original stands.
 #[test]
 fn a_copied_entry_re_signed_by_another_member_is_refused() {
     let (consortium, validator, store) = setup();
@@ -353,12 +354,24 @@ fn a_copied_entry_re_signed_by_another_member_is_refused() {
     validator
         .check(&loan, &PendingView::new(&store))
         .expect("the original is valid");
+    // Under the original's id: the id is not bank-b's to use.
     let taken = resign(&consortium, &loan, |u| u.header.submitter = "bank-b".into());
     assert_eq!(taken.header.submitter, "bank-b");
     assert!(taken.verify_signature(&consortium.members[1].signing.verifying_key()));
-    assert_eq!(rejected(&validator, &store, &taken).reason(), "proof");
+    assert_eq!(rejected(&validator, &store, &taken).reason(), "entry-id");
+    // Under an id of its own: the proofs are bound to the original's statement id.
+    let rederived = resign(&consortium, &loan, |u| {
+        u.header.submitter = "bank-b".into();
+        u.header.id = EntryId::derive(&u.header.genesis, "bank-b", &u.header.nonce);
+    });
+    assert_eq!(rejected(&validator, &store, &rederived).reason(), "proof");
     let renamed = resign(&consortium, &loan, |u| u.header.id = EntryId([9; 16]));
-    assert_eq!(rejected(&validator, &store, &renamed).reason(), "proof");
+    assert_eq!(rejected(&validator, &store, &renamed).reason(), "entry-id");
+    let renonced = resign(&consortium, &loan, |u| {
+        u.header.nonce = [9; 16];
+        u.header.id = EntryId::derive(&u.header.genesis, &u.header.submitter, &u.header.nonce);
+    });
+    assert_eq!(rejected(&validator, &store, &renonced).reason(), "proof");
     validator
         .check(&loan, &PendingView::new(&store))
         .expect("the original is still valid");
@@ -419,11 +432,14 @@ fn rules_on_who_funds_and_who_is_allocated() {
     let (consortium, validator, store) = setup();
     // A loan the originator does not fund.
     let loan = consortium.loan(0, 4, 300_000, &[(1, 6000)]);
-    let foreign = resign(&consortium, &loan, |u| u.header.submitter = "bank-c".into());
-    assert!(matches!(
+    let foreign = resign(&consortium, &loan, |u| {
+        u.header.submitter = "bank-c".into();
+        u.header.id = EntryId::derive(&u.header.genesis, "bank-c", &u.header.nonce);
+    });
+    assert_eq!(
         rejected(&validator, &store, &foreign),
-        Rejection::Fields(_) | Rejection::Signature
-    ));
+        Rejection::Fields(FieldError::OriginatorNotFunding)
+    );
     // A repayment allocating to a bank outside the loan.
     let other_loan = consortium.loan(0, 5, 300_000, &[(2, 6000)]);
     let repayment = consortium.repayment(&other_loan, 9_000, "2026-11");
@@ -952,4 +968,20 @@ fn every_amount_carries_a_valid_handle_to_each_regulator() {
         let rejection = rejected_in(&validator, &view, &lying);
         assert_eq!(rejection.reason(), "audit", "{what}: {rejection}");
     }
+}
+
+/// Front-running: a member gives its own entry the id of another member's pending entry, so
+/// that the other's would then be refused as a replay. The id is derived from the submitter:
+/// refused, and the pending entry still goes through.
+#[test]
+fn an_entry_cannot_take_another_members_pending_id() {
+    let (consortium, validator, store) = setup();
+    let pending = consortium.loan(0, 31, 200_000, &[(1, 5000)]);
+    let own = consortium.loan(1, 32, 200_000, &[(0, 5000)]);
+    validator.check(&own, &PendingView::new(&store)).unwrap();
+    let squatting = resign(&consortium, &own, |u| u.header.id = pending.header.id);
+    assert_eq!(rejected(&validator, &store, &squatting), Rejection::EntryId);
+    validator
+        .check(&pending, &PendingView::new(&store))
+        .unwrap();
 }

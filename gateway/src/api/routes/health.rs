@@ -58,6 +58,9 @@ pub(super) async fn metrics(
     Extension(identity): Extension<Identity>,
 ) -> Result<Response, Problem> {
     principal(&routes.gateway, &identity)?;
+    if let Ok(count) = routes.gateway.store.alert_count() {
+        routes.metrics.set_alerts(count);
+    }
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

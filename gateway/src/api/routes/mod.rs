@@ -25,6 +25,7 @@ use crate::consortium::config::GatewayKind;
 use crate::entry::request::MAX_BODY;
 use crate::service::Gateway;
 
+mod alerts;
 mod disclosures;
 mod entries;
 mod health;
@@ -149,6 +150,7 @@ pub fn router(routes: Routes) -> Router {
         .route("/v1/loans/{loan_id}", get(loans::loan))
         .route("/v1/status", get(health::status))
         .route("/v1/disclosures", get(disclosures::disclosures))
+        .route("/v1/alerts", get(alerts::alerts))
         .route("/v1/sealed/entries", get(disclosures::sealed))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -102,6 +102,7 @@ pub fn document() -> Value {
         super::loans::loan,
         super::health::status,
         super::disclosures::disclosures,
+        super::alerts::alerts,
         super::disclosures::sealed,
         super::health::healthz,
         super::health::readyz,

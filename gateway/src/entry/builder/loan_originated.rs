@@ -149,7 +149,7 @@ impl Builder<'_> {
         let references = screening.iter().map(|(version, ..)| *version).collect();
         self.assemble(
             self.secrets
-                .loan_entry_id(&self.genesis.consortium_id, &loan.loan_id),
+                .loan_nonce(&self.genesis.consortium_id, &loan.loan_id),
             EntryType::LoanOriginated,
             period,
             references,

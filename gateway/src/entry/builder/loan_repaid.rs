@@ -145,7 +145,7 @@ impl Builder<'_> {
         let member = self.member.to_owned();
         let genesis = self.genesis;
         self.assemble(
-            EntryId::random(),
+            EntryId::random_nonce(),
             EntryType::LoanRepaid,
             &repayment.period,
             vec![loan.entry_id],

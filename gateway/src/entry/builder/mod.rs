@@ -157,7 +157,7 @@ impl Builder<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn assemble(
         &self,
-        id: EntryId,
+        nonce: [u8; 16],
         kind: EntryType,
         period: &str,
         references: Vec<EntryId>,
@@ -171,8 +171,10 @@ impl Builder<'_> {
         let month = month_of(period)
             .map_err(|_| EntryError::malformed("invalid period"))?
             .to_owned();
+        let id = EntryId::derive(&self.genesis.hash, self.member, &nonce);
         let header = EntryHeader {
             id,
+            nonce,
             genesis: self.genesis.hash,
             kind: kind.name().to_owned(),
             submitter: self.member.to_owned(),

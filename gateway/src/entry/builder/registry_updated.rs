@@ -80,7 +80,7 @@ impl Builder<'_> {
             plaintext: json(changes),
         };
         self.assemble(
-            EntryId::random(),
+            EntryId::random_nonce(),
             EntryType::RegistryUpdated,
             period,
             previous.into_iter().collect(),

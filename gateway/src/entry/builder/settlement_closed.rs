@@ -182,7 +182,7 @@ impl Builder<'_> {
             .ok_or_else(|| EntryError::malformed("invalid period"))?;
         let genesis = self.genesis;
         self.assemble(
-            EntryId::random(),
+            EntryId::random_nonce(),
             EntryType::SettlementClosed,
             period,
             repayments.iter().map(|r| r.entry_id).collect(),

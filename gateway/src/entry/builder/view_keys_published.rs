@@ -38,7 +38,7 @@ pub fn view_keys_publication(
     let publication = Publication::new(keys).map_err(|e| EntryError::malformed(e.to_string()))?;
     Ok(publication
         .entry(
-            EntryId::random(),
+            EntryId::random_nonce(),
             &genesis.hash,
             regulator,
             genesis.policy_hash,
