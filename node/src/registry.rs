@@ -60,14 +60,16 @@ pub fn update_of(entry: &Entry) -> Result<RegistryUpdate, UpdateError> {
     RegistryUpdate::from_bytes(&entry.proofs.circuit).map_err(UpdateError::Malformed)
 }
 
-/// A registry version: the lists, and which member blocklisted each blocked borrower (only
-/// that member may take it off the blocklist again).
+/// A registry version: the lists, and which member added each borrower to each list (only
+/// that member may take it off again).
 #[derive(Debug, Clone, Default)]
 pub struct Version {
     /// The KYC registry and blocklist.
     pub registry: Registry,
     /// The submitter of the update that blocklisted each blocked reference.
     pub blocklisted_by: HashMap<Reference, String>,
+    /// The submitter of the update that registered each KYC reference.
+    pub registered_by: HashMap<Reference, String>,
 }
 
 impl Version {
@@ -84,29 +86,37 @@ impl Version {
                 Change::RemoveBlocklist(reference) => {
                     self.blocklisted_by.remove(reference);
                 }
-                Change::AddKyc(_) | Change::RemoveKyc(_) => {}
+                Change::AddKyc(reference) => {
+                    self.registered_by.insert(*reference, submitter.to_owned());
+                }
+                Change::RemoveKyc(reference) => {
+                    self.registered_by.remove(reference);
+                }
             }
         }
         Ok(())
     }
 
-    /// The blocklist removals of `update` that `submitter` may not make: references another
-    /// member blocklisted.
+    /// The removals of `update` that `submitter` may not make: references another member
+    /// blocklisted or registered.
     pub fn foreign_removals<'u>(
         &self,
         update: &'u RegistryUpdate,
         submitter: &str,
     ) -> Vec<&'u Reference> {
+        let foreign = |adders: &HashMap<Reference, String>, reference: &Reference| {
+            adders
+                .get(reference)
+                .is_some_and(|adder| adder != submitter)
+        };
         update
             .changes
             .iter()
             .filter_map(|change| match change {
-                Change::RemoveBlocklist(reference)
-                    if self
-                        .blocklisted_by
-                        .get(reference)
-                        .is_some_and(|adder| adder != submitter) =>
-                {
+                Change::RemoveBlocklist(reference) if foreign(&self.blocklisted_by, reference) => {
+                    Some(reference)
+                }
+                Change::RemoveKyc(reference) if foreign(&self.registered_by, reference) => {
                     Some(reference)
                 }
                 _ => None,
@@ -141,8 +151,15 @@ impl RegistryCache {
 
 /// The registry after `version` (a `registry.updated` entry on the ledger whose entries
 /// `lookup` finds), or the empty registry for `None`.
+///
+/// Only versions whose whole chain is finalized are cached (`is_pending` tells the entries
+/// ordered but not finalized): a chain through pending entries may be refused with its block,
+/// and a later entry with the same id and other content (ids name a submitter and nonce, not
+/// content) must not find the refused chain's version — who blocklisted a borrower would
+/// differ, and nodes that never saw the refused block would decide otherwise.
 pub fn registry_after(
     lookup: impl Fn(&EntryId) -> Result<Option<Arc<Entry>>, StoreError>,
+    is_pending: impl Fn(&EntryId) -> bool,
     version: Option<&Entry>,
     cache: &Mutex<RegistryCache>,
 ) -> Result<Arc<Version>, RegistryError> {
@@ -150,7 +167,9 @@ pub fn registry_after(
     let mut chain: Vec<Arc<Entry>> = Vec::new();
     let mut next = version.map(|e| Arc::new(e.clone()));
     let mut base = Arc::new(Version::default());
+    let mut through_pending = false;
     while let Some(entry) = next {
+        through_pending |= is_pending(&entry.header.id);
         if let Some(known) = cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -173,7 +192,9 @@ pub fn registry_after(
         registry.apply(&update_of(entry)?, &entry.header.submitter)?;
     }
     let registry = Arc::new(registry);
-    if let Some(version) = chain.first() {
+    if let Some(version) = chain.first()
+        && !through_pending
+    {
         cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -205,6 +205,12 @@ async fn each_member_sees_its_own_view_in_a_real_browser() {
         "{dom}"
     );
 
+    // Alerts: an honest consortium gives the regulator and the banks nothing to report.
+    let dom = page(&regulator, "alerts", "alerts-regulator");
+    assert!(dom.contains("No alerts"), "{dom}");
+    let dom = page(&outsider, "alerts", "alerts-bank-c");
+    assert!(dom.contains("No alerts"), "{dom}");
+
     // Every gateway serves the same console at /ui, to the certificate that reaches it.
     let response = member_client(dir, "bank-b", "auditor")
         .get(harness.url("bank-b", "/ui"))

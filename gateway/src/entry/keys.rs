@@ -118,14 +118,25 @@ pub fn load_view_keys(path: &Path, consortium_id: &str) -> Result<ViewKeyring, K
 }
 
 /// A regulator's keys at its gateway: its view keys and, when they include the master key,
-/// its auditor key (which opens every amount's decrypt handle, [`veil_node::audit`]).
+/// its auditor key (which opens every amount's decrypt handle, [`veil_node::audit`]), with the
+/// amounts it recovered so far.
 #[derive(Debug)]
 pub struct RegulatorKeys {
     /// The master or scoped view keys.
     pub keyring: ViewKeyring,
     /// The auditor key, derived once from the master key.
     pub auditor: Option<veil_crypto::auditor::AuditorSecretKey>,
+    /// Amounts recovered from decrypt handles (or found beyond the search bound), by entry id
+    /// and commitment label: a writer that garbles the regulator's groups costs one bounded
+    /// search per amount, once.
+    recovered: std::sync::Mutex<std::collections::HashMap<RecoveredKey, Option<u64>>>,
 }
+
+/// An amount of an entry: its id and commitment label.
+type RecoveredKey = ([u8; 16], String);
+
+/// Most recovered amounts remembered (then the memory starts again).
+const RECOVERED_LIMIT: usize = 65_536;
 
 impl RegulatorKeys {
     /// The keys of `keyring`.
@@ -133,7 +144,26 @@ impl RegulatorKeys {
         Self {
             auditor: keyring.auditor_key(),
             keyring,
+            recovered: std::sync::Mutex::default(),
         }
+    }
+
+    /// The amount recovered before for (`entry`, `label`), if any search was made.
+    pub fn recovered(&self, entry: [u8; 16], label: &str) -> Option<Option<u64>> {
+        self.recovered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(entry, label.to_owned()))
+            .copied()
+    }
+
+    /// Remembers the outcome of a search for (`entry`, `label`).
+    pub fn remember(&self, entry: [u8; 16], label: &str, value: Option<u64>) {
+        let mut recovered = self.recovered.lock().unwrap_or_else(|p| p.into_inner());
+        if recovered.len() >= RECOVERED_LIMIT {
+            recovered.clear();
+        }
+        recovered.insert((entry, label.to_owned()), value);
     }
 }
 

@@ -57,8 +57,11 @@ pub struct Finding {
     pub detail: String,
 }
 
+/// Most new discrete-log searches one opening of an entry makes (each up to about 60 ms for an
+/// amount beyond the bound): a writer cannot stall a regulator's gateway with many amounts.
+pub const MAX_SEARCHES: usize = 8;
+
 /// The plaintexts this gateway could decrypt from one entry.
-#[derive(Debug)]
 pub struct Opened {
     /// The entry.
     pub entry: Entry,
@@ -71,6 +74,18 @@ pub struct Opened {
     /// Amounts a regulator recovered from their decrypt handles ([`veil_node::audit`]) where
     /// its reader group failed it, by commitment label (amounts below 2³² fen).
     pub recovered: BTreeMap<String, u64>,
+}
+
+impl std::fmt::Debug for Opened {
+    /// Never the plaintexts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("id", &self.entry.header.id)
+            .field("height", &self.height)
+            .field("fields", &self.plaintexts.len())
+            .field("findings", &self.findings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Opened {
@@ -120,21 +135,19 @@ impl Opened {
                 });
             }
         }
-        if let Opener::Regulator(keys) = opener
-            && let Some(auditor) = &keys.auditor
-        {
-            opened.recover_amounts(genesis, auditor);
+        if let Opener::Regulator(keys) = opener {
+            opened.recover_amounts(genesis, keys);
         }
         opened
     }
 
-    /// Recovers, from their decrypt handles to `auditor`, the amounts whose openings this
-    /// regulator did not get (bounded discrete log: below 2³² fen).
-    fn recover_amounts(
-        &mut self,
-        genesis: &Genesis,
-        auditor: &veil_crypto::auditor::AuditorSecretKey,
-    ) {
+    /// Recovers, from their decrypt handles to the regulator's auditor key, the amounts whose
+    /// openings this regulator did not get (bounded discrete log: below 2³² fen). At most
+    /// [`MAX_SEARCHES`] new searches per entry; outcomes are remembered in `keys`.
+    fn recover_amounts(&mut self, genesis: &Genesis, keys: &crate::entry::keys::RegulatorKeys) {
+        let Some(auditor) = &keys.auditor else {
+            return;
+        };
         let Some(index) = genesis
             .regulators
             .iter()
@@ -156,9 +169,21 @@ impl Opened {
         ) else {
             return;
         };
+        let id = self.entry.header.id.0;
+        let mut searches = 0;
         for i in missing {
             let (label, commitment) = &self.entry.commitments[i];
-            if let Some(value) = auditor.vartime_decrypt_amount(commitment, &handles[i], None) {
+            let value = match keys.recovered(id, label) {
+                Some(known) => known,
+                None if searches < MAX_SEARCHES => {
+                    searches += 1;
+                    let value = auditor.vartime_decrypt_amount(commitment, &handles[i], None);
+                    keys.remember(id, label, value);
+                    value
+                }
+                None => None,
+            };
+            if let Some(value) = value {
                 self.recovered.insert(label.clone(), value);
             }
         }

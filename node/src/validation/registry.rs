@@ -29,6 +29,7 @@ impl Validator {
                 let update = registry::update_of(entry)?;
                 let previous = registry::registry_after(
                     |id| view.entry(id),
+                    |id| view.is_pending(id),
                     referenced.first().map(AsRef::as_ref),
                     &self.registry,
                 )?;

@@ -87,9 +87,9 @@ pub enum Rejection {
     /// fields (a regulator or a participant left out, an outsider added).
     #[error("reader groups: {0}")]
     Recipients(RecipientsError),
-    /// A registry update takes a borrower off the blocklist that another member blocklisted:
-    /// only the member that blocklisted a borrower may unblock it.
-    #[error("only the member that blocklisted a borrower may take it off the blocklist")]
+    /// A registry update takes a borrower off the blocklist (or the KYC registry) that another
+    /// member put it on: only that member may take it off.
+    #[error("only the member that put a borrower on a list may take it off")]
     BlocklistRemoval,
     /// A commitment lacks a valid decrypt handle to a regulator's auditor key: the regulator
     /// could not recover that amount whatever the reader groups hold.

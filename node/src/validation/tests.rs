@@ -723,7 +723,7 @@ fn a_view_key_publication_carries_its_keys_and_nothing_else() {
 }
 
 #[test]
-fn only_the_member_that_blocklisted_a_borrower_unblocks_it() {
+fn only_the_member_that_listed_a_borrower_takes_it_off() {
     use veil_circuits::screening::Change;
     let (consortium, validator, store) = screening::consortium();
     let (a, _, c) = screening::borrowers();
@@ -745,6 +745,14 @@ fn only_the_member_that_blocklisted_a_borrower_unblocks_it() {
         }
         other => panic!("{other:?}"),
     }
+    // Nor take a borrower member 0 registered off the KYC registry.
+    let mut unregistered = registry.clone();
+    let unregister = screening::update(&mut unregistered, vec![Change::RemoveKyc(a)]);
+    let foreign = consortium.registry_update(1, Some(first.header.id), &unregister);
+    assert_eq!(
+        rejected_in(&validator, &view, &foreign),
+        Rejection::BlocklistRemoval
+    );
     // Member 0, which blocklisted it, may.
     let own = consortium.registry_update(0, Some(first.header.id), &removal);
     validator.check(&own, &view).unwrap();

@@ -22,6 +22,9 @@ pub trait LedgerView: Sync {
     fn settled_by(&self, id: &EntryId) -> Result<Option<EntryId>, StoreError>;
     /// Whether any `registry.updated` entry exists.
     fn has_registry(&self) -> Result<bool, StoreError>;
+    /// Whether `id` is ordered but not finalized (earlier in the block being checked, or in
+    /// the mempool's order): what such an entry implies may be undone with its block.
+    fn is_pending(&self, id: &EntryId) -> bool;
     /// Whether regulator `regulator` has any `view_keys.published` entry.
     fn has_view_keys_of(&self, regulator: &str) -> Result<bool, StoreError>;
     /// The view key of `scope` regulator `regulator` published on the ledger, if any (the
@@ -67,11 +70,6 @@ impl<'a> PendingView<'a> {
         }
         self.pending.insert(entry.header.id, entry);
     }
-
-    /// Whether `id` is pending.
-    pub fn is_pending(&self, id: &EntryId) -> bool {
-        self.pending.contains_key(id)
-    }
 }
 
 impl LedgerView for PendingView<'_> {
@@ -92,6 +90,10 @@ impl LedgerView for PendingView<'_> {
             return Ok(Some(*settlement));
         }
         self.store.settled_by(id)
+    }
+
+    fn is_pending(&self, id: &EntryId) -> bool {
+        self.pending.contains_key(id)
     }
 
     fn has_registry(&self) -> Result<bool, StoreError> {

@@ -192,6 +192,17 @@ async function disclosures() {
   <table><tr><th>#</th><th>who</th><th>role</th><th>entry</th><th>fields</th><th>time</th></tr>${rowsHtml}</table>`;
 }
 
+async function alerts() {
+  const d = await api("/v1/alerts");
+  const rows = d.alerts || [];
+  if (rows.length === 0) {
+    return `<h1>Alerts</h1><p class="ok" id="alerts">No alerts: every entry this gateway is a recipient of opened and checked out.</p>`;
+  }
+  const rowsHtml = rows.map((a) => `<tr><td class="hash"><a href="#/entry/${encodeURIComponent(a.entry)}">${esc(a.entry)}</a></td><td>${esc(a.type)}</td><td>${esc(a.signer)}</td><td class="bad">${esc(a.finding)}</td><td>${esc(a.detail)}</td><td>${esc(a.height)}</td></tr>`).join("");
+  return `<h1>Alerts</h1><p class="bad" id="alerts">${rows.length} entr${rows.length === 1 ? "y" : "ies"} this gateway should read ${rows.length === 1 ? "is" : "are"} wrong. Each signed entry is kept as evidence against its signer (GET /v1/alerts).</p>
+  <table><tr><th>entry</th><th>type</th><th>signer</th><th>finding</th><th>where</th><th>height</th></tr>${rowsHtml}</table>`;
+}
+
 async function route() {
   const [path, query] = (location.hash.slice(1) || "/health").split("?");
   const params = new URLSearchParams(query || "");
@@ -205,6 +216,7 @@ async function route() {
     else if (parts[0] === "settlements") html = await settlements();
     else if (parts[0] === "chart") html = await chart();
     else if (parts[0] === "disclosures") html = await disclosures();
+    else if (parts[0] === "alerts") html = await alerts();
     else html = await health();
     main.innerHTML = html;
   } catch (error) {

@@ -11,7 +11,8 @@ use super::*;
 impl Builder<'_> {
     /// A `registry.updated` entry applying `update` to the current registry `current`
     /// (version `previous`, none if the registry is still empty). A borrower another member
-    /// blocklisted cannot be taken off the blocklist here (nodes refuse it too).
+    /// put on the blocklist or the KYC registry cannot be taken off it here (nodes refuse it
+    /// too).
     pub fn registry(
         &self,
         update: &RegistryUpdated,
@@ -58,13 +59,21 @@ impl Builder<'_> {
             ));
         }
         for change in &changes {
-            if let Change::RemoveBlocklist(reference) = change
-                && let Some(adder) = current.blocklisted_by.get(reference)
+            let (adder, list) = match change {
+                Change::RemoveBlocklist(reference) => {
+                    (current.blocklisted_by.get(reference), "the blocklist")
+                }
+                Change::RemoveKyc(reference) => {
+                    (current.registered_by.get(reference), "the KYC registry")
+                }
+                Change::AddKyc(_) | Change::AddBlocklist(_) => (None, ""),
+            };
+            if let Some(adder) = adder
                 && adder != self.member
             {
                 return Err(EntryError::invalid(format!(
-                    "a borrower to take off the blocklist was blocklisted by {adder}: only \
-                     {adder} may take it off"
+                    "a borrower to take off {list} was put on it by {adder}: only {adder} may \
+                     take it off"
                 )));
             }
         }
