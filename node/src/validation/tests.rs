@@ -993,3 +993,65 @@ fn an_entry_cannot_take_another_members_pending_id() {
         .check(&pending, &PendingView::new(&store))
         .unwrap();
 }
+
+/// A lying leader proposes a block with a registry chain through its own pending update P1
+/// (which blocklists c) and a removal U of c; the block is refused (a replay at its end). Later
+/// another member blocklists c, the liar re-submits P1's id with other content (P2), then the
+/// same R and U: U must be refused — the version checked with the refused block must not be
+/// remembered for R.
+#[test]
+fn a_refused_blocks_registry_chain_is_not_remembered() {
+    use veil_circuits::screening::{Change, Registry};
+    let (consortium, validator, store) = screening::consortium();
+    let (a, b, c) = screening::borrowers();
+    let d = screening::borrower(4);
+    let (registry, first) = screening::first_version(&consortium, vec![Change::AddKyc(a)]);
+    finalize(&store, 0, &[&first]);
+
+    // The refused block: P1 (liar: blocklist c, register d), R (register b), U (unblock c).
+    let mut lists = registry.clone();
+    let p1 = consortium.registry_update(
+        1,
+        Some(first.header.id),
+        &screening::update(&mut lists, vec![Change::AddKyc(d), Change::AddBlocklist(c)]),
+    );
+    let r = consortium.registry_update(
+        1,
+        Some(p1.header.id),
+        &screening::update(&mut lists, vec![Change::AddKyc(b)]),
+    );
+    let unblock = screening::update(&mut lists, vec![Change::RemoveBlocklist(c)]);
+    let u = consortium.registry_update(1, Some(r.header.id), &unblock);
+    let mut view = PendingView::new(&store);
+    view.push(Arc::new(p1.clone()));
+    view.push(Arc::new(r.clone()));
+    validator
+        .check(&u, &view)
+        .expect("the liar unblocks what it blocked");
+
+    // What is finalized instead: member 0 blocklists c; the liar's P2 takes P1's id (same
+    // nonce) with other content; then the same R.
+    let mut lists: Registry = registry.clone();
+    let h2 = consortium.registry_update(
+        0,
+        Some(first.header.id),
+        &screening::update(&mut lists, vec![Change::AddBlocklist(c)]),
+    );
+    let p2_update = screening::update(&mut lists, vec![Change::AddKyc(d)]);
+    let p2 = resign(
+        &consortium,
+        &consortium.registry_update(1, Some(h2.header.id), &p2_update),
+        |u| {
+            u.header.nonce = p1.header.nonce;
+            u.header.id = p1.header.id;
+        },
+    );
+    finalize(&store, 1, &[&h2]);
+    finalize(&store, 2, &[&p2]);
+    finalize(&store, 3, &[&r]);
+    // c is member 0's blocklisting now: the liar's U is refused.
+    assert_eq!(
+        rejected(&validator, &store, &u),
+        Rejection::BlocklistRemoval
+    );
+}
