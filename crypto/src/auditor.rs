@@ -231,75 +231,11 @@ fn amount_point(value: u64) -> RistrettoPoint {
     RistrettoPoint::mul_base(&Scalar::from(value))
 }
 
-/// Defines a public point type that keeps its canonical encoding next to the point.
-macro_rules! point_type {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq)]
-        pub struct $name {
-            point: RistrettoPoint,
-            compressed: CompressedRistretto,
-        }
-
-        impl $name {
-            fn from_point(point: RistrettoPoint) -> Self {
-                Self {
-                    point,
-                    compressed: point.compress(),
-                }
-            }
-
-            /// Decodes a slice of exactly 32 bytes.
-            pub fn from_slice(bytes: &[u8]) -> Result<Self, EncodingError> {
-                Self::from_bytes(&encoding::to_array(bytes)?)
-            }
-
-            /// Decodes hex.
-            pub fn from_hex(text: &str) -> Result<Self, EncodingError> {
-                Self::from_bytes(&encoding::from_hex_array(text)?)
-            }
-
-            /// The 32-byte compressed encoding.
-            pub fn to_bytes(&self) -> [u8; 32] {
-                self.compressed.to_bytes()
-            }
-
-            /// Lowercase hex of the encoding.
-            pub fn to_hex(&self) -> String {
-                encoding::to_hex(self.compressed.as_bytes())
-            }
-
-            /// The point.
-            pub fn point(&self) -> &RistrettoPoint {
-                &self.point
-            }
-
-            /// The compressed point.
-            pub fn compressed(&self) -> &CompressedRistretto {
-                &self.compressed
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({})", stringify!($name), self.to_hex())
-            }
-        }
-
-        impl core::hash::Hash for $name {
-            fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-                self.compressed.as_bytes().hash(state);
-            }
-        }
-
-        encoding::serde_as_hex!($name, 32);
-    };
-}
-
-point_type!(
+crate::point::point_type!(
     /// The auditor's public key `P = s⁻¹·B_blinding`: a Ristretto point other than the
     /// identity (for which every handle would be the identity and prove nothing).
-    AuditorPublicKey
+    AuditorPublicKey,
+    pub(crate)
 );
 
 impl AuditorPublicKey {
@@ -314,10 +250,11 @@ impl AuditorPublicKey {
     }
 }
 
-point_type!(
+crate::point::point_type!(
     /// A decrypt handle `D = r·P`: with the commitment `C = v·B + r·B_blinding` it forms the
     /// twisted-ElGamal ciphertext `(C, D)` of `v` under the auditor key `P`.
-    DecryptHandle
+    DecryptHandle,
+    pub(crate)
 );
 
 impl DecryptHandle {

@@ -46,6 +46,7 @@ pub mod fuzzing;
 pub mod keyed_hash;
 pub mod labels;
 pub mod pedersen;
+mod point;
 pub mod proof;
 pub mod range_proof;
 pub mod relation_proof;

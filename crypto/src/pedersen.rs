@@ -18,7 +18,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::VartimeMultiscalarMul;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::encoding::{self, EncodingError};
+use crate::encoding::EncodingError;
 
 /// Why a linear combination of openings is not a valid 64-bit opening.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,57 +49,18 @@ pub fn scalar_from_bytes(bytes: &[u8; 32]) -> Result<Scalar, EncodingError> {
     Option::from(Scalar::from_canonical_bytes(*bytes)).ok_or(EncodingError::NonCanonicalScalar)
 }
 
-/// A commitment: a valid Ristretto point, kept with its canonical encoding.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Commitment {
-    point: RistrettoPoint,
-    compressed: CompressedRistretto,
-}
+crate::point::point_type!(
+    /// A commitment: a valid Ristretto point, kept with its canonical encoding.
+    Commitment,
+    pub
+);
 
 impl Commitment {
-    /// Wraps a point.
-    pub fn from_point(point: RistrettoPoint) -> Self {
-        Self {
-            point,
-            compressed: point.compress(),
-        }
-    }
-
     /// Decodes a canonical compressed Ristretto point.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, EncodingError> {
         let compressed = CompressedRistretto(*bytes);
         let point = compressed.decompress().ok_or(EncodingError::InvalidPoint)?;
         Ok(Self { point, compressed })
-    }
-
-    /// Decodes a slice of exactly 32 bytes.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, EncodingError> {
-        Self::from_bytes(&encoding::to_array(bytes)?)
-    }
-
-    /// Decodes hex.
-    pub fn from_hex(text: &str) -> Result<Self, EncodingError> {
-        Self::from_bytes(&encoding::from_hex_array(text)?)
-    }
-
-    /// The 32-byte compressed encoding.
-    pub fn to_bytes(&self) -> [u8; 32] {
-        self.compressed.to_bytes()
-    }
-
-    /// Lowercase hex of the encoding.
-    pub fn to_hex(&self) -> String {
-        encoding::to_hex(self.compressed.as_bytes())
-    }
-
-    /// The point.
-    pub fn point(&self) -> &RistrettoPoint {
-        &self.point
-    }
-
-    /// The compressed point.
-    pub fn compressed(&self) -> &CompressedRistretto {
-        &self.compressed
     }
 
     /// `Σ coefficient·commitment + constant·B`, in variable time (commitments are public).
@@ -120,20 +81,6 @@ impl Commitment {
         opening.commit().compressed == self.compressed
     }
 }
-
-impl fmt::Debug for Commitment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Commitment({})", self.to_hex())
-    }
-}
-
-impl core::hash::Hash for Commitment {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.compressed.as_bytes().hash(state);
-    }
-}
-
-encoding::serde_as_hex!(Commitment, 32);
 
 /// The opening of a commitment: a 64-bit value and its blinding. Wiped on drop; `Debug`
 /// redacts both.
@@ -272,7 +219,7 @@ mod tests {
             Err(EncodingError::InvalidPoint)
         );
         // ℓ itself is not a canonical scalar.
-        let ell = encoding::from_hex_array::<32>(
+        let ell = crate::encoding::from_hex_array::<32>(
             "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
         )
         .unwrap();
