@@ -313,7 +313,9 @@ async fn a_lying_member_cannot_break_what_readers_and_regulators_rely_on() {
     )
     .await;
     assert_eq!(view["fields"]["amount"], 20_000, "{view}");
+    // What it could not read is flagged, not shown as an ordinary redaction.
     assert_eq!(view["fields"]["loan_id"]["redacted"], true, "{view}");
+    assert_eq!(view["fields"]["loan_id"]["alert"], "unopenable-group", "{view}");
     // The partner, whose wrap is intact, has nothing to report.
     let (_, view) = get_until_found(
         &clerk_b,

@@ -74,6 +74,9 @@ pub struct Opened {
     /// Amounts a regulator recovered from their decrypt handles ([`veil_node::audit`]) where
     /// its reader group failed it, by commitment label (amounts below 2³² fen).
     pub recovered: BTreeMap<String, u64>,
+    /// Fields this gateway was meant to read but could not, with why: views show them as an
+    /// alert, never as a plain redaction.
+    pub unreadable: BTreeMap<String, FindingKind>,
 }
 
 impl std::fmt::Debug for Opened {
@@ -100,6 +103,7 @@ impl Opened {
             .field_context(&genesis.consortium_id, &statement);
         let mut plaintexts = BTreeMap::new();
         let mut findings = Vec::new();
+        let mut unreadable = BTreeMap::new();
         for group in &entry.groups {
             let Some(key) = opener.key_for(group, &entry.header.period) else {
                 continue;
@@ -110,14 +114,20 @@ impl Opened {
                         plaintexts.insert(path, Zeroizing::new(plaintext.expose().clone()));
                     }
                 }
-                Err(error) => findings.push(Finding {
-                    kind: if error == veil_crypto::EnvelopeError::KeyCommitment {
+                Err(error) => {
+                    let kind = if error == veil_crypto::EnvelopeError::KeyCommitment {
                         FindingKind::KeyCommitment
                     } else {
                         FindingKind::UnopenableGroup
-                    },
-                    detail: group.paths().next().unwrap_or_default().to_owned(),
-                }),
+                    };
+                    for path in group.paths() {
+                        unreadable.insert(path.to_owned(), kind);
+                    }
+                    findings.push(Finding {
+                        kind,
+                        detail: group.paths().next().unwrap_or_default().to_owned(),
+                    });
+                }
             }
         }
         let mut opened = Self {
@@ -126,6 +136,7 @@ impl Opened {
             plaintexts,
             findings,
             recovered: BTreeMap::new(),
+            unreadable,
         };
         for (label, _) in &opened.entry.commitments {
             if opened.plaintexts.contains_key(label) && opened.opening(label).is_none() {
@@ -133,6 +144,9 @@ impl Opened {
                     kind: FindingKind::OpeningMismatch,
                     detail: label.clone(),
                 });
+                opened
+                    .unreadable
+                    .insert(label.clone(), FindingKind::OpeningMismatch);
             }
         }
         if let Opener::Regulator(keys) = opener {
@@ -303,12 +317,18 @@ pub fn view(
                 let may_see_commitment = policies
                     .can_read_commitment(principal, &resource)
                     .unwrap_or(false);
-                match commitment {
-                    Some(c) if may_see_commitment => {
-                        json!({"redacted": true, "commitment": c.to_hex()})
-                    }
-                    _ => json!({"redacted": true}),
+                let mut value = json!({"redacted": true});
+                if let Some(c) = commitment
+                    && may_see_commitment
+                {
+                    value["commitment"] = json!(c.to_hex());
                 }
+                // What the caller may read but this gateway could not: an alert, not a
+                // redaction (`GET /v1/alerts` holds the evidence).
+                if may_read && let Some(kind) = opened.unreadable.get(path) {
+                    value["alert"] = json!(kind.as_str());
+                }
+                value
             }
         };
         insert(&mut fields, path, value);
