@@ -117,7 +117,9 @@ impl LocalNode {
             Ok(_) => {
                 self.gossip.broadcast_entry(bytes);
                 match tokio::time::timeout(wait, waiter).await {
-                    Ok(Ok(receipt)) => Ok(receipt),
+                    Ok(Ok(Ok(receipt))) => Ok(receipt),
+                    // Made invalid by an entry ordered first (e.g. a registry update).
+                    Ok(Ok(Err(rejection))) => Err(LinkError::Rejected(rejection.code())),
                     Ok(Err(_)) => Err(LinkError::Unavailable("node stopping".into())),
                     Err(_) => Err(LinkError::Timeout),
                 }

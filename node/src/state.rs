@@ -221,6 +221,10 @@ impl VerifiedCache {
     }
 }
 
+/// What a submitter waiting for an entry hears: its receipt once finalized, or why this node
+/// dropped it from its mempool.
+pub type Outcome = Result<Receipt, Rejection>;
+
 /// Shared node state.
 pub struct NodeState {
     /// The consortium genesis.
@@ -235,7 +239,7 @@ pub struct NodeState {
     pub metrics: NodeMetrics,
     mempool: Mutex<Mempool>,
     verified: VerifiedEntries,
-    waiters: Mutex<HashMap<EntryId, Vec<oneshot::Sender<Receipt>>>>,
+    waiters: Mutex<HashMap<EntryId, Vec<oneshot::Sender<Outcome>>>>,
     peers: Mutex<HashMap<String, PeerStatus>>,
     halted: Mutex<Option<String>>,
 }
@@ -364,8 +368,9 @@ impl NodeState {
         Ok(entry)
     }
 
-    /// A receiver that resolves when `id` is finalized.
-    pub fn wait_for(&self, id: EntryId) -> oneshot::Receiver<Receipt> {
+    /// A receiver that resolves when `id` is finalized, or when this node drops it from its
+    /// mempool as invalid (another entry ordered first made it stale).
+    pub fn wait_for(&self, id: EntryId) -> oneshot::Receiver<Outcome> {
         let (sender, receiver) = oneshot::channel();
         lock(&self.waiters).entry(id).or_default().push(sender);
         receiver
@@ -381,9 +386,16 @@ impl NodeState {
         lock(&self.mempool).candidates(exclude, max_entries, max_bytes)
     }
 
-    /// Drops entries from the mempool (found invalid when proposing).
-    pub fn drop_pending(&self, ids: impl IntoIterator<Item = EntryId>) {
-        lock(&self.mempool).remove(ids);
+    /// Drops entries from the mempool (found invalid when proposing), and tells whoever waits
+    /// for them why, so a submitter hears of it at once rather than at its timeout.
+    pub fn drop_pending(&self, invalid: Vec<(EntryId, Rejection)>) {
+        lock(&self.mempool).remove(invalid.iter().map(|(id, _)| *id));
+        let mut waiters = lock(&self.waiters);
+        for (id, rejection) in invalid {
+            for waiter in waiters.remove(&id).unwrap_or_default() {
+                let _ = waiter.send(Err(rejection.clone()));
+            }
+        }
     }
 
     /// Marks a digest as statelessly valid (verified while checking a block).
@@ -427,11 +439,11 @@ impl NodeState {
         let mut waiters = lock(&self.waiters);
         for id in ids {
             for waiter in waiters.remove(id).unwrap_or_default() {
-                let _ = waiter.send(Receipt {
+                let _ = waiter.send(Ok(Receipt {
                     id: *id,
                     height,
                     block,
-                });
+                }));
             }
         }
     }
@@ -463,5 +475,36 @@ impl NodeState {
     /// Entries waiting in the mempool.
     pub fn mempool_len(&self) -> usize {
         lock(&self.mempool).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+    use crate::testkit::TestConsortium;
+
+    /// An entry a proposer drops as stale (an entry ordered first superseded what it builds
+    /// on) is answered at once with why, not left to its submitter's timeout.
+    #[test]
+    fn a_dropped_entrys_waiter_hears_why() {
+        let consortium = TestConsortium::new(3, 41, 40_400);
+        use commonware_runtime::Runner as _;
+        commonware_runtime::deterministic::Runner::default().start(|context| async move {
+            let state = NodeState::new(
+                Validator::new(consortium.genesis.clone()).unwrap(),
+                "bank-a".into(),
+                Arc::new(MemoryStore::new()),
+                NodeMetrics::register(&context),
+            );
+            let dropped = EntryId([1; 16]);
+            let finalized = EntryId([2; 16]);
+            let dropped_waiter = state.wait_for(dropped);
+            let finalized_waiter = state.wait_for(finalized);
+            state.drop_pending(vec![(dropped, Rejection::StaleRegistry)]);
+            state.finalized(7, [9; 32], &[finalized]);
+            assert_eq!(dropped_waiter.await.unwrap(), Err(Rejection::StaleRegistry));
+            assert_eq!(finalized_waiter.await.unwrap().unwrap().height, 7);
+        });
     }
 }

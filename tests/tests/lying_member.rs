@@ -315,7 +315,10 @@ async fn a_lying_member_cannot_break_what_readers_and_regulators_rely_on() {
     assert_eq!(view["fields"]["amount"], 20_000, "{view}");
     // What it could not read is flagged, not shown as an ordinary redaction.
     assert_eq!(view["fields"]["loan_id"]["redacted"], true, "{view}");
-    assert_eq!(view["fields"]["loan_id"]["alert"], "unopenable-group", "{view}");
+    assert_eq!(
+        view["fields"]["loan_id"]["alert"], "unopenable-group",
+        "{view}"
+    );
     // The partner, whose wrap is intact, has nothing to report.
     let (_, view) = get_until_found(
         &clerk_b,
@@ -460,13 +463,24 @@ async fn a_lying_member_cannot_break_what_readers_and_regulators_rely_on() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let chain: Vec<Entry> = node_a
-        .entries_by_type("registry.updated", None, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| Entry::decode(&s.bytes).unwrap())
-        .collect();
+    let blocklisting = body["id"].as_str().unwrap().to_owned();
+    // bank-a's node may be a block behind bank-c's.
+    let chain: Vec<Entry> = eventually(
+        Duration::from_secs(20),
+        "bank-a's node to have bank-c's blocklisting",
+        || async {
+            let chain: Vec<Entry> = node_a
+                .entries_by_type("registry.updated", None, 100)
+                .await
+                .unwrap()
+                .iter()
+                .map(|s| Entry::decode(&s.bytes).unwrap())
+                .collect();
+            (chain.last().map(|e| e.header.id.to_hex()) == Some(blocklisting.clone()))
+                .then_some(chain)
+        },
+    )
+    .await;
     let mut current = veil_node::registry::replay(chain.iter()).unwrap();
     current.blocklisted_by.clear();
     let update: veil_gateway::entry::request::RegistryUpdated = serde_json::from_value(json!({

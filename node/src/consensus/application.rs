@@ -114,7 +114,7 @@ impl LedgerApplication {
                 }
                 Err(ValidationError::Rejected(rejection)) => {
                     tracing::debug!(id = %entry.header.id, %rejection, "dropping entry from the mempool");
-                    invalid.push(entry.header.id);
+                    invalid.push((entry.header.id, rejection));
                 }
                 Err(ValidationError::Store(error)) => {
                     self.state
