@@ -2,9 +2,9 @@
 //! committed amounts, which are personal data, and the public shape nodes check.
 //!
 //! A field path is either fixed (`principal`, `borrower.name`) or per bank
-//! (`funding.<bank>`). Every committed field is encrypted as its Pedersen opening
-//! (`{"value", "blinding"}`) and also appears, by the same label, among the entry's public
-//! commitments.
+//! (`funding.<bank>`). Every committed field is encrypted as its Pedersen opening (40 bytes,
+//! `u64_be(value) || blinding`, `veil_crypto::Opening::to_plaintext`) and also appears, by the
+//! same label, among the entry's public commitments.
 
 use core::fmt;
 
