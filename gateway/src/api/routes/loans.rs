@@ -17,7 +17,7 @@ use crate::api::problem::Problem;
     path = "/v1/loans/{loan_id}", tag = "loans",
     params(
         ("loan_id" = String, Path, min_length = 1, max_length = 64, description = "The loan's business id (1 to 64 characters)"),
-        ("originator" = Option<String>, Query, description = "The member that originated the loan (loans are identified by originator and business id); defaults to the caller's own bank, else the only loan of that id the caller's gateway sees"),
+        ("originator" = Option<String>, Query, pattern = "^[a-z][a-z0-9-]{0,31}$", description = "The member that originated the loan (loans are identified by originator and business id); defaults to the caller's own bank, else the only loan of that id the caller's gateway sees"),
         ("min_height" = Option<u64>, Query, minimum = 0, description = "Wait (up to 5 s) until this gateway's node has finalized this height and indexed its loans (e.g. the height the loan's write answered with); 409 (type behind) if it does not"),
     ),
     responses(
