@@ -341,7 +341,10 @@ pub fn check_loan(
             )));
         }
         if participant.share_bps == 0 {
-            return Err(EntryError::invalid("every share must be positive"));
+            return Err(EntryError::invalid(format!(
+                "{}'s share must be positive (a participant with no share takes no part)",
+                participant.bank
+            )));
         }
         banks.push(&participant.bank);
     }
@@ -378,6 +381,11 @@ pub fn check_loan(
     }
     amount("principal", loan.principal, genesis)?;
     for (bank, funded) in &loan.funding {
+        if *funded == 0 {
+            return Err(EntryError::invalid(format!(
+                "{bank}'s funding must be positive (every participant funds its share)"
+            )));
+        }
         amount(&format!("funding.{bank}"), *funded, genesis)?;
     }
     if loan.annual_rate_bps > genesis.params.rate_cap_bps {
@@ -502,5 +510,29 @@ mod tests {
         assert!(parse(br#"{"type":"loan.deleted","fields":{}}"#).is_err());
         assert!(parse(br#"{"type":"loan.repaid","fields":{"loan_id":"L","period":"2026-11","amount":-1,"principal_part":1,"interest_part":0}}"#).is_err());
         assert!(parse(b"not json").is_err());
+    }
+
+    #[test]
+    fn a_participant_without_a_share_or_funding_is_named() {
+        let consortium = veil_node::testkit::TestConsortium::new(2, 6, 41_100);
+        let loan = |share_b: u64, funding_b: u64| {
+            let body = serde_json::json!({"type": "loan.originated", "fields": {
+                "loan_id": "L-1",
+                "borrower": {"name": "Li Na", "national_id": "110101199205051234", "phone": "1"},
+                "principal": 1000, "annual_rate_bps": 100, "term_days": 30,
+                "participants": [{"bank": "bank-a", "share_bps": 10_000 - share_b},
+                                 {"bank": "bank-b", "share_bps": share_b}],
+                "funding": {"bank-a": 1000 - funding_b, "bank-b": funding_b},
+            }});
+            match parse(&serde_json::to_vec(&body).unwrap()).unwrap() {
+                Request::LoanOriginated(loan) => loan,
+                _ => unreachable!(),
+            }
+        };
+        assert!(check_loan(&loan(5000, 500), "bank-a", &consortium.genesis).is_ok());
+        let error = check_loan(&loan(0, 500), "bank-a", &consortium.genesis).unwrap_err();
+        assert!(error.to_string().contains("bank-b's share"), "{error}");
+        let error = check_loan(&loan(5000, 0), "bank-a", &consortium.genesis).unwrap_err();
+        assert!(error.to_string().contains("bank-b's funding"), "{error}");
     }
 }
