@@ -7,7 +7,8 @@
 //!    version, policy hash). The node's validation refuses each one.
 //! 3. **Reader side**: what nodes cannot check, because they cannot decrypt — every bit of
 //!    every nonce, ciphertext, field path, encapsulated key and wrapped key, re-signed. The
-//!    recipient's opening of that group fails for each one, so the gateway never shows it.
+//!    recipient's opening of that group fails for each one, so the gateway never shows it, and
+//!    a recipient's gateway records the entry as a finding (an alert with the signed entry).
 //! 4. **Recipients and regulators' handles** (re-signed): every group re-wrapped to another
 //!    set — each wrap dropped, duplicated, or addressed to every other member or regulator key,
 //!    every bit of every wrap's recipient key, every pair of groups merged — and every bit of
@@ -49,6 +50,10 @@ fn unsigned(entry: &Entry) -> UnsignedEntry {
 
 struct Setup {
     consortium: TestConsortium,
+    /// The regulator's keys as its gateway holds them (master view key, auditor key).
+    regulator: veil_gateway::entry::keys::RegulatorKeys,
+    /// Calls of [`Setup::unreadable_and_flagged`] so far.
+    calls: std::cell::Cell<usize>,
     /// The regulator's scoped secret view keys of 2026-11 (one per field class).
     regulator_keys: Vec<veil_crypto::EncryptionSecretKey>,
     validator: Validator,
@@ -75,8 +80,15 @@ impl Setup {
         let validator = Validator::new(consortium.genesis.clone()).unwrap();
         let loan = consortium.loan(0, 1, 480_000, &[(1, 5000), (2, 2500)]);
         let repayment = consortium.repayment(&loan, 45_001, "2026-11");
+        let regulator =
+            veil_gateway::entry::keys::RegulatorKeys::new(veil_crypto::ViewKeyring::Master {
+                consortium_id: consortium.genesis.consortium_id.clone(),
+                key: regulator.master,
+            });
         Self {
             consortium,
+            regulator,
+            calls: std::cell::Cell::new(0),
             regulator_keys,
             validator,
             store: MemoryStore::new(),
@@ -103,6 +115,35 @@ impl Setup {
             .expect("submitter")
             .signing;
         entry.sign(signer)
+    }
+
+    /// Whether some recipient's gateway (a member's or the regulator's) records a finding
+    /// about `entry` — what becomes an alert with the signed entry as evidence, rather than a
+    /// silent redaction.
+    fn flagged(&self, entry: &Entry) -> bool {
+        use veil_gateway::entry::keys::Opener;
+        use veil_gateway::entry::reader::Opened;
+        let genesis = &self.consortium.genesis;
+        let found = |opener: &Opener<'_>| {
+            !Opened::open(entry.clone(), 1, genesis, opener)
+                .findings
+                .is_empty()
+        };
+        self.consortium
+            .members
+            .iter()
+            .any(|m| found(&Opener::Member(&m.encryption)))
+            || found(&Opener::Regulator(&self.regulator))
+    }
+
+    /// Asserts that no recipient opens `entry` any more and that a recipient's gateway records
+    /// it as a finding.
+    fn unreadable_and_flagged(&self, entry: Entry, what: &str) {
+        assert!(!self.opens(&entry), "{what}");
+        assert!(
+            self.flagged(&entry),
+            "{what}: no recipient records an alert"
+        );
     }
 
     /// Whether every recipient (the members and the regulator) still opens every group of
@@ -235,13 +276,13 @@ fn what_nodes_cannot_decrypt_no_recipient_opens_after_a_flip() {
                 *counts.entry("nonce").or_default() += each_flip(&field.nonce, 1, |flipped| {
                     let mut tampered = unsigned(entry);
                     tampered.groups[g].fields[f].nonce = flipped.try_into().expect("nonce");
-                    assert!(!setup.opens(&setup.resign(tampered)), "nonce");
+                    setup.unreadable_and_flagged(setup.resign(tampered), "nonce");
                 });
                 *counts.entry("ciphertext").or_default() +=
                     each_flip(&field.ciphertext, 1, |flipped| {
                         let mut tampered = unsigned(entry);
                         tampered.groups[g].fields[f].ciphertext = flipped;
-                        assert!(!setup.opens(&setup.resign(tampered)), "ciphertext");
+                        setup.unreadable_and_flagged(setup.resign(tampered), "ciphertext");
                     });
                 *counts.entry("field path").or_default() +=
                     each_flip(field.path.as_bytes(), 1, |flipped| {
@@ -250,7 +291,7 @@ fn what_nodes_cannot_decrypt_no_recipient_opens_after_a_flip() {
                         };
                         let mut tampered = unsigned(entry);
                         tampered.groups[g].fields[f].path = path;
-                        assert!(!setup.opens(&setup.resign(tampered)), "field path");
+                        setup.unreadable_and_flagged(setup.resign(tampered), "field path");
                     });
             }
             for w in 0..base.groups[g].wrapped_keys.len() {
@@ -259,14 +300,14 @@ fn what_nodes_cannot_decrypt_no_recipient_opens_after_a_flip() {
                     each_flip(&wrap.enc, 1, |flipped| {
                         let mut tampered = unsigned(entry);
                         tampered.groups[g].wrapped_keys[w].enc = flipped.try_into().expect("enc");
-                        assert!(!setup.opens(&setup.resign(tampered)), "enc");
+                        setup.unreadable_and_flagged(setup.resign(tampered), "enc");
                     });
                 *counts.entry("wrapped key").or_default() +=
                     each_flip(&wrap.ciphertext, 1, |flipped| {
                         let mut tampered = unsigned(entry);
                         tampered.groups[g].wrapped_keys[w].ciphertext =
                             flipped.try_into().expect("wrap");
-                        assert!(!setup.opens(&setup.resign(tampered)), "wrapped key");
+                        setup.unreadable_and_flagged(setup.resign(tampered), "wrapped key");
                     });
             }
         }
@@ -274,20 +315,20 @@ fn what_nodes_cannot_decrypt_no_recipient_opens_after_a_flip() {
         *counts.entry("aad: entry id").or_default() += each_flip(&base.header.id.0, 1, |flipped| {
             let mut tampered = unsigned(entry);
             tampered.header.id.0 = flipped.try_into().expect("16 bytes");
-            assert!(!setup.opens(&setup.resign(tampered)), "aad entry id");
+            setup.unreadable_and_flagged(setup.resign(tampered), "aad entry id");
         });
         *counts.entry("aad: policy hash").or_default() +=
             each_flip(&base.header.policy_hash, 1, |flipped| {
                 let mut tampered = unsigned(entry);
                 tampered.header.policy_hash = flipped.try_into().expect("32 bytes");
-                assert!(!setup.opens(&setup.resign(tampered)), "aad policy hash");
+                setup.unreadable_and_flagged(setup.resign(tampered), "aad policy hash");
             });
         *counts.entry("aad: schema version").or_default() +=
             each_flip(&base.header.schema_version.to_be_bytes(), 1, |flipped| {
                 let mut tampered = unsigned(entry);
                 tampered.header.schema_version =
                     u16::from_be_bytes(flipped.try_into().expect("2 bytes"));
-                assert!(!setup.opens(&setup.resign(tampered)), "aad schema version");
+                setup.unreadable_and_flagged(setup.resign(tampered), "aad schema version");
             });
     }
     let total: usize = counts.values().sum();
