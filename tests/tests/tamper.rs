@@ -137,13 +137,18 @@ impl Setup {
     }
 
     /// Asserts that no recipient opens `entry` any more and that a recipient's gateway records
-    /// it as a finding.
+    /// it as a finding (every 7th call in CI, each opening the entry as every recipient's
+    /// gateway does; every call with `VEIL_TAMPER_FULL=1`).
     fn unreadable_and_flagged(&self, entry: Entry, what: &str) {
         assert!(!self.opens(&entry), "{what}");
-        assert!(
-            self.flagged(&entry),
-            "{what}: no recipient records an alert"
-        );
+        let call = self.calls.get();
+        self.calls.set(call + 1);
+        if call.is_multiple_of(range_stride()) {
+            assert!(
+                self.flagged(&entry),
+                "{what}: no recipient records an alert"
+            );
+        }
     }
 
     /// Whether every recipient (the members and the regulator) still opens every group of
