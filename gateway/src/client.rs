@@ -158,3 +158,140 @@ async fn answer(
     }
     Ok(body)
 }
+
+/// What [`audit_disclosures`] found: a member gateway's disclosure log checked, record by
+/// record, against the anchors of that member on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DisclosureAudit {
+    /// The member whose log was checked.
+    pub member: String,
+    /// Records read from its gateway.
+    pub records: u64,
+    /// Anchors read from the ledger (through the auditor's own gateway).
+    pub anchors: u64,
+    /// Whether the log is one unbroken hash chain from sequence 1.
+    pub chain_verified: bool,
+    /// Whether every anchor names a record of the log with exactly its hash.
+    pub anchors_verified: bool,
+    /// The latest anchor, if any: records after it are not anchored yet.
+    pub latest_anchor: Option<crate::service::store::AnchorRecord>,
+    /// Records after the latest anchor (all of them if there is none).
+    pub unanchored: u64,
+    /// Whether the oldest unanchored record is older (by its own time) than the longest
+    /// interval a gateway may wait to anchor ([`ANCHOR_OVERDUE_MS`]): a gateway that stopped
+    /// anchoring.
+    pub overdue: bool,
+    /// The anchors the log disagrees with (a dropped record has `found: null`).
+    pub mismatches: Vec<crate::service::store::AnchorMismatch>,
+}
+
+impl DisclosureAudit {
+    /// Whether the log passed: an unbroken chain that agrees with every anchor, anchored in
+    /// time.
+    pub fn passed(&self) -> bool {
+        self.chain_verified && self.anchors_verified && !self.overdue
+    }
+}
+
+/// How old (ms) an unanchored record may be before [`DisclosureAudit::overdue`]: the longest
+/// anchoring interval (a day) and ten minutes for the anchor to be finalized.
+pub const ANCHOR_OVERDUE_MS: u64 = 86_400_000 + 600_000;
+
+/// Checks `member`'s disclosure log, read from its gateway at `member_url`, against the
+/// member's anchors on the ledger, read from the auditor's own gateway at `own_url` (so the
+/// member's gateway cannot choose them): the whole log must be one hash chain from sequence 1
+/// and hold, at each anchored sequence, a record with the anchored hash. A log truncated or
+/// rewritten after an anchor fails, whatever its gateway says of itself. `client` acts as a
+/// regulator (both gateways serve these reads to regulators only).
+///
+/// # Errors
+/// [`ClientError`] if a gateway does not answer, refuses, or answers with something that is
+/// not a page of records or anchors.
+pub async fn audit_disclosures(
+    client: &reqwest::Client,
+    member_url: &str,
+    own_url: &str,
+    member: &str,
+) -> Result<DisclosureAudit, ClientError> {
+    use crate::service::store::{AnchorMismatch, AnchorRecord, Disclosure, verify_chain};
+    const PAGE: usize = 1000;
+    let malformed = |url: &str, what: &str| ClientError::Directory(format!("{url}: {what}"));
+
+    let mut anchors: Vec<AnchorRecord> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{own_url}/v1/disclosures/anchors?member={member}&limit={PAGE}");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page = get_json(client, &url).await?;
+        let items: Vec<AnchorRecord> = serde_json::from_value(page["anchors"].clone())
+            .map_err(|_| malformed(&url, "not a page of anchors"))?;
+        anchors.extend(items.into_iter().filter(|a| a.member == member));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    anchors.sort_by_key(|a| a.sequence);
+
+    let mut audit = DisclosureAudit {
+        member: member.to_owned(),
+        records: 0,
+        anchors: anchors.len() as u64,
+        chain_verified: true,
+        anchors_verified: true,
+        latest_anchor: anchors.last().cloned(),
+        unanchored: 0,
+        overdue: false,
+        mismatches: Vec::new(),
+    };
+    let anchored_through = anchors.last().map_or(0, |a| a.sequence);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut previous = crate::service::store::genesis_disclosure_hash();
+    let mut next = 1u64;
+    loop {
+        let url = format!("{member_url}/v1/disclosures?from={next}&limit={PAGE}");
+        let page = get_json(client, &url).await?;
+        if page["gateway"].as_str() != Some(member) {
+            return Err(malformed(&url, "not this member's gateway"));
+        }
+        let records: Vec<Disclosure> = serde_json::from_value(page["records"].clone())
+            .map_err(|_| malformed(&url, "not a page of disclosures"))?;
+        let Some(first) = records.first() else { break };
+        if first.sequence != next || !verify_chain(&records, &previous) {
+            audit.chain_verified = false;
+        }
+        audit
+            .mismatches
+            .extend(crate::service::store::anchor_mismatches(&records, &anchors));
+        audit.records += records.len() as u64;
+        for record in records.iter().filter(|r| r.sequence > anchored_through) {
+            audit.unanchored += 1;
+            audit.overdue |= now_ms.saturating_sub(record.time_ms) > ANCHOR_OVERDUE_MS;
+        }
+        next = first.sequence.saturating_add(records.len() as u64);
+        previous = records.last().map_or(previous, |r| r.hash.clone());
+        if records.len() < PAGE {
+            break;
+        }
+    }
+    // Anchored records the log no longer has: it was truncated.
+    audit
+        .mismatches
+        .extend(
+            anchors
+                .iter()
+                .filter(|a| a.sequence >= next)
+                .map(|a| AnchorMismatch {
+                    sequence: a.sequence,
+                    anchored: a.head.clone(),
+                    found: None,
+                    entry: a.entry.clone(),
+                }),
+        );
+    audit.anchors_verified = audit.mismatches.is_empty();
+    Ok(audit)
+}

@@ -9,6 +9,8 @@
 //!   is refused ([`validation::Rejection`], with a stable [`validation::RejectionCode`]).
 //! - [`registry`]: the screening registry as the chain of `registry.updated` entries.
 //! - [`view_keys`]: regulators' view keys published on the ledger (`view_keys.published`).
+//! - [`anchor`]: member gateways' disclosure-log heads anchored on the ledger
+//!   (`disclosures.anchored`).
 //! - [`consensus`]: the commonware wiring (application, finalized-block applier, gossip).
 //! - [`store`]: the `Store` trait, RocksDB and in-memory implementations.
 //! - [`genesis`]: the consortium's members, keys and parameters.
@@ -17,7 +19,7 @@
 //!
 //! Dependencies between modules point one way, each layer using only those before it (no
 //! module imports one that imports it back): `genesis`, `ledger`, `tls` ← `store`, `mempool` ←
-//! `registry`, `view_keys` ← `validation` ← `state` ← `consensus` ← `config`, `runner`, `link` ←
+//! `registry`, `view_keys`, `anchor` ← `validation` ← `state` ← `consensus` ← `config`, `runner`, `link` ←
 //! `api` ← `process`. `testkit` and `fuzzing` serve tests and may use any of them.
 //!
 //! Invariants: an entry is in a proposed block only if it passed validation; a node votes
@@ -30,6 +32,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod anchor;
 pub mod api;
 pub mod audit;
 pub mod config;

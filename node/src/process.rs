@@ -301,9 +301,16 @@ pub async fn start(
     let router = crate::api::router(local.clone(), Arc::new(move || metrics_context.encode()));
     let stopped = context.stopped();
     let api_handle = context.child("api_server").spawn(move |_| async move {
-        tls::serve(listener, tls_config, router, async move {
-            let _ = stopped.await;
-        })
+        // A stopping node finalizes nothing more: waiting submissions are cut off soon.
+        tls::serve(
+            listener,
+            tls_config,
+            router,
+            async move {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(2),
+        )
         .await;
     });
 

@@ -61,7 +61,9 @@ pub fn participants(kind: EntryType, entry: &Entry, loan: Option<&Entry>) -> Vec
             None => return Vec::new(),
         },
         EntryType::SettlementClosed => (&entry.commitments, "due"),
-        EntryType::RegistryUpdated | EntryType::ViewKeysPublished => return Vec::new(),
+        EntryType::RegistryUpdated
+        | EntryType::ViewKeysPublished
+        | EntryType::DisclosuresAnchored => return Vec::new(),
     };
     per_bank(commitments, prefix)
         .into_iter()

@@ -71,7 +71,9 @@ fn test_participants(kind: EntryType, commitments: &[(String, Commitment)]) -> V
         EntryType::LoanOriginated => "share",
         EntryType::LoanRepaid => "allocations",
         EntryType::SettlementClosed => "due",
-        EntryType::RegistryUpdated | EntryType::ViewKeysPublished => return Vec::new(),
+        EntryType::RegistryUpdated
+        | EntryType::ViewKeysPublished
+        | EntryType::DisclosuresAnchored => return Vec::new(),
     };
     proof_plan::per_bank(commitments, prefix)
         .into_iter()

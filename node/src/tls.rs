@@ -448,18 +448,24 @@ pub fn reloading(
 
 /// Serves `router` over mutual TLS on `listener` until `shutdown` resolves, with the latest
 /// configuration `config` holds. Each request carries the client's [`Identity`] as an
-/// extension; connections whose certificate names no identity are closed.
+/// extension; connections whose certificate names no identity are closed. Once `shutdown`
+/// resolves, requests in flight have `grace` to finish and idle connections close; when this
+/// returns, no connection is left.
 pub async fn serve(
     listener: TcpListener,
     config: tokio::sync::watch::Receiver<Arc<ServerTls>>,
     router: axum::Router,
     shutdown: impl Future<Output = ()> + Send,
+    grace: Duration,
 ) {
     tokio::pin!(shutdown);
+    let (closing, closing_receiver) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
         let Ok((stream, peer)) = accepted else {
             continue;
@@ -467,9 +473,28 @@ pub async fn serve(
         let tls = config.borrow().clone();
         let acceptor = TlsAcceptor::from(tls.config.clone());
         let router = router.clone();
-        tokio::spawn(async move {
-            serve_connection(acceptor, tls.verifier.clone(), stream, peer, router).await;
+        let closing = closing_receiver.clone();
+        connections.spawn(async move {
+            serve_connection(
+                acceptor,
+                tls.verifier.clone(),
+                stream,
+                peer,
+                router,
+                closing,
+            )
+            .await;
         });
+    }
+    drop(listener);
+    // Requests in flight finish; idle keep-alive connections close at once. Whatever is still
+    // running after `grace` is cut off, so that once this returns no connection holds the
+    // router (and what its state holds: stores, locks).
+    let _ = closing.send(true);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, drained).await.is_err() {
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
     }
 }
 
@@ -479,6 +504,7 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     router: axum::Router,
+    mut closing: tokio::sync::watch::Receiver<bool>,
 ) {
     let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
         tracing::debug!(%peer, "TLS handshake failed");
@@ -513,9 +539,21 @@ async fn serve_connection(
     );
     let service = hyper_util::service::TowerToHyperService::new(service);
     let io = hyper_util::rt::TokioIo::new(crate::problem::ProblemFraming::new(tls));
-    let _ = hyper::server::conn::http1::Builder::new()
+    let connection = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(15))
-        .serve_connection(io, service)
-        .await;
+        .serve_connection(io, service);
+    tokio::pin!(connection);
+    let closed = async move {
+        // The guard `wait_for` returns is not `Send`: drop it at once.
+        let _ = closing.wait_for(|closing| *closing).await.is_ok();
+    };
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = closed => {
+            // Finish the request in flight, if any, then close.
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }

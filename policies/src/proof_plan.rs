@@ -268,9 +268,11 @@ pub fn plan<T: Committed>(
                 });
             }
         }
-        // No amounts: the registry's statement, a publication's view keys, are their circuit
-        // data, checked by nodes.
-        EntryType::RegistryUpdated | EntryType::ViewKeysPublished => {}
+        // No amounts: the registry's statement, a publication's view keys, an anchored log
+        // head, are their circuit data, checked by nodes.
+        EntryType::RegistryUpdated
+        | EntryType::ViewKeysPublished
+        | EntryType::DisclosuresAnchored => {}
     }
     Ok(ProofPlan { range, relations })
 }

@@ -23,16 +23,22 @@ pub enum EntryType {
     /// by that regulator, signed with its genesis signing key; never by a member). Its keys
     /// are public and travel in the entry's circuit-data slot; it has no fields.
     ViewKeysPublished,
+    /// A member gateway's disclosure-log head, anchored on the ledger (submitted by that
+    /// member, signed with its signing key): the sequence number and hash of the log's last
+    /// record, in the entry's circuit-data slot; it has no fields. Readers check the log
+    /// against every anchor, so a record dropped or rewritten after it was anchored shows.
+    DisclosuresAnchored,
 }
 
 impl EntryType {
     /// Every entry type.
-    pub const ALL: [EntryType; 5] = [
+    pub const ALL: [EntryType; 6] = [
         EntryType::LoanOriginated,
         EntryType::LoanRepaid,
         EntryType::SettlementClosed,
         EntryType::RegistryUpdated,
         EntryType::ViewKeysPublished,
+        EntryType::DisclosuresAnchored,
     ];
 
     /// The wire name, e.g. `loan.originated`.
@@ -43,6 +49,7 @@ impl EntryType {
             Self::SettlementClosed => "settlement.closed",
             Self::RegistryUpdated => "registry.updated",
             Self::ViewKeysPublished => "view_keys.published",
+            Self::DisclosuresAnchored => "disclosures.anchored",
         }
     }
 
@@ -63,7 +70,7 @@ impl EntryType {
             Self::LoanRepaid => LOAN_REPAID,
             Self::SettlementClosed => SETTLEMENT_CLOSED,
             Self::RegistryUpdated => REGISTRY_UPDATED,
-            Self::ViewKeysPublished => &[],
+            Self::ViewKeysPublished | Self::DisclosuresAnchored => &[],
         }
     }
 
@@ -84,6 +91,8 @@ impl EntryType {
             Self::RegistryUpdated => ReferenceRule::AtMostOne(EntryType::RegistryUpdated),
             // The same regulator's publication it follows (none for its first).
             Self::ViewKeysPublished => ReferenceRule::AtMostOne(EntryType::ViewKeysPublished),
+            // Anchors stand alone: readers check every one against the log.
+            Self::DisclosuresAnchored => ReferenceRule::None,
         }
     }
 

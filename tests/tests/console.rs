@@ -199,6 +199,8 @@ async fn each_member_sees_its_own_view_in_a_real_browser() {
     // The disclosure log: the regulator reads it with its chain verified; a bank may not.
     let dom = page(&regulator, "disclosures", "disclosures-regulator");
     assert!(dom.contains("chain verified"), "{dom}");
+    assert!(dom.contains("anchor(s) on the ledger"), "{dom}");
+    assert!(!dom.contains("disagrees with"), "{dom}");
     let dom = page(&originator, "disclosures", "disclosures-bank-a");
     assert!(
         dom.contains("Only regulators read the disclosure log"),

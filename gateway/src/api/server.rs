@@ -88,6 +88,9 @@ impl GatewayServer {
             let _ = shutdown.send(());
         }
         self.follower.abort();
+        // Until the aborted task is dropped it holds the gateway, and with it the store's
+        // lock: wait for it, so the store can be opened again as soon as this returns.
+        let _ = (&mut self.follower).await;
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
@@ -209,7 +212,7 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
         source,
     })?;
     let store = GatewayStore::open(&config.data_dir)?;
-    Ok(Gateway::new(
+    let mut gateway = Gateway::new(
         config.kind,
         config.id.clone(),
         validator,
@@ -218,7 +221,11 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
         secrets,
         store,
         ProvingKeys::beside(&config.consortium),
-    ))
+    );
+    if let Some(ms) = config.disclosure_anchor_ms {
+        gateway.disclosure_anchor = Duration::from_millis(ms);
+    }
+    Ok(gateway)
 }
 
 /// Starts serving the gateway of `config` (see [`build`]).
@@ -259,9 +266,16 @@ pub async fn start(
     );
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        tls::serve(listener, tls_config, router, async move {
-            let _ = shutdown_rx.await;
-        })
+        // Reads in flight finish; a write cut off here still completes (see `stop`).
+        tls::serve(
+            listener,
+            tls_config,
+            router,
+            async move {
+                let _ = shutdown_rx.await;
+            },
+            Duration::from_secs(10),
+        )
         .await;
     });
     let follower = tokio::spawn(gateway.clone().follow());

@@ -1,6 +1,9 @@
 //! `veil audit export`: a regulator's (or an inspector's) export of everything a view key
 //! opens. The regulator's gateway only relays sealed entries; decryption happens here, with
 //! the key file given, so a master key opens everything and a scoped key exactly its scope.
+//!
+//! `veil audit disclosures`: a regulator's check of a member gateway's disclosure log against
+//! the member's anchors on the ledger ([`client::audit_disclosures`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -176,16 +179,89 @@ pub(crate) enum Command {
         #[arg(long)]
         regulator: Option<String>,
     },
+    /// Check a member gateway's disclosure log against that member's anchors on the ledger,
+    /// read through the regulator's own gateway: the whole log must be one hash chain and
+    /// agree with every anchor. Prints the result as JSON; exits 1 if the log fails.
+    Disclosures {
+        /// The consortium directory (the consortium must be running).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The member whose log to check.
+        #[arg(long)]
+        member: String,
+        /// Which regulator checks (its client certificate and gateway; default: the first).
+        #[arg(long)]
+        regulator: Option<String>,
+    },
 }
 
-/// `veil audit export`.
-pub(crate) fn run_command(command: Command) -> anyhow::Result<ExitCode> {
-    let Command::Export {
+/// Checks `member`'s disclosure log as regulator `regulator` (default: the first) of the
+/// consortium in `dir`.
+pub(crate) async fn disclosures(
+    dir: &Path,
+    member: &str,
+    regulator: Option<&str>,
+) -> Result<client::DisclosureAudit, String> {
+    let genesis = Genesis::load(&dir.join("consortium.toml")).map_err(|e| e.to_string())?;
+    if genesis.member(member).is_none() {
+        return Err(format!("{member} is not a member of this consortium"));
+    }
+    let regulator = match regulator {
+        Some(id) => genesis
+            .regulator(id)
+            .ok_or_else(|| format!("{id} is not a regulator of this consortium"))?,
+        None => genesis
+            .regulators
+            .first()
+            .ok_or("the consortium has no regulator")?,
+    };
+    let regulator_dir = dir.join(&regulator.id);
+    let http = client::https(
         dir,
-        view_key,
-        out,
-        regulator,
-    } = command;
+        &regulator_dir.join("client.pem"),
+        &regulator_dir.join("client.key"),
+    )
+    .map_err(|e| e.to_string())?;
+    let own = client::gateway_url(dir, &regulator.id).map_err(|e| e.to_string())?;
+    let theirs = client::gateway_url(dir, member).map_err(|e| e.to_string())?;
+    client::audit_disclosures(&http, &theirs, &own, member)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `veil audit export`, `veil audit disclosures`.
+pub(crate) fn run_command(command: Command) -> anyhow::Result<ExitCode> {
+    let (dir, view_key, out, regulator) = match command {
+        Command::Export {
+            dir,
+            view_key,
+            out,
+            regulator,
+        } => (dir, view_key, out, regulator),
+        Command::Disclosures {
+            dir,
+            member,
+            regulator,
+        } => {
+            let audit = super::runtime()?
+                .block_on(disclosures(&dir, &member, regulator.as_deref()))
+                .map_err(anyhow::Error::msg)?;
+            println!("{}", serde_json::to_string_pretty(&audit)?);
+            if !audit.passed() {
+                eprintln!(
+                    "{member}'s disclosure log fails the check: {} anchor(s) disagree, chain {}",
+                    audit.mismatches.len(),
+                    if audit.chain_verified {
+                        "unbroken"
+                    } else {
+                        "broken"
+                    }
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let summary = super::runtime()?
         .block_on(export(&dir, &view_key, &out, regulator.as_deref()))
         .map_err(anyhow::Error::msg)?;

@@ -94,7 +94,18 @@ pub struct GatewayConfig {
     /// 0600; regulator gateways).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<PathBuf>,
+    /// How often, at most, a member gateway anchors its disclosure log's head on the ledger
+    /// (a `disclosures.anchored` entry, when the log grew since the last anchor), in ms: 1,000
+    /// to 86,400,000 (a day, so every clearing period is anchored). Default 600,000 (ten
+    /// minutes). A record appended since the last anchor is protected from the next one on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disclosure_anchor_ms: Option<u64>,
 }
+
+/// The default [`GatewayConfig::disclosure_anchor_ms`].
+pub const DEFAULT_DISCLOSURE_ANCHOR_MS: u64 = 600_000;
+/// The range [`GatewayConfig::disclosure_anchor_ms`] may take.
+pub const DISCLOSURE_ANCHOR_MS: std::ops::RangeInclusive<u64> = 1_000..=86_400_000;
 
 /// Why a gateway config could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +181,18 @@ impl GatewayConfig {
         }
         if let Some(signing_key) = &mut config.signing_key {
             join(signing_key);
+        }
+        if let Some(ms) = config.disclosure_anchor_ms
+            && !DISCLOSURE_ANCHOR_MS.contains(&ms)
+        {
+            return Err(GatewayConfigError::Parse {
+                path: path.display().to_string(),
+                reason: format!(
+                    "disclosure_anchor_ms must be {} to {} (ms), not {ms}",
+                    DISCLOSURE_ANCHOR_MS.start(),
+                    DISCLOSURE_ANCHOR_MS.end()
+                ),
+            });
         }
         Ok(config)
     }

@@ -418,6 +418,7 @@ pub fn member_keygen(dir: &Path, options: &MemberOptions) -> Result<Descriptor, 
         }),
         view_key: None,
         signing_key: None,
+        disclosure_anchor_ms: None,
     };
     write_public(
         &dir.join("gateway.toml"),
@@ -569,6 +570,7 @@ pub fn regulator_keygen(dir: &Path, options: &RegulatorOptions) -> Result<Descri
         keys: None,
         view_key: Some(PathBuf::from("view.key")),
         signing_key: Some(PathBuf::from("keys/signing.key")),
+        disclosure_anchor_ms: None,
     };
     write_public(
         &dir.join("gateway.toml"),

@@ -230,7 +230,12 @@ pub fn entry_participants(entry: &Entry) -> Vec<String> {
         Some(EntryType::LoanOriginated) => "funding",
         Some(EntryType::LoanRepaid) => "allocations",
         Some(EntryType::SettlementClosed) => "due",
-        Some(EntryType::RegistryUpdated | EntryType::ViewKeysPublished) | None => {
+        Some(
+            EntryType::RegistryUpdated
+            | EntryType::ViewKeysPublished
+            | EntryType::DisclosuresAnchored,
+        )
+        | None => {
             return Vec::new();
         }
     };
@@ -369,7 +374,10 @@ pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> boo
     match kind {
         EntryType::SettlementClosed => validator.check_proofs_with(entry, referenced).is_ok(),
         EntryType::LoanOriginated => validator.check_screening_with(entry, referenced).is_ok(),
-        EntryType::LoanRepaid | EntryType::RegistryUpdated | EntryType::ViewKeysPublished => true,
+        EntryType::LoanRepaid
+        | EntryType::RegistryUpdated
+        | EntryType::ViewKeysPublished
+        | EntryType::DisclosuresAnchored => true,
     }
 }
 

@@ -317,6 +317,10 @@ pub fn parse(body: &[u8]) -> Result<Request, EntryError> {
             "view_keys.published is not written through this API: a regulator publishes its \
              view keys with `veil regulator publish`",
         )),
+        EntryType::DisclosuresAnchored => Err(EntryError::malformed(
+            "disclosures.anchored is not written through this API: the gateway anchors its \
+             disclosure log itself",
+        )),
     }
 }
 

@@ -21,7 +21,9 @@ impl Gateway {
     /// finalization and that record left out.
     pub async fn follow_once(&self) -> Result<usize, ServiceError> {
         let _one_at_a_time = self.follow_lock.lock().await;
-        let mut read = self.follow_loans().await? + self.follow_repayments().await?;
+        let mut read = self.follow_loans().await?
+            + self.follow_repayments().await?
+            + self.follow_anchors().await?;
         for kind in [
             EntryType::LoanOriginated,
             EntryType::LoanRepaid,
@@ -139,7 +141,7 @@ impl Gateway {
 
     /// Indexes the next page (up to 200) of finalized entries of `kind` after this gateway's
     /// cursor with `index`, moving the cursor past each; returns how many it read.
-    async fn follow_type(
+    pub(super) async fn follow_type(
         &self,
         kind: EntryType,
         index: impl Fn(&Self, &StoredEntry, Entry) -> Result<(), ServiceError>,
@@ -156,15 +158,27 @@ impl Gateway {
         Ok(page.len())
     }
 
-    /// Runs the follower until the task is dropped.
+    /// Runs the follower, and a member gateway's anchoring of its disclosure log
+    /// ([`Gateway::anchor_disclosures`]), until the task is dropped.
     pub async fn follow(self: Arc<Self>) {
-        loop {
-            match self.follow_once().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(problem) => tracing::debug!(?problem, "ledger follower will retry"),
+        let follower = async {
+            loop {
+                match self.follow_once().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(problem) => tracing::debug!(?problem, "ledger follower will retry"),
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        };
+        let anchoring = async {
+            loop {
+                if let Err(problem) = self.anchor_disclosures().await {
+                    tracing::warn!(?problem, "disclosure log not anchored: will retry");
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        };
+        tokio::join!(follower, anchoring);
     }
 }

@@ -5,12 +5,15 @@
 //! - reads: entries, pages, loans, settlement proofs and sealed entries as one caller may see
 //!   them (`read.rs`);
 //! - the ledger followers that index loans and repayments (`followers.rs`);
+//! - the disclosure log's anchors on the ledger: writing this gateway's, indexing everyone's
+//!   (`anchors.rs`);
 //! - regulators' view keys on the ledger: the published keys writes encrypt to, and a
 //!   regulator's publication of further months ([`Publisher`], `view_keys.rs`);
 //! - the gateway's own store: idempotency records, the disclosure log, indexes ([`store`]).
 //!
 //! Depends on [`crate::entry`] and [`crate::consortium`].
 
+mod anchors;
 pub mod error;
 mod followers;
 mod read;
@@ -86,6 +89,11 @@ pub struct Gateway {
     pub timings: WriteTimings,
     /// The settlement circuit's proving keys.
     pub proving_keys: ProvingKeys,
+    /// How often, at most, a member gateway anchors its disclosure log on the ledger
+    /// ([`crate::consortium::config::GatewayConfig::disclosure_anchor_ms`]).
+    pub disclosure_anchor: Duration,
+    /// When this gateway last tried to anchor its disclosure log.
+    anchor_attempt: Mutex<Option<std::time::Instant>>,
     /// One permit per core for proving and verifying (see [`Gateway::cpu`]).
     cpu: tokio::sync::Semaphore,
     idempotency_locks: KeyedLocks,
@@ -246,6 +254,10 @@ impl Gateway {
     ) -> Self {
         Self {
             proving_keys,
+            disclosure_anchor: Duration::from_millis(
+                crate::consortium::config::DEFAULT_DISCLOSURE_ANCHOR_MS,
+            ),
+            anchor_attempt: Mutex::new(None),
             kind,
             id,
             genesis: validator.shared_genesis(),

@@ -7,6 +7,7 @@
 //! | `loans`        | loan id, 0, originator       | entry id of the `loan.originated` (16 bytes) |
 //! | `alerts`       | entry id, finding kind, 0, detail | [`Alert`] (JSON): what this gateway found wrong |
 //! | `repayments`   | period, 0, entry id          | empty — this member's repayments by period   |
+//! | `anchors`      | member, 0, `u64_be(sequence)`, entry id | [`AnchorRecord`] (JSON): disclosure-log heads on the ledger |
 //! | `meta`         | `b"follow/<type>"`           | follower cursor `u64_be(height) u32_be(index)` |
 
 use std::path::Path;
@@ -24,6 +25,81 @@ const CF_LOANS: &str = "loans";
 const CF_REPAYMENTS: &str = "repayments";
 const CF_META: &str = "meta";
 const CF_ALERTS: &str = "alerts";
+const CF_ANCHORS: &str = "anchors";
+/// Most anchor mismatches an [`AnchorCheck`] lists.
+const MAX_MISMATCHES: usize = 16;
+
+/// A member's disclosure-log head as anchored on the ledger (a `disclosures.anchored` entry,
+/// `veil_node::anchor`), as this gateway's follower indexed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorRecord {
+    /// The member that signed the anchor (whose gateway's log it is).
+    pub member: String,
+    /// Sequence number of the anchored record.
+    pub sequence: u64,
+    /// Its chain hash (hex).
+    pub head: String,
+    /// The `disclosures.anchored` entry (hex id).
+    pub entry: String,
+    /// Height of its block.
+    pub height: u64,
+    /// The entry's timestamp, ms since the Unix epoch (the member's clock).
+    pub timestamp_ms: u64,
+}
+
+/// A log checked against its member's anchors ([`GatewayStore::check_anchors`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnchorCheck {
+    /// How many anchors were checked.
+    pub anchors: u64,
+    /// Whether every one names a record of the log with exactly its hash.
+    pub verified: bool,
+    /// The latest anchor (highest sequence), if any.
+    pub latest: Option<AnchorRecord>,
+    /// The first anchors the log disagrees with (at most 16).
+    pub mismatches: Vec<AnchorMismatch>,
+}
+
+/// An anchor the log disagrees with: its record is missing (dropped) or hashes differently
+/// (rewritten).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnchorMismatch {
+    /// The anchored sequence number.
+    pub sequence: u64,
+    /// The hash anchored on the ledger (hex).
+    pub anchored: String,
+    /// The hash of the log's record at that sequence (hex), `None` if the log has none.
+    pub found: Option<String>,
+    /// The `disclosures.anchored` entry (hex id): the member's signed statement.
+    pub entry: String,
+}
+
+/// Checks consecutive `records` against one member's `anchors` (sorted by sequence): each
+/// anchor within the records' range must name a record with its hash. Returns the mismatches
+/// among them (anchors outside the range are not checked).
+pub fn anchor_mismatches(records: &[Disclosure], anchors: &[AnchorRecord]) -> Vec<AnchorMismatch> {
+    let Some(first) = records.first().map(|r| r.sequence) else {
+        return Vec::new();
+    };
+    let last = first.saturating_add(records.len() as u64 - 1);
+    let start = anchors.partition_point(|a| a.sequence < first);
+    let end = anchors.partition_point(|a| a.sequence <= last);
+    anchors[start..end.max(start)]
+        .iter()
+        .filter_map(|anchor| {
+            let record = records.get(usize::try_from(anchor.sequence - first).ok()?)?;
+            (record.sequence != anchor.sequence || record.hash != anchor.head).then(|| {
+                AnchorMismatch {
+                    sequence: anchor.sequence,
+                    anchored: anchor.head.clone(),
+                    found: Some(record.hash.clone()),
+                    entry: anchor.entry.clone(),
+                }
+            })
+        })
+        .collect()
+}
 
 /// What this gateway, a named recipient of an entry, found wrong in it: the signed entry is
 /// the evidence against its signer (`GET /v1/alerts`).
@@ -175,6 +251,7 @@ impl GatewayStore {
             CF_REPAYMENTS,
             CF_META,
             CF_ALERTS,
+            CF_ANCHORS,
         ]
         .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&options, dir, families).map_err(engine)?;
@@ -469,6 +546,133 @@ impl GatewayStore {
             .map_err(engine)?;
         *head = (record.sequence, record.hash.clone());
         Ok(record)
+    }
+
+    /// The log's head: its last record's sequence number (0 for an empty log) and hash.
+    pub fn disclosure_head(&self) -> (u64, String) {
+        self.lock_head().clone()
+    }
+
+    /// The disclosure of sequence number `sequence`, if the log has it.
+    pub fn disclosure(&self, sequence: u64) -> Result<Option<Disclosure>, StoreError> {
+        self.db
+            .get_cf(self.cf(CF_DISCLOSURES)?, sequence.to_be_bytes())
+            .map_err(engine)?
+            .map(|value| serde_json::from_slice(&value).map_err(engine))
+            .transpose()
+    }
+
+    fn anchor_prefix(member: &str) -> Vec<u8> {
+        let mut key = member.as_bytes().to_vec();
+        key.push(0);
+        key
+    }
+
+    /// Records an anchor on the ledger (synced); recording it again changes nothing.
+    pub fn put_anchor(&self, anchor: &AnchorRecord) -> Result<(), StoreError> {
+        let mut key = Self::anchor_prefix(&anchor.member);
+        key.extend_from_slice(&anchor.sequence.to_be_bytes());
+        key.extend_from_slice(&encoding::from_hex(&anchor.entry, 16).unwrap_or_default());
+        self.db
+            .put_cf_opt(
+                self.cf(CF_ANCHORS)?,
+                key,
+                serde_json::to_vec(anchor)?,
+                &synced(),
+            )
+            .map_err(engine)
+    }
+
+    /// Up to `limit` anchors of `member` after position `after` (a sequence number and entry
+    /// id, exclusive; from the first without), by sequence then entry id.
+    pub fn anchors(
+        &self,
+        member: &str,
+        after: Option<(u64, EntryId)>,
+        limit: usize,
+    ) -> Result<Vec<AnchorRecord>, StoreError> {
+        let prefix = Self::anchor_prefix(member);
+        let mut start = prefix.clone();
+        if let Some((sequence, entry)) = after {
+            start.extend_from_slice(&sequence.to_be_bytes());
+            start.extend_from_slice(&entry.0);
+        }
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(
+            self.cf(CF_ANCHORS)?,
+            IteratorMode::From(&start, Direction::Forward),
+        ) {
+            let (key, value) = item.map_err(engine)?;
+            if !key.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            if after.is_some() && *key == *start {
+                continue;
+            }
+            out.push(serde_json::from_slice(&value)?);
+        }
+        Ok(out)
+    }
+
+    /// An anchor of `member` with the highest sequence.
+    pub fn last_anchor(&self, member: &str) -> Result<Option<AnchorRecord>, StoreError> {
+        let prefix = Self::anchor_prefix(member);
+        let mut end = member.as_bytes().to_vec();
+        end.push(1);
+        let mut iterator = self.db.iterator_cf(
+            self.cf(CF_ANCHORS)?,
+            IteratorMode::From(&end, Direction::Reverse),
+        );
+        match iterator.next() {
+            Some(item) => {
+                let (key, value) = item.map_err(engine)?;
+                if !key.starts_with(&prefix) {
+                    return Ok(None);
+                }
+                Ok(Some(serde_json::from_slice(&value)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// This gateway's log against every anchor of `member` (this gateway's own) on the ledger:
+    /// each must name a record of the log whose hash it is. A record dropped (the log
+    /// truncated) or rewritten (even with the chain recomputed) after it was anchored fails the
+    /// check; one appended since the last anchor is covered by the next.
+    pub fn check_anchors(&self, member: &str) -> Result<AnchorCheck, StoreError> {
+        let mut check = AnchorCheck {
+            anchors: 0,
+            verified: true,
+            latest: None,
+            mismatches: Vec::new(),
+        };
+        let prefix = Self::anchor_prefix(member);
+        for item in self.db.iterator_cf(
+            self.cf(CF_ANCHORS)?,
+            IteratorMode::From(&prefix, Direction::Forward),
+        ) {
+            let (key, value) = item.map_err(engine)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let anchor: AnchorRecord = serde_json::from_slice(&value)?;
+            check.anchors += 1;
+            let found = self.disclosure(anchor.sequence)?.map(|r| r.hash);
+            if found.as_deref() != Some(anchor.head.as_str()) {
+                check.verified = false;
+                if check.mismatches.len() < MAX_MISMATCHES {
+                    check.mismatches.push(AnchorMismatch {
+                        sequence: anchor.sequence,
+                        anchored: anchor.head.clone(),
+                        found,
+                        entry: anchor.entry.clone(),
+                    });
+                }
+            }
+            // Keys sort by sequence: the last one read is the latest anchor.
+            check.latest = Some(anchor);
+        }
+        Ok(check)
     }
 
     /// Up to `limit` disclosures from sequence `from` on.

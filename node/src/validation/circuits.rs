@@ -2,7 +2,8 @@
 //!
 //! - *shape* (stateless): a loan carries a well-formed screening proof exactly when the
 //!   consortium screens; a registry update well-formed changes and roots; a view-key
-//!   publication well-formed keys (`view_keys.rs`); a repayment a
+//!   publication well-formed keys (`view_keys.rs`); a disclosure anchor a well-formed anchor
+//!   and nothing else (`crate::anchor`); a repayment a
 //!   canonical Poseidon commitment; a settlement a well-formed proof for a settlement circuit of
 //!   the genesis, with one amount-due commitment per member.
 //! - *settlement* (stateful): the settlement's proof verifies against its repayments'
@@ -41,6 +42,9 @@ impl Validator {
                 .map(|_| ())
                 .map_err(Rejection::from),
             EntryType::ViewKeysPublished => self.check_publication(entry),
+            EntryType::DisclosuresAnchored => crate::anchor::anchor_of(entry)
+                .map(|_| ())
+                .map_err(Rejection::from),
             EntryType::LoanRepaid => repayment_commitment(entry).map(|_| ()),
             EntryType::SettlementClosed => {
                 let proof =

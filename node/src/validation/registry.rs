@@ -49,9 +49,10 @@ impl Validator {
             EntryType::LoanOriginated => {
                 Ok(self.check_screening(entry, referenced.first().map(AsRef::as_ref))?)
             }
-            EntryType::LoanRepaid | EntryType::SettlementClosed | EntryType::ViewKeysPublished => {
-                Ok(())
-            }
+            EntryType::LoanRepaid
+            | EntryType::SettlementClosed
+            | EntryType::ViewKeysPublished
+            | EntryType::DisclosuresAnchored => Ok(()),
         }
     }
 }

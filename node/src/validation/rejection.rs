@@ -6,6 +6,7 @@ use veil_circuits::CircuitError;
 use veil_policies::proof_plan::PlanError;
 
 use super::{RecipientsError, RejectionCode};
+use crate::anchor::AnchorError;
 use crate::audit::AuditError;
 use crate::registry::{RegistryError, UpdateError};
 use crate::store::StoreError;
@@ -263,6 +264,9 @@ pub enum CircuitProofError {
     /// A settlement's submitter has no bank slot.
     #[error("settlement submitter")]
     SettlementSubmitter,
+    /// A disclosure-log anchor is malformed or carries something besides its anchor.
+    #[error("{0}")]
+    Anchor(AnchorError),
 }
 
 /// Why a view-key publication (`view_keys.published`) is refused.
@@ -317,6 +321,12 @@ impl From<UpdateError> for Rejection {
 impl From<ViewKeysError> for Rejection {
     fn from(error: ViewKeysError) -> Self {
         Self::ViewKeys(error)
+    }
+}
+
+impl From<AnchorError> for Rejection {
+    fn from(error: AnchorError) -> Self {
+        Self::CircuitProof(CircuitProofError::Anchor(error))
     }
 }
 

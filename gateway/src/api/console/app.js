@@ -186,10 +186,15 @@ async function disclosures() {
   } catch (error) {
     return `<h1>Disclosure log</h1><p class="muted">Only regulators read the disclosure log (${esc(error.message)}).</p>`;
   }
-  const rowsHtml = (d.records || []).map((r) => `<tr><td>${esc(r.sequence)}</td><td>${esc(r.who)}</td><td>${esc(r.role || "")}</td><td class="hash">${esc(r.entry)}</td><td>${esc((r.fields || []).join(", "))}</td><td>${esc(r.time || r.at || "")}</td></tr>`).join("");
+  const rowsHtml = (d.records || []).map((r) => `<tr><td>${esc(r.sequence)}</td><td>${esc(r.who)}</td><td class="hash">${esc(r.entry)}</td><td>${esc((r.fields || []).join(", "))}</td><td>${esc(new Date(r.time_ms).toISOString())}</td></tr>`).join("");
   const chain = d.chain_verified ? '<span class="ok" id="chain">chain verified</span>' : '<span class="bad" id="chain">chain BROKEN</span>';
-  return `<h1>Disclosure log</h1><p>${chain}</p>
-  <table><tr><th>#</th><th>who</th><th>role</th><th>entry</th><th>fields</th><th>time</th></tr>${rowsHtml}</table>`;
+  const a = d.anchors || {};
+  const latest = a.latest ? ` (latest: record ${esc(a.latest.sequence)} at height ${esc(a.latest.height)})` : "";
+  const anchored = d.anchors_verified
+    ? `<span class="ok" id="anchors">agrees with its ${esc(a.count || 0)} anchor(s) on the ledger${latest}</span>`
+    : `<span class="bad" id="anchors">disagrees with ${esc((a.mismatches || []).length)} anchor(s) on the ledger: records dropped or rewritten after they were anchored</span>`;
+  return `<h1>Disclosure log</h1><p>${chain}; ${anchored}</p>
+  <table><tr><th>#</th><th>who</th><th>entry</th><th>fields</th><th>time</th></tr>${rowsHtml}</table>`;
 }
 
 async function alerts() {

@@ -1,4 +1,4 @@
-//! The disclosure log and the sealed entries a regulator exports.
+//! The disclosure log, its anchors on the ledger, and the sealed entries a regulator exports.
 
 use axum::Json;
 use axum::extract::{Extension, State};
@@ -6,14 +6,22 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use veil_node::tls::Identity;
 
-use super::{QueryParams, Routes, limit, parse_cursor, principal, query, query_params};
+use super::{
+    QueryParams, Routes, await_height, limit, parse_cursor, principal, query, query_params,
+    set_height,
+};
 use crate::api::problem::Problem;
 use crate::consortium::config::GatewayKind;
 use crate::service::MAX_PAGE;
 use crate::service::store::verify_chain;
+use veil_node::ledger::EntryId;
 use veil_policies::Principal;
 
-/// The gateway's hash-chained disclosure log (regulators only), with the chain verified.
+/// The gateway's hash-chained disclosure log (regulators only), with the page's chain verified
+/// and the whole log checked against every anchor of this gateway's member on the ledger
+/// (`disclosures.anchored`): `anchors_verified` is false if a record anchored was dropped or
+/// rewritten since. A regulator checks the same independently, with the anchors its own
+/// gateway read from the ledger (`veil audit disclosures`).
 #[utoipa::path(
     get,
     path = "/v1/disclosures", tag = "regulators",
@@ -23,7 +31,7 @@ use veil_policies::Principal;
     ),
     responses(
         (status = 400, description = "Malformed query", body = Problem),
-        (status = 200, description = "`{records, previous, chain_verified}`", body = Object),
+        (status = 200, description = "`{gateway, records, previous, chain_verified, anchors_verified, anchors: {count, latest, mismatches: [{sequence, anchored, found, entry}]}}`", body = Object),
         (status = 403, description = "Not a regulator", body = Problem),
     )
 )]
@@ -62,13 +70,89 @@ pub(super) async fn disclosures(
     let verified = anchor
         .as_ref()
         .is_none_or(|anchor| verify_chain(&records, anchor));
+    let anchors = store
+        .check_anchors(&routes.gateway.id)
+        .map_err(|_| Problem::internal())?;
     Ok(Json(json!({
         "gateway": routes.gateway.id,
         "previous": anchor,
         "records": records,
         "chain_verified": verified,
+        "anchors_verified": anchors.verified,
+        "anchors": {
+            "count": anchors.anchors,
+            "latest": anchors.latest,
+            "mismatches": anchors.mismatches,
+        },
     }))
     .into_response())
+}
+
+/// The anchors of a member's disclosure log on the ledger, as this gateway read them
+/// (regulators only): what a regulator checks that member's log against, read through its own
+/// gateway rather than the member's.
+#[utoipa::path(
+    get,
+    path = "/v1/disclosures/anchors", tag = "regulators",
+    params(
+        ("member" = String, Query, pattern = "^[a-z][a-z0-9-]{0,31}$", description = "The member whose anchors to list"),
+        ("cursor" = Option<String>, Query, pattern = "^[0-9]{1,20}:[0-9a-f]{32}$", description = "The previous page's next_cursor"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1 to 1000 (default 1000)"),
+        ("min_height" = Option<u64>, Query, minimum = 0, description = "Wait (up to 5 s) until this gateway has read the ledger to this height; 409 (type behind) if it does not"),
+    ),
+    responses(
+        (status = 200, description = "`{member, anchors: [{member, sequence, head, entry, height, timestamp_ms}], next_cursor}`, by sequence; header veil-ledger-height carries the height read at", body = Object),
+        (status = 400, description = "Malformed query", body = Problem),
+        (status = 403, description = "Not a regulator", body = Problem),
+        (status = 409, description = "min_height not reached in time (behind)", body = Problem),
+    )
+)]
+pub(super) async fn anchors(
+    State(routes): State<Routes>,
+    Extension(identity): Extension<Identity>,
+    params: QueryParams,
+) -> Result<Response, Problem> {
+    let params = query_params(params)?;
+    query(&params, &["member", "cursor", "limit", "min_height"])?;
+    let principal = principal(&routes.gateway, &identity)?;
+    if !matches!(principal, Principal::Regulator { .. }) {
+        return Err(Problem::forbidden());
+    }
+    let member = params
+        .get("member")
+        .filter(|m| routes.gateway.genesis.member(m).is_some())
+        .ok_or_else(|| Problem::bad_request("member must name a member of this consortium"))?;
+    let cursor = params
+        .get("cursor")
+        .map(|text| {
+            text.split_once(':')
+                .and_then(|(sequence, entry)| {
+                    let sequence = sequence.parse::<u64>().ok()?;
+                    let entry = EntryId::from_hex(entry).ok()?;
+                    Some((sequence, entry))
+                })
+                .ok_or_else(|| Problem::bad_request("cursor must be a next_cursor value"))
+        })
+        .transpose()?;
+    let limit = limit(&params, 1000, 1000)?;
+    let height = await_height(&routes, &params).await?;
+    let anchors = routes
+        .gateway
+        .store
+        .anchors(member, cursor, limit)
+        .map_err(|_| Problem::internal())?;
+    let next = (anchors.len() == limit)
+        .then(|| anchors.last())
+        .flatten()
+        .map(|last| format!("{}:{}", last.sequence, last.entry));
+    let mut response = Json(json!({
+        "member": member,
+        "anchors": anchors,
+        "next_cursor": next,
+    }))
+    .into_response();
+    set_height(&mut response, height);
+    Ok(response)
 }
 
 /// Sealed entries as stored, for a regulator's offline export (`veil audit export`): the

@@ -150,6 +150,7 @@ pub fn router(routes: Routes) -> Router {
         .route("/v1/loans/{loan_id}", get(loans::loan))
         .route("/v1/status", get(health::status))
         .route("/v1/disclosures", get(disclosures::disclosures))
+        .route("/v1/disclosures/anchors", get(disclosures::anchors))
         .route("/v1/alerts", get(alerts::alerts))
         .route("/v1/sealed/entries", get(disclosures::sealed))
         .route("/healthz", get(health::healthz))

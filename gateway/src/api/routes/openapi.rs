@@ -102,6 +102,7 @@ pub fn document() -> Value {
         super::loans::loan,
         super::health::status,
         super::disclosures::disclosures,
+        super::disclosures::anchors,
         super::alerts::alerts,
         super::disclosures::sealed,
         super::health::healthz,
