@@ -165,7 +165,7 @@ async fn answer(
 pub struct DisclosureAudit {
     /// The member whose log was checked.
     pub member: String,
-    /// Records read from its gateway.
+    /// Records read from its gateway (up to the first break in the chain).
     pub records: u64,
     /// Anchors read from the ledger (through the auditor's own gateway).
     pub anchors: u64,
@@ -173,36 +173,45 @@ pub struct DisclosureAudit {
     pub chain_verified: bool,
     /// Whether every anchor names a record of the log with exactly its hash.
     pub anchors_verified: bool,
-    /// The latest anchor, if any: records after it are not anchored yet.
+    /// The latest anchor by its (member-signed) timestamp, if any.
     pub latest_anchor: Option<crate::service::store::AnchorRecord>,
-    /// Records after the latest anchor (all of them if there is none).
+    /// Records after the highest anchored sequence: not protected yet.
     pub unanchored: u64,
-    /// Whether the oldest unanchored record is older (by its own time) than the longest
-    /// interval a gateway may wait to anchor ([`ANCHOR_OVERDUE_MS`]): a gateway that stopped
-    /// anchoring.
+    /// Whether the member has no anchor, or none in the last [`ANCHOR_OVERDUE_MS`]: a gateway
+    /// anchors at least daily, so it stopped anchoring (or the consortium is younger than a
+    /// day).
     pub overdue: bool,
+    /// Anchors dated more than ten minutes after the auditor's clock: a member predating its
+    /// anchors to look fresh.
+    pub future_dated: u64,
     /// The anchors the log disagrees with (a dropped record has `found: null`).
     pub mismatches: Vec<crate::service::store::AnchorMismatch>,
 }
 
 impl DisclosureAudit {
-    /// Whether the log passed: an unbroken chain that agrees with every anchor, anchored in
-    /// time.
+    /// Whether the log passed: an unbroken chain that agrees with every anchor, anchored within
+    /// the last day, no anchor dated ahead.
     pub fn passed(&self) -> bool {
-        self.chain_verified && self.anchors_verified && !self.overdue
+        self.chain_verified && self.anchors_verified && !self.overdue && self.future_dated == 0
     }
 }
 
-/// How old (ms) an unanchored record may be before [`DisclosureAudit::overdue`]: the longest
-/// anchoring interval (a day) and ten minutes for the anchor to be finalized.
+/// How old (ms) a member's latest anchor may be before [`DisclosureAudit::overdue`]: a day
+/// (a gateway anchors at least every 23 hours) and ten minutes.
 pub const ANCHOR_OVERDUE_MS: u64 = 86_400_000 + 600_000;
+/// How far ahead of the auditor's clock (ms) an anchor may be dated (clock skew).
+pub const ANCHOR_SKEW_MS: u64 = 600_000;
 
 /// Checks `member`'s disclosure log, read from its gateway at `member_url`, against the
 /// member's anchors on the ledger, read from the auditor's own gateway at `own_url` (so the
-/// member's gateway cannot choose them): the whole log must be one hash chain from sequence 1
-/// and hold, at each anchored sequence, a record with the anchored hash. A log truncated or
-/// rewritten after an anchor fails, whatever its gateway says of itself. `client` acts as a
-/// regulator (both gateways serve these reads to regulators only).
+/// member's gateway cannot choose them), as far as that gateway's node has finalized when the
+/// audit starts: the whole log must be one hash chain from sequence 1 and hold, at each
+/// anchored sequence, a record with the anchored hash; the latest anchor must be at most a day
+/// old. A log truncated or rewritten after an anchor fails, whatever its gateway says of
+/// itself. `client` acts as a regulator (both gateways serve these reads to regulators only).
+///
+/// What it cannot see: a read a modified gateway never logged, or a record appended since the
+/// last anchor and dropped before the next.
 ///
 /// # Errors
 /// [`ClientError`] if a gateway does not answer, refuses, or answers with something that is
@@ -217,10 +226,17 @@ pub async fn audit_disclosures(
     const PAGE: usize = 1000;
     let malformed = |url: &str, what: &str| ClientError::Directory(format!("{url}: {what}"));
 
+    // Every anchor finalized by now, indexed by the auditor's gateway.
+    let status_url = format!("{own_url}/v1/status");
+    let height = get_json(client, &status_url).await?["height"]
+        .as_u64()
+        .ok_or_else(|| malformed(&status_url, "no height"))?;
     let mut anchors: Vec<AnchorRecord> = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut url = format!("{own_url}/v1/disclosures/anchors?member={member}&limit={PAGE}");
+        let mut url = format!(
+            "{own_url}/v1/disclosures/anchors?member={member}&limit={PAGE}&min_height={height}"
+        );
         if let Some(cursor) = &cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
@@ -235,21 +251,28 @@ pub async fn audit_disclosures(
     }
     anchors.sort_by_key(|a| a.sequence);
 
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let latest = anchors.iter().max_by_key(|a| a.timestamp_ms).cloned();
     let mut audit = DisclosureAudit {
         member: member.to_owned(),
         records: 0,
         anchors: anchors.len() as u64,
         chain_verified: true,
         anchors_verified: true,
-        latest_anchor: anchors.last().cloned(),
+        overdue: latest
+            .as_ref()
+            .is_none_or(|a| now_ms.saturating_sub(a.timestamp_ms) > ANCHOR_OVERDUE_MS),
+        future_dated: anchors
+            .iter()
+            .filter(|a| a.timestamp_ms > now_ms.saturating_add(ANCHOR_SKEW_MS))
+            .count() as u64,
+        latest_anchor: latest,
         unanchored: 0,
-        overdue: false,
         mismatches: Vec::new(),
     };
     let anchored_through = anchors.last().map_or(0, |a| a.sequence);
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
     let mut previous = crate::service::store::genesis_disclosure_hash();
     let mut next = 1u64;
     loop {
@@ -261,24 +284,27 @@ pub async fn audit_disclosures(
         let records: Vec<Disclosure> = serde_json::from_value(page["records"].clone())
             .map_err(|_| malformed(&url, "not a page of disclosures"))?;
         let Some(first) = records.first() else { break };
+        // A broken chain fails the audit: stop there (a lying gateway cannot keep it going).
         if first.sequence != next || !verify_chain(&records, &previous) {
             audit.chain_verified = false;
+            break;
         }
         audit
             .mismatches
             .extend(crate::service::store::anchor_mismatches(&records, &anchors));
         audit.records += records.len() as u64;
-        for record in records.iter().filter(|r| r.sequence > anchored_through) {
-            audit.unanchored += 1;
-            audit.overdue |= now_ms.saturating_sub(record.time_ms) > ANCHOR_OVERDUE_MS;
-        }
+        audit.unanchored += records
+            .iter()
+            .filter(|r| r.sequence > anchored_through)
+            .count() as u64;
         next = first.sequence.saturating_add(records.len() as u64);
         previous = records.last().map_or(previous, |r| r.hash.clone());
         if records.len() < PAGE {
             break;
         }
     }
-    // Anchored records the log no longer has: it was truncated.
+    // Anchored records the log no longer has: it was truncated (an empty log's anchors, at
+    // sequence 0, name no record).
     audit
         .mismatches
         .extend(

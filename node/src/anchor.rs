@@ -3,19 +3,21 @@
 //! Every member gateway keeps a hash-chained log of the decrypting reads it served (who read
 //! which fields of which entry). Alone, that log is only as honest as its operator, who could
 //! truncate it or rewrite a record and recompute the chain. So the gateway anchors the log's
-//! head on the ledger, at least once per clearing period: a `disclosures.anchored` entry,
-//! signed with the member's signing key, carrying the sequence number and hash of the log's
-//! last record. Anchors are final and public; a reader (a regulator) checks the log it is
-//! served against every anchor of that member: a record dropped or rewritten once anchored no
-//! longer matches.
+//! head on the ledger: a `disclosures.anchored` entry, signed with the member's signing key,
+//! carrying the sequence number and hash of the log's last record — whenever the log grew (at
+//! most every few minutes) and at least once a day even if it did not (an empty log is anchored
+//! as sequence 0 with the zero hash). Anchors are final and public; a reader (a regulator)
+//! checks the log it is served against every anchor of that member: a record dropped or
+//! rewritten once anchored no longer matches, and a member whose latest anchor is over a day
+//! old has stopped anchoring.
 //!
 //! Encoding of an anchor (format v1, in the entry's circuit-data slot,
 //! `docs/protocol/ledger.md`):
 //!
 //! ```text
 //! u8    version = 1
-//! u64   sequence of the log's last record (>= 1)
-//! [32]  its hash (SHA-256, the log's chain hash)
+//! u64   sequence of the log's last record (0: the log is empty)
+//! [32]  its hash (SHA-256, the log's chain hash; zero for an empty log)
 //! ```
 //!
 //! Nodes check the shape only (this module, and `validation/circuits.rs`): an anchor carries
@@ -43,8 +45,8 @@ pub enum AnchorError {
     /// An unknown encoding version.
     #[error("unknown disclosure anchor version {0}")]
     Version(u8),
-    /// Sequence 0: an empty log has nothing to anchor.
-    #[error("an anchor names a record of the log (sequence 1 or more)")]
+    /// Sequence 0 (an empty log) with a hash other than zero.
+    #[error("an empty log (sequence 0) is anchored with the zero hash")]
     Empty,
     /// The entry carries something besides its anchor.
     #[error("a disclosure anchor carries no fields, commitments, proofs or references")]
@@ -54,7 +56,7 @@ pub enum AnchorError {
 /// The head of a disclosure log: its last record's sequence number and hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DisclosureAnchor {
-    /// Sequence number of the log's last record, from 1.
+    /// Sequence number of the log's last record (0 for an empty log).
     pub sequence: u64,
     /// That record's chain hash.
     pub head: [u8; 32],
@@ -74,7 +76,7 @@ impl DisclosureAnchor {
     ///
     /// # Errors
     /// [`AnchorError::Malformed`] for bytes of the wrong length, [`AnchorError::Version`],
-    /// [`AnchorError::Empty`] for sequence 0.
+    /// [`AnchorError::Empty`] for sequence 0 with a hash other than zero.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, AnchorError> {
         let mut reader = Reader::new(bytes);
         let version = reader.u8()?;
@@ -84,7 +86,7 @@ impl DisclosureAnchor {
         let sequence = reader.u64()?;
         let head = reader.array()?;
         reader.finish()?;
-        if sequence == 0 {
+        if sequence == 0 && head != [0; 32] {
             return Err(AnchorError::Empty);
         }
         Ok(Self { sequence, head })
@@ -182,5 +184,10 @@ mod tests {
             DisclosureAnchor::from_bytes(&empty.to_bytes()),
             Err(AnchorError::Empty)
         );
+        let empty = DisclosureAnchor {
+            sequence: 0,
+            head: [0; 32],
+        };
+        assert_eq!(DisclosureAnchor::from_bytes(&empty.to_bytes()), Ok(empty));
     }
 }

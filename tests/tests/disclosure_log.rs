@@ -97,6 +97,19 @@ async fn regulator_check(harness: &Harness, regulator: &reqwest::Client) -> Disc
     .unwrap()
 }
 
+/// `veil audit disclosures --member member`: whether it exited 0, and what it printed.
+fn cli_audit(dir: &Path, member: &str) -> (bool, String) {
+    let output = std::process::Command::new(veil_tests::veil_bin())
+        .args(["audit", "disclosures", "--dir"])
+        .arg(dir)
+        .args(["--member", member])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), printed)
+}
+
 /// bank-b's auditor reads the loan `reads` times (each read is a disclosure), then waits for
 /// the log's head to be anchored and the regulator's gateway to have read the anchor.
 async fn read_and_anchor(harness: &Harness, dir: &Path, loan: &str, reads: usize) -> u64 {
@@ -165,6 +178,15 @@ async fn a_truncated_or_rewritten_disclosure_log_fails_the_check_against_its_anc
     assert!(audit.anchors >= 2, "{audit:?}");
     assert_eq!(audit.unanchored, 0, "{audit:?}");
     assert!(!audit.overdue, "{audit:?}");
+    let (passed, printed) = cli_audit(dir, "bank-b");
+    assert!(passed, "{printed}");
+    assert!(printed.contains(r#""anchors_verified": true"#), "{printed}");
+    // The regulator's gateway reads bank-a's node: bank-a's anchors must come from another.
+    let (passed, printed) = cli_audit(dir, "bank-a");
+    assert!(
+        !passed && printed.contains("bank-a's own node"),
+        "{printed}"
+    );
     // A member cannot read the anchors' index at the regulator's gateway.
     let (status, _) = get_json(
         &clerk,
@@ -208,6 +230,9 @@ async fn a_truncated_or_rewritten_disclosure_log_fails_the_check_against_its_anc
             .iter()
             .any(|m| m.sequence == 5 && m.found.is_some())
     );
+    let (passed, printed) = cli_audit(dir, "bank-b");
+    assert!(!passed, "{printed}");
+    assert!(printed.contains("fails the check"), "{printed}");
     // The gateway anchors its forged head in turn; the earlier anchors still convict it.
     let anchors = harness.url("regulator", "/v1/disclosures/anchors?member=bank-b");
     let forged_head = rechain({

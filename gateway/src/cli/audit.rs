@@ -15,6 +15,8 @@ use veil_node::ledger::Entry;
 use veil_policies::schema::{EntryType, Kind};
 
 use veil_gateway::client;
+use veil_gateway::consortium::config::GatewayConfig;
+use veil_gateway::consortium::layout;
 use veil_gateway::entry::keys::{Opener, load_view_keys};
 use veil_gateway::entry::reader::Opened;
 
@@ -215,6 +217,17 @@ pub(crate) async fn disclosures(
             .first()
             .ok_or("the consortium has no regulator")?,
     };
+    // The anchors must not come from the audited member's own node.
+    let config = GatewayConfig::load(&layout::gateway_config(dir, &regulator.id))
+        .map_err(|e| e.to_string())?;
+    if config.node.member.as_deref() == Some(member) {
+        return Err(format!(
+            "{}'s gateway reads the ledger from {member}'s own node: audit {member} through \
+             another regulator's gateway (--regulator), or point this one at another member's \
+             node",
+            regulator.id
+        ));
+    }
     let regulator_dir = dir.join(&regulator.id);
     let http = client::https(
         dir,

@@ -92,8 +92,8 @@ pub struct Gateway {
     /// How often, at most, a member gateway anchors its disclosure log on the ledger
     /// ([`crate::consortium::config::GatewayConfig::disclosure_anchor_ms`]).
     pub disclosure_anchor: Duration,
-    /// When this gateway last tried to anchor its disclosure log.
-    anchor_attempt: Mutex<Option<std::time::Instant>>,
+    /// When this gateway last tried to anchor its disclosure log, and last did.
+    anchor_times: Mutex<anchors::AnchorTimes>,
     /// One permit per core for proving and verifying (see [`Gateway::cpu`]).
     cpu: tokio::sync::Semaphore,
     idempotency_locks: KeyedLocks,
@@ -257,7 +257,7 @@ impl Gateway {
             disclosure_anchor: Duration::from_millis(
                 crate::consortium::config::DEFAULT_DISCLOSURE_ANCHOR_MS,
             ),
-            anchor_attempt: Mutex::new(None),
+            anchor_times: Mutex::default(),
             kind,
             id,
             genesis: validator.shared_genesis(),

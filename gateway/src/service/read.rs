@@ -139,7 +139,9 @@ impl Gateway {
         Ok((page, next))
     }
 
-    /// A page of entries (all types if `kind` is `None`), oldest first.
+    /// A page of entries of type `kind`, oldest first; with `None`, of every type but
+    /// `disclosures.anchored` (the disclosure log's bookkeeping, listed when asked for by
+    /// type, and by `GET /v1/disclosures/anchors`).
     pub async fn list(
         &self,
         principal: &Principal,
@@ -148,7 +150,15 @@ impl Gateway {
         cursor: Option<(u64, u32)>,
         limit: usize,
     ) -> Result<(Vec<Value>, Option<String>), ServiceError> {
-        let kinds: Vec<EntryType> = kind.map_or_else(|| EntryType::ALL.to_vec(), |k| vec![k]);
+        let kinds: Vec<EntryType> = kind.map_or_else(
+            || {
+                EntryType::ALL
+                    .into_iter()
+                    .filter(|k| *k != EntryType::DisclosuresAnchored)
+                    .collect()
+            },
+            |k| vec![k],
+        );
         let (page, next) = self.page(&kinds, cursor, limit).await?;
         let mut views = Vec::with_capacity(page.len());
         for stored in &page {

@@ -614,25 +614,28 @@ impl GatewayStore {
         Ok(out)
     }
 
-    /// An anchor of `member` with the highest sequence.
+    /// The anchor of `member` with the highest sequence (of several, the latest by timestamp).
     pub fn last_anchor(&self, member: &str) -> Result<Option<AnchorRecord>, StoreError> {
         let prefix = Self::anchor_prefix(member);
         let mut end = member.as_bytes().to_vec();
         end.push(1);
-        let mut iterator = self.db.iterator_cf(
+        let mut latest: Option<AnchorRecord> = None;
+        for item in self.db.iterator_cf(
             self.cf(CF_ANCHORS)?,
             IteratorMode::From(&end, Direction::Reverse),
-        );
-        match iterator.next() {
-            Some(item) => {
-                let (key, value) = item.map_err(engine)?;
-                if !key.starts_with(&prefix) {
-                    return Ok(None);
-                }
-                Ok(Some(serde_json::from_slice(&value)?))
+        ) {
+            let (key, value) = item.map_err(engine)?;
+            if !key.starts_with(&prefix) {
+                break;
             }
-            None => Ok(None),
+            let anchor: AnchorRecord = serde_json::from_slice(&value)?;
+            match &latest {
+                Some(found) if found.sequence != anchor.sequence => break,
+                Some(found) if found.timestamp_ms >= anchor.timestamp_ms => {}
+                _ => latest = Some(anchor),
+            }
         }
+        Ok(latest)
     }
 
     /// This gateway's log against every anchor of `member` (this gateway's own) on the ledger:
@@ -657,7 +660,11 @@ impl GatewayStore {
             }
             let anchor: AnchorRecord = serde_json::from_slice(&value)?;
             check.anchors += 1;
-            let found = self.disclosure(anchor.sequence)?.map(|r| r.hash);
+            // An empty log's anchor (sequence 0, the zero hash: nodes refuse any other).
+            let found = match anchor.sequence {
+                0 => Some(genesis_disclosure_hash()),
+                sequence => self.disclosure(sequence)?.map(|r| r.hash),
+            };
             if found.as_deref() != Some(anchor.head.as_str()) {
                 check.verified = false;
                 if check.mismatches.len() < MAX_MISMATCHES {

@@ -31,7 +31,7 @@ use veil_policies::Principal;
     ),
     responses(
         (status = 400, description = "Malformed query", body = Problem),
-        (status = 200, description = "`{gateway, records, previous, chain_verified, anchors_verified, anchors: {count, latest, mismatches: [{sequence, anchored, found, entry}]}}`", body = Object),
+        (status = 200, description = "`{gateway, records: [{sequence, time_ms, who, entry, fields, previous, hash}], previous, chain_verified, anchors_verified, anchors: {count, latest, mismatches: [{sequence, anchored, found, entry}]}}`; the next page starts at the last sequence + 1", body = Object),
         (status = 403, description = "Not a regulator", body = Problem),
     )
 )]
@@ -73,6 +73,14 @@ pub(super) async fn disclosures(
     let anchors = store
         .check_anchors(&routes.gateway.id)
         .map_err(|_| Problem::internal())?;
+    if !anchors.verified {
+        tracing::warn!(
+            gateway = %routes.gateway.id,
+            mismatches = anchors.mismatches.len(),
+            first = anchors.mismatches.first().map(|m| m.sequence),
+            "this gateway's disclosure log disagrees with its anchors on the ledger"
+        );
+    }
     Ok(Json(json!({
         "gateway": routes.gateway.id,
         "previous": anchor,
@@ -135,7 +143,16 @@ pub(super) async fn anchors(
         })
         .transpose()?;
     let limit = limit(&params, 1000, 1000)?;
-    let height = await_height(&routes, &params).await?;
+    let height = match await_height(&routes, &params).await? {
+        // Without min_height, still answer with every anchor up to the height named.
+        Some(height) if !params.contains_key("min_height") => {
+            routes
+                .gateway
+                .await_height(Some(height), super::MIN_HEIGHT_WAIT)
+                .await?
+        }
+        height => height,
+    };
     let anchors = routes
         .gateway
         .store
