@@ -15,6 +15,8 @@
 //! - [`allocation`]: the repayment allocation rule (the floor of each share to the partners,
 //!   the remainder to the originator), the one definition the gateway allocates with and the
 //!   settlement circuit proves.
+//! - [`oprf`]: the threshold verifiable OPRF (RFC 9497, ristretto255-SHA512) borrower
+//!   references are computed with, under a key shared among members by [`dkg`].
 //! - [`signature`]: domain-separated Ed25519 with strict verification.
 //! - [`encryption_key`], [`encoding`], [`secret`]: key types, strict encodings, secrets.
 //!
@@ -38,6 +40,7 @@
 
 pub mod allocation;
 pub mod auditor;
+pub mod dkg;
 pub mod encoding;
 pub mod encryption_key;
 pub mod envelope;
@@ -45,6 +48,7 @@ pub mod envelope;
 pub mod fuzzing;
 pub mod keyed_hash;
 pub mod labels;
+pub mod oprf;
 pub mod pedersen;
 mod point;
 pub mod proof;

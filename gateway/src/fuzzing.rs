@@ -59,13 +59,13 @@ mod tests {
     #[test]
     fn every_corpus_input_passes_its_harness() {
         let loan = br#"{"type": "loan.originated", "fields": {"loan_id": "L-0001",
- "borrower": {"name": "Zhang Wei", "national_id": "110101199003077777", "phone": "+86 138 0013 8000"},
+ "borrower": {"name": "Zhang Wei", "national_id": "110101199003077774", "phone": "+86 138 0013 8000"},
  "principal": 500000, "annual_rate_bps": 1800, "term_days": 360,
  "participants": [{"bank": "bank-a", "share_bps": 3000}, {"bank": "bank-b", "share_bps": 7000}],
  "funding": {"bank-a": 150000, "bank-b": 350000}}}"#;
         let repayment = br#"{"type": "loan.repaid", "fields": {"loan_id": "L-0001", "period": "2026-11", "amount": 45001, "principal_part": 40000, "interest_part": 5001}}"#;
         let settlement = br#"{"type": "settlement.closed", "fields": {"period": "2026-11"}}"#;
-        let registry = br#"{"type": "registry.updated", "fields": {"kyc": {"add": ["110101199003077777"]}, "blocklist": {"remove": ["1"]}}}"#;
+        let registry = br#"{"type": "registry.updated", "fields": {"kyc": {"add": ["110101199003077774"]}, "blocklist": {"remove": ["1"]}}}"#;
         veil_crypto::fuzzing::replay(
             &veil_crypto::manifest_dir!().join("fuzz/corpus"),
             TARGETS,

@@ -7,8 +7,10 @@ use veil_crypto::allocation::BASIS_POINTS;
 
 use crate::consortium::members::bank_ids;
 
-/// The national id of the contract's example borrower (a valid mainland resident id).
-pub const BORROWER: &str = "110101199003077777";
+/// The national id of the contract's example borrower: a well-formed mainland resident id
+/// (Beijing Dongcheng, born 1990-03-07, sequence 777, ISO 7064 MOD 11-2 check character 4),
+/// generated, not a real person's.
+pub const BORROWER: &str = "110101199003077774";
 
 /// The contract's example loan (`docs/api.md`), with id `loan_id`: 5,000.00 yuan at 18% a year
 /// over 360 days, bank-a 30% and bank-b 70%.
@@ -35,6 +37,20 @@ pub const PERIODS: [&str; 3] = ["2026-09", "2026-10", "2026-11"];
 pub struct Workload(u64);
 
 impl Workload {
+    /// A generated, well-formed national id (not a real person's): one of a few regions,
+    /// a birth date from 1950 to 2004 (day 1 to 28), a random sequence, its check character.
+    pub fn national_id(&mut self) -> String {
+        const REGIONS: [&str; 6] = ["110101", "310104", "440305", "510107", "330106", "420102"];
+        let region = REGIONS[self.below(REGIONS.len() as u64) as usize];
+        let birth = format!(
+            "{:04}{:02}{:02}",
+            1950 + self.below(55),
+            1 + self.below(12),
+            1 + self.below(28)
+        );
+        crate::entry::national_id::generate(region, &birth, self.below(1000) as u16)
+    }
+
     /// Seeded.
     pub fn new(seed: u64) -> Self {
         Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
@@ -82,7 +98,7 @@ impl Workload {
             "loan_id": loan_id,
             "borrower": {
                 "name": format!("Borrower {n}"),
-                "national_id": format!("1101011990{n:04}{:04}", self.below(10_000)),
+                "national_id": self.national_id(),
                 "phone": format!("+86 138 {n:04} {:04}", self.below(10_000)),
             },
             "principal": principal,

@@ -257,6 +257,15 @@ const LOAN_ORIGINATED: &[FieldSpec] = &[
     ),
     field("borrower.phone", Fixed, Text, Pii, Originator, Required),
     field("borrower_ref", Fixed, Text, Terms, Participants, Derived),
+    // The secret the screening commitment's blinding is derived from (screening consortia).
+    field(
+        "screening_blinding",
+        Fixed,
+        Text,
+        Terms,
+        Participants,
+        Derived,
+    ),
     field(
         "principal",
         Fixed,

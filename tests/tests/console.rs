@@ -131,7 +131,7 @@ async fn each_member_sees_its_own_view_in_a_real_browser() {
         !theirs.contains("Zhang Wei"),
         "the outsider saw the borrower"
     );
-    assert!(!theirs.contains("110101199003077777"));
+    assert!(!theirs.contains("110101199003077774"));
     assert!(theirs.contains(r#"data-redacted="true""#), "{theirs}");
     assert!(
         theirs.contains("commitment"),

@@ -371,7 +371,7 @@ async fn requests_that_could_be_read_two_ways_or_repeated_change_nothing() {
         let loan = loan_request(&format!("L-STALE-{attempt}"));
         let key = format!("stale-{attempt}");
         let update = json!({"type": "registry.updated", "fields": {"blocklist": {"add": [
-            format!("11010119900307{:04}", 1000 + attempt)]}}});
+            veil_gateway::entry::national_id::generate("110101", "19900307", 100 + attempt)]}}});
         let (loan_answer, _) = tokio::join!(
             post(&clerk, &entries, &loan, Some(&key)),
             post(&bank_b, &bank_b_entries, &update, None),

@@ -36,7 +36,7 @@ use veil_tests::{
     register_borrowers, regulator_client,
 };
 
-const BORROWERS: [&str; 2] = ["110101199205051234", "110101198801010022"];
+const BORROWERS: [&str; 2] = ["110101199205051230", "110101198801010027"];
 
 fn loan(loan_id: &str, name: &str, shares: &[(&str, u64)], principal: u64) -> Value {
     let funding = veil_gateway::scenario::funding(principal, shares);

@@ -13,7 +13,7 @@ use veil_tests::{
     register_borrowers, regulator_client,
 };
 
-const NEEDLES: [&str; 3] = ["Zhang Wei", "110101199003077777", "+86 138 0013 8000"];
+const NEEDLES: [&str; 3] = ["Zhang Wei", "110101199003077774", "+86 138 0013 8000"];
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

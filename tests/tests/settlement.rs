@@ -18,7 +18,7 @@ fn loan(loan_id: &str, shares: &[(&str, u64)], principal: u64) -> Value {
     let funding = veil_gateway::scenario::funding(principal, shares);
     json!({"type": "loan.originated", "fields": {
         "loan_id": loan_id,
-        "borrower": {"name": "Li Na", "national_id": "110101199205051234", "phone": "+86 139 0000 1111"},
+        "borrower": {"name": "Li Na", "national_id": "110101199205051230", "phone": "+86 139 0000 1111"},
         "principal": principal, "annual_rate_bps": 1500, "term_days": 300,
         "participants": shares.iter().map(|(b, s)| json!({"bank": b, "share_bps": s})).collect::<Vec<_>>(),
         "funding": funding,
@@ -156,7 +156,7 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
     let harness = Harness::start(dir).await;
     let clerk = member_client(dir, "bank-a", "clerk");
     let entries = harness.url("bank-a", "/v1/entries");
-    register_borrowers(&clerk, &entries, &["110101199205051234"]).await;
+    register_borrowers(&clerk, &entries, &["110101199205051230"]).await;
     let loans = [
         ("S-1", vec![("bank-a", 3000), ("bank-b", 7000)]),
         (
@@ -248,7 +248,7 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
     assert_eq!(public[1], "202611");
     assert_eq!(public[3], "5");
     let text = proof.to_string();
-    assert!(!text.contains("Li Na") && !text.contains("110101199205051234"));
+    assert!(!text.contains("Li Na") && !text.contains("110101199205051230"));
     // A loan is not a settlement.
     let (_, first_loan) = get_json(
         &outsider,

@@ -9,6 +9,7 @@ pub mod builder;
 pub mod circuits;
 pub mod error;
 pub mod keys;
+pub mod national_id;
 pub mod reader;
 pub mod request;
 pub mod strict_json;

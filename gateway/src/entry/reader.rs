@@ -387,10 +387,11 @@ pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> boo
 /// the consortium does not screen or the caller cannot check.
 pub fn screening_link(genesis: &Genesis, opened: &Opened) -> Option<bool> {
     genesis.circuits.screening.as_ref()?;
-    let principal = opened.opening("principal")?;
     let borrower_ref: [u8; 32] =
         encoding::from_hex_array(opened.value("borrower_ref")?.as_str()?).ok()?;
-    let expected = crate::entry::builder::screening_commitment(&borrower_ref, &principal);
+    let secret: [u8; 32] =
+        encoding::from_hex_array(opened.value("screening_blinding")?.as_str()?).ok()?;
+    let expected = crate::entry::builder::screening_commitment(&borrower_ref, &secret);
     let carried =
         veil_circuits::screening::ScreeningProof::from_bytes(&opened.entry.proofs.circuit)
             .ok()

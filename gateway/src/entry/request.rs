@@ -252,10 +252,12 @@ pub fn parse(body: &[u8]) -> Result<Request, EntryError> {
     let fields = |e: serde_json::Error| EntryError::malformed(format!("invalid fields: {e}"));
     match kind {
         EntryType::LoanOriginated => {
-            let loan: LoanOriginated = serde_json::from_value(request.fields).map_err(fields)?;
+            let mut loan: LoanOriginated =
+                serde_json::from_value(request.fields).map_err(fields)?;
+            loan.borrower.national_id =
+                national_id("borrower.national_id", &loan.borrower.national_id)?;
             text("loan_id", &loan.loan_id, 64)?;
             text("borrower.name", &loan.borrower.name, 128)?;
-            text("borrower.national_id", &loan.borrower.national_id, 32)?;
             text("borrower.phone", &loan.borrower.phone, 32)?;
             if loan.participants.is_empty() || loan.participants.len() > MAX_PARTICIPANTS {
                 return Err(EntryError::malformed(format!(
@@ -279,7 +281,18 @@ pub fn parse(body: &[u8]) -> Result<Request, EntryError> {
             Ok(Request::SettlementClosed(settlement))
         }
         EntryType::RegistryUpdated => {
-            let update: RegistryUpdated = serde_json::from_value(request.fields).map_err(fields)?;
+            let mut update: RegistryUpdated =
+                serde_json::from_value(request.fields).map_err(fields)?;
+            for (name, ids) in [
+                ("kyc.add", &mut update.kyc.add),
+                ("kyc.remove", &mut update.kyc.remove),
+                ("blocklist.add", &mut update.blocklist.add),
+                ("blocklist.remove", &mut update.blocklist.remove),
+            ] {
+                for (i, id) in ids.iter_mut().enumerate() {
+                    *id = national_id(&format!("{name}[{i}]"), id)?;
+                }
+            }
             let lists = [
                 ("kyc.add", &update.kyc.add),
                 ("kyc.remove", &update.kyc.remove),
@@ -322,6 +335,13 @@ pub fn parse(body: &[u8]) -> Result<Request, EntryError> {
              disclosure log itself",
         )),
     }
+}
+
+/// The canonical form of the national id `id` in field `field`, or 422 naming the field and
+/// what is wrong (`super::national_id`: GB 11643-1999, ISO 7064 MOD 11-2).
+fn national_id(field: &str, id: &str) -> Result<String, EntryError> {
+    super::national_id::check(id)
+        .map_err(|e| EntryError::invalid(format!("{field} is not a valid national id: it {e}")))
 }
 
 /// The consortium rules of a new loan by `originator`.
@@ -522,7 +542,7 @@ mod tests {
         let loan = |share_b: u64, funding_b: u64| {
             let body = serde_json::json!({"type": "loan.originated", "fields": {
                 "loan_id": "L-1",
-                "borrower": {"name": "Li Na", "national_id": "110101199205051234", "phone": "1"},
+                "borrower": {"name": "Li Na", "national_id": "110101199205051230", "phone": "1"},
                 "principal": 1000, "annual_rate_bps": 100, "term_days": 30,
                 "participants": [{"bank": "bank-a", "share_bps": 10_000 - share_b},
                                  {"bank": "bank-b", "share_bps": share_b}],

@@ -33,13 +33,17 @@ pub fn registry_reference(
     )
 }
 
-/// The commitment to a loan's borrower reference its screening proof is about: the blinding
-/// is derived from the principal's Pedersen blinding, so whoever reads the principal and the
-/// `borrower_ref` can check it.
-pub fn screening_commitment(borrower_ref: &[u8; 32], principal: &Opening) -> veil_circuits::Fr {
+/// The commitment to a loan's borrower reference its screening proof is about. Its blinding
+/// is derived from a fresh secret sealed beside the reference (the field `screening_blinding`,
+/// class `terms`), so exactly whoever reads the `borrower_ref` can check it — and an
+/// inspector who reads amounts only cannot test registry references against it.
+pub fn screening_commitment(
+    borrower_ref: &[u8; 32],
+    screening_secret: &[u8; 32],
+) -> veil_circuits::Fr {
     veil_circuits::screening::reference_commitment(
         veil_circuits::screening::Reference::of_borrower_ref(borrower_ref).field(),
-        veil_circuits::screening_blinding(&principal.blinding_bytes()),
+        veil_circuits::screening_blinding(screening_secret),
     )
 }
 
@@ -114,13 +118,18 @@ impl Builder<'_> {
                 ));
             }
             (Some(_), Some(registry)) => {
-                let principal = opening_of(&openings, "principal")?;
+                let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+                getrandom::fill(secret.as_mut()).map_err(internal)?;
+                fields.push(Field {
+                    path: "screening_blinding".into(),
+                    plaintext: json(&veil_crypto::encoding::to_hex(secret.as_ref())),
+                });
                 let witness = registry
                     .registry
                     .registry
                     .witness(
                         veil_circuits::screening::Reference::of_borrower_ref(&borrower_ref),
-                        veil_circuits::screening_blinding(&principal.blinding_bytes()),
+                        veil_circuits::screening_blinding(&secret),
                     )
                     .map_err(|e| match e {
                         veil_circuits::CircuitError::Unsatisfied(why) => {
