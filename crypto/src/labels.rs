@@ -44,6 +44,12 @@ pub const DISCLOSURE_LOG: &[u8] = b"veil.disclosure.v1";
 /// entry id is a keyed hash of its business id, so the ledger's unique entry ids make loan ids
 /// unique per originator.
 pub const LOAN_ENTRY_ID_KEY: &[u8] = b"veil.loan-entry-id.key.v1";
+/// HKDF salt of a member gateway's borrower-reference cache key, derived from its entry signing
+/// key: the cache is keyed by a keyed hash of each national id, never the id itself.
+pub const BORROWER_REF_CACHE_KEY: &[u8] = b"veil.borrower-ref-cache.key.v1";
+/// SHA-256 prefix (framed) of a borrower reference from the members' threshold OPRF output:
+/// `SHA-256(framed(label) ‖ framed(output))`.
+pub const BORROWER_REF_OPRF: &[u8] = b"veil.borrower-ref.oprf.v1";
 /// SHA-512 prefix (framed) deriving an auditor's twisted-ElGamal secret scalar from 32 bytes
 /// of seed material (`veil_crypto::auditor::AuditorSecretKey::derive`).
 pub const AUDITOR_KEY: &[u8] = b"veil.auditor.key.v1";
@@ -167,6 +173,8 @@ const ALL: &[&[u8]] = &[
     POLICY,
     DISCLOSURE_LOG,
     LOAN_ENTRY_ID_KEY,
+    BORROWER_REF_CACHE_KEY,
+    BORROWER_REF_OPRF,
     AUDITOR_KEY,
     STATEMENT_ID,
     ENTRY_ID,

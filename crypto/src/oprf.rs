@@ -63,9 +63,9 @@ pub enum OprfError {
         /// The threshold.
         needed: usize,
     },
-    /// The combined evaluation is not `k·H(x)` for the group key (a share set that does not
-    /// interpolate to the group key: the public shares are inconsistent).
-    #[error("the combined answer does not match the group key")]
+    /// Public shares that do not lie on one polynomial through the group key
+    /// ([`OprfPublicKey::check`]).
+    #[error("the public key shares do not interpolate to the group key")]
     Combination,
 }
 
@@ -142,12 +142,42 @@ pub struct OprfPublicKey {
 }
 
 impl OprfPublicKey {
-    /// Checks that the shares interpolate to the group key: any `t` of them, in the exponent,
-    /// give `K` (checked for the first `t` and the last `t`).
+    /// The key of `threshold`, group key `group_key` and the shares of members 1, 2, …
+    /// (`shares`, compressed ristretto255), checked ([`Self::check`]).
+    ///
+    /// # Errors
+    /// [`OprfError::Malformed`] for bytes that are not points; as [`Self::check`].
+    pub fn from_bytes(
+        threshold: u16,
+        group_key: &[u8; 32],
+        shares: &[[u8; 32]],
+    ) -> Result<Self, OprfError> {
+        let point = |bytes: &[u8; 32]| {
+            CompressedRistretto(*bytes)
+                .decompress()
+                .ok_or(OprfError::Malformed("public key"))
+        };
+        let mut indexed = BTreeMap::new();
+        for (i, share) in shares.iter().enumerate() {
+            let index = u16::try_from(i + 1).map_err(|_| OprfError::Malformed("public key"))?;
+            indexed.insert(index, point(share)?);
+        }
+        let key = Self {
+            threshold,
+            group_key: point(group_key)?,
+            shares: indexed,
+        };
+        key.check()?;
+        Ok(key)
+    }
+
+    /// Checks that the shares lie on one polynomial of degree `t − 1` whose value at 0 is the
+    /// group key: the first `t` shares, interpolated in the exponent, give `K` at 0 and every
+    /// other share at its index — so every set of `t` answers gives the same output.
     ///
     /// # Errors
     /// [`OprfError::TooFew`] with fewer than `t` shares or `t = 0`; [`OprfError::Combination`]
-    /// if they do not interpolate to `K`.
+    /// if they do not.
     pub fn check(&self) -> Result<(), OprfError> {
         let t = usize::from(self.threshold);
         if t == 0 || self.shares.len() < t {
@@ -156,10 +186,13 @@ impl OprfPublicKey {
                 needed: t.max(1),
             });
         }
-        let indices: Vec<u16> = self.shares.keys().copied().collect();
-        for set in [&indices[..t], &indices[indices.len() - t..]] {
-            let combined = combine(set.iter().map(|i| (*i, self.shares[i])));
-            if combined != self.group_key {
+        let base: Vec<(u16, RistrettoPoint)> =
+            self.shares.iter().take(t).map(|(i, p)| (*i, *p)).collect();
+        if interpolate(&base, Scalar::ZERO) != self.group_key {
+            return Err(OprfError::Combination);
+        }
+        for (index, share) in self.shares.iter().skip(t) {
+            if interpolate(&base, Scalar::from(*index)) != *share {
                 return Err(OprfError::Combination);
             }
         }
@@ -229,9 +262,8 @@ impl OprfRequest {
         Self::with_blind(input, blind)
     }
 
-    /// [`Self::blind`] with a chosen blind: for test vectors only.
-    #[doc(hidden)]
-    pub fn with_blind(input: &[u8], blind: Scalar) -> Result<Self, OprfError> {
+    /// [`Self::blind`] with a given blind (the test vectors choose theirs).
+    fn with_blind(input: &[u8], blind: Scalar) -> Result<Self, OprfError> {
         if input.is_empty() || input.len() > MAX_INPUT_LEN {
             return Err(OprfError::Input);
         }
@@ -248,6 +280,27 @@ impl OprfRequest {
     /// The blinded element to send to the members (32 bytes).
     pub fn blinded_element(&self) -> [u8; ELEMENT_LEN] {
         self.blinded
+    }
+
+    /// Checks one answer's proof against its member's public key share (RFC 9497 §2.2.2
+    /// `VerifyProof`).
+    ///
+    /// # Errors
+    /// [`OprfError::Index`] for an index with no public share, [`OprfError::Malformed`] for
+    /// bytes that do not decode, [`OprfError::Proof`] for a proof that does not verify.
+    pub fn verify(&self, key: &OprfPublicKey, answer: &ShareEvaluation) -> Result<(), OprfError> {
+        let share_key = key
+            .shares
+            .get(&answer.index)
+            .ok_or(OprfError::Index(answer.index))?;
+        let element = EvaluationElement::<Ristretto255>::deserialize(&answer.element)
+            .map_err(|_| OprfError::Malformed("evaluation element"))?;
+        let proof = Proof::<Ristretto255>::deserialize(&answer.proof)
+            .map_err(|_| OprfError::Malformed("proof"))?;
+        self.client
+            .finalize(&self.input, &element, &proof, *share_key)
+            .map(|_| ())
+            .map_err(|_| OprfError::Proof(answer.index))
     }
 
     /// Checks each answer's proof against its member's public key share, combines them and
@@ -267,20 +320,10 @@ impl OprfRequest {
         let mut seen = BTreeSet::new();
         let mut points = Vec::with_capacity(answers.len());
         for answer in answers {
-            let share_key = key
-                .shares
-                .get(&answer.index)
-                .ok_or(OprfError::Index(answer.index))?;
-            if !seen.insert(answer.index) {
+            if !key.shares.contains_key(&answer.index) || !seen.insert(answer.index) {
                 return Err(OprfError::Index(answer.index));
             }
-            let element = EvaluationElement::<Ristretto255>::deserialize(&answer.element)
-                .map_err(|_| OprfError::Malformed("evaluation element"))?;
-            let proof = Proof::<Ristretto255>::deserialize(&answer.proof)
-                .map_err(|_| OprfError::Malformed("proof"))?;
-            self.client
-                .finalize(&self.input, &element, &proof, *share_key)
-                .map_err(|_| OprfError::Proof(answer.index))?;
+            self.verify(key, answer)?;
             let point = CompressedRistretto(answer.element)
                 .decompress()
                 .ok_or(OprfError::Malformed("evaluation element"))?;
@@ -300,22 +343,39 @@ impl OprfRequest {
     }
 }
 
-/// `Σ λ_i·P_i` with the Lagrange coefficients at 0 of the indices given.
-fn combine(points: impl Iterator<Item = (u16, RistrettoPoint)> + Clone) -> RistrettoPoint {
-    let indices: Vec<Scalar> = points.clone().map(|(i, _)| Scalar::from(i)).collect();
-    points
-        .map(|(i, point)| lagrange_at_zero(Scalar::from(i), &indices) * point)
-        .sum()
+/// The borrower reference of an OPRF output:
+/// `SHA-256(framed("veil.borrower-ref.oprf.v1") ‖ framed(output))` (32 bytes).
+pub fn borrower_ref(output: &[u8; OUTPUT_LEN]) -> [u8; 32] {
+    let mut message = Vec::with_capacity(16 + 32 + OUTPUT_LEN);
+    crate::encoding::put_framed(&mut message, crate::labels::BORROWER_REF_OPRF);
+    crate::encoding::put_framed(&mut message, output);
+    sha2::Sha256::digest(&message).into()
 }
 
-/// `λ_i = Π_{j ≠ i} j / (j − i)` over `indices`.
-fn lagrange_at_zero(i: Scalar, indices: &[Scalar]) -> Scalar {
-    let (mut numerator, mut denominator) = (Scalar::ONE, Scalar::ONE);
-    for j in indices.iter().filter(|j| **j != i) {
-        numerator *= j;
-        denominator *= j - i;
-    }
-    numerator * denominator.invert()
+/// `Σ λ_i·P_i` with the Lagrange coefficients at 0 of the (distinct, non-zero) indices given.
+fn combine(points: impl Iterator<Item = (u16, RistrettoPoint)>) -> RistrettoPoint {
+    let points: Vec<(u16, RistrettoPoint)> = points.collect();
+    interpolate(&points, Scalar::ZERO)
+}
+
+/// The polynomial through `points` (index, value in the exponent), evaluated at `x`:
+/// `Σ_i λ_i(x)·P_i` with `λ_i(x) = Π_{j ≠ i} (x − j) / (i − j)`; indices distinct.
+fn interpolate(points: &[(u16, RistrettoPoint)], x: Scalar) -> RistrettoPoint {
+    points
+        .iter()
+        .map(|(i, point)| {
+            let i = Scalar::from(*i);
+            let (mut numerator, mut denominator) = (Scalar::ONE, Scalar::ONE);
+            for (j, _) in points {
+                let j = Scalar::from(*j);
+                if j != i {
+                    numerator *= x - j;
+                    denominator *= i - j;
+                }
+            }
+            numerator * denominator.invert() * point
+        })
+        .sum()
 }
 
 /// RFC 9497 §3.3.1 `Finalize`: `SHA-512(I2OSP(len(x), 2) ‖ x ‖ I2OSP(32, 2) ‖ N ‖ "Finalize")`.
@@ -485,5 +545,11 @@ mod tests {
             .shares
             .insert(2, RistrettoPoint::mul_base(&Scalar::ONE));
         assert_eq!(public.check(), Err(OprfError::Combination));
+        // A share off the polynomial anywhere, not only among the first or last t, is caught.
+        let (_, mut wide) = deal(Scalar::random(&mut OsRng), 3, 7);
+        wide.check().unwrap();
+        wide.shares
+            .insert(4, RistrettoPoint::mul_base(&Scalar::from(4u64)));
+        assert_eq!(wide.check(), Err(OprfError::Combination));
     }
 }

@@ -59,11 +59,90 @@ pub struct ConsortiumFile {
     /// The circuits' verifying keys, pinned by hash.
     #[serde(default)]
     pub circuits: Option<CircuitsFile>,
+    /// The borrower-reference OPRF key the members share (`veil_crypto::dkg`): its public
+    /// side. Without it, borrower references are keyed hashes under one shared key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oprf: Option<OprfFile>,
     /// The founding members' signatures of the genesis hash (`veil consortium sign`). Not
     /// covered by the hash. A node or gateway starts only when every member listed above has
     /// signed ([`Genesis::require_signed`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<GenesisSignatureFile>,
+}
+
+/// The public side of the members' shared OPRF key (`veil_crypto::oprf::OprfPublicKey`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OprfFile {
+    /// Members' answers an evaluation needs.
+    pub threshold: u16,
+    /// The group key `K = k·G` (hex, compressed ristretto255).
+    pub group_key: String,
+    /// Each member's public key share `K_i` (hex), in member order (index `i` = position + 1).
+    pub public_shares: Vec<String>,
+    /// How many evaluations one member may ask of another per UTC day (beyond it: 429);
+    /// [`DEFAULT_OPRF_DAILY_LIMIT`] if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_limit: Option<u64>,
+}
+
+/// The default [`OprfFile::daily_limit`]: a large bank's daily new borrowers (originations and
+/// registrations of borrowers it has not seen) with room to spare — and, since every
+/// evaluation answers one guess of a national id, as low as that allows.
+pub const DEFAULT_OPRF_DAILY_LIMIT: u64 = 20_000;
+/// The largest [`OprfFile::daily_limit`] a genesis may set.
+pub const MAX_OPRF_DAILY_LIMIT: u64 = 1_000_000;
+
+impl OprfFile {
+    /// The public key it describes, checked: one share per member, every point valid, any
+    /// `threshold` shares interpolating to the group key.
+    ///
+    /// # Errors
+    /// What is wrong, in one line.
+    pub fn public_key(&self, members: usize) -> Result<veil_crypto::oprf::OprfPublicKey, String> {
+        let bytes = |what: &str, hex: &str| {
+            encoding::from_hex_array::<32>(hex).map_err(|e| format!("oprf.{what}: {e}"))
+        };
+        if self.public_shares.len() != members {
+            return Err("oprf.public_shares must have one share per member".into());
+        }
+        // A majority at least: fewer members than half could otherwise compute references.
+        if self.threshold < 2 || usize::from(self.threshold) * 2 <= members {
+            return Err("oprf.threshold must be at least 2 and more than half the members".into());
+        }
+        if let Some(limit) = self.daily_limit
+            && !(1..=MAX_OPRF_DAILY_LIMIT).contains(&limit)
+        {
+            return Err(format!(
+                "oprf.daily_limit must be 1 to {MAX_OPRF_DAILY_LIMIT}"
+            ));
+        }
+        let shares = self
+            .public_shares
+            .iter()
+            .map(|hex| bytes("public_shares", hex))
+            .collect::<Result<Vec<_>, _>>()?;
+        veil_crypto::oprf::OprfPublicKey::from_bytes(
+            self.threshold,
+            &bytes("group_key", &self.group_key)?,
+            &shares,
+        )
+        .map_err(|e| format!("oprf: {e}"))
+    }
+
+    /// The file entry of `key`, with the default daily limit.
+    pub fn of(key: &veil_crypto::oprf::OprfPublicKey) -> Self {
+        Self {
+            daily_limit: None,
+            threshold: key.threshold,
+            group_key: encoding::to_hex(key.group_key.compress().as_bytes()),
+            public_shares: key
+                .shares
+                .values()
+                .map(|p| encoding::to_hex(p.compress().as_bytes()))
+                .collect(),
+        }
+    }
 }
 
 /// One founding member's signature of the genesis.
@@ -494,6 +573,9 @@ impl Genesis {
         if file.members.is_empty() {
             return Err(invalid("at least one member is required"));
         }
+        if let Some(oprf) = &file.oprf {
+            oprf.public_key(file.members.len()).map_err(invalid)?;
+        }
         let policy_hash = encoding::from_hex_array(&file.policy_hash)
             .map_err(|e| invalid(format!("policy_hash: {e}")))?;
         let mut members = Vec::with_capacity(file.members.len());
@@ -822,6 +904,15 @@ impl Genesis {
         Ok(())
     }
 
+    /// The members' shared borrower-reference OPRF key, if the genesis has one (checked when
+    /// the genesis was read).
+    pub fn oprf_key(&self) -> Option<veil_crypto::oprf::OprfPublicKey> {
+        self.file
+            .oprf
+            .as_ref()
+            .and_then(|oprf| oprf.public_key(self.members.len()).ok())
+    }
+
     /// The proof-plan parameters.
     pub fn plan_params(&self) -> veil_policies::Params {
         veil_policies::Params {
@@ -884,6 +975,18 @@ fn genesis_hash(file: &ConsortiumFile) -> [u8; 32] {
             for digest in ca_digests(&r.ca) {
                 put(&digest);
             }
+        }
+    }
+    if let Some(oprf) = &file.oprf {
+        put(b"oprf");
+        put(&oprf.threshold.to_be_bytes());
+        if let Some(limit) = oprf.daily_limit {
+            put(b"daily-limit");
+            put(&limit.to_be_bytes());
+        }
+        put(oprf.group_key.to_ascii_lowercase().as_bytes());
+        for share in &oprf.public_shares {
+            put(share.to_ascii_lowercase().as_bytes());
         }
     }
     if let Some(circuits) = &file.circuits {

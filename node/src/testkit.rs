@@ -162,6 +162,7 @@ impl TestConsortium {
             members: files,
             regulators: Vec::new(),
             circuits: None,
+            oprf: None,
             signatures: Vec::new(),
         };
         Self {

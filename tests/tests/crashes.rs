@@ -66,6 +66,12 @@ async fn kill_nine_loop_loses_and_duplicates_nothing() {
     let links: Vec<NodeLink> = (0..4).map(|i| consortium.node_link(i)).collect();
     veil_tests::nodes_answering(&mut nodes, &links, WAIT).await;
     let mut gateway = GatewayProcess::gateway(&dir, "bank-a");
+    // The other members' gateways, never killed: a borrower's reference needs three of the
+    // four members' OPRF answers.
+    let _peers: Vec<GatewayProcess> = ["bank-b", "bank-c", "bank-d"]
+        .into_iter()
+        .map(|id| GatewayProcess::gateway(&dir, id))
+        .collect();
     let url = format!(
         "https://{}",
         GatewayConfig::load(&dir.join("bank-a/gateway.toml"))

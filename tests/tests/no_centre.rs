@@ -173,6 +173,7 @@ fn options(consortium: &str) -> AssembleOptions {
         },
         circuits: CircuitSource::Dev(vec![16]),
         screening: false,
+        oprf: None,
     }
 }
 

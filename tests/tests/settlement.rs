@@ -120,6 +120,7 @@ async fn forged_settlement_is_refused(dir: &Path) {
         member: "bank-a",
         proving_keys: &proving_keys,
         view_keys: &veil_gateway::entry::view_keys::PublishedViewKeys::default(),
+        borrower_refs: &Default::default(),
     };
     let (honest, _) = builder.settlement("2026-12", &repayments, 0).unwrap();
     let mut proof =

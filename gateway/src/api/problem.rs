@@ -174,6 +174,16 @@ impl Problem {
         )
     }
 
+    /// 429: the caller asked more than its limit allows; nothing was done.
+    pub fn rate_limited(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            Some(detail.into()),
+        )
+    }
+
     /// 503: the ledger is unavailable or busy; retry.
     pub fn unavailable() -> Self {
         Self::new(
@@ -298,6 +308,7 @@ impl From<ServiceError> for Problem {
             ServiceError::InProgress => Self::in_progress(),
             ServiceError::KeyReused => Self::key_reused(),
             ServiceError::Behind { min_height, height } => Self::behind(min_height, height),
+            ServiceError::RateLimited(detail) => Self::rate_limited(detail),
             ServiceError::Internal => Self::internal(),
         }
     }

@@ -142,6 +142,24 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
                     config.id
                 )));
             }
+            // The member's share of the borrower-reference OPRF key, beside its other keys.
+            let secrets = match genesis.oprf_key() {
+                Some(key) => {
+                    let index = genesis
+                        .members
+                        .iter()
+                        .position(|m| m.id == config.id)
+                        .and_then(|i| u16::try_from(i + 1).ok())
+                        .ok_or_else(|| StartError::Mismatch("unknown member".into()))?;
+                    let path = keys
+                        .signing
+                        .parent()
+                        .unwrap_or(Path::new("."))
+                        .join(crate::consortium::init::OPRF_SHARE_FILE);
+                    secrets.with_oprf_share(&path, index, &key)?
+                }
+                None => secrets,
+            };
             Secrets::Member(Box::new(secrets))
         }
         GatewayKind::Regulator => {
@@ -224,6 +242,20 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
     );
     if let Some(ms) = config.disclosure_anchor_ms {
         gateway.disclosure_anchor = Duration::from_millis(ms);
+    }
+    // The other members' gateways, for borrower-reference evaluations: as this member's
+    // gateway identity, trusting every party's CA the genesis names.
+    if config.kind == GatewayKind::Member && gateway.oprf_key.is_some() {
+        let anchors = tls::anchors(&genesis.certificate_authorities());
+        gateway.peers = Some(tls::https_client(
+            &TlsFiles {
+                cert: &config.node.cert,
+                key: &config.node.key,
+                anchors: &anchors,
+            },
+            // A peer that does not answer promptly is passed over for the next one.
+            Duration::from_secs(3),
+        )?);
     }
     Ok(gateway)
 }

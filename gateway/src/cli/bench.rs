@@ -240,12 +240,14 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
     // Where the time went, from the gateways' and nodes' own accounting.
     let mut writes = 0u64;
     let (mut encrypt, mut prove, mut sign, mut consensus) = (0.0, 0.0, 0.0, 0.0);
+    let mut references = 0.0;
     for (_, gateway) in &embedded.gateways {
         let (n, build, wait) = gateway.gateway.timings.totals();
         writes += n;
         encrypt += build.encrypt.as_secs_f64();
         prove += build.prove.as_secs_f64();
         sign += build.sign.as_secs_f64();
+        references += build.references.as_secs_f64();
         consensus += wait.as_secs_f64();
     }
     let (mut storage, mut blocks, mut verify, mut verified) = (0.0, 0u64, 0.0, 0u64);
@@ -283,6 +285,7 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
         },
         "reads": reads,
         "breakdown_ms_per_write": {
+            "borrower_references": per(references, writes),
             "encrypt": per(encrypt, writes),
             "prove": per(prove, writes),
             "sign": per(sign, writes),
@@ -399,6 +402,18 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
     // The baseline encrypts to the genesis' view keys only (it runs in the genesis' months).
     let view_keys = veil_gateway::entry::view_keys::PublishedViewKeys::default();
     // The registry as the ledger holds it (every gateway shares the borrower-reference key).
+    // The baseline measures proofs, not borrower references (their OPRF round trips are in
+    // the end-to-end run): one keyed hash per borrower, the same at every bank.
+    let borrower_refs: veil_gateway::entry::builder::BorrowerRefs = work
+        .iter()
+        .filter_map(|(_, loan, _)| loan["fields"]["borrower"]["national_id"].as_str())
+        .map(|id| {
+            (
+                id.to_owned(),
+                veil_gateway::entry::builder::legacy_borrower_ref(&secrets[0].1, id),
+            )
+        })
+        .collect();
     let builder = |member, secrets| Builder {
         genesis: &genesis,
         policies: &policies,
@@ -406,6 +421,7 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
         member,
         proving_keys: &proving_keys,
         view_keys: &view_keys,
+        borrower_refs: &borrower_refs,
     };
     let (registry_entry, registry) = {
         let (bank, secrets) = &secrets[0];

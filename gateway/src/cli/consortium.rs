@@ -88,6 +88,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     },
                     circuits,
                     screening: !no_screening,
+                    oprf: None,
                 },
             )?;
             println!(

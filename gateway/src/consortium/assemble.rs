@@ -47,6 +47,9 @@ pub struct AssembleOptions {
     pub circuits: CircuitSource,
     /// Whether loans are screened.
     pub screening: bool,
+    /// The members' shared borrower-reference OPRF key, from their DKG (`veil init` runs it
+    /// among its members; without one, references are keyed hashes under a shared key).
+    pub oprf: Option<veil_node::genesis::OprfFile>,
 }
 
 /// Builds the genesis file `genesis_path` (unsigned) and, beside it, `policies/default.cedar`
@@ -123,6 +126,7 @@ pub fn assemble(
         members,
         regulators,
         circuits: Some(circuits),
+        oprf: options.oprf.clone(),
         signatures: Vec::new(),
     };
     // Everything the nodes will check, now.

@@ -97,6 +97,69 @@ pub enum InitError {
     Assemble(#[from] AssembleError),
 }
 
+/// The OPRF threshold for `n` members: `n − ⌊(n − 1)/3⌋`, the quorum of a BFT consortium of
+/// `n` (3 of 4, 15 of 21, 43 of 64): fewer members than a quorum learn nothing of the key.
+pub fn oprf_threshold(n: u16) -> u16 {
+    n - (n.saturating_sub(1)) / 3
+}
+
+/// Runs the DKG of the borrower-reference OPRF key among the members `banks` of the embedded
+/// consortium in `dir` (`veil_crypto::dkg`: each member's round messages made with its own
+/// randomness, each share kept in its own directory, `keys/oprf.share`, owner-only), and
+/// returns the key's public side for the genesis. Fewer than two members share nothing.
+fn oprf_dkg(
+    dir: &Path,
+    banks: &[String],
+) -> Result<Option<veil_node::genesis::OprfFile>, InitError> {
+    use std::collections::BTreeMap;
+    use veil_crypto::dkg;
+    let Ok(n) = u16::try_from(banks.len()) else {
+        return Err(InitError::Arguments("too many banks"));
+    };
+    if n < 2 {
+        return Ok(None);
+    }
+    let t = oprf_threshold(n).max(2);
+    let keys = |e: dkg::DkgError| InitError::Keys(Box::new(e));
+    let mut round1_secrets = BTreeMap::new();
+    let mut round1 = BTreeMap::new();
+    for i in 1..=n {
+        let (secret, package) = dkg::round1(i, n, t).map_err(keys)?;
+        round1_secrets.insert(i, secret);
+        round1.insert(i, package);
+    }
+    let others = |i: u16, all: &BTreeMap<u16, Vec<u8>>| -> BTreeMap<u16, Vec<u8>> {
+        all.iter()
+            .filter(|(j, _)| **j != i)
+            .map(|(j, p)| (*j, p.clone()))
+            .collect()
+    };
+    let mut round2_secrets = BTreeMap::new();
+    let mut sent: BTreeMap<u16, BTreeMap<u16, Vec<u8>>> = BTreeMap::new();
+    for (i, secret) in round1_secrets {
+        let (next, packages) = dkg::round2(secret, &others(i, &round1)).map_err(keys)?;
+        round2_secrets.insert(i, next);
+        for (j, package) in packages {
+            sent.entry(j).or_default().insert(i, package);
+        }
+    }
+    let mut public = None;
+    for (i, bank) in (1..=n).zip(banks) {
+        let received = sent.remove(&i).unwrap_or_default();
+        let (share, key) =
+            dkg::round3(&round2_secrets[&i], &others(i, &round1), &received).map_err(keys)?;
+        crate::consortium::files::write_secret(
+            &dir.join(bank).join("keys").join(OPRF_SHARE_FILE),
+            &(veil_crypto::encoding::to_hex(&share.to_bytes()) + "\n"),
+        )?;
+        public = Some(key);
+    }
+    Ok(public.as_ref().map(veil_node::genesis::OprfFile::of))
+}
+
+/// A member's OPRF key share, in its `keys/` directory.
+pub const OPRF_SHARE_FILE: &str = "oprf.share";
+
 /// What to make.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
@@ -119,6 +182,9 @@ pub struct InitOptions {
     /// The last month (`YYYY-MM`) whose regulator view keys the genesis publishes (from
     /// [`FIRST_VIEW_KEY_MONTH`]); later months are published on the ledger.
     pub view_keys_through: String,
+    /// The genesis' `oprf.daily_limit` (evaluations one member may ask of another per UTC day);
+    /// `None` for the default.
+    pub oprf_daily_limit: Option<u64>,
 }
 
 impl Default for InitOptions {
@@ -137,6 +203,7 @@ impl Default for InitOptions {
             circuits: CircuitSource::Dev(DEFAULT_CAPACITIES.to_vec()),
             screening: true,
             view_keys_through: DEFAULT_VIEW_KEYS_THROUGH.to_owned(),
+            oprf_daily_limit: None,
         }
     }
 }
@@ -260,6 +327,10 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
         descriptors.push(bank_dir.join("member.json"));
         node_apis.push((bank.clone(), node_api));
     }
+    let oprf = oprf_dkg(&dir, &banks)?.map(|oprf| veil_node::genesis::OprfFile {
+        daily_limit: options.oprf_daily_limit,
+        ..oprf
+    });
     let months = months_between(FIRST_VIEW_KEY_MONTH, &options.view_keys_through);
     for (j, regulator) in regulator_ids(options.regulators).iter().enumerate() {
         let regulator_dir = dir.join(regulator);
@@ -301,6 +372,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
             },
             circuits: options.circuits.clone(),
             screening: options.screening,
+            oprf,
         },
     )?;
     // Dev circuit keys only (`check_options`): nothing to verify before signing.

@@ -47,8 +47,15 @@ pub struct MemberSecrets {
     pub signing: SigningKey,
     /// Unwraps the member's data keys.
     pub encryption: EncryptionSecretKey,
-    /// Derives borrower references.
+    /// Derives borrower references in a consortium without a shared OPRF key (a keyed hash
+    /// under one key every member holds).
     pub borrower_ref: KeyedHashKey,
+    /// This member's share of the consortium's borrower-reference OPRF key, if the genesis
+    /// has one ([`MemberSecrets::with_oprf_share`]).
+    pub oprf: Option<veil_crypto::oprf::OprfKeyShare>,
+    /// Keys this gateway's cache of the borrower references of its own customers (their
+    /// national ids never stored); derived from `signing`, never stored.
+    pub ref_cache: KeyedHashKey,
     /// Derives the entry id of each loan this member originates from its business id
     /// ([`MemberSecrets::loan_entry_id`]); derived from `signing`, never stored.
     pub loan_ids: KeyedHashKey,
@@ -64,6 +71,11 @@ impl MemberSecrets {
                 veil_crypto::labels::LOAN_ENTRY_ID_KEY,
                 &signing_key.to_seed(),
             ),
+            ref_cache: KeyedHashKey::derive(
+                veil_crypto::labels::BORROWER_REF_CACHE_KEY,
+                &signing_key.to_seed(),
+            ),
+            oprf: None,
             signing: signing_key,
             encryption: EncryptionSecretKey::from_pem(&read_text(encryption)?)
                 .map_err(|e| bad(encryption, e))?,
@@ -74,6 +86,33 @@ impl MemberSecrets {
 }
 
 impl MemberSecrets {
+    /// These keys with the OPRF key share in `path` (hex of `u16_be(index) ‖ scalar`, owner-only),
+    /// checked to be the share of member `index` of `key`.
+    ///
+    /// # Errors
+    /// [`KeyError`]: an unreadable or malformed file, or a share that is not that member's.
+    pub fn with_oprf_share(
+        mut self,
+        path: &Path,
+        index: u16,
+        key: &veil_crypto::oprf::OprfPublicKey,
+    ) -> Result<Self, KeyError> {
+        let text = read_text(path)?;
+        let bytes = zeroize::Zeroizing::new(
+            veil_crypto::encoding::from_hex(text.trim(), 34).map_err(|e| bad(path, e))?,
+        );
+        let share =
+            veil_crypto::oprf::OprfKeyShare::from_bytes(&bytes).map_err(|e| bad(path, e))?;
+        if share.index() != index || key.shares.get(&index) != Some(&share.public()) {
+            return Err(bad(
+                path,
+                "not this member's share of the genesis' OPRF key",
+            ));
+        }
+        self.oprf = Some(share);
+        Ok(self)
+    }
+
     /// The id nonce of this member's loan `loan_id` in consortium `consortium_id`: the first
     /// 16 bytes of a keyed hash of both under [`MemberSecrets::loan_ids`]. The loan's entry id
     /// is derived from it ([`MemberSecrets::loan_entry_id`]), and the ledger refuses a second

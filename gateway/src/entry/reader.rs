@@ -382,9 +382,9 @@ pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> boo
 }
 
 /// The link between a loan's screening proof and its borrower, for a caller who reads the
-/// `borrower_ref` and opens the principal: the proof's commitment must be to this borrower's
-/// reference, blinded by the value derived from the principal's Pedersen blinding. `None` when
-/// the consortium does not screen or the caller cannot check.
+/// `borrower_ref` (and so the `screening_blinding` sealed beside it): the proof's commitment
+/// must be to this borrower's reference, blinded by the value derived from that secret. `None`
+/// when the consortium does not screen or the caller cannot check.
 pub fn screening_link(genesis: &Genesis, opened: &Opened) -> Option<bool> {
     genesis.circuits.screening.as_ref()?;
     let borrower_ref: [u8; 32] =

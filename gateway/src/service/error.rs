@@ -39,6 +39,9 @@ pub enum ServiceError {
     /// A request with the same idempotency key is still being processed: retry later.
     #[error("a request with this idempotency key is still being processed")]
     InProgress,
+    /// The caller asked more than its limit allows (the limit's detail); nothing was done.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
     /// This gateway's node has not reached the height the caller asked for in time.
     #[error("at height {height}, below the requested {min_height}")]
     Behind {

@@ -7,6 +7,8 @@
 //! - the ledger followers that index loans and repayments (`followers.rs`);
 //! - the disclosure log's anchors on the ledger: writing this gateway's, indexing everyone's
 //!   (`anchors.rs`);
+//! - borrower references by the members' threshold OPRF: evaluating this member's share for
+//!   others, asking others for theirs (`references.rs`);
 //! - regulators' view keys on the ledger: the published keys writes encrypt to, and a
 //!   regulator's publication of further months ([`Publisher`], `view_keys.rs`);
 //! - the gateway's own store: idempotency records, the disclosure log, indexes ([`store`]).
@@ -17,11 +19,13 @@ mod anchors;
 pub mod error;
 mod followers;
 mod read;
+mod references;
 pub mod store;
 mod view_keys;
 mod write;
 
 pub use error::ServiceError;
+pub use references::{EvaluateRequest, EvaluateResponse};
 pub use view_keys::{PUBLISH_WAIT, PublishError, Published, Publisher};
 pub use write::{WriteTimings, Written};
 
@@ -94,6 +98,14 @@ pub struct Gateway {
     pub disclosure_anchor: Duration,
     /// When this gateway last tried to anchor its disclosure log, and last did.
     anchor_times: Mutex<anchors::AnchorTimes>,
+    /// The members' shared borrower-reference OPRF key (public side), if the genesis has one.
+    pub oprf_key: Option<veil_crypto::oprf::OprfPublicKey>,
+    /// A client of the other members' gateways (mutual TLS as `<member>:gateway`), for OPRF
+    /// evaluations; `None` for regulator gateways and tests without peers.
+    pub peers: Option<reqwest::Client>,
+    /// OPRF evaluations served per (caller, UTC day), as far as this process counted (read
+    /// from the store on first use).
+    oprf_counts: Mutex<HashMap<(String, u64), u64>>,
     /// One permit per core for proving and verifying (see [`Gateway::cpu`]).
     cpu: tokio::sync::Semaphore,
     idempotency_locks: KeyedLocks,
@@ -258,6 +270,9 @@ impl Gateway {
                 crate::consortium::config::DEFAULT_DISCLOSURE_ANCHOR_MS,
             ),
             anchor_times: Mutex::default(),
+            oprf_key: validator.shared_genesis().oprf_key(),
+            peers: None,
+            oprf_counts: Mutex::default(),
             kind,
             id,
             genesis: validator.shared_genesis(),

@@ -8,7 +8,9 @@
 //! | `alerts`       | entry id, finding kind, 0, detail | [`Alert`] (JSON): what this gateway found wrong |
 //! | `repayments`   | period, 0, entry id          | empty — this member's repayments by period   |
 //! | `anchors`      | member, 0, `u64_be(sequence)`, entry id | [`AnchorRecord`] (JSON): disclosure-log heads on the ledger |
+//! | `borrower_refs` | keyed hash of a national id | its borrower reference (32 bytes): this member's customers |
 //! | `meta`         | `b"follow/<type>"`           | follower cursor `u64_be(height) u32_be(index)` |
+//! | `meta`         | `b"oprf/<member>/<day>"`     | `u64_be`: OPRF evaluations served to that member that UTC day |
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -26,6 +28,7 @@ const CF_REPAYMENTS: &str = "repayments";
 const CF_META: &str = "meta";
 const CF_ALERTS: &str = "alerts";
 const CF_ANCHORS: &str = "anchors";
+const CF_BORROWER_REFS: &str = "borrower_refs";
 /// Most anchor mismatches an [`AnchorCheck`] lists.
 const MAX_MISMATCHES: usize = 16;
 
@@ -252,6 +255,7 @@ impl GatewayStore {
             CF_META,
             CF_ALERTS,
             CF_ANCHORS,
+            CF_BORROWER_REFS,
         ]
         .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&options, dir, families).map_err(engine)?;
@@ -486,6 +490,57 @@ impl GatewayStore {
             count += 1;
         }
         Ok(count)
+    }
+
+    /// The cached borrower reference under `key` (a keyed hash of a national id).
+    pub fn borrower_ref(&self, key: &[u8; 32]) -> Result<Option<[u8; 32]>, StoreError> {
+        self.db
+            .get_cf(self.cf(CF_BORROWER_REFS)?, key)
+            .map_err(engine)?
+            .map(|bytes| {
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("borrower reference"))
+            })
+            .transpose()
+    }
+
+    /// Caches a borrower reference under `key` (synced).
+    pub fn put_borrower_ref(&self, key: &[u8; 32], reference: &[u8; 32]) -> Result<(), StoreError> {
+        self.db
+            .put_cf_opt(self.cf(CF_BORROWER_REFS)?, key, reference, &synced())
+            .map_err(engine)
+    }
+
+    /// How many OPRF evaluations this gateway served `member` on UTC day `day` (days since the
+    /// Unix epoch).
+    pub fn oprf_evaluations(&self, member: &str, day: u64) -> Result<u64, StoreError> {
+        let key = format!("oprf/{member}/{day}");
+        match self.db.get_cf(self.cf(CF_META)?, key).map_err(engine)? {
+            None => Ok(0),
+            Some(bytes) => Ok(u64::from_be_bytes(
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("OPRF counter"))?,
+            )),
+        }
+    }
+
+    /// Records `count` as the number of OPRF evaluations served `member` on day `day`: to the
+    /// write-ahead log, not synced (a process crash loses nothing; a power loss may lose the
+    /// last few counts). The caller serializes the read and the write.
+    pub fn put_oprf_evaluations(
+        &self,
+        member: &str,
+        day: u64,
+        count: u64,
+    ) -> Result<(), StoreError> {
+        let key = format!("oprf/{member}/{day}");
+        self.db
+            .put_cf(self.cf(CF_META)?, key, count.to_be_bytes())
+            .map_err(engine)
     }
 
     /// The follower cursor of entry type `kind`.

@@ -53,6 +53,7 @@ impl WriteTimings {
         totals.1.encrypt += build.encrypt;
         totals.1.prove += build.prove;
         totals.1.sign += build.sign;
+        totals.1.references += build.references;
         totals.2 += consensus;
     }
 
@@ -220,6 +221,39 @@ impl Gateway {
             Request::SettlementClosed(settlement) => settlement.period.clone(),
         };
         let view_keys = self.view_keys_for(&period).await?;
+        // The borrower references (the members' threshold OPRF, which spends other members'
+        // quota): after the checks that need none, before anything is built.
+        if let Request::LoanOriginated(loan) = request {
+            request::check_loan(loan, &self.id, &self.genesis)?;
+            if self
+                .store
+                .loan(&self.id, &loan.loan_id)
+                .map_err(store_error)?
+                .is_some()
+            {
+                return Err(ServiceError::conflict(format!(
+                    "loan {} already exists",
+                    loan.loan_id
+                )));
+            }
+        }
+        let national_ids: Vec<&str> = match request {
+            Request::LoanOriginated(loan) => vec![loan.borrower.national_id.as_str()],
+            Request::RegistryUpdated(update) => [
+                &update.kyc.add,
+                &update.kyc.remove,
+                &update.blocklist.add,
+                &update.blocklist.remove,
+            ]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect(),
+            Request::LoanRepaid(_) | Request::SettlementClosed(_) => Vec::new(),
+        };
+        let references_started = std::time::Instant::now();
+        let borrower_refs = self.borrower_refs(secrets, &national_ids).await?;
+        let references = references_started.elapsed();
         let builder = Builder {
             genesis: &self.genesis,
             policies: &self.policies,
@@ -227,21 +261,10 @@ impl Gateway {
             member: &self.id,
             proving_keys: &self.proving_keys,
             view_keys: &view_keys,
+            borrower_refs: &borrower_refs,
         };
-        match request {
+        let built = match request {
             Request::LoanOriginated(loan) => {
-                request::check_loan(loan, &self.id, &self.genesis)?;
-                if self
-                    .store
-                    .loan(&self.id, &loan.loan_id)
-                    .map_err(store_error)?
-                    .is_some()
-                {
-                    return Err(ServiceError::conflict(format!(
-                        "loan {} already exists",
-                        loan.loan_id
-                    )));
-                }
                 let registry = if self.genesis.circuits.screening.is_some() {
                     match self.current_registry().await? {
                         (Some(version), registry) => {
@@ -284,7 +307,16 @@ impl Gateway {
                     .await
                     .map_err(ServiceError::from)
             }
-        }
+        };
+        built.map(|(entry, timings)| {
+            (
+                entry,
+                BuildTimings {
+                    references,
+                    ..timings
+                },
+            )
+        })
     }
 
     pub(super) async fn loan_terms(&self, loan_id: &str) -> Result<LoanTerms, ServiceError> {

@@ -31,6 +31,7 @@ mod entries;
 mod health;
 mod loans;
 pub mod openapi;
+mod oprf;
 
 pub use entries::WrittenResponse;
 pub use openapi::{ApiDoc, document};
@@ -153,6 +154,8 @@ pub fn router(routes: Routes) -> Router {
         .route("/v1/disclosures/anchors", get(disclosures::anchors))
         .route("/v1/alerts", get(alerts::alerts))
         .route("/v1/sealed/entries", get(disclosures::sealed))
+        .route("/v1/oprf/evaluate", post(oprf::evaluate))
+        .route("/v1/oprf/evaluations", get(oprf::evaluations))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -105,6 +105,8 @@ pub fn document() -> Value {
         super::disclosures::anchors,
         super::alerts::alerts,
         super::disclosures::sealed,
+        super::oprf::evaluate,
+        super::oprf::evaluations,
         super::health::healthz,
         super::health::readyz,
         super::health::metrics
@@ -119,7 +121,9 @@ pub fn document() -> Value {
         Borrower,
         Participant,
         Problem,
-        WrittenResponse
+        WrittenResponse,
+        crate::service::EvaluateRequest,
+        crate::service::EvaluateResponse
     ))
 )]
 #[derive(Debug)]

@@ -21,16 +21,12 @@ pub struct ScreeningRegistry {
     pub registry: std::sync::Arc<veil_node::registry::Version>,
 }
 
-/// A borrower's registry reference, from its national id.
-pub fn registry_reference(
-    secrets: &MemberSecrets,
-    national_id: &str,
-) -> veil_circuits::screening::Reference {
-    veil_circuits::screening::Reference::of_borrower_ref(
-        &secrets
-            .borrower_ref
-            .hash(BORROWER_REF_PURPOSE, national_id.as_bytes()),
-    )
+/// The borrower reference of a consortium without a shared OPRF key: a keyed hash of the
+/// national id under the key every member holds (`MemberSecrets::borrower_ref`).
+pub fn legacy_borrower_ref(secrets: &MemberSecrets, national_id: &str) -> [u8; 32] {
+    secrets
+        .borrower_ref
+        .hash(BORROWER_REF_PURPOSE, national_id.as_bytes())
 }
 
 /// The commitment to a loan's borrower reference its screening proof is about. Its blinding
@@ -60,10 +56,7 @@ impl Builder<'_> {
         let mut participants: Vec<String> =
             loan.participants.iter().map(|p| p.bank.clone()).collect();
         participants.sort();
-        let borrower_ref = self
-            .secrets
-            .borrower_ref
-            .hash(BORROWER_REF_PURPOSE, loan.borrower.national_id.as_bytes());
+        let borrower_ref = self.borrower_ref(&loan.borrower.national_id)?;
         let mut fields = vec![
             Field {
                 path: "loan_id".into(),

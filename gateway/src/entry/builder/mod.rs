@@ -31,7 +31,7 @@ mod view_keys_published;
 
 use settlement_closed::opening_of;
 
-pub use loan_originated::{ScreeningRegistry, registry_reference, screening_commitment};
+pub use loan_originated::{ScreeningRegistry, legacy_borrower_ref, screening_commitment};
 pub use loan_repaid::{RepaymentAllocations, repayment_commitment, slot_shares, split_items};
 pub use view_keys_published::view_keys_publication;
 
@@ -49,6 +49,8 @@ pub struct BuildTimings {
     pub prove: std::time::Duration,
     /// Signing and encoding.
     pub sign: std::time::Duration,
+    /// Borrower references before building (the members' threshold OPRF; zero when cached).
+    pub references: std::time::Duration,
 }
 
 /// A built entry and where building it spent its time.
@@ -95,6 +97,22 @@ pub struct Builder<'a> {
     /// The regulators' view keys published on the ledger since the genesis (the genesis' own
     /// are in [`Builder::genesis`]).
     pub view_keys: &'a PublishedViewKeys,
+    /// The borrower reference of every national id the entry names (computed before building:
+    /// by the members' threshold OPRF, `crate::service`).
+    pub borrower_refs: &'a BorrowerRefs,
+}
+
+/// Borrower references (32 bytes) by canonical national id.
+pub type BorrowerRefs = std::collections::HashMap<String, [u8; 32]>;
+
+impl Builder<'_> {
+    /// The borrower reference of `national_id`, computed before building.
+    fn borrower_ref(&self, national_id: &str) -> Result<[u8; 32], EntryError> {
+        self.borrower_refs.get(national_id).copied().ok_or_else(|| {
+            tracing::error!("an entry was built without one of its borrower references");
+            EntryError::internal()
+        })
+    }
 }
 
 /// Proofs beyond the proof plan's: the participants' split proof and the circuit data.
@@ -288,6 +306,7 @@ impl Builder<'_> {
                 encrypt,
                 prove,
                 sign,
+                references: std::time::Duration::ZERO,
             },
         ))
     }

@@ -22,36 +22,23 @@ impl Builder<'_> {
         now_ms: u64,
     ) -> Result<Built, EntryError> {
         use veil_circuits::screening::{Change, RegistryUpdate};
-        let reference = |id: &String| registry_reference(self.secrets, id);
+        let reference = |id: &String| {
+            self.borrower_ref(id)
+                .map(|r| veil_circuits::screening::Reference::of_borrower_ref(&r))
+        };
         let mut changes: Vec<Change> = Vec::new();
-        changes.extend(
-            update
-                .kyc
-                .add
-                .iter()
-                .map(|id| Change::AddKyc(reference(id))),
-        );
-        changes.extend(
-            update
-                .kyc
-                .remove
-                .iter()
-                .map(|id| Change::RemoveKyc(reference(id))),
-        );
-        changes.extend(
-            update
-                .blocklist
-                .add
-                .iter()
-                .map(|id| Change::AddBlocklist(reference(id))),
-        );
-        changes.extend(
-            update
-                .blocklist
-                .remove
-                .iter()
-                .map(|id| Change::RemoveBlocklist(reference(id))),
-        );
+        for id in &update.kyc.add {
+            changes.push(Change::AddKyc(reference(id)?));
+        }
+        for id in &update.kyc.remove {
+            changes.push(Change::RemoveKyc(reference(id)?));
+        }
+        for id in &update.blocklist.add {
+            changes.push(Change::AddBlocklist(reference(id)?));
+        }
+        for id in &update.blocklist.remove {
+            changes.push(Change::RemoveBlocklist(reference(id)?));
+        }
         changes.sort_unstable();
         if changes.windows(2).any(|w| w[0] == w[1]) {
             return Err(EntryError::malformed(

@@ -1,0 +1,221 @@
+//! Borrower references no member can reverse (issue 19): on a running consortium of four banks
+//! (real TLS, consensus over sockets, RocksDB), references are the members' threshold OPRF of
+//! the national id (RFC 9497 VOPRF, key shared 3-of-4 by the DKG `veil init` runs):
+//!
+//! - the same national id registered through bank-a and originated through bank-c gives the
+//!   same reference (bank-c's loan is screened against bank-a's registration);
+//! - every file of two members (one fewer than the threshold) does not give the reference;
+//! - each member answers another member's gateway only, at most `oprf.daily_limit` times a
+//!   day: the next gets 429 and nothing is evaluated; who asked how often is shown;
+//! - one member down changes nothing; two down (fewer than three can answer): 503 and nothing
+//!   is written.
+
+use std::path::Path;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use veil_crypto::oprf::{self, OprfKeyShare, OprfRequest};
+use veil_gateway::consortium::config::GatewayConfig;
+use veil_gateway::consortium::init::{InitOptions, OPRF_SHARE_FILE};
+use veil_gateway::consortium::layout;
+use veil_gateway::embedded::Embedded;
+use veil_node::genesis::Genesis;
+use veil_tests::{BORROWER, get_until_found, member_client, post_json, regulator_client};
+
+const DAILY_LIMIT: u64 = 5;
+
+/// The loan `loan_id` of `originator`, funded with `partner`, of the borrower `national_id`.
+fn loan(loan_id: &str, originator: &str, partner: &str, national_id: &str) -> Value {
+    json!({"type": "loan.originated", "fields": {
+        "loan_id": loan_id,
+        "borrower": {"name": "Zhang Wei", "national_id": national_id, "phone": "+86 138 0013 8000"},
+        "principal": 500000, "annual_rate_bps": 1800, "term_days": 360,
+        "participants": [{"bank": originator, "share_bps": 3000}, {"bank": partner, "share_bps": 7000}],
+        "funding": {originator: 150000, partner: 350000}
+    }})
+}
+
+/// A client acting as `member`'s gateway (the identity gateways ask each other with).
+fn gateway_client(dir: &Path, member: &str) -> reqwest::Client {
+    let config = GatewayConfig::load(&layout::gateway_config(dir, member)).unwrap();
+    veil_gateway::client::https(dir, &config.node.cert, &config.node.key).unwrap()
+}
+
+fn url(embedded: &Embedded, gateway: &str, path: &str) -> String {
+    let addr = embedded.gateway(gateway).unwrap().addr;
+    format!("https://127.0.0.1:{}{path}", addr.port())
+}
+
+/// The `borrower_ref` of loan entry `id` as the regulator reads it.
+async fn reference(embedded: &Embedded, dir: &Path, id: &str) -> String {
+    let regulator = regulator_client(dir);
+    let (status, view) = get_until_found(
+        &regulator,
+        &url(embedded, "regulator", &format!("/v1/entries/{id}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    view["fields"]["borrower_ref"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let options = InitOptions {
+        base_port: veil_tests::free_base_port(4, 1).base(),
+        force: true,
+        circuits: veil_gateway::consortium::CircuitSource::Dev(vec![16]),
+        oprf_daily_limit: Some(DAILY_LIMIT),
+        ..Default::default()
+    };
+    let mut embedded = Embedded::start(dir, &options).await.unwrap();
+    let genesis = Genesis::load(&dir.join("consortium.toml")).unwrap();
+    let key = genesis.oprf_key().expect("veil init shares an OPRF key");
+    assert_eq!((key.threshold, key.shares.len()), (3, 4));
+
+    // Registered through bank-a, originated through bank-c: one reference.
+    let clerk_a = member_client(dir, "bank-a", "clerk");
+    let clerk_c = member_client(dir, "bank-c", "clerk");
+    let (status, body) = post_json(
+        &clerk_a,
+        &url(&embedded, "bank-a", "/v1/entries"),
+        &veil_gateway::scenario::kyc_request(&[BORROWER]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, by_c) = post_json(
+        &clerk_c,
+        &url(&embedded, "bank-c", "/v1/entries"),
+        &loan("L-C1", "bank-c", "bank-d", BORROWER),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "screened against bank-a's registration: {by_c}"
+    );
+    let (status, by_a) = post_json(
+        &clerk_a,
+        &url(&embedded, "bank-a", "/v1/entries"),
+        &loan("L-A1", "bank-a", "bank-b", BORROWER),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{by_a}");
+    let reference_c = reference(&embedded, dir, by_c["id"].as_str().unwrap()).await;
+    let reference_a = reference(&embedded, dir, by_a["id"].as_str().unwrap()).await;
+    assert_eq!(reference_a, reference_c);
+
+    // Every file of bank-b and bank-c (two members, one fewer than the threshold): their key
+    // shares interpolate to another key, and the old shared keyed-hash key is no longer it.
+    let shares: Vec<OprfKeyShare> = ["bank-b", "bank-c"]
+        .iter()
+        .map(|bank| {
+            let text =
+                std::fs::read_to_string(dir.join(bank).join("keys").join(OPRF_SHARE_FILE)).unwrap();
+            OprfKeyShare::from_bytes(&veil_crypto::encoding::from_hex(text.trim(), 34).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let request = OprfRequest::blind(BORROWER.as_bytes()).unwrap();
+    let answers: Vec<_> = shares
+        .iter()
+        .map(|share| oprf::evaluate_share(share, &request.blinded_element()).unwrap())
+        .collect();
+    assert!(
+        request.finalize(&key, &answers).is_err(),
+        "two answers of three"
+    );
+    let two = oprf::OprfPublicKey {
+        threshold: 2,
+        group_key: key.group_key,
+        shares: shares.iter().map(|s| (s.index(), s.public())).collect(),
+    };
+    let guess = oprf::borrower_ref(&request.finalize(&two, &answers).unwrap());
+    assert_ne!(veil_crypto::encoding::to_hex(&guess), reference_a);
+    for bank in ["bank-b", "bank-c"] {
+        let keys = dir.join(bank).join("keys");
+        let secrets = veil_gateway::entry::keys::MemberSecrets::load(
+            &keys.join("signing.key"),
+            &keys.join("encryption.key"),
+            &keys.join("borrower-ref.key"),
+        )
+        .unwrap();
+        let keyed = veil_gateway::entry::builder::legacy_borrower_ref(&secrets, BORROWER);
+        assert_ne!(veil_crypto::encoding::to_hex(&keyed), reference_a);
+    }
+
+    // Only another member's gateway is answered; a clerk, or a gateway asking itself, is not.
+    let blinded = veil_crypto::encoding::to_hex(&request.blinded_element());
+    let evaluate = url(&embedded, "bank-d", "/v1/oprf/evaluate");
+    let body = json!({"blinded_element": blinded});
+    for (client, status) in [
+        (member_client(dir, "bank-a", "clerk"), StatusCode::FORBIDDEN),
+        (gateway_client(dir, "bank-d"), StatusCode::FORBIDDEN),
+    ] {
+        assert_eq!(post_json(&client, &evaluate, &body, None).await.0, status);
+    }
+    let bank_a = gateway_client(dir, "bank-a");
+    for bad in [
+        json!({"blinded_element": "00"}),
+        json!({"blinded_element": "0".repeat(64)}),
+        json!({"blinded_element": blinded, "extra": 1}),
+    ] {
+        let (status, problem) = post_json(&bank_a, &evaluate, &bad, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {problem}");
+    }
+    // bank-a asks bank-d up to its daily limit; the next is 429 and evaluates nothing.
+    let counts = url(&embedded, "bank-d", "/v1/oprf/evaluations");
+    let auditor_d = member_client(dir, "bank-d", "auditor");
+    let (_, before) = veil_tests::get_json(&auditor_d, &counts).await;
+    let asked = before["evaluations"]["bank-a"].as_u64().unwrap();
+    for _ in asked..DAILY_LIMIT {
+        let (status, answer) = post_json(&bank_a, &evaluate, &body, None).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["index"], 4);
+    }
+    let (status, problem) = post_json(&bank_a, &evaluate, &body, None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("daily limit"),
+        "{problem}"
+    );
+    let (_, after) = veil_tests::get_json(&auditor_d, &counts).await;
+    assert_eq!(after["evaluations"]["bank-a"], DAILY_LIMIT, "{after}");
+
+    // One member down: a new borrower is still registered. Two down: 503, nothing written.
+    let stop = |embedded: &mut Embedded, id: &str| {
+        let position = embedded.gateways.iter().position(|(g, _)| g == id).unwrap();
+        embedded.gateways.remove(position).1
+    };
+    stop(&mut embedded, "bank-b").stop().await;
+    let second = veil_gateway::entry::national_id::generate("310104", "19880229", 17);
+    let (status, body) = post_json(
+        &clerk_c,
+        &url(&embedded, "bank-c", "/v1/entries"),
+        &veil_gateway::scenario::kyc_request(&[second.as_str()]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "one member down: {body}");
+    stop(&mut embedded, "bank-a").stop().await;
+    let registry = url(&embedded, "bank-c", "/v1/entries?type=registry.updated");
+    let auditor_c = member_client(dir, "bank-c", "auditor");
+    let versions = |page: Value| page["entries"].as_array().map_or(0, Vec::len);
+    let before = versions(veil_tests::get_json(&auditor_c, &registry).await.1);
+    let third = veil_gateway::entry::national_id::generate("440305", "19750101", 3);
+    let (status, problem) = post_json(
+        &clerk_c,
+        &url(&embedded, "bank-c", "/v1/entries"),
+        &veil_gateway::scenario::kyc_request(&[third.as_str()]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    let after = versions(veil_tests::get_json(&auditor_c, &registry).await.1);
+    assert_eq!(after, before, "nothing written");
+    embedded.stop().await.unwrap();
+}
