@@ -85,9 +85,16 @@ async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // bank-c's gateway writes once its node has the registration (bank-c's node may be a block
+    // behind bank-a's).
+    let height = body["height"].as_u64().unwrap();
     let (status, by_c) = post_json(
         &clerk_c,
-        &url(&embedded, "bank-c", "/v1/entries"),
+        &url(
+            &embedded,
+            "bank-c",
+            &format!("/v1/entries?min_height={height}"),
+        ),
         &loan("L-C1", "bank-c", "bank-d", BORROWER),
         None,
     )

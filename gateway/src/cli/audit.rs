@@ -71,6 +71,22 @@ fn export_entry(opened: &Opened) -> Option<Value> {
     }))
 }
 
+/// Regulator `id` of `genesis`, or its first regulator.
+fn regulator_of<'g>(
+    genesis: &'g Genesis,
+    id: Option<&str>,
+) -> Result<&'g veil_node::genesis::Regulator, String> {
+    match id {
+        Some(id) => genesis
+            .regulator(id)
+            .ok_or_else(|| format!("{id} is not a regulator of this consortium")),
+        None => genesis
+            .regulators
+            .first()
+            .ok_or_else(|| "the consortium has no regulator".to_owned()),
+    }
+}
+
 /// Exports everything `view_key` opens, reading through the regulator gateway of `dir`.
 pub(crate) async fn export(
     dir: &Path,
@@ -79,15 +95,7 @@ pub(crate) async fn export(
     regulator: Option<&str>,
 ) -> Result<ExportSummary, String> {
     let genesis = Genesis::load(&dir.join("consortium.toml")).map_err(|e| e.to_string())?;
-    let regulator = match regulator {
-        Some(id) => genesis
-            .regulator(id)
-            .ok_or_else(|| format!("{id} is not a regulator of this consortium"))?,
-        None => genesis
-            .regulators
-            .first()
-            .ok_or("the consortium has no regulator")?,
-    };
+    let regulator = regulator_of(&genesis, regulator)?;
     let keyring: ViewKeyring =
         load_view_keys(view_key, &genesis.consortium_id).map_err(|e| e.to_string())?;
     let key_kind = match &keyring {
@@ -208,15 +216,7 @@ pub(crate) async fn disclosures(
     if genesis.member(member).is_none() {
         return Err(format!("{member} is not a member of this consortium"));
     }
-    let regulator = match regulator {
-        Some(id) => genesis
-            .regulator(id)
-            .ok_or_else(|| format!("{id} is not a regulator of this consortium"))?,
-        None => genesis
-            .regulators
-            .first()
-            .ok_or("the consortium has no regulator")?,
-    };
+    let regulator = regulator_of(&genesis, regulator)?;
     // The anchors must not come from the audited member's own node.
     let config = GatewayConfig::load(&layout::gateway_config(dir, &regulator.id))
         .map_err(|e| e.to_string())?;

@@ -127,7 +127,13 @@ fn today() -> (u32, u32, u32) {
     let days = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm).
+    let (year, month, day) = civil_from_days(days);
+    (u32::try_from(year).unwrap_or(0), month, day)
+}
+
+/// The proleptic Gregorian date `(year, month, day)` of `days` since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -136,8 +142,7 @@ fn today() -> (u32, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as u32;
-    (year, month, day)
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// The national id of region `region` (6 digits), birth date `birth` (`YYYYMMDD`) and

@@ -230,16 +230,8 @@ pub fn body_hash(body: &[u8]) -> Option<String> {
 
 /// The current month, `YYYY-MM`, in UTC.
 pub fn current_month() -> String {
-    let days = (now_ms() / 86_400_000) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, _) =
+        crate::entry::national_id::civil_from_days((now_ms() / 86_400_000) as i64);
     format!("{year:04}-{month:02}")
 }
 
