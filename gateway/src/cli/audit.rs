@@ -23,7 +23,7 @@ use veil_gateway::entry::reader::Opened;
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ExportSummary {
-    /// Entries scanned.
+    /// Entries with sealed fields scanned.
     pub(crate) scanned: usize,
     /// Entries the key opened (written).
     pub(crate) exported: usize,
@@ -142,6 +142,11 @@ pub(crate) async fn export(
             )
             .map_err(|e| e.to_string())?;
             let entry = Entry::decode(&bytes).map_err(|e| format!("entry: {e}"))?;
+            // Entries that seal nothing (disclosure anchors, view-key publications) have
+            // nothing to export.
+            if entry.groups.is_empty() {
+                continue;
+            }
             summary.scanned += 1;
             let opened = Opened::open(
                 entry,
