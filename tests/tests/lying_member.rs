@@ -56,15 +56,27 @@ fn repayment(loan_id: &str, amount: u64) -> Value {
     }})
 }
 
-/// A member's keys, as its (modified) gateway holds them.
+/// A member's keys, as its (modified) gateway holds them: its OPRF key share included.
 fn secrets(dir: &Path, bank: &str) -> MemberSecrets {
     let keys = dir.join(bank).join("keys");
-    MemberSecrets::load(
+    let secrets = MemberSecrets::load(
         &keys.join("signing.key"),
         &keys.join("encryption.key"),
         &keys.join("borrower-ref.key"),
     )
-    .unwrap()
+    .unwrap();
+    let genesis = Genesis::load(&dir.join("consortium.toml")).unwrap();
+    let index = genesis.members.iter().position(|m| m.id == bank).unwrap() as u16 + 1;
+    match genesis.oprf_key() {
+        Some(key) => secrets
+            .with_oprf_share(
+                &keys.join(veil_gateway::consortium::init::OPRF_SHARE_FILE),
+                index,
+                &key,
+            )
+            .unwrap(),
+        None => secrets,
+    }
 }
 
 fn resign(
@@ -172,6 +184,16 @@ async fn a_lying_member_cannot_break_what_readers_and_regulators_rely_on() {
     let secrets_b = secrets(dir, "bank-b");
     let node_a = ConsortiumDir::node_link_in(dir, "bank-a");
     let node_b = ConsortiumDir::node_link_in(dir, "bank-b");
+    // The references a member's (modified) gateway computes for these borrowers: the members'
+    // threshold OPRF, through its own gateway's share and the others' answers.
+    let borrower_refs = harness
+        .embedded
+        .gateway("bank-a")
+        .unwrap()
+        .gateway
+        .borrower_refs(&secrets_a, &BORROWERS)
+        .await
+        .unwrap();
     let builder = Builder {
         genesis: &genesis,
         policies: &policies,
@@ -179,7 +201,7 @@ async fn a_lying_member_cannot_break_what_readers_and_regulators_rely_on() {
         member: "bank-a",
         proving_keys: &proving_keys,
         view_keys: &view_keys,
-        borrower_refs: &Default::default(),
+        borrower_refs: &borrower_refs,
     };
     let terms = loan_terms(&node_a, &genesis, &secrets_a, "L-1").await;
     let honest_repayment = |amount: u64| {
