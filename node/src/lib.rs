@@ -11,6 +11,8 @@
 //! - [`view_keys`]: regulators' view keys published on the ledger (`view_keys.published`).
 //! - [`anchor`]: member gateways' disclosure-log heads anchored on the ledger
 //!   (`disclosures.anchored`).
+//! - [`oprf_report`]: member gateways' daily counts of the borrower-reference OPRF evaluations
+//!   they answered each other member (`oprf.evaluations`).
 //! - [`consensus`]: the commonware wiring (application, finalized-block applier, gossip).
 //! - [`store`]: the `Store` trait, RocksDB and in-memory implementations.
 //! - [`genesis`]: the consortium's members, keys and parameters.
@@ -19,7 +21,7 @@
 //!
 //! Dependencies between modules point one way, each layer using only those before it (no
 //! module imports one that imports it back): `genesis`, `ledger`, `tls` ← `store`, `mempool` ←
-//! `registry`, `view_keys`, `anchor` ← `validation` ← `state` ← `consensus` ← `config`, `runner`, `link` ←
+//! `registry`, `view_keys`, `anchor`, `oprf_report` ← `validation` ← `state` ← `consensus` ← `config`, `runner`, `link` ←
 //! `api` ← `process`. `testkit` and `fuzzing` serve tests and may use any of them.
 //!
 //! Invariants: an entry is in a proposed block only if it passed validation; a node votes
@@ -33,6 +35,7 @@
 )]
 
 pub mod anchor;
+pub mod oprf_report;
 pub mod api;
 pub mod audit;
 pub mod config;

@@ -63,7 +63,8 @@ pub fn participants(kind: EntryType, entry: &Entry, loan: Option<&Entry>) -> Vec
         EntryType::SettlementClosed => (&entry.commitments, "due"),
         EntryType::RegistryUpdated
         | EntryType::ViewKeysPublished
-        | EntryType::DisclosuresAnchored => return Vec::new(),
+        | EntryType::DisclosuresAnchored
+        | EntryType::OprfEvaluations => return Vec::new(),
     };
     per_bank(commitments, prefix)
         .into_iter()

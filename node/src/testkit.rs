@@ -73,7 +73,8 @@ fn test_participants(kind: EntryType, commitments: &[(String, Commitment)]) -> V
         EntryType::SettlementClosed => "due",
         EntryType::RegistryUpdated
         | EntryType::ViewKeysPublished
-        | EntryType::DisclosuresAnchored => return Vec::new(),
+        | EntryType::DisclosuresAnchored
+        | EntryType::OprfEvaluations => return Vec::new(),
     };
     proof_plan::per_bank(commitments, prefix)
         .into_iter()
@@ -168,6 +169,46 @@ impl TestConsortium {
         Self {
             genesis: Arc::new(signed_by_all(file, &members)),
             members,
+        }
+    }
+
+    /// This consortium with a borrower-reference OPRF key shared 2-of-n among its members (by
+    /// the DKG, in this process) and a daily limit of `daily_limit` evaluations per caller.
+    pub fn with_oprf(self, daily_limit: u64) -> Self {
+        use std::collections::BTreeMap;
+        use veil_crypto::dkg;
+        let n = u16::try_from(self.members.len()).expect("a small consortium");
+        let (mut secrets, mut round1) = (BTreeMap::new(), BTreeMap::new());
+        for i in 1..=n {
+            let (secret, package) = dkg::round1(i, n, 2).expect("DKG round 1");
+            secrets.insert(i, secret);
+            round1.insert(i, package);
+        }
+        let others = |i: u16| -> BTreeMap<u16, Vec<u8>> {
+            round1
+                .iter()
+                .filter(|(j, _)| **j != i)
+                .map(|(j, p)| (*j, p.clone()))
+                .collect()
+        };
+        let (mut finishing, mut sent) = (BTreeMap::new(), BTreeMap::<u16, BTreeMap<_, _>>::new());
+        for (i, secret) in secrets {
+            let (next, packages) = dkg::round2(secret, &others(i)).expect("DKG round 2");
+            finishing.insert(i, next);
+            for (j, package) in packages {
+                sent.entry(j).or_default().insert(i, package);
+            }
+        }
+        let received = sent.remove(&1).unwrap_or_default();
+        let (_, key) = dkg::round3(&finishing[&1], &others(1), &received).expect("DKG round 3");
+        let mut file = self.genesis.file.clone();
+        file.oprf = Some(crate::genesis::OprfFile {
+            daily_limit: Some(daily_limit),
+            ..crate::genesis::OprfFile::of(&key)
+        });
+        Self {
+            genesis: Arc::new(signed_by_all(file, &self.members)),
+            members: self.members,
         }
     }
 

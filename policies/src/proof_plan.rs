@@ -272,7 +272,8 @@ pub fn plan<T: Committed>(
         // head, are their circuit data, checked by nodes.
         EntryType::RegistryUpdated
         | EntryType::ViewKeysPublished
-        | EntryType::DisclosuresAnchored => {}
+        | EntryType::DisclosuresAnchored
+        | EntryType::OprfEvaluations => {}
     }
     Ok(ProofPlan { range, relations })
 }

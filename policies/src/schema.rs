@@ -28,17 +28,23 @@ pub enum EntryType {
     /// record, in the entry's circuit-data slot; it has no fields. Readers check the log
     /// against every anchor, so a record dropped or rewritten after it was anchored shows.
     DisclosuresAnchored,
+    /// A member gateway's count of the borrower-reference OPRF evaluations it answered each
+    /// other member on one UTC day (submitted by that member, signed with its signing key), in
+    /// the entry's circuit-data slot; it has no fields. Regulators and members see who asked
+    /// how often.
+    OprfEvaluations,
 }
 
 impl EntryType {
     /// Every entry type.
-    pub const ALL: [EntryType; 6] = [
+    pub const ALL: [EntryType; 7] = [
         EntryType::LoanOriginated,
         EntryType::LoanRepaid,
         EntryType::SettlementClosed,
         EntryType::RegistryUpdated,
         EntryType::ViewKeysPublished,
         EntryType::DisclosuresAnchored,
+        EntryType::OprfEvaluations,
     ];
 
     /// The wire name, e.g. `loan.originated`.
@@ -50,7 +56,15 @@ impl EntryType {
             Self::RegistryUpdated => "registry.updated",
             Self::ViewKeysPublished => "view_keys.published",
             Self::DisclosuresAnchored => "disclosures.anchored",
+            Self::OprfEvaluations => "oprf.evaluations",
         }
+    }
+
+    /// Whether entries of this type are the ledger's bookkeeping (disclosure-log anchors, OPRF
+    /// evaluation reports) rather than business: entry lists leave them out unless asked for
+    /// by type.
+    pub const fn is_bookkeeping(self) -> bool {
+        matches!(self, Self::DisclosuresAnchored | Self::OprfEvaluations)
     }
 
     /// The type named `name`, if any.
@@ -70,7 +84,7 @@ impl EntryType {
             Self::LoanRepaid => LOAN_REPAID,
             Self::SettlementClosed => SETTLEMENT_CLOSED,
             Self::RegistryUpdated => REGISTRY_UPDATED,
-            Self::ViewKeysPublished | Self::DisclosuresAnchored => &[],
+            Self::ViewKeysPublished | Self::DisclosuresAnchored | Self::OprfEvaluations => &[],
         }
     }
 
@@ -93,6 +107,8 @@ impl EntryType {
             Self::ViewKeysPublished => ReferenceRule::AtMostOne(EntryType::ViewKeysPublished),
             // Anchors stand alone: readers check every one against the log.
             Self::DisclosuresAnchored => ReferenceRule::None,
+            // Reports stand alone: a day's latest supersedes the earlier ones.
+            Self::OprfEvaluations => ReferenceRule::None,
         }
     }
 

@@ -6,7 +6,8 @@
 //!   same reference (bank-c's loan is screened against bank-a's registration);
 //! - every file of two members (one fewer than the threshold) does not give the reference;
 //! - each member answers another member's gateway only, at most `oprf.daily_limit` times a
-//!   day: the next gets 429 and nothing is evaluated; who asked how often is shown;
+//!   day: the next gets 429 and nothing is evaluated; who asked how often is shown, and the
+//!   answering member reports the count on the ledger, where the regulator reads it;
 //! - one member down changes nothing; two down (fewer than three can answer): 503 and nothing
 //!   is written.
 
@@ -69,6 +70,12 @@ async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
         oprf_daily_limit: Some(DAILY_LIMIT),
         ..Default::default()
     };
+    veil_gateway::consortium::init(dir, &options).unwrap();
+    // bank-d reports its evaluations on the ledger a second after they moved (ten minutes by
+    // default).
+    let config = layout::gateway_config(dir, "bank-d");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("oprf_report_ms = 1000\n{text}")).unwrap();
     let mut embedded = Embedded::start(dir, &options).await.unwrap();
     let genesis = Genesis::load(&dir.join("consortium.toml")).unwrap();
     let key = genesis.oprf_key().expect("veil init shares an OPRF key");
@@ -192,6 +199,47 @@ async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
     );
     let (_, after) = veil_tests::get_json(&auditor_d, &counts).await;
     assert_eq!(after["evaluations"]["bank-a"], DAILY_LIMIT, "{after}");
+    // The ledger shows it: the regulator's own gateway reads bank-d's signed report of today.
+    let regulator = regulator_client(dir);
+    let on_ledger = url(
+        &embedded,
+        "regulator",
+        &format!("/v1/oprf/evaluations?day={}", after["day"]),
+    );
+    let report = veil_tests::eventually(
+        std::time::Duration::from_secs(60),
+        "bank-d's report of today's evaluations on the ledger",
+        || async {
+            let (status, page) = veil_tests::get_json(&regulator, &on_ledger).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert!(page.get("evaluations").is_none(), "{page}");
+            page["reports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["member"] == "bank-d" && r["evaluations"]["bank-a"] == DAILY_LIMIT)
+                .cloned()
+        },
+    )
+    .await;
+    assert_eq!(report["day"], after["day"], "{report}");
+    let entry = report["entry"].as_str().unwrap();
+    let (status, signed) = veil_tests::get_json(
+        &regulator,
+        &url(&embedded, "regulator", &format!("/v1/entries/{entry}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(signed["type"], "oprf.evaluations", "{signed}");
+    assert_eq!(signed["submitter"], "bank-d", "{signed}");
+    for bad in ["?day=x", "?day=99999999", "?days=1"] {
+        let (status, problem) = veil_tests::get_json(
+            &regulator,
+            &url(&embedded, "regulator", &format!("/v1/oprf/evaluations{bad}")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {problem}");
+    }
 
     // One member down: a new borrower is still registered. Two down: 503, nothing written.
     let stop = |embedded: &mut Embedded, id: &str| {

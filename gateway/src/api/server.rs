@@ -243,6 +243,9 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
     if let Some(ms) = config.disclosure_anchor_ms {
         gateway.disclosure_anchor = Duration::from_millis(ms);
     }
+    if let Some(ms) = config.oprf_report_ms {
+        gateway.oprf_report = Duration::from_millis(ms);
+    }
     // The other members' gateways, for borrower-reference evaluations: as this member's
     // gateway identity, trusting every party's CA the genesis names.
     if config.kind == GatewayKind::Member && gateway.oprf_key.is_some() {

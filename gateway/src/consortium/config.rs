@@ -100,11 +100,20 @@ pub struct GatewayConfig {
     /// minutes). A record appended since the last anchor is protected from the next one on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disclosure_anchor_ms: Option<u64>,
+    /// How often, at most, a member gateway reports on the ledger how many borrower-reference
+    /// OPRF evaluations it answered each other member today (an `oprf.evaluations` entry, when
+    /// the counts moved since the last report), in ms: 1,000 to 86,400,000. Default 600,000
+    /// (ten minutes). A day's final counts are reported once the day is over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oprf_report_ms: Option<u64>,
 }
 
 /// The default [`GatewayConfig::disclosure_anchor_ms`].
 pub const DEFAULT_DISCLOSURE_ANCHOR_MS: u64 = 600_000;
-/// The range [`GatewayConfig::disclosure_anchor_ms`] may take.
+/// The default [`GatewayConfig::oprf_report_ms`].
+pub const DEFAULT_OPRF_REPORT_MS: u64 = 600_000;
+/// The range [`GatewayConfig::disclosure_anchor_ms`] and [`GatewayConfig::oprf_report_ms`]
+/// may take.
 pub const DISCLOSURE_ANCHOR_MS: std::ops::RangeInclusive<u64> = 1_000..=86_400_000;
 
 /// Why a gateway config could not be used.
@@ -182,17 +191,22 @@ impl GatewayConfig {
         if let Some(signing_key) = &mut config.signing_key {
             join(signing_key);
         }
-        if let Some(ms) = config.disclosure_anchor_ms
-            && !DISCLOSURE_ANCHOR_MS.contains(&ms)
-        {
-            return Err(GatewayConfigError::Parse {
-                path: path.display().to_string(),
-                reason: format!(
-                    "disclosure_anchor_ms must be {} to {} (ms), not {ms}",
-                    DISCLOSURE_ANCHOR_MS.start(),
-                    DISCLOSURE_ANCHOR_MS.end()
-                ),
-            });
+        for (name, value) in [
+            ("disclosure_anchor_ms", config.disclosure_anchor_ms),
+            ("oprf_report_ms", config.oprf_report_ms),
+        ] {
+            if let Some(ms) = value
+                && !DISCLOSURE_ANCHOR_MS.contains(&ms)
+            {
+                return Err(GatewayConfigError::Parse {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "{name} must be {} to {} (ms), not {ms}",
+                        DISCLOSURE_ANCHOR_MS.start(),
+                        DISCLOSURE_ANCHOR_MS.end()
+                    ),
+                });
+            }
         }
         Ok(config)
     }

@@ -419,6 +419,7 @@ pub fn member_keygen(dir: &Path, options: &MemberOptions) -> Result<Descriptor, 
         view_key: None,
         signing_key: None,
         disclosure_anchor_ms: None,
+        oprf_report_ms: None,
     };
     write_public(
         &dir.join("gateway.toml"),
@@ -571,6 +572,7 @@ pub fn regulator_keygen(dir: &Path, options: &RegulatorOptions) -> Result<Descri
         view_key: Some(PathBuf::from("view.key")),
         signing_key: Some(PathBuf::from("keys/signing.key")),
         disclosure_anchor_ms: None,
+        oprf_report_ms: None,
     };
     write_public(
         &dir.join("gateway.toml"),

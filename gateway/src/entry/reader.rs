@@ -233,7 +233,8 @@ pub fn entry_participants(entry: &Entry) -> Vec<String> {
         Some(
             EntryType::RegistryUpdated
             | EntryType::ViewKeysPublished
-            | EntryType::DisclosuresAnchored,
+            | EntryType::DisclosuresAnchored
+            | EntryType::OprfEvaluations,
         )
         | None => {
             return Vec::new();
@@ -377,7 +378,8 @@ pub fn verify(validator: &Validator, entry: &Entry, referenced: &[Entry]) -> boo
         EntryType::LoanRepaid
         | EntryType::RegistryUpdated
         | EntryType::ViewKeysPublished
-        | EntryType::DisclosuresAnchored => true,
+        | EntryType::DisclosuresAnchored
+        | EntryType::OprfEvaluations => true,
     }
 }
 

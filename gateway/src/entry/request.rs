@@ -334,6 +334,10 @@ pub fn parse(body: &[u8]) -> Result<Request, EntryError> {
             "disclosures.anchored is not written through this API: the gateway anchors its \
              disclosure log itself",
         )),
+        EntryType::OprfEvaluations => Err(EntryError::malformed(
+            "oprf.evaluations is not written through this API: the gateway reports the \
+             evaluations it answered itself",
+        )),
     }
 }
 

@@ -23,7 +23,8 @@ impl Gateway {
         let _one_at_a_time = self.follow_lock.lock().await;
         let mut read = self.follow_loans().await?
             + self.follow_repayments().await?
-            + self.follow_anchors().await?;
+            + self.follow_anchors().await?
+            + self.follow_oprf_reports().await?;
         for kind in [
             EntryType::LoanOriginated,
             EntryType::LoanRepaid,
@@ -159,7 +160,8 @@ impl Gateway {
     }
 
     /// Runs the follower, and a member gateway's anchoring of its disclosure log
-    /// ([`Gateway::anchor_disclosures`]), until the task is dropped.
+    /// ([`Gateway::anchor_disclosures`]) and reporting of its OPRF evaluations
+    /// ([`Gateway::report_oprf_evaluations`]), until the task is dropped.
     pub async fn follow(self: Arc<Self>) {
         let follower = async {
             loop {
@@ -175,6 +177,9 @@ impl Gateway {
             loop {
                 if let Err(problem) = self.anchor_disclosures().await {
                     tracing::warn!(?problem, "disclosure log not anchored: will retry");
+                }
+                if let Err(problem) = self.report_oprf_evaluations().await {
+                    tracing::warn!(?problem, "OPRF evaluations not reported: will retry");
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }

@@ -18,6 +18,7 @@
 mod anchors;
 pub mod error;
 mod followers;
+mod oprf_reports;
 mod read;
 mod references;
 pub mod store;
@@ -98,6 +99,11 @@ pub struct Gateway {
     pub disclosure_anchor: Duration,
     /// When this gateway last tried to anchor its disclosure log, and last did.
     anchor_times: Mutex<anchors::AnchorTimes>,
+    /// How often, at most, a member gateway reports its OPRF evaluations on the ledger
+    /// ([`crate::consortium::config::GatewayConfig::oprf_report_ms`]).
+    pub oprf_report: Duration,
+    /// When this gateway last tried to report its OPRF evaluations of the current day.
+    report_attempt: Mutex<Option<std::time::Instant>>,
     /// The members' shared borrower-reference OPRF key (public side), if the genesis has one.
     pub oprf_key: Option<veil_crypto::oprf::OprfPublicKey>,
     /// A client of the other members' gateways (mutual TLS as `<member>:gateway`), for OPRF
@@ -262,6 +268,8 @@ impl Gateway {
                 crate::consortium::config::DEFAULT_DISCLOSURE_ANCHOR_MS,
             ),
             anchor_times: Mutex::default(),
+            oprf_report: Duration::from_millis(crate::consortium::config::DEFAULT_OPRF_REPORT_MS),
+            report_attempt: Mutex::default(),
             oprf_key: validator.shared_genesis().oprf_key(),
             peers: None,
             oprf_counts: Mutex::default(),

@@ -139,9 +139,9 @@ impl Gateway {
         Ok((page, next))
     }
 
-    /// A page of entries of type `kind`, oldest first; with `None`, of every type but
-    /// `disclosures.anchored` (the disclosure log's bookkeeping, listed when asked for by
-    /// type, and by `GET /v1/disclosures/anchors`).
+    /// A page of entries of type `kind`, oldest first; with `None`, of every type but the
+    /// bookkeeping ones, `disclosures.anchored` and `oprf.evaluations` (listed when asked for
+    /// by type, and by `GET /v1/disclosures/anchors` and `GET /v1/oprf/evaluations`).
     pub async fn list(
         &self,
         principal: &Principal,
@@ -154,7 +154,7 @@ impl Gateway {
             || {
                 EntryType::ALL
                     .into_iter()
-                    .filter(|k| *k != EntryType::DisclosuresAnchored)
+                    .filter(|k| !k.is_bookkeeping())
                     .collect()
             },
             |k| vec![k],

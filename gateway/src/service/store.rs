@@ -11,6 +11,7 @@
 //! | `borrower_refs` | keyed hash of a national id | its borrower reference (32 bytes): this member's customers |
 //! | `meta`         | `b"follow/<type>"`           | follower cursor `u64_be(height) u32_be(index)` |
 //! | `meta`         | `b"oprf/<member>/<day>"`     | `u64_be`: OPRF evaluations served to that member that UTC day |
+//! | `meta`         | `b"oprf-report/<member>/<day>"` | [`ReportRecord`] (JSON): that member's latest report of that day on the ledger |
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -48,6 +49,25 @@ pub struct AnchorRecord {
     /// Height of its block.
     pub height: u64,
     /// The entry's timestamp, ms since the Unix epoch (the member's clock).
+    pub timestamp_ms: u64,
+}
+
+/// A member's report of the OPRF evaluations it answered on one UTC day (an
+/// `oprf.evaluations` entry, `veil_node::oprf_report`), as this gateway's follower indexed it:
+/// the latest of that member and day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRecord {
+    /// The member that answered the evaluations and signed the report.
+    pub member: String,
+    /// UTC days since 1970-01-01.
+    pub day: u64,
+    /// How many evaluations it answered each other member it reports (by member id).
+    pub evaluations: std::collections::BTreeMap<String, u64>,
+    /// The `oprf.evaluations` entry (hex id).
+    pub entry: String,
+    /// Its height on the ledger.
+    pub height: u64,
+    /// Its timestamp (ms since the Unix epoch, the member's clock).
     pub timestamp_ms: u64,
 }
 
@@ -540,6 +560,31 @@ impl GatewayStore {
         let key = format!("oprf/{member}/{day}");
         self.db
             .put_cf(self.cf(CF_META)?, key, count.to_be_bytes())
+            .map_err(engine)
+    }
+
+    /// The latest report of `member`'s OPRF evaluations on UTC day `day` on the ledger.
+    pub fn oprf_report(&self, member: &str, day: u64) -> Result<Option<ReportRecord>, StoreError> {
+        let key = format!("oprf-report/{member}/{day}");
+        self.db
+            .get_cf(self.cf(CF_META)?, key)
+            .map_err(engine)?
+            .map(|value| serde_json::from_slice(&value).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// Records a report on the ledger (synced) unless one of the same member and day at a
+    /// greater height (or the same height, signed later) is recorded already: the caller
+    /// serializes calls (the follower, or the write path that just wrote it).
+    pub fn put_oprf_report(&self, report: &ReportRecord) -> Result<(), StoreError> {
+        if let Some(known) = self.oprf_report(&report.member, report.day)?
+            && (known.height, known.timestamp_ms) >= (report.height, report.timestamp_ms)
+        {
+            return Ok(());
+        }
+        let key = format!("oprf-report/{}/{}", report.member, report.day);
+        self.db
+            .put_cf_opt(self.cf(CF_META)?, key, serde_json::to_vec(report)?, &synced())
             .map_err(engine)
     }
 

@@ -45,6 +45,9 @@ impl Validator {
             EntryType::DisclosuresAnchored => crate::anchor::anchor_of(entry)
                 .map(|_| ())
                 .map_err(Rejection::from),
+            EntryType::OprfEvaluations => crate::oprf_report::report_of(entry, &self.genesis)
+                .map(|_| ())
+                .map_err(Rejection::from),
             EntryType::LoanRepaid => repayment_commitment(entry).map(|_| ()),
             EntryType::SettlementClosed => {
                 let proof =

@@ -104,7 +104,7 @@ impl Validator {
                     }
                 }
             }
-            EntryType::DisclosuresAnchored => {}
+            EntryType::DisclosuresAnchored | EntryType::OprfEvaluations => {}
             // The publication it follows must be the head of the regulator's chain.
             EntryType::ViewKeysPublished => {
                 for id in references {

@@ -52,7 +52,8 @@ impl Validator {
             EntryType::LoanRepaid
             | EntryType::SettlementClosed
             | EntryType::ViewKeysPublished
-            | EntryType::DisclosuresAnchored => Ok(()),
+            | EntryType::DisclosuresAnchored
+            | EntryType::OprfEvaluations => Ok(()),
         }
     }
 }

@@ -7,6 +7,7 @@ use veil_policies::proof_plan::PlanError;
 
 use super::{RecipientsError, RejectionCode};
 use crate::anchor::AnchorError;
+use crate::oprf_report::ReportError;
 use crate::audit::AuditError;
 use crate::registry::{RegistryError, UpdateError};
 use crate::store::StoreError;
@@ -267,6 +268,10 @@ pub enum CircuitProofError {
     /// A disclosure-log anchor is malformed or carries something besides its anchor.
     #[error("{0}")]
     Anchor(AnchorError),
+    /// An OPRF evaluation report is malformed, impossible under the genesis, or carries
+    /// something besides its report.
+    #[error("{0}")]
+    OprfReport(ReportError),
 }
 
 /// Why a view-key publication (`view_keys.published`) is refused.
@@ -327,6 +332,12 @@ impl From<ViewKeysError> for Rejection {
 impl From<AnchorError> for Rejection {
     fn from(error: AnchorError) -> Self {
         Self::CircuitProof(CircuitProofError::Anchor(error))
+    }
+}
+
+impl From<ReportError> for Rejection {
+    fn from(error: ReportError) -> Self {
+        Self::CircuitProof(CircuitProofError::OprfReport(error))
     }
 }
 

@@ -1055,3 +1055,74 @@ fn a_refused_blocks_registry_chain_is_not_remembered() {
         Rejection::BlocklistRemoval
     );
 }
+
+#[test]
+fn oprf_evaluation_reports_are_only_what_an_honest_member_can_report() {
+    use crate::oprf_report::{DAY_MS, EvaluationReport, ReportError};
+    let (consortium, _, store) = setup();
+    let consortium = consortium.with_oprf(20);
+    let validator = Validator::new(consortium.genesis.clone()).unwrap();
+    let genesis = &consortium.genesis;
+    let now = 20_000 * DAY_MS + 3_600_000;
+    // bank 2 (position 2) answered bank 1 five times and bank 3 twenty times today.
+    let report = |day: u32, rows: Vec<(u16, u64)>, submitter: usize| {
+        let member = &consortium.members[submitter];
+        EvaluationReport { day, rows }
+            .entry(
+                EntryId::random_nonce(),
+                &genesis.hash,
+                &member.id,
+                genesis.policy_hash,
+                "2024-10",
+                now,
+            )
+            .sign(&member.signing)
+    };
+    let honest = report(20_000, vec![(1, 5), (3, 20)], 1);
+    validator
+        .check(&honest, &PendingView::new(&store))
+        .expect("an honest report passes");
+    validator
+        .check(&report(19_999, vec![(1, 5)], 1), &PendingView::new(&store))
+        .expect("yesterday's final counts pass");
+    let refused = |entry: &Entry| match rejected(&validator, &store, entry) {
+        Rejection::CircuitProof(CircuitProofError::OprfReport(e)) => e,
+        other => panic!("expected a report rejection, got {other:?}"),
+    };
+    // Over the limit no honest member answers; about itself; a day long gone or not yet come.
+    assert_eq!(
+        refused(&report(20_000, vec![(1, 21)], 1)),
+        ReportError::OverLimit { limit: 20 }
+    );
+    assert_eq!(refused(&report(20_000, vec![(2, 1)], 1)), ReportError::Rows);
+    assert_eq!(refused(&report(19_998, vec![(1, 1)], 1)), ReportError::Day);
+    assert_eq!(refused(&report(20_001, vec![(1, 1)], 1)), ReportError::Day);
+    // Anything besides the report: a reference.
+    let with_reference = resign(&consortium, &honest, |e| {
+        e.header.references = vec![honest.header.id];
+    });
+    assert!(matches!(
+        rejected(&validator, &store, &with_reference),
+        Rejection::References(_) | Rejection::CircuitProof(CircuitProofError::OprfReport(_))
+    ));
+    // A consortium without an OPRF key has nothing to report.
+    let (plain, plain_validator, _) = setup();
+    let member = &plain.members[1];
+    let entry = EvaluationReport {
+        day: 20_000,
+        rows: vec![(1, 1)],
+    }
+    .entry(
+        EntryId::random_nonce(),
+        &plain.genesis.hash,
+        &member.id,
+        plain.genesis.policy_hash,
+        "2024-10",
+        now,
+    )
+    .sign(&member.signing);
+    assert!(matches!(
+        rejected(&plain_validator, &store, &entry),
+        Rejection::CircuitProof(CircuitProofError::OprfReport(ReportError::NoOprf))
+    ));
+}

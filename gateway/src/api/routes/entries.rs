@@ -244,7 +244,7 @@ pub(super) async fn settlement_proof(
     get,
     path = "/v1/entries", tag = "entries",
     params(
-        ("type" = Option<String>, Query, description = "Entry type (loan.originated, loan.repaid, settlement.closed, registry.updated, view_keys.published, disclosures.anchored); every type but disclosures.anchored if absent or empty", pattern = r"^(|loan\.originated|loan\.repaid|settlement\.closed|registry\.updated|view_keys\.published|disclosures\.anchored)$"),
+        ("type" = Option<String>, Query, description = "Entry type (loan.originated, loan.repaid, settlement.closed, registry.updated, view_keys.published, disclosures.anchored, oprf.evaluations); every type but disclosures.anchored and oprf.evaluations if absent or empty", pattern = r"^(|loan\.originated|loan\.repaid|settlement\.closed|registry\.updated|view_keys\.published|disclosures\.anchored|oprf\.evaluations)$"),
         ("cursor" = Option<String>, Query, pattern = r"^[0-9]{1,20}:[0-9]{1,10}$", description = "The previous page's next_cursor"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 50)"),
         ("min_height" = Option<u64>, Query, minimum = 0, description = "Wait (up to 5 s) until this gateway's node has finalized this height; 409 (type behind) if it does not"),

@@ -52,13 +52,19 @@ pub(super) async fn evaluate(
     Ok(Json(answer).into_response())
 }
 
-/// How many evaluations this gateway served each other member today (UTC): who asked how
-/// often (this member's own callers and regulators).
+/// Who asked how often: how many evaluations this gateway answered each other member on a UTC
+/// day (member gateways), and every member's latest report of that day on the ledger
+/// (`oprf.evaluations`, signed by the member that answered). For this member's own callers and
+/// regulators.
 #[utoipa::path(
     get,
     path = "/v1/oprf/evaluations", tag = "members",
+    params(
+        ("day" = Option<u64>, Query, description = "UTC days since 1970-01-01, at most today; today if absent"),
+    ),
     responses(
-        (status = 200, description = "`{member, day, evaluations: {member: count}}` (day: days since the Unix epoch, UTC)", body = Object),
+        (status = 200, description = "`{member, day, date, evaluations: {member: count}, reports: [{member, day, evaluations: {member: count}, entry, height, timestamp_ms}]}`: `evaluations` is this member gateway's own count (absent on a regulator's gateway), `reports` what each member reported on the ledger", body = Object),
+        (status = 400, description = "Malformed or future day, or unknown parameter", body = Problem),
         (status = 403, description = "Not this member's caller or a regulator", body = Problem),
     )
 )]
@@ -68,18 +74,39 @@ pub(super) async fn evaluations(
     params: QueryParams,
 ) -> Result<Response, Problem> {
     let params = query_params(params)?;
-    query(&params, &[])?;
+    query(&params, &["day"])?;
     principal(&routes.gateway, &identity)?;
-    let day = std::time::SystemTime::now()
+    let today = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() / 86_400);
-    let counts = routes.gateway.oprf_counts(day)?;
-    let evaluations: serde_json::Map<String, serde_json::Value> =
-        counts.into_iter().map(|(m, n)| (m, json!(n))).collect();
-    Ok(Json(json!({
+    let day = match params.get("day") {
+        None => today,
+        Some(day) => day
+            .parse::<u64>()
+            .ok()
+            .filter(|day| *day <= today)
+            .ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "day must be a number of days since 1970-01-01 (UTC) from 0 to {today}"
+                ))
+            })?,
+    };
+    let (year, month, date) =
+        crate::entry::national_id::civil_from_days(i64::try_from(day).unwrap_or(0));
+    let mut body = json!({
         "member": routes.gateway.id,
         "day": day,
-        "evaluations": evaluations,
-    }))
-    .into_response())
+        "date": format!("{year:04}-{month:02}-{date:02}"),
+        "reports": routes.gateway.oprf_reports(day)?,
+    });
+    if routes.gateway.kind == GatewayKind::Member {
+        let evaluations: serde_json::Map<String, serde_json::Value> = routes
+            .gateway
+            .oprf_counts(day)?
+            .into_iter()
+            .map(|(m, n)| (m, json!(n)))
+            .collect();
+        body["evaluations"] = evaluations.into();
+    }
+    Ok(Json(body).into_response())
 }
