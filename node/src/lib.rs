@@ -35,7 +35,6 @@
 )]
 
 pub mod anchor;
-pub mod oprf_report;
 pub mod api;
 pub mod audit;
 pub mod config;
@@ -46,6 +45,7 @@ pub mod genesis;
 pub mod ledger;
 pub mod link;
 pub mod mempool;
+pub mod oprf_report;
 pub mod pki;
 #[cfg(feature = "rocksdb")]
 pub mod problem;

@@ -52,7 +52,9 @@ pub enum ReportError {
     #[error("this consortium has no OPRF key: there are no evaluations to report")]
     NoOprf,
     /// Rows out of order, repeated, naming the reporter or no member, or a zero count.
-    #[error("report rows must name other members once each, in genesis order, with counts of at least 1")]
+    #[error(
+        "report rows must name other members once each, in genesis order, with counts of at least 1"
+    )]
     Rows,
     /// A count above the genesis' daily limit, which no honest member answers.
     #[error("a count exceeds the daily limit of {limit}")]

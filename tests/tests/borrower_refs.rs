@@ -8,6 +8,9 @@
 //! - each member answers another member's gateway only, at most `oprf.daily_limit` times a
 //!   day: the next gets 429 and nothing is evaluated; who asked how often is shown, and the
 //!   answering member reports the count on the ledger, where the regulator reads it;
+//! - an inspector holding only an amounts view key cannot link a loan to its reference: its
+//!   screening commitment is not blinded by anything the amounts open, while what a reader of
+//!   the reference reads does open it;
 //! - one member down changes nothing; two down (fewer than three can answer): 503 and nothing
 //!   is written.
 
@@ -122,6 +125,7 @@ async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
     let reference_c = reference(&embedded, dir, by_c["id"].as_str().unwrap()).await;
     let reference_a = reference(&embedded, dir, by_a["id"].as_str().unwrap()).await;
     assert_eq!(reference_a, reference_c);
+    inspector_cannot_link(&embedded, dir, by_a["id"].as_str().unwrap(), &reference_a).await;
 
     // Every file of bank-b and bank-c (two members, one fewer than the threshold): their key
     // shares interpolate to another key, and the old shared keyed-hash key is no longer it.
@@ -235,7 +239,11 @@ async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
     for bad in ["?day=x", "?day=99999999", "?days=1"] {
         let (status, problem) = veil_tests::get_json(
             &regulator,
-            &url(&embedded, "regulator", &format!("/v1/oprf/evaluations{bad}")),
+            &url(
+                &embedded,
+                "regulator",
+                &format!("/v1/oprf/evaluations{bad}"),
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {problem}");
@@ -273,4 +281,87 @@ async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
     let after = versions(veil_tests::get_json(&auditor_c, &registry).await.1);
     assert_eq!(after, before, "nothing written");
     embedded.stop().await.unwrap();
+}
+
+/// An inspector with the regulator's amounts key of this month exports what it opens; for loan
+/// `loan` (of reference `reference`, hex): the export holds its amounts and no borrower data,
+/// and no amount's blinding (nor the reference known outright) reproduces the loan's screening
+/// commitment — while the secret sealed beside the reference (terms class, which the regulator
+/// reads) does, so the check could see a link if there were one.
+async fn inspector_cannot_link(embedded: &Embedded, dir: &Path, loan: &str, reference: &str) {
+    use veil_crypto::view_key::{MasterViewKey, ViewScope};
+    let genesis = Genesis::load(&dir.join("consortium.toml")).unwrap();
+    let master =
+        MasterViewKey::from_pem(&std::fs::read_to_string(dir.join("regulator/view.key")).unwrap())
+            .unwrap();
+    let month = veil_gateway::service::current_month();
+    let scope = ViewScope::new(&month, "amounts").unwrap();
+    let key_path = dir.join("inspector-amounts.key");
+    veil_gateway::consortium::files::write_secret(
+        &key_path,
+        &master.derive(&genesis.consortium_id, &scope).to_pem(),
+    )
+    .unwrap();
+    let out = dir.join("inspector-export.json");
+    let output = std::process::Command::new(veil_tests::veil_bin())
+        .args(["audit", "export", "--dir"])
+        .arg(dir)
+        .arg("--view-key")
+        .arg(&key_path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let export: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let exported = export["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == loan)
+        .unwrap_or_else(|| panic!("the inspector's export has the loan: {export}"))
+        .clone();
+    let fields = exported["fields"].as_object().unwrap();
+    for secret in ["borrower_ref", "screening_blinding", "borrower"] {
+        assert!(!fields.contains_key(secret), "{secret}: {exported}");
+    }
+    let amounts = exported["amounts"].as_object().unwrap();
+    assert!(amounts.contains_key("principal"), "{exported}");
+
+    let stored = veil_tests::ConsortiumDir::node_link_in(dir, "bank-a")
+        .entry(&veil_node::ledger::EntryId::from_hex(loan).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let entry = veil_node::ledger::Entry::decode(&stored.bytes).unwrap();
+    let proof =
+        veil_circuits::screening::ScreeningProof::from_bytes(&entry.proofs.circuit).unwrap();
+    let reference: [u8; 32] = veil_crypto::encoding::from_hex_array(reference).unwrap();
+    let committed = |secret: &[u8; 32]| {
+        veil_gateway::entry::builder::screening_commitment(&reference, secret) == proof.commitment
+    };
+    for (label, amount) in amounts {
+        let blinding: [u8; 32] =
+            veil_crypto::encoding::from_hex_array(amount["blinding"].as_str().unwrap()).unwrap();
+        assert!(
+            !committed(&blinding),
+            "{label}'s blinding opens the screening commitment"
+        );
+    }
+    let regulator = regulator_client(dir);
+    let (status, read) = get_until_found(
+        &regulator,
+        &url(embedded, "regulator", &format!("/v1/entries/{loan}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    let sealed: [u8; 32] = veil_crypto::encoding::from_hex_array(
+        read["fields"]["screening_blinding"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(committed(&sealed), "the sealed secret opens it: {read}");
 }

@@ -5,6 +5,9 @@
 //!    originator's gateway; finalized entries per second and latency percentiles.
 //! 2. Half load: more loans at half the saturated rate; latency percentiles there.
 //! 3. Reads: every entry through a partner's gateway (decrypt, check openings, verify).
+//! 3b. Borrower references: fresh national ids, one after another, through one gateway's
+//!    threshold OPRF (its own share and `t − 1` other members' gateways over loopback mTLS, 3
+//!    of 4); their latency, and its share of a loan's write latency at half load.
 //! 4. Baseline, in the same run: the same entries' encryption, proofs and signatures made,
 //!    and verified, in a plain loop over all cores — no network, no consensus, no storage.
 //!    `ratio = entries_per_s / baseline_entries_per_s`.
@@ -237,6 +240,21 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
     let reads = read_all(dir, "bank-b").await?;
     step.finish();
 
+    // 3b. Borrower references: new borrowers' ids, uncached, through bank-c's gateway.
+    let step = progress.step("borrower references: 3-of-4 OPRF evaluations through bank-c");
+    let references_ms = reference_latencies(embedded, REFERENCE_SAMPLES).await?;
+    step.finish();
+    let half_p50 = {
+        let mut sorted = half_latencies.clone();
+        sorted.sort_by(|a, b| a.total_cmp(b));
+        percentile(&sorted, 50.0)
+    };
+    let reference_p50 = {
+        let mut sorted = references_ms.clone();
+        sorted.sort_by(|a, b| a.total_cmp(b));
+        percentile(&sorted, 50.0)
+    };
+
     // Where the time went, from the gateways' and nodes' own accounting.
     let mut writes = 0u64;
     let (mut encrypt, mut prove, mut sign, mut consensus) = (0.0, 0.0, 0.0, 0.0);
@@ -284,6 +302,13 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
             "latency_ms": latency(&half_latencies),
         },
         "reads": reads,
+        "borrower_references": {
+            "threshold": embedded_threshold(embedded),
+            "members": 4,
+            "evaluations": references_ms.len(),
+            "latency_ms": latency(&references_ms),
+            "share_of_loan_write_p50": if half_p50 > 0.0 { reference_p50 / half_p50 } else { 0.0 },
+        },
         "breakdown_ms_per_write": {
             "borrower_references": per(references, writes),
             "encrypt": per(encrypt, writes),
@@ -300,6 +325,48 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "consortium": {"banks": 4, "regulators": 1},
     }))
+}
+
+/// Fresh borrowers whose references [`reference_latencies`] measures.
+const REFERENCE_SAMPLES: usize = 40;
+
+/// The OPRF threshold of the embedded consortium's genesis (0 without an OPRF key).
+fn embedded_threshold(embedded: &Embedded) -> u16 {
+    embedded
+        .gateways
+        .first()
+        .and_then(|(_, g)| g.gateway.oprf_key.as_ref())
+        .map_or(0, |key| key.threshold)
+}
+
+/// The latency (ms) of `samples` borrower references of national ids no gateway has seen,
+/// computed one after another by bank-c's gateway: blind, its own share, `t − 1` other
+/// members' gateways asked over mutual TLS, every DLEQ proof checked, combined, cached.
+async fn reference_latencies(embedded: &Embedded, samples: usize) -> Result<Vec<f64>, String> {
+    let gateway = embedded
+        .gateway("bank-c")
+        .ok_or("no gateway bank-c")?
+        .gateway
+        .clone();
+    let veil_gateway::service::Secrets::Member(secrets) = &gateway.secrets else {
+        return Err("bank-c's gateway holds no member keys".into());
+    };
+    let mut latencies = Vec::with_capacity(samples);
+    for i in 0..samples {
+        // A region (Tianjin, Heping) no workload borrower comes from.
+        let id = veil_gateway::entry::national_id::generate(
+            "120101",
+            &format!("1966{:02}{:02}", 1 + i % 12, 1 + i % 28),
+            u16::try_from(i % 1000).unwrap_or(0),
+        );
+        let started = Instant::now();
+        gateway
+            .borrower_refs(secrets, &[id.as_str()])
+            .await
+            .map_err(|e| format!("borrower reference: {e:?}"))?;
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(latencies)
 }
 
 /// Reads every entry on the ledger through `bank`'s gateway (as its auditor), 16 at a time:

@@ -59,7 +59,11 @@ impl Gateway {
                 continue;
             }
             {
-                let wait = if day == today { self.oprf_report } else { RETRY };
+                let wait = if day == today {
+                    self.oprf_report
+                } else {
+                    RETRY
+                };
                 let mut attempt = lock(&self.report_attempt);
                 if attempt.is_some_and(|at| at.elapsed() < wait) {
                     return Ok(None);
@@ -86,7 +90,8 @@ impl Gateway {
             .filter_map(|(i, m)| Some((u16::try_from(i + 1).ok()?, *counts.get(&m.id)?)))
             .collect();
         let report = EvaluationReport {
-            day: u32::try_from(day).map_err(|_| store_error("the day is past the year 11 million"))?,
+            day: u32::try_from(day)
+                .map_err(|_| store_error("the day is past the year 11 million"))?,
             rows,
         };
         let timestamp_ms = now_ms();

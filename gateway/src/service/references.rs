@@ -25,6 +25,8 @@ use crate::entry::keys::MemberSecrets;
 
 /// Purpose of the keyed hash a national id is cached under.
 const CACHE_PURPOSE: &str = "borrower-ref-cache";
+/// Borrower references one request evaluates at once (each asks `t − 1` peers).
+const EVALUATIONS_IN_FLIGHT: usize = 8;
 /// Longest answer accepted from a peer, in bytes.
 const MAX_ANSWER_LEN: usize = 4096;
 
@@ -61,32 +63,57 @@ impl Gateway {
         national_ids: &[&str],
     ) -> Result<BorrowerRefs, ServiceError> {
         let mut refs = HashMap::new();
+        let Some(key) = &self.oprf_key else {
+            for id in national_ids {
+                let reference = crate::entry::builder::legacy_borrower_ref(secrets, id);
+                refs.insert((*id).to_owned(), reference);
+            }
+            return Ok(refs);
+        };
+        // Cached references first; the others evaluated up to EVALUATIONS_IN_FLIGHT at once (a
+        // registry update lists up to hundreds of ids), each cached as soon as it is known.
+        let mut missing = Vec::new();
         for id in national_ids {
-            if refs.contains_key(*id) {
+            if refs.contains_key(*id) || missing.iter().any(|(m, _)| m == id) {
                 continue;
             }
-            let reference = match &self.oprf_key {
-                None => crate::entry::builder::legacy_borrower_ref(secrets, id),
-                Some(key) => {
-                    // Under this very key: a reference never outlives the key it came from.
-                    let mut cached = key.group_key.compress().to_bytes().to_vec();
-                    cached.extend_from_slice(id.as_bytes());
-                    let cache_key = secrets.ref_cache.hash(CACHE_PURPOSE, &cached);
-                    match self.store.borrower_ref(&cache_key).map_err(store_error)? {
-                        Some(reference) => reference,
-                        None => {
-                            let reference = self.evaluate_ref(secrets, id).await?;
-                            self.store
-                                .put_borrower_ref(&cache_key, &reference)
-                                .map_err(store_error)?;
-                            reference
-                        }
-                    }
+            // Under this very key: a reference never outlives the key it came from.
+            let mut cached = key.group_key.compress().to_bytes().to_vec();
+            cached.extend_from_slice(id.as_bytes());
+            let cache_key = secrets.ref_cache.hash(CACHE_PURPOSE, &cached);
+            match self.store.borrower_ref(&cache_key).map_err(store_error)? {
+                Some(reference) => {
+                    refs.insert((*id).to_owned(), reference);
                 }
-            };
-            refs.insert((*id).to_owned(), reference);
+                None => missing.push((*id, cache_key)),
+            }
+        }
+        for chunk in missing.chunks(EVALUATIONS_IN_FLIGHT) {
+            let evaluated = futures::future::join_all(
+                chunk
+                    .iter()
+                    .map(|(id, cache_key)| self.evaluate_and_cache(secrets, id, cache_key)),
+            )
+            .await;
+            for ((id, _), reference) in chunk.iter().zip(evaluated) {
+                refs.insert((*id).to_owned(), reference?);
+            }
         }
         Ok(refs)
+    }
+
+    /// [`Gateway::evaluate_ref`], then the reference cached under `cache_key`.
+    async fn evaluate_and_cache(
+        &self,
+        secrets: &MemberSecrets,
+        national_id: &str,
+        cache_key: &[u8; 32],
+    ) -> Result<[u8; 32], ServiceError> {
+        let reference = self.evaluate_ref(secrets, national_id).await?;
+        self.store
+            .put_borrower_ref(cache_key, &reference)
+            .map_err(store_error)?;
+        Ok(reference)
     }
 
     /// One threshold evaluation of `national_id`.

@@ -584,7 +584,12 @@ impl GatewayStore {
         }
         let key = format!("oprf-report/{}/{}", report.member, report.day);
         self.db
-            .put_cf_opt(self.cf(CF_META)?, key, serde_json::to_vec(report)?, &synced())
+            .put_cf_opt(
+                self.cf(CF_META)?,
+                key,
+                serde_json::to_vec(report)?,
+                &synced(),
+            )
             .map_err(engine)
     }
 

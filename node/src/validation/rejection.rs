@@ -7,8 +7,8 @@ use veil_policies::proof_plan::PlanError;
 
 use super::{RecipientsError, RejectionCode};
 use crate::anchor::AnchorError;
-use crate::oprf_report::ReportError;
 use crate::audit::AuditError;
+use crate::oprf_report::ReportError;
 use crate::registry::{RegistryError, UpdateError};
 use crate::store::StoreError;
 use crate::view_keys::PublicationError;
