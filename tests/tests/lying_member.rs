@@ -62,7 +62,6 @@ fn secrets(dir: &Path, bank: &str) -> MemberSecrets {
     let secrets = MemberSecrets::load(
         &keys.join("signing.key"),
         &keys.join("encryption.key"),
-        &keys.join("borrower-ref.key"),
     )
     .unwrap();
     let genesis = Genesis::load(&dir.join("consortium.toml")).unwrap();

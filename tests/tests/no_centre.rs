@@ -86,11 +86,6 @@ fn after_init_no_party_directory_holds_another_partys_secret() {
             "{} is a secret outside every party's directory",
             relative.display()
         );
-        // The one secret every bank holds until borrower references come from a threshold
-        // OPRF: the consortium's borrower-reference key (documented in docs/guarantees.md).
-        if relative.ends_with("keys/borrower-ref.key") {
-            continue;
-        }
         if let Some(other) = owner.insert(contents.clone(), party.clone())
             && other != party
         {
@@ -124,7 +119,9 @@ fn after_init_no_party_directory_holds_another_partys_secret() {
     // Each party's own secrets are there, and match its public keys in the genesis.
     for member in &genesis.members {
         let keys = dir.join(&member.id).join("keys");
-        for name in ["node.key", "signing.key", "encryption.key"] {
+        // No shared borrower-reference key any more: each bank holds its own OPRF key share.
+        assert!(!keys.join("borrower-ref.key").exists(), "{}", member.id);
+        for name in ["node.key", "signing.key", "encryption.key", "oprf.share"] {
             assert!(is_secret(&keys.join(name)), "{}: {name}", member.id);
         }
         assert!(is_secret(&dir.join(&member.id).join("ca/ca.key")));
@@ -156,7 +153,6 @@ fn member(dir: &Path, id: &str, consortium: &str, port: u16) -> Result<(), Keyge
             hosts: vec!["localhost".into(), "127.0.0.1".into()],
             ca_chain: None,
             ca_key: None,
-            borrower_ref_key: None,
             paths: GenesisPaths::default(),
             timing: Default::default(),
         },
@@ -371,7 +367,6 @@ fn a_bank_brings_its_own_pki_and_an_invalid_ca_is_refused() {
                 hosts: vec!["localhost".into()],
                 ca_chain: Some(chain.to_path_buf()),
                 ca_key: None,
-                borrower_ref_key: None,
                 paths: GenesisPaths::default(),
                 timing: Default::default(),
             },
@@ -444,7 +439,6 @@ fn a_bank_brings_its_own_pki_and_an_invalid_ca_is_refused() {
                 hosts: vec!["localhost".into()],
                 ca_chain: Some(chain.clone()),
                 ca_key: Some(root.join("pki").join(key)),
-                borrower_ref_key: None,
                 paths: GenesisPaths::default(),
                 timing: Default::default(),
             },

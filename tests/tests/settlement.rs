@@ -70,7 +70,6 @@ async fn forged_settlement_is_refused(dir: &Path) {
     let secrets = veil_gateway::entry::keys::MemberSecrets::load(
         &keys.join("signing.key"),
         &keys.join("encryption.key"),
-        &keys.join("borrower-ref.key"),
     )
     .unwrap();
     let node = veil_tests::ConsortiumDir::node_link_in(dir, "bank-a");

@@ -130,7 +130,7 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
                 .keys
                 .as_ref()
                 .ok_or_else(|| StartError::Mismatch("a member gateway needs [keys]".into()))?;
-            let secrets = MemberSecrets::load(&keys.signing, &keys.encryption, &keys.borrower_ref)?;
+            let secrets = MemberSecrets::load(&keys.signing, &keys.encryption)?;
             let member = genesis
                 .member(&config.id)
                 .ok_or_else(|| StartError::Mismatch("unknown member".into()))?;
@@ -158,7 +158,14 @@ pub fn build(config: &GatewayConfig, node: Option<NodeLink>) -> Result<Gateway, 
                         .join(crate::consortium::init::OPRF_SHARE_FILE);
                     secrets.with_oprf_share(&path, index, &key)?
                 }
-                None => secrets,
+                None => {
+                    return Err(StartError::Mismatch(
+                        "the genesis has no borrower-reference OPRF key ([oprf]): the members \
+                         make one by the DKG (`veil dkg`, docs/ceremony.md) and assemble the \
+                         genesis with it (`veil consortium assemble --dkg`)"
+                            .into(),
+                    ));
+                }
             };
             Secrets::Member(Box::new(secrets))
         }

@@ -460,7 +460,6 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
             MemberSecrets::load(
                 &keys.join("signing.key"),
                 &keys.join("encryption.key"),
-                &keys.join("borrower-ref.key"),
             )
             .map(|s| (bank, s))
             .map_err(|e| e.to_string())
@@ -468,17 +467,15 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
         .collect::<Result<_, _>>()?;
     // The baseline encrypts to the genesis' view keys only (it runs in the genesis' months).
     let view_keys = veil_gateway::entry::view_keys::PublishedViewKeys::default();
-    // The registry as the ledger holds it (every gateway shares the borrower-reference key).
-    // The baseline measures proofs, not borrower references (their OPRF round trips are in
-    // the end-to-end run): one keyed hash per borrower, the same at every bank.
+    // The baseline measures proofs, not borrower references (their OPRF round trips are
+    // measured on their own, step 3b): a stand-in reference per borrower, the SHA-256 of its
+    // id, the same at every bank.
     let borrower_refs: veil_gateway::entry::builder::BorrowerRefs = work
         .iter()
         .filter_map(|(_, loan, _)| loan["fields"]["borrower"]["national_id"].as_str())
         .map(|id| {
-            (
-                id.to_owned(),
-                veil_gateway::entry::builder::legacy_borrower_ref(&secrets[0].1, id),
-            )
+            use sha2::Digest as _;
+            (id.to_owned(), sha2::Sha256::digest(id.as_bytes()).into())
         })
         .collect();
     let builder = |member, secrets| Builder {

@@ -10,7 +10,7 @@ pub(crate) struct Args {
     /// Directory to create (must be empty unless --force).
     #[arg(long)]
     dir: PathBuf,
-    /// Number of member banks.
+    /// Number of member banks (2 to 26).
     #[arg(long, default_value_t = 4)]
     banks: usize,
     /// Number of regulators.

@@ -60,10 +60,6 @@ pub(crate) struct KeygenArgs {
     /// issues the Veil certificates from the bank's CA (copied into DIR/ca/).
     #[arg(long, requires = "ca_chain")]
     ca_key: Option<PathBuf>,
-    /// Import the consortium's borrower-reference key (a hex file another founding member
-    /// sent over a secure channel) instead of making one.
-    #[arg(long)]
-    borrower_ref_key: Option<PathBuf>,
     /// Where the configs find the signed genesis (relative to DIR); the policy set and circuit
     /// keys go beside it.
     #[arg(long, default_value = "consortium.toml")]
@@ -100,7 +96,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     hosts,
                     ca_chain: args.ca_chain.clone(),
                     ca_key: args.ca_key.clone(),
-                    borrower_ref_key: args.borrower_ref_key,
                     paths: GenesisPaths {
                         genesis: args.genesis,
                         policy,

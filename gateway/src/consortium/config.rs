@@ -58,10 +58,9 @@ pub struct NodeClient {
 pub struct MemberKeys {
     /// Ed25519 key signing the member's entries (PKCS#8 PEM, 0600).
     pub signing: PathBuf,
-    /// X25519 key receiving the member's data keys (PKCS#8 PEM, 0600).
+    /// X25519 key receiving the member's data keys (PKCS#8 PEM, 0600). The member's share of
+    /// the borrower-reference OPRF key lies beside `signing` (`oprf.share`).
     pub encryption: PathBuf,
-    /// The consortium key of borrower references (hex, 0600).
-    pub borrower_ref: PathBuf,
 }
 
 /// `gateway.toml`.
@@ -183,7 +182,6 @@ impl GatewayConfig {
         if let Some(keys) = &mut config.keys {
             join(&mut keys.signing);
             join(&mut keys.encryption);
-            join(&mut keys.borrower_ref);
         }
         if let Some(view_key) = &mut config.view_key {
             join(view_key);

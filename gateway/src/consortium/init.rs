@@ -12,9 +12,10 @@
 //!                                          ca/, client.pem, client.key, gateway.toml
 //! ```
 //!
-//! No directory holds another party's secret; the borrower-reference key is the one secret
-//! every bank holds (the first bank makes it, the others import it). Every secret file is
-//! created with mode 0600. Tests, `veil up` and `veil init` all use this code.
+//! No directory holds another party's secret: each bank's share of the borrower-reference OPRF
+//! key lies in its own `keys/oprf.share` (the DKG's rounds all run in this process, so this is
+//! a test consortium; separate hosts run `veil dkg`). Every secret file is created with mode
+//! 0600. Tests, `veil up` and `veil init` all use this code.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -163,7 +164,7 @@ pub const OPRF_SHARE_FILE: &str = "oprf.share";
 /// What to make.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
-    /// Number of banks (1..=26).
+    /// Number of banks (2..=26: borrower references need at least two members' OPRF shares).
     pub banks: usize,
     /// Number of regulators.
     pub regulators: usize,
@@ -224,8 +225,8 @@ const INCOMPLETE_MARKER: &str = ".veil-init-incomplete";
 
 /// Checks what can be checked before anything is written.
 fn check_options(options: &InitOptions) -> Result<(), InitError> {
-    if options.banks == 0 || options.banks > 26 {
-        return Err(InitError::Arguments("--banks must be between 1 and 26"));
+    if options.banks < 2 || options.banks > 26 {
+        return Err(InitError::Arguments("--banks must be between 2 and 26"));
     }
     if options.regulators > 9 {
         return Err(InitError::Arguments("--regulators must be at most 9"));
@@ -285,9 +286,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
     getrandom::fill(&mut id).map_err(key_error)?;
     let consortium_id = format!("veil-{}", encoding::to_hex(&id));
 
-    // Each party makes its own keys in its own directory, as on separate hosts; only the
-    // borrower-reference key is shared (made by the first bank and imported by the others)
-    // until references come from a threshold OPRF.
+    // Each party makes its own keys in its own directory, as on separate hosts.
     let paths = GenesisPaths {
         genesis: PathBuf::from("../consortium.toml"),
         policy: PathBuf::from("../policies/default.cedar"),
@@ -318,8 +317,6 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
                 hosts: hosts(),
                 ca_chain: None,
                 ca_key: None,
-                borrower_ref_key: (i > 0)
-                    .then(|| dir.join(&banks[0]).join("keys").join("borrower-ref.key")),
                 paths: paths.clone(),
                 timing: options.timing,
             },

@@ -7,7 +7,6 @@
 //! MEMBER/keys/node.key                     consensus key (Ed25519)
 //! MEMBER/keys/signing.key                  entry signing key (Ed25519)
 //! MEMBER/keys/encryption.key               data-key encryption key (X25519)
-//! MEMBER/keys/borrower-ref.key             the consortium's borrower-reference key (shared)
 //! MEMBER/keys/node-api.*, node-client.*, gateway.*     TLS certificates and keys
 //! MEMBER/ca/ca.pem, ca.key, crl.pem        the member's own issuing CA (absent with --ca-chain)
 //! MEMBER/clients/<role>.pem, .key          client certificates (`veil member issue`)
@@ -121,8 +120,6 @@ pub struct MemberOptions {
     /// The issuing CA's private key (PKCS#8 PEM), if the bank lets `veil` issue its Veil
     /// certificates; without it the bank's PKI issues them.
     pub ca_key: Option<PathBuf>,
-    /// The consortium's borrower-reference key to import (hex file); a new one if absent.
-    pub borrower_ref_key: Option<PathBuf>,
     /// Where the configs find the genesis.
     pub paths: GenesisPaths,
     /// Consensus timing written into the node config.
@@ -264,24 +261,6 @@ pub fn member_keygen(dir: &Path, options: &MemberOptions) -> Result<Descriptor, 
         }
         None => None,
     };
-    let borrower_ref = match &options.borrower_ref_key {
-        Some(path) => {
-            let text = veil_node::tls::read_private(path).map_err(keys_error)?;
-            let text = String::from_utf8_lossy(&text).trim().to_owned();
-            encoding::from_hex_array::<32>(&text).map_err(|e| {
-                KeygenError::Arguments(format!(
-                    "--borrower-ref-key {}: not 64 hex digits ({e})",
-                    path.display()
-                ))
-            })?;
-            zeroize::Zeroizing::new(text)
-        }
-        None => {
-            let mut key = zeroize::Zeroizing::new([0u8; 32]);
-            getrandom::fill(key.as_mut()).map_err(keys_error)?;
-            zeroize::Zeroizing::new(encoding::to_hex(key.as_ref()))
-        }
-    };
     fresh_dir(dir)?;
     let keys = dir.join("keys");
     mkdir(&keys)?;
@@ -295,7 +274,6 @@ pub fn member_keygen(dir: &Path, options: &MemberOptions) -> Result<Descriptor, 
     write_secret(&keys.join("signing.key"), &signing.to_pem())?;
     let encryption = EncryptionSecretKey::generate().map_err(keys_error)?;
     write_secret(&keys.join("encryption.key"), &encryption.to_pem())?;
-    write_secret(&keys.join("borrower-ref.key"), &borrower_ref)?;
 
     let id = &options.id;
     // The CA that issues the member's Veil certificates here: a new one, or the bank's own
@@ -414,7 +392,6 @@ pub fn member_keygen(dir: &Path, options: &MemberOptions) -> Result<Descriptor, 
         keys: Some(MemberKeys {
             signing: PathBuf::from("keys/signing.key"),
             encryption: PathBuf::from("keys/encryption.key"),
-            borrower_ref: PathBuf::from("keys/borrower-ref.key"),
         }),
         view_key: None,
         signing_key: None,

@@ -47,9 +47,6 @@ pub struct MemberSecrets {
     pub signing: SigningKey,
     /// Unwraps the member's data keys.
     pub encryption: EncryptionSecretKey,
-    /// Derives borrower references in a consortium without a shared OPRF key (a keyed hash
-    /// under one key every member holds).
-    pub borrower_ref: KeyedHashKey,
     /// This member's share of the consortium's borrower-reference OPRF key, if the genesis
     /// has one ([`MemberSecrets::with_oprf_share`]).
     pub oprf: Option<veil_crypto::oprf::OprfKeyShare>,
@@ -62,8 +59,8 @@ pub struct MemberSecrets {
 }
 
 impl MemberSecrets {
-    /// Loads the three key files (each must be owner-only).
-    pub fn load(signing: &Path, encryption: &Path, borrower_ref: &Path) -> Result<Self, KeyError> {
+    /// Loads the signing and encryption key files (each must be owner-only).
+    pub fn load(signing: &Path, encryption: &Path) -> Result<Self, KeyError> {
         let signing_key =
             SigningKey::from_pem(&read_text(signing)?).map_err(|e| bad(signing, e))?;
         Ok(Self {
@@ -79,8 +76,6 @@ impl MemberSecrets {
             signing: signing_key,
             encryption: EncryptionSecretKey::from_pem(&read_text(encryption)?)
                 .map_err(|e| bad(encryption, e))?,
-            borrower_ref: KeyedHashKey::from_hex(&read_text(borrower_ref)?)
-                .map_err(|e| bad(borrower_ref, e))?,
         })
     }
 }

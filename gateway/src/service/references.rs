@@ -10,7 +10,8 @@
 //!   share and a DLEQ proof, at most [`veil_node::genesis::OprfFile::daily_limit`] times per
 //!   caller and UTC day (then 429, nothing evaluated), counting each caller's evaluations.
 //!
-//! A consortium whose genesis has no OPRF key keeps the keyed hash under one shared key.
+//! A member gateway does not start under a genesis without an OPRF key: no key every member
+//! holds derives references any more.
 
 use std::collections::HashMap;
 
@@ -64,11 +65,9 @@ impl Gateway {
     ) -> Result<BorrowerRefs, ServiceError> {
         let mut refs = HashMap::new();
         let Some(key) = &self.oprf_key else {
-            for id in national_ids {
-                let reference = crate::entry::builder::legacy_borrower_ref(secrets, id);
-                refs.insert((*id).to_owned(), reference);
-            }
-            return Ok(refs);
+            // Member gateways refuse to start without one (`crate::api::server`).
+            tracing::error!("borrower references need the genesis' OPRF key ([oprf])");
+            return Err(ServiceError::internal());
         };
         // Cached references first; the others evaluated up to EVALUATIONS_IN_FLIGHT at once (a
         // registry update lists up to hundreds of ids), each cached as soon as it is known.

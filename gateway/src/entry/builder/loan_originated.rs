@@ -21,14 +21,6 @@ pub struct ScreeningRegistry {
     pub registry: std::sync::Arc<veil_node::registry::Version>,
 }
 
-/// The borrower reference of a consortium without a shared OPRF key: a keyed hash of the
-/// national id under the key every member holds (`MemberSecrets::borrower_ref`).
-pub fn legacy_borrower_ref(secrets: &MemberSecrets, national_id: &str) -> [u8; 32] {
-    secrets
-        .borrower_ref
-        .hash(BORROWER_REF_PURPOSE, national_id.as_bytes())
-}
-
 /// The commitment to a loan's borrower reference its screening proof is about. Its blinding
 /// is derived from a fresh secret sealed beside the reference (the field `screening_blinding`,
 /// class `terms`), so exactly whoever reads the `borrower_ref` can check it — and an

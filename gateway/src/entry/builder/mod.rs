@@ -31,14 +31,12 @@ mod view_keys_published;
 
 use settlement_closed::opening_of;
 
-pub use loan_originated::{ScreeningRegistry, legacy_borrower_ref, screening_commitment};
+pub use loan_originated::{ScreeningRegistry, screening_commitment};
 pub use loan_repaid::{RepaymentAllocations, repayment_commitment, slot_shares, split_items};
 pub use view_keys_published::view_keys_publication;
 
 /// Purpose label of the participants' allocation-floor proof.
 pub const SPLIT_PURPOSE: &str = "allocation-floor";
-/// Keyed-hash purpose of borrower references.
-pub const BORROWER_REF_PURPOSE: &str = "borrower";
 
 /// Where building one entry spent its time.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
