@@ -123,8 +123,8 @@ pub mod circuits {
 
     /// SHA-512 prefix deriving a Poseidon blinding from a Pedersen blinding.
     pub const BLINDING: &[u8] = b"veil.circuits.blinding.v1";
-    /// SHA-512 prefix deriving a borrower commitment's blinding from the principal's Pedersen
-    /// blinding.
+    /// SHA-512 prefix deriving a borrower commitment's blinding from the fresh secret a loan
+    /// seals beside its borrower reference (field `screening_blinding`, class `terms`).
     pub const SCREENING_BLINDING: &[u8] = b"veil.circuits.screening-blinding.v1";
     /// SHA-256 prefix of the seed of the deterministic, insecure dev setup.
     pub const DEV_SETUP: &[u8] = b"veil.circuits.dev-setup.v1";

@@ -171,14 +171,19 @@ impl OprfPublicKey {
         Ok(key)
     }
 
-    /// Checks that the shares lie on one polynomial of degree `t − 1` whose value at 0 is the
-    /// group key: the first `t` shares, interpolated in the exponent, give `K` at 0 and every
-    /// other share at its index — so every set of `t` answers gives the same output.
+    /// Checks that the shares lie on one polynomial of degree exactly `t − 1` whose value at 0
+    /// is the group key: the first `t` shares, interpolated in the exponent, give `K` at 0 and
+    /// every other share at its index — so every set of `t` answers gives the same output —
+    /// while the first `t − 1` alone do not give `K` (a polynomial of lower degree would let
+    /// fewer than `t` members compute every reference). No point is the identity (`K = 0·G`
+    /// would make every output public) and no two shares are equal.
     ///
     /// # Errors
-    /// [`OprfError::TooFew`] with fewer than `t` shares or `t = 0`; [`OprfError::Combination`]
-    /// if they do not.
+    /// [`OprfError::TooFew`] with fewer than `t` shares or `t = 0`; [`OprfError::Malformed`]
+    /// for an identity point or a repeated share; [`OprfError::Combination`] if the shares do
+    /// not lie on one such polynomial.
     pub fn check(&self) -> Result<(), OprfError> {
+        use curve25519_dalek::traits::Identity as _;
         let t = usize::from(self.threshold);
         if t == 0 || self.shares.len() < t {
             return Err(OprfError::TooFew {
@@ -186,9 +191,24 @@ impl OprfPublicKey {
                 needed: t.max(1),
             });
         }
+        let identity = RistrettoPoint::identity();
+        let distinct: BTreeSet<[u8; 32]> = self
+            .shares
+            .values()
+            .map(|p| p.compress().to_bytes())
+            .collect();
+        if self.group_key == identity
+            || self.shares.values().any(|p| *p == identity)
+            || distinct.len() != self.shares.len()
+        {
+            return Err(OprfError::Malformed("public key (identity or repeated share)"));
+        }
         let base: Vec<(u16, RistrettoPoint)> =
             self.shares.iter().take(t).map(|(i, p)| (*i, *p)).collect();
         if interpolate(&base, Scalar::ZERO) != self.group_key {
+            return Err(OprfError::Combination);
+        }
+        if t > 1 && interpolate(&base[..t - 1], Scalar::ZERO) == self.group_key {
             return Err(OprfError::Combination);
         }
         for (index, share) in self.shares.iter().skip(t) {
@@ -551,5 +571,29 @@ mod tests {
         wide.shares
             .insert(4, RistrettoPoint::mul_base(&Scalar::from(4u64)));
         assert_eq!(wide.check(), Err(OprfError::Combination));
+    }
+
+    #[test]
+    fn degenerate_public_keys_are_refused() {
+        use curve25519_dalek::traits::Identity as _;
+        // k = 0: every output would be public.
+        let (_, zero) = deal(Scalar::ZERO, 2, 3);
+        assert!(matches!(zero.check(), Err(OprfError::Malformed(_))));
+        // A constant polynomial (every K_i = K): one member alone holds the key, though the
+        // genesis says three are needed.
+        let (_, mut constant) = deal(Scalar::random(&mut OsRng), 3, 4);
+        let k = constant.group_key;
+        for share in constant.shares.values_mut() {
+            *share = k;
+        }
+        assert!(matches!(constant.check(), Err(OprfError::Malformed(_))));
+        // A polynomial of degree 1 declared as threshold 3: two members hold the key.
+        let (_, mut low) = deal(Scalar::random(&mut OsRng), 2, 4);
+        low.threshold = 3;
+        assert_eq!(low.check(), Err(OprfError::Combination));
+        // An identity share.
+        let (_, mut identity) = deal(Scalar::random(&mut OsRng), 2, 3);
+        identity.shares.insert(3, RistrettoPoint::identity());
+        assert!(matches!(identity.check(), Err(OprfError::Malformed(_))));
     }
 }

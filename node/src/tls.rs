@@ -379,10 +379,13 @@ pub fn anchors(parties: &[(String, CaChain)]) -> Vec<CertificateDer<'static>> {
     parties.iter().map(|(_, ca)| ca.anchor().clone()).collect()
 }
 
-/// An HTTPS client for `files` (mutual TLS), with a request timeout.
+/// An HTTPS client for `files` (mutual TLS), with a request timeout. It never follows a
+/// redirect: a peer answering 3xx is refused, not followed (a lying peer could otherwise have
+/// this party's certificate sent, with the same request, wherever it likes).
 pub fn https_client(files: &TlsFiles<'_>, timeout: Duration) -> Result<reqwest::Client, TlsError> {
     reqwest::Client::builder()
         .tls_backend_preconfigured(client_config(files)?)
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .build()
         .map_err(|e| TlsError::Config(e.to_string()))

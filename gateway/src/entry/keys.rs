@@ -92,7 +92,7 @@ impl MemberSecrets {
         index: u16,
         key: &veil_crypto::oprf::OprfPublicKey,
     ) -> Result<Self, KeyError> {
-        let text = read_text(path)?;
+        let text = zeroize::Zeroizing::new(read_text(path)?);
         let bytes = zeroize::Zeroizing::new(
             veil_crypto::encoding::from_hex(text.trim(), 34).map_err(|e| bad(path, e))?,
         );

@@ -109,6 +109,9 @@ pub struct Gateway {
     /// A client of the other members' gateways (mutual TLS as `<member>:gateway`), for OPRF
     /// evaluations; `None` for regulator gateways and tests without peers.
     pub peers: Option<reqwest::Client>,
+    /// When each member (genesis position) last failed to answer an OPRF evaluation: asked
+    /// last for a while ([`references`]).
+    peers_down: Mutex<HashMap<usize, std::time::Instant>>,
     /// OPRF evaluations served per (caller, UTC day), as far as this process counted (read
     /// from the store on first use).
     oprf_counts: Mutex<HashMap<(String, u64), u64>>,
@@ -272,6 +275,7 @@ impl Gateway {
             report_attempt: Mutex::default(),
             oprf_key: validator.shared_genesis().oprf_key(),
             peers: None,
+            peers_down: Mutex::default(),
             oprf_counts: Mutex::default(),
             kind,
             id,

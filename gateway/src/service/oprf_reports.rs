@@ -145,39 +145,76 @@ impl Gateway {
         Ok(reports)
     }
 
-    /// Indexes the next page of `oprf.evaluations` entries, every member's.
+    /// Indexes the next page of `oprf.evaluations` entries, every member's. A report is taken
+    /// for the day of its block (by the block's timestamp, not the reporter's) or the day
+    /// before, and a day's counts only grow ([`super::store::GatewayStore::put_oprf_report`]): a
+    /// member cannot later post a backdated report that lowers what it reported.
     pub(super) async fn follow_oprf_reports(&self) -> Result<usize, ServiceError> {
-        self.follow_type(EntryType::OprfEvaluations, |gateway, stored, entry| {
-            // Nodes refuse one that does not decode; a node that served one anyway must not
-            // stall this follower: skip it, loudly.
-            let Ok(report) = report_of(&entry, &gateway.genesis) else {
-                tracing::error!(
-                    entry = %entry.header.id,
-                    "the node served an OPRF evaluation report that does not decode: skipped"
-                );
-                return Ok(());
-            };
-            let members = &gateway.genesis.members;
-            let evaluations = report
-                .rows
-                .iter()
-                .filter_map(|(position, count)| {
-                    let member = members.get(usize::from(*position).checked_sub(1)?)?;
-                    Some((member.id.clone(), *count))
-                })
-                .collect();
-            gateway
-                .store
-                .put_oprf_report(&ReportRecord {
-                    member: entry.header.submitter.clone(),
-                    day: u64::from(report.day),
-                    evaluations,
-                    entry: entry.header.id.to_hex(),
-                    height: stored.height,
-                    timestamp_ms: entry.header.timestamp_ms,
-                })
-                .map_err(store_error)
-        })
-        .await
+        let kind = EntryType::OprfEvaluations;
+        let page = self.next_page(kind, kind.name()).await?;
+        for stored in &page {
+            let entry = self.decode(stored)?;
+            if let Some(record) = self.report_record(stored, &entry).await? {
+                self.store.put_oprf_report(&record).map_err(store_error)?;
+            }
+            self.store
+                .put_cursor(kind.name(), (stored.height, stored.index))
+                .map_err(store_error)?;
+        }
+        Ok(page.len())
+    }
+
+    /// The record of the report `entry` (stored as `stored`), or `None` (logged) for one this
+    /// gateway does not take: it does not decode (nodes refuse those; a node that served one
+    /// must not stall the follower), or its day is neither its block's nor the one before.
+    async fn report_record(
+        &self,
+        stored: &veil_node::store::StoredEntry,
+        entry: &veil_node::ledger::Entry,
+    ) -> Result<Option<ReportRecord>, ServiceError> {
+        let Ok(report) = report_of(entry, &self.genesis) else {
+            tracing::error!(
+                entry = %entry.header.id,
+                "the node served an OPRF evaluation report that does not decode: skipped"
+            );
+            return Ok(None);
+        };
+        let block = self
+            .node
+            .block(stored.height)
+            .await
+            .map_err(link_problem)?
+            .and_then(|b| veil_node::ledger::Block::timestamp_of(&b.block))
+            .ok_or_else(|| store_error("the block of a finalized report is missing"))?;
+        let block_day = block / DAY_MS;
+        let day = u64::from(report.day);
+        if day != block_day && day + 1 != block_day {
+            tracing::warn!(
+                entry = %entry.header.id,
+                member = %entry.header.submitter,
+                day,
+                block_day,
+                "an OPRF evaluation report dated other than its block's day or the day before: \
+                 not taken"
+            );
+            return Ok(None);
+        }
+        let members = &self.genesis.members;
+        let evaluations = report
+            .rows
+            .iter()
+            .filter_map(|(position, count)| {
+                let member = members.get(usize::from(*position).checked_sub(1)?)?;
+                Some((member.id.clone(), *count))
+            })
+            .collect();
+        Ok(Some(ReportRecord {
+            member: entry.header.submitter.clone(),
+            day,
+            evaluations,
+            entry: entry.header.id.to_hex(),
+            height: stored.height,
+            timestamp_ms: entry.header.timestamp_ms,
+        }))
     }
 }

@@ -26,6 +26,8 @@ use crate::entry::keys::MemberSecrets;
 
 /// Purpose of the keyed hash a national id is cached under.
 const CACHE_PURPOSE: &str = "borrower-ref-cache";
+/// How long a member that failed to answer is asked last.
+const PEER_BACKOFF: std::time::Duration = std::time::Duration::from_secs(30);
 /// Borrower references one request evaluates at once (each asks `t − 1` peers).
 const EVALUATIONS_IN_FLIGHT: usize = 8;
 /// Longest answer accepted from a peer, in bytes.
@@ -131,8 +133,9 @@ impl Gateway {
         let blinded_hex = encoding::to_hex(&blinded);
         let needed = usize::from(key.threshold);
         let mut answers = vec![oprf::evaluate_share(share, &blinded).map_err(store_error)?];
-        // Ask the others in genesis order from the one after this member, as many at once as
-        // answers are missing, until enough verify or nobody is left.
+        // Ask the others in genesis order from the one after this member — those that failed
+        // in the last PEER_BACKOFF last — as many at once as answers are missing, until enough
+        // verify or nobody is left.
         let position = self
             .genesis
             .members
@@ -140,7 +143,14 @@ impl Gateway {
             .position(|m| m.id == self.id)
             .unwrap_or(0);
         let members = &self.genesis.members;
-        let mut others = (1..members.len()).map(|k| (position + k) % members.len());
+        let mut order: Vec<usize> = (1..members.len())
+            .map(|k| (position + k) % members.len())
+            .collect();
+        {
+            let down = lock(&self.peers_down);
+            order.sort_by_key(|i| down.get(i).is_some_and(|at| at.elapsed() < PEER_BACKOFF));
+        }
+        let mut others = order.into_iter();
         while answers.len() < needed {
             let batch: Vec<usize> = others.by_ref().take(needed - answers.len()).collect();
             if batch.is_empty() {
@@ -156,13 +166,22 @@ impl Gateway {
                     .await;
             for (i, answer) in batch.into_iter().zip(asked) {
                 let member = &members[i].id;
-                let Some(answer) = answer else { continue };
                 let expected = u16::try_from(i + 1).unwrap_or(0);
                 // Each answer is checked alone, so one bad answer never spoils the others.
-                if answer.index == expected && request.verify(key, &answer).is_ok() {
-                    answers.push(answer);
-                } else {
-                    tracing::warn!(%member, "a member's OPRF answer does not verify");
+                match answer {
+                    Some(answer)
+                        if answer.index == expected && request.verify(key, &answer).is_ok() =>
+                    {
+                        lock(&self.peers_down).remove(&i);
+                        answers.push(answer);
+                    }
+                    Some(_) => {
+                        tracing::warn!(%member, "a member's OPRF answer does not verify");
+                        lock(&self.peers_down).insert(i, std::time::Instant::now());
+                    }
+                    None => {
+                        lock(&self.peers_down).insert(i, std::time::Instant::now());
+                    }
                 }
             }
         }

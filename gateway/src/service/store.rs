@@ -573,21 +573,32 @@ impl GatewayStore {
             .transpose()
     }
 
-    /// Records a report on the ledger (synced) unless one of the same member and day at a
-    /// greater height (or the same height, signed later) is recorded already: the caller
-    /// serializes calls (the follower, or the write path that just wrote it).
+    /// Records a report on the ledger (synced), merged with what is recorded of the same
+    /// member and day: a day's counts only grow (each the highest any of its reports gave), and
+    /// the record names the latest report (by height, then timestamp). The caller serializes
+    /// calls (the follower, or the write path that just wrote it).
     pub fn put_oprf_report(&self, report: &ReportRecord) -> Result<(), StoreError> {
-        if let Some(known) = self.oprf_report(&report.member, report.day)?
-            && (known.height, known.timestamp_ms) >= (report.height, report.timestamp_ms)
-        {
-            return Ok(());
+        let mut record = report.clone();
+        if let Some(known) = self.oprf_report(&report.member, report.day)? {
+            for (member, count) in &known.evaluations {
+                let merged = record.evaluations.entry(member.clone()).or_insert(0);
+                *merged = (*merged).max(*count);
+            }
+            if (known.height, known.timestamp_ms) >= (report.height, report.timestamp_ms) {
+                record.entry = known.entry.clone();
+                record.height = known.height;
+                record.timestamp_ms = known.timestamp_ms;
+            }
+            if record == known {
+                return Ok(());
+            }
         }
-        let key = format!("oprf-report/{}/{}", report.member, report.day);
+        let key = format!("oprf-report/{}/{}", record.member, record.day);
         self.db
             .put_cf_opt(
                 self.cf(CF_META)?,
                 key,
-                serde_json::to_vec(report)?,
+                serde_json::to_vec(&record)?,
                 &synced(),
             )
             .map_err(engine)
@@ -839,6 +850,34 @@ fn engine_slice(_: std::array::TryFromSliceError) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_days_reported_counts_only_grow() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = GatewayStore::open(dir.path()).unwrap();
+        let report = |height: u64, counts: &[(&str, u64)]| ReportRecord {
+            member: "bank-d".into(),
+            day: 20_000,
+            evaluations: counts.iter().map(|(m, n)| ((*m).to_owned(), *n)).collect(),
+            entry: format!("{height:032x}"),
+            height,
+            timestamp_ms: height,
+        };
+        store.put_oprf_report(&report(5, &[("bank-a", 7)])).unwrap();
+        // A later report that lowers bank-a's count and adds bank-b: bank-a stays at 7.
+        store
+            .put_oprf_report(&report(9, &[("bank-a", 2), ("bank-b", 3)]))
+            .unwrap();
+        let merged = store.oprf_report("bank-d", 20_000).unwrap().unwrap();
+        assert_eq!(merged.evaluations["bank-a"], 7);
+        assert_eq!(merged.evaluations["bank-b"], 3);
+        assert_eq!(merged.height, 9);
+        // An older report read late (the follower after the writer) changes no count upward
+        // past what it says, and does not move the record back.
+        store.put_oprf_report(&report(3, &[("bank-a", 1)])).unwrap();
+        let same = store.oprf_report("bank-d", 20_000).unwrap().unwrap();
+        assert_eq!(same, merged);
+    }
 
     #[test]
     fn the_disclosure_chain_verifies_and_detects_tampering() {

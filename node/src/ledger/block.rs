@@ -52,6 +52,16 @@ pub struct Block {
 }
 
 impl Block {
+    /// The timestamp (ms since the Unix epoch, the proposer's clock) in an encoded block's
+    /// header, without decoding its entries; `None` for bytes too short or of another version.
+    pub fn timestamp_of(bytes: &[u8]) -> Option<u64> {
+        if bytes.first() != Some(&BLOCK_VERSION) {
+            return None;
+        }
+        let at = 1 + 8 + 32;
+        Some(u64::from_be_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+    }
+
     /// A block over `entries`, computing their Merkle root.
     pub fn new(
         height: u64,
@@ -218,5 +228,22 @@ impl commonware_consensus::Block for Block {
 impl commonware_consensus::BoundedBlock for Block {
     fn max_encode_size(_: &()) -> usize {
         MAX_BLOCK_LEN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blocks_timestamp_is_read_from_its_header_alone() {
+        let block = Block::genesis([7; 32]);
+        let next = Block::new(1, block.digest(), 1_234_567, [1; 32], Vec::new());
+        let bytes = next.to_bytes();
+        assert_eq!(Block::timestamp_of(&bytes), Some(1_234_567));
+        assert_eq!(Block::timestamp_of(&bytes[..48]), None);
+        let mut other = bytes.clone();
+        other[0] ^= 0xff;
+        assert_eq!(Block::timestamp_of(&other), None);
     }
 }
