@@ -201,7 +201,9 @@ impl OprfPublicKey {
             || self.shares.values().any(|p| *p == identity)
             || distinct.len() != self.shares.len()
         {
-            return Err(OprfError::Malformed("public key (identity or repeated share)"));
+            return Err(OprfError::Malformed(
+                "public key (identity or repeated share)",
+            ));
         }
         let base: Vec<(u16, RistrettoPoint)> =
             self.shares.iter().take(t).map(|(i, p)| (*i, *p)).collect();

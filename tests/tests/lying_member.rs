@@ -59,11 +59,8 @@ fn repayment(loan_id: &str, amount: u64) -> Value {
 /// A member's keys, as its (modified) gateway holds them: its OPRF key share included.
 fn secrets(dir: &Path, bank: &str) -> MemberSecrets {
     let keys = dir.join(bank).join("keys");
-    let secrets = MemberSecrets::load(
-        &keys.join("signing.key"),
-        &keys.join("encryption.key"),
-    )
-    .unwrap();
+    let secrets =
+        MemberSecrets::load(&keys.join("signing.key"), &keys.join("encryption.key")).unwrap();
     let genesis = Genesis::load(&dir.join("consortium.toml")).unwrap();
     let index = genesis.members.iter().position(|m| m.id == bank).unwrap() as u16 + 1;
     match genesis.oprf_key() {

@@ -4,8 +4,8 @@
 //! 1. Saturation: every loan, then every repayment, submitted concurrently through its
 //!    originator's gateway; finalized entries per second and latency percentiles.
 //! 2. Half load: more loans at half the saturated rate; latency percentiles there.
-//! 3. Reads: every entry through a partner's gateway (decrypt, check openings, verify).
-//! 3b. Borrower references: fresh national ids, one after another, through one gateway's
+//! 3. Reads: every entry through a partner's gateway (decrypt, check openings, verify); then
+//!    borrower references: fresh national ids, one after another, through one gateway's
 //!    threshold OPRF (its own share and `t − 1` other members' gateways over loopback mTLS, 3
 //!    of 4); their latency, and its share of a loan's write latency at half load.
 //! 4. Baseline, in the same run: the same entries' encryption, proofs and signatures made,
@@ -240,7 +240,7 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
     let reads = read_all(dir, "bank-b").await?;
     step.finish();
 
-    // 3b. Borrower references: new borrowers' ids, uncached, through bank-c's gateway.
+    // 3, continued. Borrower references: new borrowers' ids, uncached, through bank-c's gateway.
     let step = progress.step("borrower references: 3-of-4 OPRF evaluations through bank-c");
     let references_ms = reference_latencies(embedded, REFERENCE_SAMPLES).await?;
     step.finish();
@@ -457,18 +457,15 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
         .into_iter()
         .map(|bank| {
             let keys = dir.join(&bank).join("keys");
-            MemberSecrets::load(
-                &keys.join("signing.key"),
-                &keys.join("encryption.key"),
-            )
-            .map(|s| (bank, s))
-            .map_err(|e| e.to_string())
+            MemberSecrets::load(&keys.join("signing.key"), &keys.join("encryption.key"))
+                .map(|s| (bank, s))
+                .map_err(|e| e.to_string())
         })
         .collect::<Result<_, _>>()?;
     // The baseline encrypts to the genesis' view keys only (it runs in the genesis' months).
     let view_keys = veil_gateway::entry::view_keys::PublishedViewKeys::default();
     // The baseline measures proofs, not borrower references (their OPRF round trips are
-    // measured on their own, step 3b): a stand-in reference per borrower, the SHA-256 of its
+    // measured on their own, step 3): a stand-in reference per borrower, the SHA-256 of its
     // id, the same at every bank.
     let borrower_refs: veil_gateway::entry::builder::BorrowerRefs = work
         .iter()

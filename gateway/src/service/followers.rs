@@ -90,7 +90,7 @@ impl Gateway {
 
     /// The next page (up to 200) of finalized entries of `kind` after the follower cursor
     /// named `cursor`.
-    async fn next_page(
+    pub(super) async fn next_page(
         &self,
         kind: EntryType,
         cursor: &str,

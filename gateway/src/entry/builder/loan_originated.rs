@@ -6,7 +6,6 @@ use veil_node::ledger::EntryId;
 use veil_policies::schema::EntryType;
 
 use crate::entry::error::EntryError;
-use crate::entry::keys::MemberSecrets;
 use crate::entry::request::LoanOriginated;
 
 use super::*;
