@@ -28,7 +28,7 @@
 use veil_crypto::EncodingError;
 use veil_crypto::encoding::Reader;
 
-use crate::ledger::{Entry, EntryHeader, EntryId, EntryProofs, UnsignedEntry};
+use crate::ledger::{Entry, UnsignedEntry};
 
 /// Encoding version of an anchor.
 pub const ANCHOR_VERSION: u8 = 1;
@@ -105,27 +105,16 @@ impl DisclosureAnchor {
         period: &str,
         timestamp_ms: u64,
     ) -> UnsignedEntry {
-        let kind = veil_policies::EntryType::DisclosuresAnchored;
-        UnsignedEntry {
-            header: EntryHeader {
-                id: EntryId::derive(genesis, member, &nonce),
-                nonce,
-                genesis: *genesis,
-                kind: kind.name().to_owned(),
-                submitter: member.to_owned(),
-                schema_version: kind.schema_version(),
-                policy_hash,
-                timestamp_ms,
-                period: period.to_owned(),
-                references: Vec::new(),
-            },
-            groups: Vec::new(),
-            commitments: Vec::new(),
-            proofs: EntryProofs {
-                circuit: self.to_bytes(),
-                ..EntryProofs::default()
-            },
-        }
+        UnsignedEntry::bookkeeping(
+            veil_policies::EntryType::DisclosuresAnchored,
+            self.to_bytes(),
+            nonce,
+            genesis,
+            member,
+            policy_hash,
+            period,
+            timestamp_ms,
+        )
     }
 }
 
@@ -135,13 +124,7 @@ impl DisclosureAnchor {
 /// [`AnchorError`]: malformed circuit data, or fields, commitments, proofs or references.
 pub fn anchor_of(entry: &Entry) -> Result<DisclosureAnchor, AnchorError> {
     let anchor = DisclosureAnchor::from_bytes(&entry.proofs.circuit)?;
-    let proofs = &entry.proofs;
-    if !entry.groups.is_empty()
-        || !entry.commitments.is_empty()
-        || !proofs.participant.is_empty()
-        || !proofs.audit.is_empty()
-        || !entry.header.references.is_empty()
-    {
+    if !entry.carries_only_circuit_data() {
         return Err(AnchorError::Unexpected);
     }
     Ok(anchor)

@@ -31,7 +31,7 @@
 use veil_crypto::EncodingError;
 use veil_crypto::encoding::Reader;
 
-use crate::ledger::{Entry, EntryHeader, EntryId, EntryProofs, UnsignedEntry};
+use crate::ledger::{Entry, UnsignedEntry};
 
 /// Encoding version of a report.
 pub const REPORT_VERSION: u8 = 1;
@@ -150,27 +150,16 @@ impl EvaluationReport {
         period: &str,
         timestamp_ms: u64,
     ) -> UnsignedEntry {
-        let kind = veil_policies::EntryType::OprfEvaluations;
-        UnsignedEntry {
-            header: EntryHeader {
-                id: EntryId::derive(genesis, member, &nonce),
-                nonce,
-                genesis: *genesis,
-                kind: kind.name().to_owned(),
-                submitter: member.to_owned(),
-                schema_version: kind.schema_version(),
-                policy_hash,
-                timestamp_ms,
-                period: period.to_owned(),
-                references: Vec::new(),
-            },
-            groups: Vec::new(),
-            commitments: Vec::new(),
-            proofs: EntryProofs {
-                circuit: self.to_bytes(),
-                ..EntryProofs::default()
-            },
-        }
+        UnsignedEntry::bookkeeping(
+            veil_policies::EntryType::OprfEvaluations,
+            self.to_bytes(),
+            nonce,
+            genesis,
+            member,
+            policy_hash,
+            period,
+            timestamp_ms,
+        )
     }
 }
 
@@ -204,13 +193,7 @@ pub fn report_of(
     if day > today || day + 1 < today {
         return Err(ReportError::Day);
     }
-    let proofs = &entry.proofs;
-    if !entry.groups.is_empty()
-        || !entry.commitments.is_empty()
-        || !proofs.participant.is_empty()
-        || !proofs.audit.is_empty()
-        || !entry.header.references.is_empty()
-    {
+    if !entry.carries_only_circuit_data() {
         return Err(ReportError::Unexpected);
     }
     Ok(report)

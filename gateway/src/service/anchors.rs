@@ -19,9 +19,7 @@ use veil_policies::EntryType;
 
 use super::error::ServiceError;
 use super::store::AnchorRecord;
-use super::{
-    FINALIZATION_WAIT, Gateway, Secrets, current_month, link_problem, lock, now_ms, store_error,
-};
+use super::{Gateway, Secrets, current_month, lock, now_ms, store_error};
 
 /// The longest a member gateway goes without anchoring, even if its log did not move (ms:
 /// 23 hours, so that a day never passes without an anchor).
@@ -100,37 +98,26 @@ impl Gateway {
             head: head_bytes,
         };
         let timestamp_ms = now_ms();
-        let entry = anchor
-            .entry(
-                EntryId::random_nonce(),
-                &self.genesis.hash,
-                &self.id,
-                self.genesis.policy_hash,
-                &current_month(),
-                timestamp_ms,
-            )
-            .sign(&secrets.signing);
-        let id = entry.header.id;
-        let receipt = self
-            .node
-            .submit(entry.encode(), FINALIZATION_WAIT)
-            .await
-            .map_err(link_problem)?;
+        let unsigned = anchor.entry(
+            EntryId::random_nonce(),
+            &self.genesis.hash,
+            &self.id,
+            self.genesis.policy_hash,
+            &current_month(),
+            timestamp_ms,
+        );
+        let (id, height) = self.submit_bookkeeping(secrets, unsigned).await?;
         lock(&self.anchor_times).anchored = Some(Instant::now());
         let record = AnchorRecord {
             member: self.id.clone(),
             sequence,
             head,
             entry: id.to_hex(),
-            height: receipt.height,
+            height,
             timestamp_ms,
         };
         self.store.put_anchor(&record).map_err(store_error)?;
-        tracing::info!(
-            sequence,
-            height = receipt.height,
-            "disclosure log anchored on the ledger"
-        );
+        tracing::info!(sequence, height, "disclosure log anchored on the ledger");
         Ok(Some(record))
     }
 

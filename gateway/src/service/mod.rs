@@ -245,6 +245,26 @@ pub fn current_month() -> String {
 }
 
 impl Gateway {
+    /// Signs a bookkeeping entry (`veil_node::ledger::UnsignedEntry::bookkeeping`) with this
+    /// member's signing key and submits it, waiting for finality; returns its id and height.
+    ///
+    /// # Errors
+    /// The node refused it or did not finalize it within [`FINALIZATION_WAIT`].
+    pub(super) async fn submit_bookkeeping(
+        &self,
+        secrets: &MemberSecrets,
+        unsigned: veil_node::ledger::UnsignedEntry,
+    ) -> Result<(EntryId, u64), ServiceError> {
+        let entry = unsigned.sign(&secrets.signing);
+        let id = entry.header.id;
+        let receipt = self
+            .node
+            .submit(entry.encode(), FINALIZATION_WAIT)
+            .await
+            .map_err(link_problem)?;
+        Ok((id, receipt.height))
+    }
+
     /// Runs CPU-heavy work (proving, verifying proofs) without stalling the runtime's I/O:
     /// at most one job per core at once, admitted in arrival order, each on a thread the
     /// runtime sets aside for it.

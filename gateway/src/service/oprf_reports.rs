@@ -17,9 +17,7 @@ use veil_policies::EntryType;
 
 use super::error::ServiceError;
 use super::store::ReportRecord;
-use super::{
-    FINALIZATION_WAIT, Gateway, Secrets, current_month, link_problem, lock, now_ms, store_error,
-};
+use super::{Gateway, Secrets, current_month, link_problem, lock, now_ms, store_error};
 use crate::entry::keys::MemberSecrets;
 
 /// The least time between two tries to report a day that is over (a refused or unfinalized
@@ -95,35 +93,28 @@ impl Gateway {
             rows,
         };
         let timestamp_ms = now_ms();
-        let entry = report
-            .entry(
-                EntryId::random_nonce(),
-                &self.genesis.hash,
-                &self.id,
-                self.genesis.policy_hash,
-                &current_month(),
-                timestamp_ms,
-            )
-            .sign(&secrets.signing);
-        let id = entry.header.id;
-        let receipt = self
-            .node
-            .submit(entry.encode(), FINALIZATION_WAIT)
-            .await
-            .map_err(link_problem)?;
+        let unsigned = report.entry(
+            EntryId::random_nonce(),
+            &self.genesis.hash,
+            &self.id,
+            self.genesis.policy_hash,
+            &current_month(),
+            timestamp_ms,
+        );
+        let (id, height) = self.submit_bookkeeping(secrets, unsigned).await?;
         let record = ReportRecord {
             member: self.id.clone(),
             day,
             evaluations: counts,
             entry: id.to_hex(),
-            height: receipt.height,
+            height,
             timestamp_ms,
         };
         self.store.put_oprf_report(&record).map_err(store_error)?;
         tracing::info!(
             day,
             members = record.evaluations.len(),
-            height = receipt.height,
+            height,
             "OPRF evaluations reported on the ledger"
         );
         Ok(record)

@@ -264,6 +264,45 @@ pub struct UnsignedEntry {
 }
 
 impl UnsignedEntry {
+    /// A bookkeeping entry of type `kind` (a disclosure-log anchor, an OPRF evaluation report):
+    /// by `member` (its id derived from `nonce`), under the consortium of genesis hash
+    /// `genesis` and policy hash `policy_hash`, in clearing period `period` (`YYYY-MM`), at
+    /// `timestamp_ms` (ms since the Unix epoch), carrying `circuit` in its circuit-data slot
+    /// and nothing else ([`Entry::carries_only_circuit_data`]); to be signed with the member's
+    /// signing key.
+    #[allow(clippy::too_many_arguments)]
+    pub fn bookkeeping(
+        kind: veil_policies::EntryType,
+        circuit: Vec<u8>,
+        nonce: [u8; 16],
+        genesis: &[u8; 32],
+        member: &str,
+        policy_hash: [u8; 32],
+        period: &str,
+        timestamp_ms: u64,
+    ) -> Self {
+        Self {
+            header: EntryHeader {
+                id: EntryId::derive(genesis, member, &nonce),
+                nonce,
+                genesis: *genesis,
+                kind: kind.name().to_owned(),
+                submitter: member.to_owned(),
+                schema_version: kind.schema_version(),
+                policy_hash,
+                timestamp_ms,
+                period: period.to_owned(),
+                references: Vec::new(),
+            },
+            groups: Vec::new(),
+            commitments: Vec::new(),
+            proofs: EntryProofs {
+                circuit,
+                ..EntryProofs::default()
+            },
+        }
+    }
+
     /// The bytes the submitter signs (everything but the signature).
     pub fn signing_bytes(&self) -> Vec<u8> {
         let mut writer = Writer::with_capacity(4096);
@@ -332,6 +371,18 @@ fn encode_unsigned(
 }
 
 impl Entry {
+    /// Whether this entry carries nothing besides its circuit data: no reader groups,
+    /// commitments, participant or audit proofs, or references — the shape of bookkeeping
+    /// entries ([`UnsignedEntry::bookkeeping`]; their range and relation proofs are empty by
+    /// their proof plan).
+    pub fn carries_only_circuit_data(&self) -> bool {
+        self.groups.is_empty()
+            && self.commitments.is_empty()
+            && self.proofs.participant.is_empty()
+            && self.proofs.audit.is_empty()
+            && self.header.references.is_empty()
+    }
+
     /// The canonical encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut writer = Writer::with_capacity(4096);
