@@ -135,7 +135,7 @@ fn oprf_dkg(
             .collect()
     };
     let mut round2_secrets = BTreeMap::new();
-    let mut sent: BTreeMap<u16, BTreeMap<u16, Vec<u8>>> = BTreeMap::new();
+    let mut sent: BTreeMap<u16, BTreeMap<u16, dkg::Round2Package>> = BTreeMap::new();
     for (i, secret) in round1_secrets {
         let (next, packages) = dkg::round2(secret, &others(i, &round1)).map_err(keys)?;
         round2_secrets.insert(i, next);
