@@ -23,7 +23,9 @@ use veil_crypto::encoding;
 use veil_node::config::TimingConfig;
 use veil_node::genesis::{ConsortiumFile, Genesis, ParamsFile};
 
-use super::assemble::{AssembleError, AssembleOptions, CeremonyCheck, assemble, sign_checked};
+use super::assemble::{
+    AssembleError, AssembleOptions, CeremonyCheck, DkgCheck, OprfSource, assemble, sign_checked,
+};
 use super::circuit_keys::{CircuitKeysError, CircuitSource, DEFAULT_CAPACITIES};
 use super::files::{FileError, mkdir, write_public};
 use super::keygen::{
@@ -372,7 +374,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
             },
             circuits: options.circuits.clone(),
             screening: options.screening,
-            oprf,
+            oprf: oprf.map_or(OprfSource::None, OprfSource::RanHere),
         },
     )?;
     // Dev circuit keys only (`check_options`): nothing to verify before signing.
@@ -381,6 +383,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
             &layout::genesis(&dir),
             &dir.join(bank),
             CeremonyCheck::AssembledHere,
+            DkgCheck::AssembledHere,
         )?;
     }
     std::fs::remove_file(dir.join(INCOMPLETE_MARKER)).map_err(|source| FileError {
