@@ -150,7 +150,10 @@ pub fn assemble(
         OprfSource::RanHere(file) => Some(file.clone()),
         OprfSource::None if members.len() > 1 => {
             return Err(refused(format!(
-                "{} members need the borrower-reference key they share by a DKG: run `veil                  dkg new/round1/round2/finish` among them (docs/ceremony.md) and assemble with                  --dkg DIR (without it, references would be a keyed hash under one key every                  member holds, which any member can reverse)",
+                "{} members need the borrower-reference key they share by a DKG: run `veil dkg \
+                 new/round1/round2/finish` among them (docs/ceremony.md) and assemble with --dkg \
+                 DIR (without it, references would be a keyed hash under one key every member \
+                 holds, which any member can reverse)",
                 members.len()
             )));
         }

@@ -193,14 +193,14 @@ pub fn new(
 
 /// What every step starts from: the manifest, the member with its keys, and every file of the
 /// directory read and checked.
-struct Step {
+struct MemberStep {
     manifest: Manifest,
     hash: [u8; 32],
     me: Member,
     signed: Signed,
 }
 
-impl Step {
+impl MemberStep {
     fn load(dir: &Path, keys: &Path) -> Result<Self, DkgError> {
         let manifest = Manifest::load(dir)?;
         let me = member(&manifest, keys)?;
@@ -255,7 +255,7 @@ impl Step {
 /// or its secret exists), round 2 started, or a file of the directory refused. Nothing is
 /// written then.
 pub fn round1(dir: &Path, keys: &Path) -> Result<String, DkgError> {
-    let step = Step::load(dir, keys)?;
+    let step = MemberStep::load(dir, keys)?;
     let me = &step.me;
     let public_path = round1_path(dir, &me.id);
     if step.signed.round1.contains_key(&me.index) || public_path.exists() {
@@ -317,7 +317,7 @@ pub fn round1(dir: &Path, keys: &Path) -> Result<String, DkgError> {
 /// this member for this DKG in its directory; its published round-1 package is not the one it
 /// made; another member's round-1 package is invalid; a file refused. Nothing is written then.
 pub fn round2(dir: &Path, keys: &Path) -> Result<String, DkgError> {
-    let step = Step::load(dir, keys)?;
+    let step = MemberStep::load(dir, keys)?;
     let me = &step.me;
     step.require_round1(dir)?;
     let sent_dir = round2_sender_dir(dir, &me.id);
@@ -430,7 +430,7 @@ pub fn round2(dir: &Path, keys: &Path) -> Result<String, DkgError> {
 /// already finished; no round-2 secret of this member; another share already in
 /// `keys/oprf.share`; a file refused. Nothing is written then.
 pub fn finish(dir: &Path, keys: &Path) -> Result<String, DkgError> {
-    let step = Step::load(dir, keys)?;
+    let step = MemberStep::load(dir, keys)?;
     let me = &step.me;
     step.require_round1(dir)?;
     let result = result_path(dir, &me.id);
