@@ -54,6 +54,20 @@ pub const BORROWER_REF_OPRF: &[u8] = b"veil.borrower-ref.oprf.v1";
 /// of seed material (`veil_crypto::auditor::AuditorSecretKey::derive`).
 pub const AUDITOR_KEY: &[u8] = b"veil.auditor.key.v1";
 
+/// First item (framed) of a DKG's manifest hash: `SHA-256(framed(label) ‖ framed(RFC 8785
+/// canonical JSON of dkg.json))`. Every DKG message is bound to it.
+pub const DKG_MANIFEST: &[u8] = b"veil.dkg.manifest.v1";
+/// First item (framed) of the SHA-256 a DKG file's signature covers: the manifest hash, the
+/// step, the sender, the recipient and the payload (`veil_gateway::consortium::dkg`).
+pub const DKG_MESSAGE: &[u8] = b"veil.dkg.message.v1";
+/// HPKE `info` of a DKG round-2 package sealed to its recipient (`crate::dkg::seal_round2`).
+pub const DKG_SHARE_INFO: &[u8] = b"veil.dkg.share.v1";
+/// First item (framed) of the HPKE `aad` of a sealed round-2 package: it binds the manifest
+/// hash, the sender and the recipient.
+pub const DKG_SHARE_AAD: &[u8] = b"veil.dkg.share-aad.v1";
+/// First item (framed) of a DKG's transcript hash (over every signed file, in order).
+pub const DKG_TRANSCRIPT: &[u8] = b"veil.dkg.transcript.v1";
+
 /// Signature domains: the signed message is `len(domain) || domain || message`.
 pub mod signature {
     /// A ledger entry signed by its submitting member.
@@ -65,6 +79,10 @@ pub mod signature {
     pub const DESCRIPTOR: &[u8] = b"veil.signature.descriptor.v1";
     /// A ceremony contribution: the message is the transcript hash after the contribution.
     pub const CEREMONY: &[u8] = b"veil.signature.ceremony.v1";
+    /// A DKG file (round-1 package, sealed round-2 package, result): the message is the
+    /// SHA-256 under [`super::DKG_MESSAGE`] binding the DKG's manifest hash, the step, the
+    /// sender, the recipient and the payload.
+    pub const DKG: &[u8] = b"veil.signature.dkg.v1";
     /// A regulator's publication of further scoped view keys (a `view_keys.published` entry).
     pub const VIEW_KEYS: &[u8] = b"veil.signature.view-keys.v1";
     /// Tests and examples; never accepted by the ledger.
@@ -176,12 +194,18 @@ const ALL: &[&[u8]] = &[
     BORROWER_REF_CACHE_KEY,
     BORROWER_REF_OPRF,
     AUDITOR_KEY,
+    DKG_MANIFEST,
+    DKG_MESSAGE,
+    DKG_SHARE_INFO,
+    DKG_SHARE_AAD,
+    DKG_TRANSCRIPT,
     STATEMENT_ID,
     ENTRY_ID,
     signature::ENTRY,
     signature::GENESIS,
     signature::DESCRIPTOR,
     signature::CEREMONY,
+    signature::DKG,
     signature::VIEW_KEYS,
     signature::TEST,
     transcript::RANGE_PROOF,

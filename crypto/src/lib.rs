@@ -17,6 +17,8 @@
 //!   settlement circuit proves.
 //! - [`oprf`]: the threshold verifiable OPRF (RFC 9497, ristretto255-SHA512) borrower
 //!   references are computed with, under a key shared among members by [`dkg`].
+//! - [`sealed_box`]: one message sealed to one recipient (RFC 9180 single-shot HPKE, the
+//!   envelope's suite) under a label and the caller's context: DKG round-2 packages.
 //! - [`signature`]: domain-separated Ed25519 with strict verification.
 //! - [`encryption_key`], [`encoding`], [`secret`]: key types, strict encodings, secrets.
 //!
@@ -54,6 +56,7 @@ mod point;
 pub mod proof;
 pub mod range_proof;
 pub mod relation_proof;
+pub mod sealed_box;
 pub mod secret;
 pub mod signature;
 mod transcript;

@@ -100,6 +100,26 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
         "{summary}"
     );
 
+    // The members' DKG of the borrower-reference key, each from its own directory: a genesis
+    // of two members is assembled only with it.
+    let dkg = temp.path().join("dkg");
+    ok(&veil(
+        &["dkg", "new"],
+        &[
+            ("--dir", dkg.as_path()),
+            ("--descriptor", a.join("member.json").as_path()),
+            ("--descriptor", b.join("member.json").as_path()),
+        ],
+    ));
+    for step in ["round1", "round2", "finish"] {
+        for member in [&a, &b] {
+            ok(&veil(
+                &["dkg", step],
+                &[("--dir", dkg.as_path()), ("--keys", member.as_path())],
+            ));
+        }
+    }
+
     // The genesis is assembled from the members' descriptors and the ceremony's keys; an
     // incomplete ceremony is refused and nothing is written.
     let descriptors = [a.join("member.json"), b.join("member.json")];
@@ -117,9 +137,27 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
             &[
                 ("--out", &out.join("consortium.toml")),
                 ("--ceremony", ceremony.as_path()),
+                ("--dkg", dkg.as_path()),
             ],
         )
     };
+    let no_dkg = temp.path().join("no-dkg");
+    let message = err(&veil(
+        &[
+            "consortium",
+            "assemble",
+            "--consortium",
+            "pilot",
+            &descriptors[0].display().to_string(),
+            &descriptors[1].display().to_string(),
+        ],
+        &[
+            ("--out", &no_dkg.join("consortium.toml")),
+            ("--ceremony", ceremony.as_path()),
+        ],
+    ));
+    assert!(message.contains("veil dkg"), "{message}");
+    assert!(!no_dkg.exists(), "a refused assembly wrote files");
     let early = temp.path().join("early");
     assert!(err(&assemble(&early, &descriptors)).contains("not complete"));
     assert!(!early.exists(), "a refused assembly wrote files");
@@ -181,6 +219,15 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
         veil_node::genesis::CircuitSetup::Ceremony
     );
     genesis.require_production_circuits().unwrap();
+    // The borrower-reference key is the members' DKG's.
+    let oprf = genesis.oprf_key().unwrap();
+    assert_eq!(oprf.threshold, 2);
+    assert!(
+        ok(&veil(&["dkg", "verify"], &[("--dir", dkg.as_path())])).contains(&format!(
+            "group key {}",
+            veil_crypto::encoding::to_hex(oprf.group_key.compress().as_bytes())
+        ))
+    );
     let vk = &genesis.circuits.settlement[&4];
     let key = veil_circuits::ProvingKey::from_bytes(
         &std::fs::read(consortium.join("circuits/settlement-4.pk")).unwrap(),

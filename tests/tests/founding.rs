@@ -1,9 +1,12 @@
 //! The founding of a consortium with no centre, over real processes, each party from its own
 //! directory only, as the README's "Each bank on its own host" walkthrough runs it: keygen per
 //! bank (one with its own openssl-made PKI) and per regulator, a ceremony with signed
-//! contributions (settlement capacity 16 and screening), the genesis assembled and signed by
-//! each bank, then `veil node` and `veil gateway` per party without `--dev`: a loan is
-//! originated, repaid and settled, and the regulator reads everything.
+//! contributions (settlement capacity 16 and screening), the banks' DKG of the
+//! borrower-reference OPRF key (each bank's rounds from its own directory; no bank holds
+//! another's share, and none holds a key that computes references alone), the genesis
+//! assembled and signed by each bank, then `veil node` and `veil gateway` per party without
+//! `--dev`: a borrower is registered and a loan originated (their references evaluated by both
+//! banks' gateways), repaid and settled, and the regulator reads everything.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -130,8 +133,6 @@ async fn separate_hosts_run_the_whole_flow_without_a_centre() {
         &port(12),
         "--ca-chain",
         text(&chain),
-        "--borrower-ref-key",
-        text(&webank.join("keys/borrower-ref.key")),
     ]));
     std::fs::create_dir_all(huarui.join("clients")).unwrap();
     for (name, to) in [
@@ -201,7 +202,48 @@ async fn separate_hosts_run_the_whole_flow_without_a_centre() {
         }
     }
 
-    // 3. Anyone assembles; each bank verifies the ceremony again and signs.
+    // 3. The borrower-reference key: a DKG between the banks, each running its own rounds from
+    //    its own directory (round-2 packages travel sealed to their recipient); anyone
+    //    verifies it.
+    let dkg = root.join("dkg");
+    ok(veil(&[
+        "dkg",
+        "new",
+        "--dir",
+        text(&dkg),
+        "--descriptor",
+        text(&webank.join("member.json")),
+        "--descriptor",
+        text(&huarui.join("member.json")),
+    ]));
+    for step in ["round1", "round2", "finish"] {
+        for bank in [&webank, &huarui] {
+            ok(veil(&[
+                "dkg",
+                step,
+                "--dir",
+                text(&dkg),
+                "--keys",
+                text(bank),
+            ]));
+        }
+    }
+    let verified = ok(veil(&["dkg", "verify", "--dir", text(&dkg)]));
+    assert!(
+        verified.contains("complete: every member's result is this key"),
+        "{verified}"
+    );
+    for bank in [&webank, &huarui] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let share = std::fs::metadata(bank.join("keys/oprf.share")).unwrap();
+        assert_eq!(
+            share.permissions().mode() & 0o077,
+            0,
+            "a share readable by others"
+        );
+    }
+
+    // 4. Anyone assembles; each bank verifies the ceremony and the DKG again and signs.
     let genesis_dir = root.join("genesis");
     let genesis = genesis_dir.join("consortium.toml");
     ok(veil(&[
@@ -213,6 +255,8 @@ async fn separate_hosts_run_the_whole_flow_without_a_centre() {
         "pilot",
         "--ceremony",
         text(&ceremony),
+        "--dkg",
+        text(&dkg),
         text(&webank.join("member.json")),
         text(&huarui.join("member.json")),
         text(&regulator.join("regulator.json")),
@@ -227,14 +271,26 @@ async fn separate_hosts_run_the_whole_flow_without_a_centre() {
             text(bank),
             "--ceremony",
             text(&ceremony),
+            "--dkg",
+            text(&dkg),
         ]));
     }
     let signed = veil_node::genesis::Genesis::load(&genesis).unwrap();
     signed.require_signed().unwrap();
     signed.require_production_circuits().unwrap();
     assert!(signed.file.circuits.as_ref().unwrap().transcript.is_some());
+    // The genesis carries the DKG's public key: both banks' answers are needed.
+    let oprf = signed.oprf_key().expect("the genesis has an OPRF key");
+    assert_eq!(oprf.threshold, 2);
+    assert!(
+        verified.contains(&format!(
+            "group key {}",
+            veil_crypto::encoding::to_hex(oprf.group_key.compress().as_bytes())
+        )),
+        "{verified}"
+    );
 
-    // 4. Every host receives the signed genesis and starts its processes from its own
+    // 5. Every host receives the signed genesis and starts its processes from its own
     //    directory, without --dev.
     for party in [&webank, &huarui, &regulator] {
         for name in ["consortium.toml", "policies", "circuits"] {
@@ -281,7 +337,8 @@ async fn separate_hosts_run_the_whole_flow_without_a_centre() {
     let regulator_url = format!("https://{}", port(500));
     let entries = format!("{webank_url}/v1/entries");
 
-    // 5. Register, originate with huarui-bank as partner, repay, settle.
+    // 6. Register, originate with huarui-bank as partner, repay, settle: each borrower
+    //    reference is evaluated by both banks' gateways.
     let national_id = veil_gateway::scenario::BORROWER;
     let (status, body) = post_ready(
         &clerk,
@@ -326,7 +383,7 @@ async fn separate_hosts_run_the_whole_flow_without_a_centre() {
         "the partner saw the borrower: {seen}"
     );
 
-    // 6. The regulator reads everything, the borrower included, and the settlement.
+    // 7. The regulator reads everything, the borrower included, and the settlement.
     let (status, all) = get_until_found(
         &supervisor,
         &format!("{regulator_url}/v1/entries?min_height={height}&type=loan.originated"),

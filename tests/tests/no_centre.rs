@@ -10,7 +10,8 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use veil_gateway::consortium::CircuitSource;
-use veil_gateway::consortium::assemble::{AssembleOptions, assemble, sign};
+use veil_gateway::consortium::assemble::{AssembleOptions, OprfSource, assemble, sign};
+use veil_gateway::consortium::dkg;
 use veil_gateway::consortium::init::{InitOptions, init};
 use veil_gateway::consortium::keygen::{
     GenesisPaths, KeygenError, MemberOptions, issue_client, member_keygen,
@@ -160,7 +161,8 @@ fn member(dir: &Path, id: &str, consortium: &str, port: u16) -> Result<(), Keyge
     .map(|_| ())
 }
 
-fn options(consortium: &str) -> AssembleOptions {
+/// Assembly options; the borrower-reference key from the members' DKG in `dkg`.
+fn options(consortium: &str, dkg: &Path) -> AssembleOptions {
     AssembleOptions {
         consortium: consortium.into(),
         params: ParamsFile {
@@ -169,7 +171,10 @@ fn options(consortium: &str) -> AssembleOptions {
         },
         circuits: CircuitSource::Dev(vec![16]),
         screening: false,
-        oprf: None,
+        oprf: OprfSource::Dkg {
+            dir: dkg.to_path_buf(),
+            daily_limit: None,
+        },
     }
 }
 
@@ -206,6 +211,14 @@ fn forged_descriptors_and_genesis_signatures_are_refused() {
         root.join("huarui/member.json"),
         root.join("regulator/regulator.json"),
     ];
+    // The banks' DKG of the borrower-reference key, each from its own directory.
+    let shared = root.join("dkg");
+    dkg::new(&shared, &descriptors[..2], None).unwrap();
+    for step in [dkg::round1, dkg::round2, dkg::finish] {
+        for bank in ["webank", "huarui"] {
+            step(&shared, &root.join(bank)).unwrap();
+        }
+    }
 
     // A bad id, and a directory that already holds a party, are refused before anything.
     assert!(refused(member(&root.join("bad"), "Bank_A", "pilot", base)).contains("--id"));
@@ -223,7 +236,7 @@ fn forged_descriptors_and_genesis_signatures_are_refused() {
     let message = refused(assemble(
         &out.join("consortium.toml"),
         &[descriptors[0].clone(), forged],
-        &options("pilot"),
+        &options("pilot", &shared),
     ));
     assert!(message.contains("signature does not verify"), "{message}");
     assert!(!out.exists());
@@ -234,21 +247,32 @@ fn forged_descriptors_and_genesis_signatures_are_refused() {
     let message = refused(assemble(
         &out.join("consortium.toml"),
         &[descriptors[0].clone(), root.join("webank-2/member.json")],
-        &options("pilot"),
+        &options("pilot", &shared),
     ));
     assert!(message.contains("used by two descriptors"), "{message}");
     assert!(!out.exists());
     let message = refused(assemble(
         &root.join("out-other/consortium.toml"),
         &descriptors,
-        &options("other"),
+        &options("other", &shared),
     ));
     assert!(message.contains("joins consortium"), "{message}");
 
     // The real genesis: named banks, unsigned until each signs.
     let out = root.join("genesis");
     let path = out.join("consortium.toml");
-    assemble(&path, &descriptors, &options("pilot")).unwrap();
+    // Without the banks' DKG, both would hold one borrower-reference key: refused.
+    let message = refused(assemble(
+        &root.join("out-no-dkg/consortium.toml"),
+        &descriptors,
+        &AssembleOptions {
+            oprf: OprfSource::None,
+            ..options("pilot", &shared)
+        },
+    ));
+    assert!(message.contains("--dkg"), "{message}");
+    assert!(!root.join("out-no-dkg").exists());
+    assemble(&path, &descriptors, &options("pilot", &shared)).unwrap();
     let unsigned = Genesis::load(&path).unwrap();
     let message = refused(unsigned.require_signed());
     assert!(message.contains("webank, huarui-bank"), "{message}");
@@ -301,19 +325,39 @@ fn forged_descriptors_and_genesis_signatures_are_refused() {
 
     // Dev circuit keys are signed only knowingly; someone outside the genesis cannot sign; a
     // member signs once.
-    assert!(refused(sign(&path, &root.join("webank"), None, false)).contains("--dev"));
     assert!(
-        refused(sign(&path, &root.join("webank-2"), None, true)).contains("another signing key")
+        refused(sign(
+            &path,
+            &root.join("webank"),
+            None,
+            false,
+            Some(&shared)
+        ))
+        .contains("--dev")
     );
-    let signed = sign(&path, &root.join("webank"), None, true).unwrap();
+    assert!(
+        refused(sign(
+            &path,
+            &root.join("webank-2"),
+            None,
+            true,
+            Some(&shared)
+        ))
+        .contains("another signing key")
+    );
+    assert!(refused(sign(&path, &root.join("webank"), None, true, None)).contains("--dkg"));
+    let signed = sign(&path, &root.join("webank"), None, true, Some(&shared)).unwrap();
     assert_eq!(signed.missing, vec!["huarui-bank".to_owned()]);
-    assert!(refused(sign(&path, &root.join("webank"), None, true)).contains("already signed"));
+    assert!(
+        refused(sign(&path, &root.join("webank"), None, true, Some(&shared)))
+            .contains("already signed")
+    );
     let message = refused(Genesis::load(&path).unwrap().require_signed());
     assert!(
         message.contains("huarui-bank") && !message.contains("webank,"),
         "{message}"
     );
-    sign(&path, &root.join("huarui"), None, true).unwrap();
+    sign(&path, &root.join("huarui"), None, true, Some(&shared)).unwrap();
     Genesis::load(&path).unwrap().require_signed().unwrap();
 
     // Signatures over other contents: the rate cap changed after both signed.

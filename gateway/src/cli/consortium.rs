@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use veil_gateway::consortium::CircuitSource;
-use veil_gateway::consortium::assemble::{self, AssembleOptions};
+use veil_gateway::consortium::assemble::{self, AssembleOptions, OprfSource};
 use veil_node::genesis::ParamsFile;
 
 /// `veil consortium` subcommands.
@@ -38,6 +38,14 @@ pub(crate) enum Command {
         /// Do not screen borrowers (no screening circuit).
         #[arg(long)]
         no_screening: bool,
+        /// The members' complete DKG of the borrower-reference key (`veil dkg`), whose public
+        /// key the genesis carries (`[oprf]`); required for two or more members.
+        #[arg(long)]
+        dkg: Option<PathBuf>,
+        /// Borrower-reference evaluations one member may ask of another per UTC day
+        /// (default 20000).
+        #[arg(long, requires = "dkg")]
+        oprf_daily_limit: Option<u64>,
     },
     /// Add one founding member's signature to the genesis (after reviewing it).
     Sign {
@@ -55,6 +63,10 @@ pub(crate) enum Command {
         /// setup.
         #[arg(long)]
         dev: bool,
+        /// The members' DKG directory, when the genesis has a borrower-reference OPRF key:
+        /// verified again before signing, and the key checked to be its result.
+        #[arg(long)]
+        dkg: Option<PathBuf>,
     },
 }
 
@@ -68,6 +80,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
             dev_circuits,
             rate_cap_bps,
             no_screening,
+            dkg,
+            oprf_daily_limit,
         } => {
             let circuits = match ceremony {
                 Some(dir) => CircuitSource::Ceremony(dir),
@@ -88,16 +102,29 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
                     },
                     circuits,
                     screening: !no_screening,
-                    oprf: None,
+                    oprf: match dkg {
+                        Some(dir) => OprfSource::Dkg {
+                            dir,
+                            daily_limit: oprf_daily_limit,
+                        },
+                        None => OprfSource::None,
+                    },
                 },
             )?;
             println!(
-                "assembled {} in {}: {} members, {} regulator(s); each founding member now \
+                "assembled {} in {}: {} members, {} regulator(s){}; each founding member now \
                  reviews it and runs `veil consortium sign`",
                 file.consortium_id,
                 out.display(),
                 file.members.len(),
-                file.regulators.len()
+                file.regulators.len(),
+                match &file.oprf {
+                    Some(oprf) => format!(
+                        ", borrower-reference key {} (threshold {})",
+                        oprf.group_key, oprf.threshold
+                    ),
+                    None => String::new(),
+                }
             );
             let _ = &out;
             Ok(ExitCode::SUCCESS)
@@ -107,8 +134,9 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
             dir,
             ceremony,
             dev,
+            dkg,
         } => {
-            let signed = assemble::sign(&genesis, &dir, ceremony.as_deref(), dev)?;
+            let signed = assemble::sign(&genesis, &dir, ceremony.as_deref(), dev, dkg.as_deref())?;
             if signed.missing.is_empty() {
                 println!(
                     "{} signed genesis {}: every founding member has signed",

@@ -11,6 +11,7 @@ mod ceremony;
 mod console;
 mod consortium;
 mod demo;
+mod dkg;
 mod init;
 mod member;
 mod policy;
@@ -83,6 +84,12 @@ enum Command {
         #[command(subcommand)]
         command: ceremony::Command,
     },
+    /// The members' distributed key generation of the borrower-reference OPRF key, each on
+    /// its own host (docs/ceremony.md).
+    Dkg {
+        #[command(subcommand)]
+        command: dkg::Command,
+    },
     /// Policy tools.
     Policy {
         #[command(subcommand)]
@@ -148,6 +155,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Consortium { command } => consortium::run(command),
         Command::Ceremony { command } => {
             println!("{}", ceremony::run(command)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dkg { command } => {
+            println!("{}", dkg::run(command)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy { command } => policy::run(command),

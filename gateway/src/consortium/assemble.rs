@@ -6,7 +6,9 @@
 //! member it lists has signed (`veil_node::genesis::Genesis::require_signed`). What it chooses
 //! (the parameters, the policy set, which descriptors, the circuit keys) each member reviews
 //! before signing; a member signing a genesis whose keys come from a ceremony re-verifies that
-//! ceremony's transcript against the pinned hash.
+//! ceremony's transcript against the pinned hash, and one signing a genesis with a
+//! borrower-reference OPRF key re-verifies the members' DKG ([`super::dkg`]) and that the key is
+//! its result.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +18,7 @@ use veil_policies::Policies;
 
 use super::circuit_keys::{CircuitKeysError, CircuitSource, write_circuits};
 use super::descriptor::{Descriptor, PartyKind};
+use super::dkg::DkgError;
 use super::files::{FileError, mkdir, write_public};
 
 /// Why a genesis could not be assembled or signed.
@@ -30,6 +33,9 @@ pub enum AssembleError {
     /// The circuits' keys.
     #[error(transparent)]
     CircuitKeys(#[from] CircuitKeysError),
+    /// The members' DKG of the borrower-reference key.
+    #[error(transparent)]
+    Dkg(#[from] DkgError),
 }
 
 fn refused(message: impl Into<String>) -> AssembleError {
@@ -47,9 +53,27 @@ pub struct AssembleOptions {
     pub circuits: CircuitSource,
     /// Whether loans are screened.
     pub screening: bool,
-    /// The members' shared borrower-reference OPRF key, from their DKG (`veil init` runs it
-    /// among its members; without one, references are keyed hashes under a shared key).
-    pub oprf: Option<veil_node::genesis::OprfFile>,
+    /// Where the genesis's borrower-reference OPRF key (`[oprf]`) comes from.
+    pub oprf: OprfSource,
+}
+
+/// Where a genesis's borrower-reference OPRF key comes from.
+#[derive(Debug, Clone)]
+pub enum OprfSource {
+    /// The complete DKG in this directory (`veil dkg`, members on separate hosts), verified
+    /// here; its members must be the genesis's, in order, with the same keys.
+    Dkg {
+        /// The DKG directory.
+        dir: PathBuf,
+        /// `oprf.daily_limit`; `None` for the default.
+        daily_limit: Option<u64>,
+    },
+    /// The public side of a DKG this process ran among the members (`veil init`'s test
+    /// consortium, every member's directory on this machine).
+    RanHere(veil_node::genesis::OprfFile),
+    /// No OPRF key: only for a consortium of one member. Refused for more (their references
+    /// would be a keyed hash under one key every member holds, which any of them can reverse).
+    None,
 }
 
 /// Builds the genesis file `genesis_path` (unsigned) and, beside it, `policies/default.cedar`
@@ -57,7 +81,9 @@ pub struct AssembleOptions {
 ///
 /// # Errors
 /// [`AssembleError::Refused`]: a descriptor with a bad signature, an expired CA, another
-/// consortium id, a duplicate id or key; no member; an existing file at `genesis_path`.
+/// consortium id, a duplicate id or key; no member; an existing file at `genesis_path`; two or
+/// more members without an OPRF key. [`AssembleError::Dkg`]: a DKG that does not verify, is
+/// incomplete, or whose members are not the genesis's.
 pub fn assemble(
     genesis_path: &Path,
     descriptors: &[PathBuf],
@@ -111,6 +137,28 @@ pub fn assemble(
     if members.is_empty() {
         return Err(refused("a genesis needs at least one member descriptor"));
     }
+    // The OPRF key before anything is written: a DKG that does not verify, or is not among
+    // exactly these members, is refused.
+    let oprf = match &options.oprf {
+        OprfSource::Dkg { dir, daily_limit } => {
+            let key = super::dkg::genesis_key(dir, &options.consortium, &members)?;
+            Some(veil_node::genesis::OprfFile {
+                daily_limit: *daily_limit,
+                ..veil_node::genesis::OprfFile::of(&key)
+            })
+        }
+        OprfSource::RanHere(file) => Some(file.clone()),
+        OprfSource::None if members.len() > 1 => {
+            return Err(refused(format!(
+                "{} members need the borrower-reference key they share by a DKG: run `veil dkg \
+                 new/round1/round2/finish` among them (docs/ceremony.md) and assemble with --dkg \
+                 DIR (without it, references would be a keyed hash under one key every member \
+                 holds, which any member can reverse)",
+                members.len()
+            )));
+        }
+        OprfSource::None => None,
+    };
     let policies = Policies::default_set().map_err(|e| refused(format!("policy: {e}")))?;
     let founders: Vec<(String, String)> = members
         .iter()
@@ -126,7 +174,7 @@ pub fn assemble(
         members,
         regulators,
         circuits: Some(circuits),
-        oprf: options.oprf.clone(),
+        oprf,
         signatures: Vec::new(),
     };
     // Everything the nodes will check, now.
@@ -169,17 +217,22 @@ pub struct Signed {
 /// Adds member `member_dir`'s signature to the genesis at `path` (rewriting the file).
 /// `ceremony` must name the ceremony directory when the genesis pins ceremony keys: its
 /// transcript is verified again and must match the pinned hash and keys, circuit by circuit.
-/// A genesis pinning the insecure dev keys is signed only with `dev`.
+/// A genesis pinning the insecure dev keys is signed only with `dev`. `dkg` must name the
+/// members' DKG directory when the genesis has an OPRF key (`[oprf]`): it is verified again and
+/// the key must be its result, among the genesis's members.
 ///
 /// # Errors
 /// [`AssembleError::Refused`]: the genesis does not validate (a signature over other contents
-/// included), the member is not in it or its key differs, it already signed, or the ceremony
-/// does not match.
+/// included), the member is not in it or its key differs, it already signed, the ceremony
+/// does not match, or the genesis of two or more members has no OPRF key, or one that is not
+/// the DKG's; [`AssembleError::Dkg`]: the DKG does not verify, is incomplete or not among the
+/// genesis's members.
 pub fn sign(
     path: &Path,
     member_dir: &Path,
     ceremony: Option<&Path>,
     dev: bool,
+    dkg: Option<&Path>,
 ) -> Result<Signed, AssembleError> {
     sign_checked(
         path,
@@ -188,6 +241,10 @@ pub fn sign(
             (Some(dir), _) => CeremonyCheck::Verify(dir),
             (None, true) => CeremonyCheck::DevAccepted,
             (None, false) => CeremonyCheck::Missing,
+        },
+        match dkg {
+            Some(dir) => DkgCheck::Verify(dir),
+            None => DkgCheck::Missing,
         },
     )
 }
@@ -206,10 +263,23 @@ pub(crate) enum CeremonyCheck<'a> {
     AssembledHere,
 }
 
+/// How `sign` checks a genesis's borrower-reference OPRF key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DkgCheck<'a> {
+    /// Verify the DKG in this directory and that the key is its result.
+    Verify(&'a Path),
+    /// No DKG given: refused if the genesis has an OPRF key, or has none for two or more
+    /// members.
+    Missing,
+    /// `veil init` ran the DKG and assembled the genesis in the same run.
+    AssembledHere,
+}
+
 pub(crate) fn sign_checked(
     path: &Path,
     member_dir: &Path,
     ceremony: CeremonyCheck<'_>,
+    dkg: DkgCheck<'_>,
 ) -> Result<Signed, AssembleError> {
     let genesis = Genesis::load(path).map_err(|e| refused(e.to_string()))?;
     let descriptor =
@@ -232,6 +302,7 @@ pub(crate) fn sign_checked(
         return Err(refused(format!("{} has already signed", descriptor.id)));
     }
     check_circuits(&genesis, path, ceremony)?;
+    check_oprf(&genesis, path, dkg)?;
     let signature = key.sign(labels::signature::GENESIS, &genesis.hash);
     let mut file = genesis.file.clone();
     file.signatures.push(GenesisSignatureFile {
@@ -258,6 +329,48 @@ pub(crate) fn sign_checked(
             .map(|m| m.id.clone())
             .collect(),
     })
+}
+
+/// A genesis of two or more members is signed only with an OPRF key, and only against the DKG
+/// that made it.
+fn check_oprf(genesis: &Genesis, path: &Path, dkg: DkgCheck<'_>) -> Result<(), AssembleError> {
+    let dir = match dkg {
+        DkgCheck::AssembledHere => return Ok(()),
+        DkgCheck::Verify(dir) => dir,
+        DkgCheck::Missing => {
+            return match (&genesis.file.oprf, genesis.members.len()) {
+                (Some(_), _) => Err(refused(
+                    "the genesis has a borrower-reference OPRF key: sign with --dkg DIR, so the \
+                     members' DKG is verified and the key checked to be its result before you \
+                     sign",
+                )),
+                (None, 0 | 1) => Ok(()),
+                (None, n) => Err(refused(format!(
+                    "{}: the genesis of {n} members has no borrower-reference OPRF key: their \
+                     references would be a keyed hash under one key every member holds, which \
+                     any member can reverse (assemble it with --dkg DIR after `veil dkg`)",
+                    path.display()
+                ))),
+            };
+        }
+    };
+    let Some(pinned) = genesis.oprf_key() else {
+        return Err(refused(format!(
+            "{}: the genesis has no borrower-reference OPRF key, yet --dkg {} was given",
+            path.display(),
+            dir.display()
+        )));
+    };
+    let key = super::dkg::genesis_key(dir, &genesis.file.consortium_id, &genesis.file.members)?;
+    if key != pinned {
+        return Err(refused(format!(
+            "{}: the genesis's [oprf] is not the result of the DKG in {} (another threshold, \
+             group key or public shares)",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// A genesis with ceremony keys is signed only against the ceremony itself.

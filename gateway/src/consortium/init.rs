@@ -24,7 +24,9 @@ use veil_crypto::encoding;
 use veil_node::config::TimingConfig;
 use veil_node::genesis::{ConsortiumFile, Genesis, ParamsFile};
 
-use super::assemble::{AssembleError, AssembleOptions, CeremonyCheck, assemble, sign_checked};
+use super::assemble::{
+    AssembleError, AssembleOptions, CeremonyCheck, DkgCheck, OprfSource, assemble, sign_checked,
+};
 use super::circuit_keys::{CircuitKeysError, CircuitSource, DEFAULT_CAPACITIES};
 use super::files::{FileError, mkdir, write_public};
 use super::keygen::{
@@ -136,7 +138,7 @@ fn oprf_dkg(
             .collect()
     };
     let mut round2_secrets = BTreeMap::new();
-    let mut sent: BTreeMap<u16, BTreeMap<u16, Vec<u8>>> = BTreeMap::new();
+    let mut sent: BTreeMap<u16, BTreeMap<u16, dkg::Round2Package>> = BTreeMap::new();
     for (i, secret) in round1_secrets {
         let (next, packages) = dkg::round2(secret, &others(i, &round1)).map_err(keys)?;
         round2_secrets.insert(i, next);
@@ -369,7 +371,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
             },
             circuits: options.circuits.clone(),
             screening: options.screening,
-            oprf,
+            oprf: oprf.map_or(OprfSource::None, OprfSource::RanHere),
         },
     )?;
     // Dev circuit keys only (`check_options`): nothing to verify before signing.
@@ -378,6 +380,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
             &layout::genesis(&dir),
             &dir.join(bank),
             CeremonyCheck::AssembledHere,
+            DkgCheck::AssembledHere,
         )?;
     }
     std::fs::remove_file(dir.join(INCOMPLETE_MARKER)).map_err(|source| FileError {

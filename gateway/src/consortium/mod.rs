@@ -1,8 +1,9 @@
 //! The consortium directory: its one owner. What `veil init` writes and everything that reads
 //! it back: the layout ([`layout`]), the genesis and per-process configs ([`init`],
 //! [`config`]), certificates ([`pki`]), party names ([`members`]), the circuits' keys
-//! ([`circuit_keys`], from the dev setup or a verified [`ceremony`]), files with safe
-//! permissions ([`files`]) and loopback ports ([`ports`]).
+//! ([`circuit_keys`], from the dev setup or a verified [`ceremony`]), the members' DKG of the
+//! borrower-reference key ([`dkg`]), files with safe permissions ([`files`]) and loopback
+//! ports ([`ports`]).
 //!
 //! Depends on nothing else in this crate.
 
@@ -11,6 +12,7 @@ pub mod ceremony;
 pub mod circuit_keys;
 pub mod config;
 pub mod descriptor;
+pub mod dkg;
 pub mod files;
 pub mod init;
 pub mod keygen;
