@@ -77,6 +77,15 @@ fn init_checks_its_arguments_before_writing_anything() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("capacity 0").count(), 1, "{stderr}");
     refused(&["init", "--dir", dir_text, "--banks", "19"], "19");
+    // One bank cannot share a borrower-reference key with anyone.
+    refused(
+        &["init", "--dir", dir_text, "--banks", "1"],
+        "between 2 and 26",
+    );
+    refused(
+        &["init", "--dir", dir_text, "--oprf-daily-limit", "0"],
+        "--oprf-daily-limit",
+    );
     refused(
         &[
             "init",
@@ -104,7 +113,7 @@ fn an_interrupted_init_is_started_again_but_a_foreign_directory_is_refused() {
             "--dir".into(),
             dir.to_str().unwrap().into(),
             "--banks".into(),
-            "1".into(),
+            "2".into(),
             "--settlement-capacities".into(),
             "16".into(),
             "--no-screening".into(),

@@ -166,7 +166,12 @@ async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
         (member_client(dir, "bank-a", "clerk"), StatusCode::FORBIDDEN),
         (gateway_client(dir, "bank-d"), StatusCode::FORBIDDEN),
     ] {
-        assert_eq!(post_json(&client, &evaluate, &body, None).await.0, status);
+        let (got, problem) = post_json(&client, &evaluate, &body, None).await;
+        assert_eq!(got, status, "{problem}");
+        assert_eq!(
+            problem["type"], "https://veil.dev/problems/forbidden",
+            "{problem}"
+        );
     }
     let bank_a = gateway_client(dir, "bank-a");
     for bad in [
@@ -228,7 +233,28 @@ async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
     assert_eq!(status, StatusCode::OK, "{signed}");
     assert_eq!(signed["type"], "oprf.evaluations", "{signed}");
     assert_eq!(signed["submitter"], "bank-d", "{signed}");
-    for bad in ["?day=x", "?day=99999999", "?days=1"] {
+    // The same day as a date.
+    let (year, month, date) =
+        veil_gateway::entry::national_id::civil_from_days(after["day"].as_i64().unwrap());
+    let (status, by_date) = veil_tests::get_json(
+        &regulator,
+        &url(
+            &embedded,
+            "regulator",
+            &format!("/v1/oprf/evaluations?day={year:04}-{month:02}-{date:02}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{by_date}");
+    assert_eq!(by_date["day"], after["day"], "{by_date}");
+    for bad in [
+        "?day=x",
+        "?day=99999999",
+        "?days=1",
+        "?day=2026-02-30",
+        "?day=2026-1-05",
+        "?day=9999-12-31",
+    ] {
         let (status, problem) = veil_tests::get_json(
             &regulator,
             &url(

@@ -252,13 +252,14 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
 fn dev_keys_need_dev_mode() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
-    let ports = free_base_port(1, 1);
+    // Two banks: the fewest that can share a borrower-reference key.
+    let ports = free_base_port(2, 1);
     let base = ports.base().to_string();
     let init = veil(
         &[
             "init",
             "--banks",
-            "1",
+            "2",
             "--base-port",
             &base,
             "--settlement-capacities",

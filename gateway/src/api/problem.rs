@@ -63,6 +63,16 @@ impl Problem {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", None)
     }
 
+    /// 403 with a reason.
+    pub fn forbidden_because(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not allowed",
+            Some(detail.into()),
+        )
+    }
+
     /// 404: nothing to show.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", None)

@@ -31,6 +31,10 @@ pub(crate) struct Args {
     /// screening proof (nodes then refuse one). For consortia without a shared KYC registry.
     #[arg(long)]
     no_screening: bool,
+    /// Borrower-reference evaluations each member answers each other member per UTC day
+    /// (the genesis' `[oprf] daily_limit`; 1 to 1,000,000; 20,000 if absent). Over it: 429.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    oprf_daily_limit: Option<u64>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -42,6 +46,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         force: args.force,
         circuits,
         screening: !args.no_screening,
+        oprf_daily_limit: args.oprf_daily_limit,
         ..Default::default()
     };
     let consortium = consortium::init(&args.dir, &options)?;

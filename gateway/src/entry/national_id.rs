@@ -43,10 +43,12 @@ impl fmt::Display for NationalIdError {
     }
 }
 
-/// The province-level codes of GB/T 2260 (the first two digits of a region code).
-const PROVINCES: [u8; 34] = [
+/// The province-level codes of GB/T 2260 (the first two digits of a region code), and 83: the
+/// region code 830000 of the residence permits of Taiwan residents (GB 11643 numbering, since
+/// 2018; Hong Kong's and Macao's are 810000 and 820000).
+const PROVINCES: [u8; 35] = [
     11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
 ];
 
 /// The ISO 7064 MOD 11-2 check character of 17 digits (GB 11643-1999 §8.2): weights
@@ -75,8 +77,12 @@ pub fn check(id: &str) -> Result<String, NationalIdError> {
 /// [`check`] against `today` (`(year, month, day)`).
 fn check_at(id: &str, today: (u32, u32, u32)) -> Result<String, NationalIdError> {
     let bytes = id.as_bytes();
-    if bytes.len() != 18 || id.chars().count() != 18 {
+    if id.chars().count() != 18 {
         return Err(NationalIdError::Length(id.chars().count()));
+    }
+    // 18 characters but not 18 bytes: something other than ASCII digits (e.g. full-width).
+    if bytes.len() != 18 {
+        return Err(NationalIdError::Characters);
     }
     let digits: &[u8; 17] = bytes[..17]
         .try_into()
@@ -145,6 +151,24 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// The days since 1970-01-01 of the proleptic Gregorian date `(year, month, day)` (Howard
+/// Hinnant's `days_from_civil`, the inverse of [`civil_from_days`]); `None` for a date that
+/// does not exist.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
+    if !(1..=12).contains(&month)
+        || !(1..=days_in_month(u32::try_from(year).ok()?, month)).contains(&day)
+    {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
 /// The national id of region `region` (6 digits), birth date `birth` (`YYYYMMDD`) and
 /// sequence `sequence` (0–999), with its check character: for generated test and demo
 /// borrowers (not real people's).
@@ -201,6 +225,8 @@ mod tests {
                 "１１０１０１１９９００３０７７７",
                 NationalIdError::Length(16),
             ),
+            // Eighteen characters, one of them a full-width digit: not its length, its digits.
+            ("11010119900307777１", NationalIdError::Characters),
             (
                 "990101199003077771",
                 NationalIdError::Region("990101".into()),
@@ -232,7 +258,21 @@ mod tests {
         ] {
             assert_eq!(check_at(id, TODAY), Err(error), "{id}");
         }
+        // Taiwan residents' residence permits (830000) are numbered like resident ids.
+        assert!(check_at(&generate("830000", "19900307", 5), TODAY).is_ok());
         // 2000 was a leap year, 1900 was not.
         assert!(check_at(&generate("110101", "20000229", 1), TODAY).is_ok());
+    }
+
+    #[test]
+    fn days_and_dates_round_trip() {
+        for days in [-719_468, -1, 0, 1, 11_016, 20_422, 20_787, 2_932_896] {
+            let (year, month, day) = civil_from_days(days);
+            assert_eq!(days_from_civil(year, month, day), Some(days), "{days}");
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(2026, 11, 30), Some(20_787));
+        assert_eq!(days_from_civil(2026, 2, 29), None);
+        assert_eq!(days_from_civil(2026, 13, 1), None);
     }
 }

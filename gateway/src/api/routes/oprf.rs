@@ -38,7 +38,10 @@ pub(super) async fn evaluate(
     let params = query_params(params)?;
     query(&params, &[])?;
     if routes.gateway.kind != GatewayKind::Member || identity.role != "gateway" {
-        return Err(Problem::forbidden());
+        return Err(Problem::forbidden_because(
+            "only another member's gateway (its <member>:gateway client certificate) asks a \
+             member for borrower-reference evaluations",
+        ));
     }
     let body = read_body(body).await?;
     crate::entry::strict_json::check(&body)
@@ -60,7 +63,7 @@ pub(super) async fn evaluate(
     get,
     path = "/v1/oprf/evaluations", tag = "members",
     params(
-        ("day" = Option<u64>, Query, description = "UTC days since 1970-01-01, at most today; today if absent"),
+        ("day" = Option<String>, Query, description = "A UTC date, `YYYY-MM-DD`, or a number of days since 1970-01-01; at most today; today if absent"),
     ),
     responses(
         (status = 200, description = "`{member, day, date, evaluations: {member: count}, reports: [{member, day, evaluations: {member: count}, entry, height, timestamp_ms}]}`: `evaluations` is this member gateway's own count (absent on a regulator's gateway), `reports` what each member reported on the ledger", body = Object),
@@ -81,15 +84,12 @@ pub(super) async fn evaluations(
         .map_or(0, |d| d.as_secs() / 86_400);
     let day = match params.get("day") {
         None => today,
-        Some(day) => day
-            .parse::<u64>()
-            .ok()
-            .filter(|day| *day <= today)
-            .ok_or_else(|| {
-                Problem::bad_request(format!(
-                    "day must be a number of days since 1970-01-01 (UTC) from 0 to {today}"
-                ))
-            })?,
+        Some(day) => parse_day(day).filter(|day| *day <= today).ok_or_else(|| {
+            Problem::bad_request(format!(
+                "day must be a UTC date (YYYY-MM-DD) or a number of days since 1970-01-01, \
+                     from 1970-01-01 (0) to today ({today})"
+            ))
+        })?,
     };
     let (year, month, date) =
         crate::entry::national_id::civil_from_days(i64::try_from(day).unwrap_or(0));
@@ -109,4 +109,22 @@ pub(super) async fn evaluations(
         body["evaluations"] = evaluations.into();
     }
     Ok(Json(body).into_response())
+}
+
+/// `YYYY-MM-DD` (a UTC date) or a number of days since 1970-01-01, as days since 1970-01-01.
+fn parse_day(text: &str) -> Option<u64> {
+    if let Ok(days) = text.parse::<u64>() {
+        return Some(days);
+    }
+    let mut parts = text.splitn(3, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let days = crate::entry::national_id::days_from_civil(
+        year.parse().ok()?,
+        month.parse().ok()?,
+        day.parse().ok()?,
+    )?;
+    u64::try_from(days).ok()
 }
