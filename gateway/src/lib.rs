@@ -9,7 +9,7 @@
 //! | [`api`] | the HTTPS server, one module per resource under `api/routes/`, RFC 9457 problems (the only place errors become HTTP statuses), metrics, the web console | route: `api/routes/<resource>.rs`, registered in `api/routes/mod.rs` and `openapi.rs` |
 //! | [`service`] | the gateway's state: write path with idempotency, read path, ledger followers, its own store | gateway operation |
 //! | [`entry`] | request → signed, encrypted, proved entry and entry → a caller's view; the consortium's business rules; no HTTP types | entry type: its request in `entry/request.rs`, its builder `entry/builder/<type>.rs`, its view in `entry/reader.rs` (and its schema and proof plan in `veil-policies`, its rules in `veil-node`'s `validation/`) |
-//! | [`consortium`] | the one owner of the consortium directory: layout, `veil init`, configs, PKI, circuit keys, ceremony, ports | consortium file: its path in `consortium/layout.rs`, written by `consortium/init.rs` |
+//! | [`consortium`] | the one owner of the consortium directory: layout, `veil init`, configs, PKI, circuit keys, ceremony, the DKG of the borrower-reference key, ports | consortium file: its path in `consortium/layout.rs`, written by `consortium/init.rs` |
 //! | [`embedded`] | the in-process consortium behind `veil up`, `veil demo`, `veil bench` | |
 //! | [`client`] | one party's mTLS JSON client (the CLI and the tests use it) | |
 //! | [`scenario`] | the realistic joint-loan workload shared by demo, bench and tests | |

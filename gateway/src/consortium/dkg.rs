@@ -46,7 +46,6 @@ use veil_crypto::dkg::{self as protocol, Round1Secret, Round2Binding, Round2Secr
 use veil_crypto::oprf::OprfPublicKey;
 use veil_crypto::{EncryptionPublicKey, Secret, VerifyingKey, encoding};
 use veil_node::genesis::MemberFile;
-use zeroize::Zeroizing;
 
 pub use error::DkgError;
 pub use manifest::DkgMember;
@@ -519,11 +518,12 @@ pub fn finish(dir: &Path, keys: &Path) -> Result<String, DkgError> {
             )));
         }
     }
-    let text = Zeroizing::new(encoding::to_hex(share_bytes.expose()) + "\n");
-    super::files::write_secret(&share_path, &text).map_err(|e| DkgError::Io {
-        path: e.path,
-        source: e.source,
-    })?;
+    super::files::write_secret(&share_path, &files::secret_hex(share_bytes.expose())).map_err(
+        |e| DkgError::Io {
+            path: e.path,
+            source: e.source,
+        },
+    )?;
     write(
         &result,
         &result_file(&step.hash, &me.id, &public, &me.signing),

@@ -138,6 +138,18 @@ pub(super) fn secret_path(member: &Path, manifest_hash: &[u8; 32], round: Secret
     ))
 }
 
+/// Lowercase hex of `secret` and a newline, in a buffer wiped on drop (no intermediate copy).
+pub(super) fn secret_hex(secret: &[u8]) -> Zeroizing<String> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Zeroizing::new(String::with_capacity(2 * secret.len() + 1));
+    for byte in secret {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out.push('\n');
+    out
+}
+
 /// Writes a round secret: hex, owner-only (0600) in an owner-only directory (0700).
 pub(super) fn write_round_secret(path: &Path, secret: &[u8]) -> Result<(), DkgError> {
     if let Some(parent) = path.parent() {
@@ -150,8 +162,7 @@ pub(super) fn write_round_secret(path: &Path, secret: &[u8]) -> Result<(), DkgEr
         }
         builder.create(parent).map_err(io(parent))?;
     }
-    let text = Zeroizing::new(encoding::to_hex(secret) + "\n");
-    write_secret(path, &text).map_err(|e| DkgError::Io {
+    write_secret(path, &secret_hex(secret)).map_err(|e| DkgError::Io {
         path: e.path,
         source: e.source,
     })

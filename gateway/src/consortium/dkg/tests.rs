@@ -636,3 +636,12 @@ fn tampered_forged_misaddressed_and_foreign_files_are_refused() {
     std::fs::write(&result_c, &original).unwrap();
     assert_eq!(complete(&dkg.dir).unwrap().public_key(), Some(&public));
 }
+
+#[test]
+fn secrets_are_written_as_lowercase_hex() {
+    let bytes: Vec<u8> = (0..=255).collect();
+    assert_eq!(
+        files::secret_hex(&bytes).as_str(),
+        encoding::to_hex(&bytes) + "\n"
+    );
+}
