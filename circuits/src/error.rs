@@ -87,6 +87,13 @@ pub enum EncodingError {
     /// A settlement proof claims more than [`crate::settlement::MAX_BANKS`] bank slots.
     #[error("too many bank slots")]
     TooManyBanks,
+    /// A repayment's settlement proof is not of capacity 1 with
+    /// [`crate::settlement::PARTICIPANT_SLOTS`] participant slots.
+    #[error(
+        "a repayment's settlement proof must have capacity 1 and {} participant slots",
+        crate::settlement::PARTICIPANT_SLOTS
+    )]
+    NotARepaymentShape,
     /// A screening proof ends early.
     #[error("screening proof truncated")]
     ScreeningProofTruncated,

@@ -35,9 +35,19 @@ fn g2(p: &G2Affine) -> Value {
 /// Runs `snarkjs groth16 verify` on `dir/{verification_key,public,proof}.json`: `None` if
 /// snarkjs is not installed, else whether it printed its OK.
 pub fn run_snarkjs_verify(dir: &std::path::Path) -> Option<bool> {
+    run_snarkjs_verify_with(&dir.join("verification_key.json"), dir)
+}
+
+/// Runs `snarkjs groth16 verify` on the verifying key `verification_key` (a
+/// `verification_key.json`) and `dir/{public,proof}.json` (how `veil settlement export` lays
+/// out a period's repayment proofs: one key, a folder per repayment).
+pub fn run_snarkjs_verify_with(
+    verification_key: &std::path::Path,
+    dir: &std::path::Path,
+) -> Option<bool> {
     let out = std::process::Command::new("snarkjs")
         .args(["groth16", "verify"])
-        .arg(dir.join("verification_key.json"))
+        .arg(verification_key)
         .arg(dir.join("public.json"))
         .arg(dir.join("proof.json"))
         .output()

@@ -237,7 +237,7 @@ fn pinned_key(
 }
 
 impl Circuits {
-    fn load(file: Option<&CircuitsFile>, banks: usize) -> Result<Self, GenesisError> {
+    fn load(file: Option<&CircuitsFile>) -> Result<Self, GenesisError> {
         let Some(file) = file else {
             return Ok(Self {
                 setup: CircuitSetup::Ceremony,
@@ -262,7 +262,8 @@ impl Circuits {
         };
         let mut settlement = BTreeMap::new();
         for key in &file.settlement {
-            let shape = veil_circuits::settlement::Shape::new(key.capacity, banks)
+            let slots = veil_circuits::settlement::PARTICIPANT_SLOTS;
+            let shape = veil_circuits::settlement::Shape::new(key.capacity, slots)
                 .map_err(|e| invalid(format!("settlement circuit: {e}")))?;
             let vk = pinned_key(
                 &format!("settlement-{}", key.capacity),
@@ -271,7 +272,7 @@ impl Circuits {
             )?;
             if vk.public_inputs() != shape.public_inputs() {
                 return Err(invalid(format!(
-                    "settlement-{} verifying key is not for {banks} banks",
+                    "settlement-{} verifying key is not for {slots} participant slots",
                     key.capacity
                 )));
             }
@@ -749,7 +750,7 @@ impl Genesis {
                 )));
             }
         }
-        let circuits = Circuits::load(file.circuits.as_ref(), members.len())?;
+        let circuits = Circuits::load(file.circuits.as_ref())?;
         let hash = genesis_hash(&file);
         let mut signed_by = Vec::new();
         for signature in &file.signatures {

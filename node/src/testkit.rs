@@ -113,6 +113,27 @@ fn signed_by_all(mut file: ConsortiumFile, members: &[TestMember]) -> Genesis {
     genesis
 }
 
+/// The insecure dev proving key (seed `tests`) of the settlement circuit a repayment carries
+/// (capacity 1, [`veil_circuits::settlement::PARTICIPANT_SLOTS`] slots), made once per process.
+pub fn settlement_proving_key() -> &'static veil_circuits::ProvingKey {
+    use veil_circuits::settlement::{PARTICIPANT_SLOTS, SettlementCircuit, Shape};
+    static KEY: std::sync::OnceLock<veil_circuits::ProvingKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let shape = Shape::new(1, PARTICIPANT_SLOTS).expect("the repayment shape");
+        veil_circuits::dev::setup(SettlementCircuit::blank(shape), "tests")
+            .expect("the dev settlement setup")
+    })
+}
+
+fn settlement_key_file() -> crate::genesis::CircuitKeyFile {
+    let vk = settlement_proving_key().verifying_key();
+    crate::genesis::CircuitKeyFile {
+        capacity: 1,
+        sha256: veil_crypto::encoding::to_hex(&vk.digest()),
+        verifying_key: veil_crypto::encoding::to_hex(&vk.to_bytes()),
+    }
+}
+
 impl TestConsortium {
     /// `n` members `bank-a`, `bank-b`, ... with keys derived from `salt`, and loopback
     /// addresses from `base_port`.
@@ -162,7 +183,12 @@ impl TestConsortium {
             ),
             members: files,
             regulators: Vec::new(),
-            circuits: None,
+            circuits: Some(crate::genesis::CircuitsFile {
+                setup: "dev".into(),
+                settlement: vec![settlement_key_file()],
+                screening: None,
+                transcript: None,
+            }),
             oprf: None,
             signatures: Vec::new(),
         };
@@ -218,7 +244,7 @@ impl TestConsortium {
         let mut file = self.genesis.file.clone();
         file.circuits = Some(crate::genesis::CircuitsFile {
             setup: "dev".into(),
-            settlement: Vec::new(),
+            settlement: vec![settlement_key_file()],
             screening: Some(crate::genesis::ScreeningKeyFile {
                 sha256: veil_crypto::encoding::to_hex(&vk.digest()),
                 verifying_key: veil_crypto::encoding::to_hex(&vk.to_bytes()),
@@ -595,9 +621,14 @@ impl TestConsortium {
         )
     }
 
-    /// A `loan.repaid` of `loan` by its originator, allocating `amount` to the loan's banks
-    /// (equal split, remainder to the first).
+    /// A `loan.repaid` of `loan` by its originator, allocating `amount` to the loan's banks by
+    /// equal shares (the first in id order takes the shares' remainder), each allocation
+    /// `veil_crypto::allocation::allocate`'s, with its settlement proof.
     pub fn repayment(&self, loan: &Entry, amount: u64, period: &str) -> Entry {
+        use veil_circuits::settlement::{
+            self, PARTICIPANT_SLOTS, SettlementCircuit, SettlementProof, SettlementPublic,
+            SettlementWitness, Shape,
+        };
         let originator = self
             .members
             .iter()
@@ -607,25 +638,26 @@ impl TestConsortium {
             .into_iter()
             .map(|(bank, _)| bank)
             .collect();
-        let each = amount / banks.len() as u64;
+        let (slots, originator_slot) =
+            settlement::participant_slots(banks.iter().copied(), &loan.header.submitter)
+                .expect("a test loan fits the circuit's slots");
+        let count = slots.len() as u64;
+        let mut shares: Vec<u64> = vec![10_000 / count; slots.len()];
+        shares[0] += 10_000 % count;
+        let allocations = veil_crypto::allocation::allocate(amount, &shares, originator_slot)
+            .expect("valid shares");
         let mut amounts = vec![
             ("amount".to_owned(), amount),
             ("principal_part".to_owned(), amount - amount / 10),
             ("interest_part".to_owned(), amount / 10),
         ];
-        for (i, bank) in banks.iter().enumerate() {
-            let share = if i == 0 {
-                amount - each * (banks.len() as u64 - 1)
-            } else {
-                each
-            };
-            amounts.push((format!("allocations.{bank}"), share));
+        for (bank, allocation) in slots.iter().zip(&allocations) {
+            amounts.push((format!("allocations.{bank}"), *allocation));
         }
-        // The Poseidon commitment over an equal split of the members' slots (test data:
-        // nodes check only that it is a canonical field element).
-        let slots = self.members.len() as u64;
-        let mut shares = vec![10_000 / slots; slots as usize];
-        shares[0] += 10_000 % slots;
+        shares.resize(PARTICIPANT_SLOTS, 0);
+        let genesis_hash = self.genesis.hash;
+        let submitter = loan.header.submitter.clone();
+        let period_number = veil_circuits::period_number(period).expect("a valid period");
         self.entry_with_circuit(
             originator,
             EntryType::LoanRepaid,
@@ -638,14 +670,48 @@ impl TestConsortium {
             &amounts,
             &[],
             |id| {
-                let commitment = veil_circuits::settlement::Repayment {
+                let repayment = settlement::Repayment {
                     entry: id.0,
                     amount,
                     shares,
                     blinding: veil_circuits::derived_blinding(&id.0.repeat(2).try_into().unwrap()),
+                };
+                let repayments = vec![repayment];
+                let due = settlement::dues(&repayments, PARTICIPANT_SLOTS, originator_slot)
+                    .expect("valid shares");
+                let due_blindings: Vec<veil_circuits::Fr> = (0..PARTICIPANT_SLOTS)
+                    .map(|s| veil_circuits::Fr::from(s as u64 + 7))
+                    .collect();
+                let public = SettlementPublic {
+                    entry: crate::ledger::statement_id(&genesis_hash, &submitter, id),
+                    period: period_number,
+                    root: repayments[0].commitment(),
+                    count: 1,
+                    originator: originator_slot as u64,
+                    due: due
+                        .iter()
+                        .zip(&due_blindings)
+                        .map(|(d, r)| settlement::due_commitment(*d, *r))
+                        .collect(),
+                };
+                let circuit = SettlementCircuit {
+                    shape: Shape::new(1, PARTICIPANT_SLOTS).expect("the repayment shape"),
+                    public: Some(public.clone()),
+                    witness: Some(SettlementWitness {
+                        repayments,
+                        due_blindings,
+                    }),
+                };
+                let proof = settlement_proving_key()
+                    .prove(circuit, &mut veil_circuits::OsRng)
+                    .expect("a satisfied repayment statement");
+                SettlementProof {
+                    capacity: 1,
+                    root: public.root,
+                    due: public.due,
+                    proof,
                 }
-                .commitment();
-                veil_circuits::groth16::field::to_bytes(&commitment).to_vec()
+                .to_bytes()
             },
         )
     }

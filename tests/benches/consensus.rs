@@ -58,7 +58,9 @@ fn main() {
         &InitOptions {
             base_port: ports.base(),
             force: true,
-            circuits: veil_gateway::consortium::CircuitSource::Dev(vec![16]),
+            circuits: veil_gateway::consortium::CircuitSource::Dev(
+                veil_gateway::consortium::DEFAULT_CAPACITIES.to_vec(),
+            ),
             // Node-level test entries (testkit loans) carry no screening proof.
             screening: false,
             ..Default::default()

@@ -69,7 +69,9 @@ async fn references_are_a_threshold_oprf_no_minority_of_members_can_compute() {
     let options = InitOptions {
         base_port: veil_tests::free_base_port(4, 1).base(),
         force: true,
-        circuits: veil_gateway::consortium::CircuitSource::Dev(vec![16]),
+        circuits: veil_gateway::consortium::CircuitSource::Dev(
+            veil_gateway::consortium::DEFAULT_CAPACITIES.to_vec(),
+        ),
         oprf_daily_limit: Some(DAILY_LIMIT),
         ..Default::default()
     };

@@ -76,7 +76,7 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
     let ceremony = temp.path().join("ceremony");
     let c = [("--dir", ceremony.as_path())];
     ok(&veil(
-        &["ceremony", "new", "--settlement-capacities", "4"],
+        &["ceremony", "new"],
         &[
             ("--dir", ceremony.as_path()),
             ("--descriptor", a.join("member.json").as_path()),
@@ -179,7 +179,7 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
         .to_owned();
 
     // A tampered record, or a signature moved to another position, breaks verification.
-    let record = ceremony.join("phase2/settlement-4/0-bank-b.record");
+    let record = ceremony.join("phase2/settlement-1/0-bank-b.record");
     let original = std::fs::read(&record).unwrap();
     let mut bent = original.clone();
     let last = bent.len() - 1;
@@ -228,9 +228,9 @@ fn a_complete_ceremony_gives_the_genesis_keys_and_an_incomplete_one_is_refused()
             veil_crypto::encoding::to_hex(oprf.group_key.compress().as_bytes())
         ))
     );
-    let vk = &genesis.circuits.settlement[&4];
+    let vk = &genesis.circuits.settlement[&1];
     let key = veil_circuits::ProvingKey::from_bytes(
-        &std::fs::read(consortium.join("circuits/settlement-4.pk")).unwrap(),
+        &std::fs::read(consortium.join("circuits/settlement-1.pk")).unwrap(),
     )
     .unwrap();
     assert_eq!(key.verifying_key().digest(), vk.digest());
@@ -256,15 +256,7 @@ fn dev_keys_need_dev_mode() {
     let ports = free_base_port(2, 1);
     let base = ports.base().to_string();
     let init = veil(
-        &[
-            "init",
-            "--banks",
-            "2",
-            "--base-port",
-            &base,
-            "--settlement-capacities",
-            "16",
-        ],
+        &["init", "--banks", "2", "--base-port", &base],
         &[("--dir", dir)],
     );
     assert!(String::from_utf8_lossy(&init.stderr).contains("insecure dev setup"));
@@ -293,7 +285,7 @@ fn dev_keys_need_dev_mode() {
         .unwrap_err()
         .to_string();
     assert!(
-        why.contains("settlement circuit key of capacity 16 comes from the insecure dev setup")
+        why.contains("settlement circuit key of capacity 1 comes from the insecure dev setup")
             && why.contains("--dev"),
         "{why}"
     );

@@ -1,7 +1,7 @@
 //! The founding of a consortium with no centre, over real processes, each party from its own
 //! directory only, as the README's "Each bank on its own host" walkthrough runs it: keygen per
 //! bank (one with its own openssl-made PKI) and per regulator, a ceremony with signed
-//! contributions (settlement capacity 16 and screening), the banks' DKG of the
+//! contributions (the repayment settlement circuit and screening), the banks' DKG of the
 //! borrower-reference OPRF key (each bank's rounds from its own directory; no bank holds
 //! another's share, and none holds a key that computes references alone), the genesis
 //! assembled and signed by each bank, then `veil node` and `veil gateway` per party without
@@ -177,8 +177,6 @@ async fn separate_hosts_run_the_whole_flow_without_a_centre() {
         "new",
         "--dir",
         text(&ceremony),
-        "--settlement-capacities",
-        "16",
         "--descriptor",
         text(&webank.join("member.json")),
         "--descriptor",

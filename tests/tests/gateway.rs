@@ -404,7 +404,9 @@ async fn tls_refuses_missing_foreign_expired_and_revoked_certificates() {
         &InitOptions {
             base_port: ports.base(),
             force: true,
-            circuits: veil_gateway::consortium::CircuitSource::Dev(vec![16]),
+            circuits: veil_gateway::consortium::CircuitSource::Dev(
+                veil_gateway::consortium::DEFAULT_CAPACITIES.to_vec(),
+            ),
             ..Default::default()
         },
     )

@@ -51,7 +51,7 @@ fn after_init_no_party_directory_holds_another_partys_secret() {
             banks: 4,
             regulators: 2,
             base_port: ports.base(),
-            circuits: CircuitSource::Dev(vec![16]),
+            circuits: CircuitSource::Dev(veil_gateway::consortium::DEFAULT_CAPACITIES.to_vec()),
             screening: false,
             ..Default::default()
         },
@@ -169,7 +169,7 @@ fn options(consortium: &str, dkg: &Path) -> AssembleOptions {
             rate_cap_bps: 2400,
             max_amount_fen: None,
         },
-        circuits: CircuitSource::Dev(vec![16]),
+        circuits: CircuitSource::Dev(veil_gateway::consortium::DEFAULT_CAPACITIES.to_vec()),
         screening: false,
         oprf: OprfSource::Dkg {
             dir: dkg.to_path_buf(),

@@ -1,6 +1,7 @@
-//! The Groth16 settlement proof end to end, on a running consortium: the originator's gateway
-//! proves the period's settlement, the nodes verify it before ordering it, a partner reads it
-//! and checks the Poseidon commitments against the Pedersen openings it holds, and
+//! Real-time clearing end to end, on a running consortium: the originator's gateway proves
+//! each repayment's split when it writes it, the nodes verify every proof before ordering the
+//! repayment, closing the period totals the allocations with no circuit, a partner reads it and
+//! checks the Poseidon commitments against the Pedersen openings it holds, and
 //! `veil settlement export` writes files that `snarkjs groth16 verify` accepts — and rejects
 //! with any public input changed. Without snarkjs (`make deps` installs it) the test fails,
 //! unless `VEIL_SKIP_SNARKJS=1` asks to skip the snarkjs part.
@@ -52,16 +53,37 @@ fn plus_one(decimal: &str) -> String {
     digits.iter().map(|d| char::from(b'0' + d)).collect()
 }
 
-fn snarkjs_accepts(dir: &Path) -> bool {
-    veil_circuits::snarkjs::run_snarkjs_verify(dir).expect("run snarkjs")
+fn snarkjs_accepts(key: &Path, dir: &Path) -> bool {
+    veil_circuits::snarkjs::run_snarkjs_verify_with(key, dir).expect("run snarkjs")
 }
 
-async fn forged_settlement_is_refused(dir: &Path) {
-    use veil_gateway::entry::builder::{Builder, RepaymentAllocations};
-    use veil_gateway::entry::reader::Opened;
-    use veil_node::ledger::{Entry, UnsignedEntry};
+/// Submits `entry` below the gateway and expects the nodes to refuse it for its circuit data.
+async fn refused_for_circuit(
+    node: &veil_node::link::NodeLink,
+    entry: &veil_node::ledger::Entry,
+    what: &str,
+) {
     use veil_node::link::LinkError;
     use veil_node::validation::RejectionCode;
+    match node
+        .submit(entry.encode(), std::time::Duration::from_secs(20))
+        .await
+    {
+        Err(LinkError::Rejected(reason)) => {
+            assert_eq!(reason, RejectionCode::Circuit, "{what}: {reason}")
+        }
+        other => panic!("{what} was not refused: {other:?}"),
+    }
+}
+
+/// Below the gateway, as a lying originator: a repayment whose settlement proof commits
+/// another bank's allocation in bank-b's slot, one carrying another repayment's (valid) proof,
+/// and a settlement carrying circuit data are refused by the nodes on the circuit alone; the
+/// honest ones are accepted.
+async fn forged_proofs_are_refused(dir: &Path) {
+    use veil_gateway::entry::builder::{Builder, LoanTerms, RepaymentAllocations};
+    use veil_gateway::entry::reader::Opened;
+    use veil_node::ledger::{Entry, UnsignedEntry};
 
     let genesis = std::sync::Arc::new(
         veil_node::genesis::Genesis::load(&dir.join("consortium.toml")).unwrap(),
@@ -82,7 +104,7 @@ async fn forged_settlement_is_refused(dir: &Path) {
             &opener,
         )
     };
-    // The unsettled 2026-12 repayment, opened as its originator.
+    // The unsettled 2026-12 repayment (of S-2, three participants), opened as its originator.
     let page = node
         .entries_by_type("loan.repaid", None, 100)
         .await
@@ -91,24 +113,10 @@ async fn forged_settlement_is_refused(dir: &Path) {
         .into_iter()
         .find(|e| Entry::decode(&e.bytes).unwrap().header.period == "2026-12")
         .unwrap();
-    let repayment = open(stored);
-    let loan_id = repayment.entry.header.references[0];
-    let loan = open(node.entry(&loan_id).await.unwrap().unwrap());
+    let earlier = open(stored);
+    let loan_entry = earlier.entry.header.references[0];
+    let loan = open(node.entry(&loan_entry).await.unwrap().unwrap());
     let shares = veil_gateway::entry::reader::shares(&loan).unwrap();
-    let allocations = repayment
-        .participants()
-        .into_iter()
-        .map(|bank| {
-            let opening = repayment.opening(&format!("allocations.{bank}")).unwrap();
-            (bank, opening)
-        })
-        .collect();
-    let repayments = [RepaymentAllocations {
-        entry_id: repayment.entry.header.id,
-        amount: repayment.opening("amount").unwrap(),
-        shares,
-        allocations,
-    }];
     let policies = veil_policies::Policies::default_set().unwrap();
     let proving_keys =
         veil_gateway::entry::circuits::ProvingKeys::beside(&dir.join("consortium.toml"));
@@ -121,30 +129,82 @@ async fn forged_settlement_is_refused(dir: &Path) {
         view_keys: &veil_gateway::entry::view_keys::PublishedViewKeys::default(),
         borrower_refs: &Default::default(),
     };
-    let (honest, _) = builder.settlement("2026-12", &repayments, 0).unwrap();
-    let mut proof =
+    let terms = LoanTerms {
+        entry_id: loan_entry,
+        loan_id: "S-2".into(),
+        shares: shares.clone(),
+    };
+    let request: veil_gateway::entry::request::LoanRepaid = serde_json::from_value(json!({
+        "loan_id": "S-2", "period": "2026-12", "amount": 4_321,
+        "principal_part": 4_000, "interest_part": 321,
+    }))
+    .unwrap();
+    let (honest, _) = builder.repayment(&request, &terms, 0).unwrap();
+    let resigned = |circuit: Vec<u8>| {
+        UnsignedEntry {
+            header: honest.header.clone(),
+            groups: honest.groups.clone(),
+            commitments: honest.commitments.clone(),
+            proofs: veil_node::ledger::EntryProofs {
+                circuit,
+                ..honest.proofs.clone()
+            },
+        }
+        .sign(&secrets.signing)
+    };
+    let mut swapped =
         veil_circuits::settlement::SettlementProof::from_bytes(&honest.proofs.circuit).unwrap();
-    proof.due.swap(1, 2);
-    let forged = UnsignedEntry {
-        header: honest.header.clone(),
-        groups: honest.groups.clone(),
-        commitments: honest.commitments.clone(),
+    swapped.due.swap(0, 1);
+    refused_for_circuit(&node, &resigned(swapped.to_bytes()), "swapped allocations").await;
+    let mut moved =
+        veil_circuits::settlement::SettlementProof::from_bytes(&honest.proofs.circuit).unwrap();
+    moved.root += veil_circuits::Fr::from(1u64);
+    refused_for_circuit(
+        &node,
+        &resigned(moved.to_bytes()),
+        "another repayment commitment",
+    )
+    .await;
+    refused_for_circuit(
+        &node,
+        &resigned(earlier.entry.proofs.circuit.clone()),
+        "another repayment's proof",
+    )
+    .await;
+    node.submit(honest.encode(), std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+
+    // The settlement of 2026-12 (the earlier repayment only: the new one is not final yet on
+    // every path, and one is enough), with circuit data it must not carry.
+    let allocations = earlier
+        .participants()
+        .into_iter()
+        .map(|bank| {
+            let opening = earlier.opening(&format!("allocations.{bank}")).unwrap();
+            (bank, opening)
+        })
+        .collect();
+    let repayments = [RepaymentAllocations {
+        entry_id: earlier.entry.header.id,
+        amount: earlier.opening("amount").unwrap(),
+        shares,
+        allocations,
+    }];
+    let (settlement, _) = builder.settlement("2026-12", &repayments, 0).unwrap();
+    assert!(settlement.proofs.circuit.is_empty());
+    let padded = UnsignedEntry {
+        header: settlement.header.clone(),
+        groups: settlement.groups.clone(),
+        commitments: settlement.commitments.clone(),
         proofs: veil_node::ledger::EntryProofs {
-            circuit: proof.to_bytes(),
-            ..honest.proofs.clone()
+            circuit: earlier.entry.proofs.circuit.clone(),
+            ..settlement.proofs.clone()
         },
     }
     .sign(&secrets.signing);
-    match node
-        .submit(forged.encode(), std::time::Duration::from_secs(20))
-        .await
-    {
-        Err(LinkError::Rejected(reason)) => {
-            assert_eq!(reason, RejectionCode::Circuit, "{reason}")
-        }
-        other => panic!("a forged settlement proof was not refused: {other:?}"),
-    }
-    node.submit(honest.encode(), std::time::Duration::from_secs(30))
+    refused_for_circuit(&node, &padded, "a settlement with circuit data").await;
+    node.submit(settlement.encode(), std::time::Duration::from_secs(30))
         .await
         .unwrap();
 }
@@ -212,9 +272,8 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["fields"]["due"]["bank-b"], expected_b, "{view}");
     assert_eq!(view["proofs"]["verified"], true, "{view}");
-    // bank-b opens its due.bank-b: the settlement proof's commitment for it holds the same amount.
-    assert_eq!(view["proofs"]["circuit_link_verified"], true, "{view}");
-    // And each of its repayments' Poseidon commitments holds the amount and shares it opens.
+    // Each of its repayments' settlement proofs commits the amount, shares and bank-b's
+    // allocation it opens (the Pedersen–Poseidon link).
     let (_, page) = get_json(
         &partner,
         &harness.url("bank-b", "/v1/entries?type=loan.repaid&limit=100"),
@@ -230,26 +289,38 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
     assert_eq!(readable.len(), 4, "{page}");
     for entry in readable {
         assert_eq!(entry["proofs"]["circuit_link_verified"], true, "{entry}");
+        assert_eq!(entry["proofs"]["verified"], true, "{entry}");
     }
 
-    // The proof as any member reads it: public data only, verified by the gateway.
+    // The settlement's proof as any member reads it: the repayments it totals, each with its
+    // own proof, public data only, verified by the gateway.
     let outsider = member_client(dir, "bank-d", "auditor");
-    let (status, proof) = get_json(
+    // bank-d's node applies the settlement's block moments after bank-a's.
+    let (status, listed) = get_until_found(
         &outsider,
         &harness.url("bank-d", &format!("/v1/entries/{id}/proof")),
     )
     .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let repayments = listed["repayments"].as_array().unwrap();
+    assert_eq!(repayments.len(), 5, "{listed}");
+    let first = repayments[0]["entry"].as_str().unwrap().to_owned();
+    let (status, proof) = get_json(
+        &outsider,
+        &harness.url("bank-d", &format!("/v1/entries/{first}/proof")),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{proof}");
     assert_eq!(proof["verified"], true);
-    assert_eq!(proof["capacity"], 16);
-    assert_eq!(proof["leaves"].as_array().unwrap().len(), 5);
+    assert_eq!(proof["capacity"], 1);
     let public = proof["snarkjs"]["public"].as_array().unwrap();
-    assert_eq!(public.len(), 5 + 4, "{proof}");
+    let slots = veil_circuits::settlement::PARTICIPANT_SLOTS;
+    assert_eq!(public.len(), 5 + slots, "{proof}");
     assert_eq!(public[1], "202611");
-    assert_eq!(public[3], "5");
+    assert_eq!(public[3], "1");
     let text = proof.to_string();
     assert!(!text.contains("Li Na") && !text.contains("110101199205051230"));
-    // A loan is not a settlement.
+    // A loan has no settlement proof.
     let (_, first_loan) = get_json(
         &outsider,
         &harness.url("bank-d", "/v1/entries?type=loan.originated&limit=1"),
@@ -276,42 +347,55 @@ async fn partners_verify_the_settlement_proof_with_veil_and_with_snarkjs() {
             .output()
             .unwrap()
     };
+    // bank-c's node may apply the settlement's block after the others.
+    let (status, _) = get_until_found(
+        &member_client(dir, "bank-c", "auditor"),
+        &harness.url("bank-c", &format!("/v1/entries/{id}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     let done = export("2026-11");
     assert!(
         done.status.success(),
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
-    assert!(String::from_utf8_lossy(&done.stdout).contains("proof verified"));
+    assert!(String::from_utf8_lossy(&done.stdout).contains("5 repayment proofs verified"));
     let exported: Value =
-        serde_json::from_slice(&std::fs::read(out.join("public.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join(&first).join("public.json")).unwrap())
+            .unwrap();
     assert_eq!(&exported, &proof["snarkjs"]["public"]);
     let refused = export("2026-10");
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no settlement of period 2026-10"));
 
-    // Below the gateway: a settlement of 2026-12 built honestly, then with its Groth16 proof
-    // changed (another bank's amount-due commitment in bank-b's slot) and re-signed, is refused
-    // by the nodes on the circuit proof alone; the honest one is accepted.
-    forged_settlement_is_refused(dir).await;
+    forged_proofs_are_refused(dir).await;
 
     harness.embedded.stop().await.unwrap();
 
     if !veil_circuits::snarkjs::snarkjs_for_tests().unwrap_or_else(|e| panic!("{e}")) {
         return;
     }
-    assert!(snarkjs_accepts(&out), "snarkjs refused the exported proof");
+    let key = out.join("verification_key.json");
+    for repayment in repayments {
+        let folder = out.join(repayment["entry"].as_str().unwrap());
+        assert!(
+            snarkjs_accepts(&key, &folder),
+            "snarkjs refused an exported proof"
+        );
+    }
+    let folder = out.join(&first);
     let inputs: Vec<String> = serde_json::from_value(exported).unwrap();
     for i in 0..inputs.len() {
         let mut changed = inputs.clone();
         changed[i] = plus_one(&changed[i]);
         std::fs::write(
-            out.join("public.json"),
+            folder.join("public.json"),
             serde_json::to_vec(&changed).unwrap(),
         )
         .unwrap();
         assert!(
-            !snarkjs_accepts(&out),
+            !snarkjs_accepts(&key, &folder),
             "snarkjs accepted public input {i} changed"
         );
     }

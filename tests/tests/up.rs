@@ -22,7 +22,7 @@ fn up(dir: &Path) -> Child {
         .open(dir.join("up.log"))
         .unwrap();
     Command::new(veil_bin())
-        .args(["up", "--settlement-capacities", "16", "--dir"])
+        .args(["up", "--dir"])
         .arg(dir)
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -89,7 +89,7 @@ async fn veil_up_stops_cleanly_and_restarts_with_all_data() {
     // A second `veil up` of the running directory is refused at once, and leaves the running
     // one (and its endpoints.json) alone.
     let second = Command::new(veil_bin())
-        .args(["up", "--settlement-capacities", "16", "--dir"])
+        .args(["up", "--dir"])
         .arg(dir)
         .output()
         .unwrap();

@@ -61,7 +61,7 @@ async fn a_regulator_publishes_further_months_and_only_it_can() {
     let options = InitOptions {
         base_port: free_base_port(4, 1).base(),
         force: true,
-        circuits: CircuitSource::Dev(vec![16]),
+        circuits: CircuitSource::Dev(veil_gateway::consortium::DEFAULT_CAPACITIES.to_vec()),
         screening: false,
         view_keys_through: last_month.clone(),
         ..Default::default()

@@ -1,4 +1,5 @@
-//! What a `settlement.closed` entry carries in its circuit-proof slot, and its verification.
+//! What a `loan.repaid` entry carries in its circuit-proof slot (its repayment's settlement
+//! proof, capacity 1), and its verification.
 
 use ark_bn254::Fr;
 
@@ -9,7 +10,7 @@ use crate::error::{EncodingError, Unsatisfied};
 use crate::groth16::{PROOF_LEN, field};
 use crate::{CircuitError, Proof, VerifyingKey};
 
-/// What a `settlement.closed` entry carries in its circuit-proof slot.
+/// What a `loan.repaid` entry carries in its circuit-proof slot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettlementProof {
     /// The capacity of the circuit used (selects the verifying key).
@@ -57,6 +58,25 @@ impl SettlementProof {
             due,
             proof: Proof::from_bytes(rest)?,
         })
+    }
+
+    /// Verifies the proof of a repayment entry's own repayment: capacity 1, whose root is the
+    /// repayment's commitment, for entry `entry` (its statement id) of `period` (as a number),
+    /// with the originator in participant slot `originator`.
+    ///
+    /// Errors: [`CircuitError`] when the capacity is not 1, the slots are not
+    /// [`super::PARTICIPANT_SLOTS`], or the proof does not verify.
+    pub fn verify_repayment(
+        &self,
+        vk: &VerifyingKey,
+        entry: &[u8; 16],
+        period: u64,
+        originator: usize,
+    ) -> Result<(), CircuitError> {
+        if self.capacity != 1 || self.due.len() != super::PARTICIPANT_SLOTS {
+            return Err(EncodingError::NotARepaymentShape.into());
+        }
+        self.verify(vk, entry, period, originator, &[self.root])
     }
 
     /// Verifies the proof for the settlement entry `entry` of `period` (as a number) by the

@@ -9,8 +9,13 @@ pub const SHARE_BITS: usize = 14;
 /// Most bank slots a settlement circuit has: the packed share vector must fit one field
 /// element (18 × 14 = 252 bits).
 pub const MAX_BANKS: usize = 18;
-/// The capacities keys are made for; a period uses the smallest that holds it.
-pub const CAPACITIES: [usize; 3] = [16, 256, 1024];
+/// Bank slots of the circuit a consortium's keys are made for: the most participants one loan
+/// has (an originator and up to three partners). A repayment's slots are its loan's
+/// participants in ascending id order, unused slots zero; the consortium's size never enters.
+pub const PARTICIPANT_SLOTS: usize = 4;
+/// The capacities keys are made for. Each repayment is proved when it is written (real-time
+/// clearing): one repayment, capacity 1, whatever the period's size.
+pub const CAPACITIES: [usize; 1] = [1];
 
 /// The shape a circuit (and its keys) is made for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

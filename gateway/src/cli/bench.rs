@@ -137,7 +137,9 @@ pub(crate) async fn run(
     let options = InitOptions {
         force: true,
         // The bench writes loans and repayments, no settlements.
-        circuits: veil_gateway::consortium::circuit_keys::CircuitSource::Dev(vec![16]),
+        circuits: veil_gateway::consortium::circuit_keys::CircuitSource::Dev(
+            veil_gateway::consortium::DEFAULT_CAPACITIES.to_vec(),
+        ),
         ..Default::default()
     };
     let embedded = Embedded::start(&dir, &options)

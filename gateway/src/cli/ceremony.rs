@@ -17,9 +17,6 @@ pub(crate) enum Command {
         /// genesis's members.
         #[arg(long = "descriptor", required = true)]
         descriptors: Vec<PathBuf>,
-        /// Settlement circuit capacities to make keys for.
-        #[arg(long, value_delimiter = ',', default_values_t = veil_gateway::consortium::DEFAULT_CAPACITIES)]
-        settlement_capacities: Vec<usize>,
     },
     /// Add your contribution (fresh OS randomness, forgotten afterwards) to a phase, signed
     /// with your member signing key.
@@ -53,11 +50,11 @@ pub(crate) enum Command {
 /// Runs a `veil ceremony` subcommand; returns what to print.
 pub(crate) fn run(command: Command) -> Result<String, CeremonyError> {
     match command {
-        Command::New {
-            dir,
-            descriptors,
-            settlement_capacities,
-        } => ceremony::new(&dir, &descriptors, &settlement_capacities),
+        Command::New { dir, descriptors } => ceremony::new(
+            &dir,
+            &descriptors,
+            &veil_gateway::consortium::DEFAULT_CAPACITIES,
+        ),
         Command::Contribute { dir, keys, phase } => ceremony::contribute(&dir, &keys, phase),
         Command::Prepare { dir } => ceremony::prepare(&dir),
         Command::Verify { dir } => ceremony::verify(&dir).map(|v| v.summary()),

@@ -87,7 +87,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
                 Some(dir) => CircuitSource::Ceremony(dir),
                 None if dev_circuits.is_empty() => anyhow::bail!(
                     "name the circuit keys: --ceremony DIR (a verified ceremony) or \
-                     --dev-circuits 16 (insecure test keys)"
+                     --dev-circuits 1 (insecure test keys; capacity 1, one repayment per proof)"
                 ),
                 None => CircuitSource::Dev(dev_circuits),
             };

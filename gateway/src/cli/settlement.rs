@@ -1,10 +1,11 @@
-//! `veil settlement export`: a period's settlement proof, fetched through a member's gateway
+//! `veil settlement export`: the settlement proofs of a period's settled repayments (each
+//! repayment proves its own split when it is written), fetched through a member's gateway
 //! with the member's client certificate, checked here against the verifying key the local
-//! genesis pins, and written in snarkjs' Groth16 JSON (`proof.json`, `public.json`,
-//! `verification_key.json`) for `snarkjs groth16 verify`.
+//! genesis pins, and written in snarkjs' Groth16 JSON (`verification_key.json`, and
+//! `<repayment id>/proof.json`, `public.json`) for `snarkjs groth16 verify`.
 //!
-//! Nothing the gateway sends is trusted: the files are rebuilt from the entry's circuit data
-//! and the repayments' commitments, and the proof is verified before anything is written.
+//! The files are rebuilt from each repayment's circuit data and the statement id computed
+//! here, and every proof is verified before it is written.
 
 use std::path::{Path, PathBuf};
 
@@ -21,8 +22,6 @@ pub(crate) struct Exported {
     pub(crate) originator: String,
     /// How many repayments the settlement covers.
     pub(crate) repayments: usize,
-    /// The circuit capacity used.
-    pub(crate) capacity: usize,
     /// The files written.
     pub(crate) files: Vec<PathBuf>,
 }
@@ -80,87 +79,95 @@ pub(crate) async fn settlement(
         }
     };
 
-    let exported = client::get_json(&client, &format!("{gateway}/v1/entries/{id}/proof"))
+    let listed = client::get_json(&client, &format!("{gateway}/v1/entries/{id}/proof"))
         .await
         .map_err(|e| e.to_string())?;
     let bad = |what: &str| format!("the gateway's answer has no valid {what}");
-    let circuit = exported["circuit"]
-        .as_str()
-        .and_then(|h| veil_crypto::encoding::from_hex(h, 4096).ok())
-        .ok_or_else(|| bad("circuit"))?;
-    let proof = SettlementProof::from_bytes(&circuit).map_err(|e| e.to_string())?;
-    let leaves = exported["leaves"]
+    let repayments: Vec<String> = listed["repayments"]
         .as_array()
-        .ok_or_else(|| bad("leaves"))?
+        .ok_or_else(|| bad("repayments"))?
         .iter()
-        .map(|leaf| {
-            let bytes: [u8; 32] = leaf
+        .map(|r| {
+            r["entry"]
                 .as_str()
-                .and_then(|h| veil_crypto::encoding::from_hex_array(h).ok())
-                .ok_or_else(|| bad("leaf"))?;
-            veil_circuits::groth16::field::from_bytes(&bytes).map_err(|e| e.to_string())
+                .map(str::to_owned)
+                .ok_or_else(|| bad("repayment"))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let vk = genesis
-        .circuits
-        .settlement
-        .get(&proof.capacity)
-        .ok_or_else(|| {
-            format!(
-                "the genesis has no settlement key of capacity {}",
-                proof.capacity
-            )
-        })?;
-    let entry_id = veil_node::ledger::EntryId::from_hex(&id).map_err(|e| e.to_string())?;
-    // The proof is bound to the settlement's statement id (genesis, submitter, entry id).
-    let statement = veil_node::ledger::statement_id(&genesis.hash, &submitter, &entry_id);
-    let slot = genesis
-        .bank_slot(&submitter)
-        .ok_or_else(|| format!("{submitter} is not a member"))?;
-    proof
-        .verify(vk, &statement, period_number, slot, &leaves)
-        .map_err(|e| format!("settlement {id}: {e}"))?;
-    let public = veil_circuits::settlement::SettlementPublic {
-        entry: statement,
-        period: period_number,
-        root: proof.root,
-        count: leaves.len() as u64,
-        originator: slot as u64,
-        due: proof.due.clone(),
-    };
+        .collect::<Result<_, _>>()?;
+    let vk = genesis.circuits.settlement.get(&1).ok_or_else(|| {
+        "the genesis has no settlement key of capacity 1 (one repayment)".to_owned()
+    })?;
 
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut files = Vec::new();
-    for (name, value) in [
-        ("proof.json", veil_circuits::snarkjs::proof(&proof.proof)),
-        (
-            "public.json",
-            veil_circuits::snarkjs::public(&public.inputs()),
-        ),
-        (
-            "verification_key.json",
-            veil_circuits::snarkjs::verification_key(vk),
-        ),
-    ] {
-        let path = out.join(name);
+    let mut write = |path: PathBuf, value: serde_json::Value| -> Result<(), String> {
         let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
         std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
         files.push(path);
+        Ok(())
+    };
+    write(
+        out.join("verification_key.json"),
+        veil_circuits::snarkjs::verification_key(vk),
+    )?;
+    for repayment in &repayments {
+        let exported =
+            client::get_json(&client, &format!("{gateway}/v1/entries/{repayment}/proof"))
+                .await
+                .map_err(|e| e.to_string())?;
+        let circuit = exported["circuit"]
+            .as_str()
+            .and_then(|h| veil_crypto::encoding::from_hex(h, 4096).ok())
+            .ok_or_else(|| bad("circuit"))?;
+        let proof = SettlementProof::from_bytes(&circuit).map_err(|e| e.to_string())?;
+        let slots: Vec<&str> = exported["slots"]
+            .as_array()
+            .ok_or_else(|| bad("slots"))?
+            .iter()
+            .map(|s| s.as_str().ok_or_else(|| bad("slot")))
+            .collect::<Result<_, _>>()?;
+        let (_, slot) = veil_circuits::settlement::participant_slots(slots, &submitter)
+            .ok_or_else(|| bad("slots"))?;
+        let entry_id =
+            veil_node::ledger::EntryId::from_hex(repayment).map_err(|e| e.to_string())?;
+        // The proof is bound to the repayment's statement id (genesis, submitter, entry id).
+        let statement = veil_node::ledger::statement_id(&genesis.hash, &submitter, &entry_id);
+        proof
+            .verify_repayment(vk, &statement, period_number, slot)
+            .map_err(|e| format!("repayment {repayment}: {e}"))?;
+        let public = veil_circuits::settlement::SettlementPublic {
+            entry: statement,
+            period: period_number,
+            root: proof.root,
+            count: 1,
+            originator: slot as u64,
+            due: proof.due.clone(),
+        };
+        let folder = out.join(repayment);
+        std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        write(
+            folder.join("proof.json"),
+            veil_circuits::snarkjs::proof(&proof.proof),
+        )?;
+        write(
+            folder.join("public.json"),
+            veil_circuits::snarkjs::public(&public.inputs()),
+        )?;
     }
     Ok(Exported {
         entry: id,
         originator: submitter,
-        repayments: leaves.len(),
-        capacity: proof.capacity,
+        repayments: repayments.len(),
         files,
     })
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
-    /// Write a period's settlement proof for `snarkjs groth16 verify` (proof.json,
-    /// public.json, verification_key.json), fetched through MEMBER's gateway and verified
-    /// here against the genesis's pinned verifying key first.
+    /// Write the settlement proofs of a period's settled repayments for `snarkjs groth16
+    /// verify` (OUT/verification_key.json, and OUT/<repayment id>/proof.json and public.json
+    /// per repayment), fetched through MEMBER's gateway and verified here against the
+    /// genesis's pinned verifying key first.
     Export {
         /// The consortium directory (the consortium must be running).
         #[arg(long)]
@@ -206,20 +213,17 @@ pub(crate) fn run_command(command: Command) -> anyhow::Result<std::process::Exit
         ))
         .map_err(anyhow::Error::msg)?;
     println!(
-        "settlement {} of {period} by {} ({} repayments, circuit capacity {}): proof verified against the genesis key; wrote {}",
+        "settlement {} of {period} by {}: {} repayment proofs verified against the genesis \
+         key; wrote {} files under {}",
         exported.entry,
         exported.originator,
         exported.repayments,
-        exported.capacity,
-        exported
-            .files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        exported.files.len(),
+        out.display()
     );
     println!(
-        "check independently: snarkjs groth16 verify {0}/verification_key.json {0}/public.json {0}/proof.json",
+        "check independently: for r in {0}/*/; do snarkjs groth16 verify \
+         {0}/verification_key.json \"$r\"public.json \"$r\"proof.json; done",
         out.display()
     );
     Ok(std::process::ExitCode::SUCCESS)

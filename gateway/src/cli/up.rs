@@ -11,14 +11,11 @@ pub(crate) struct Args {
     /// The consortium directory.
     #[arg(long)]
     dir: PathBuf,
-    /// Settlement circuit capacities to make when DIR is new (dev keys).
-    #[arg(long, value_delimiter = ',', default_values_t = consortium::DEFAULT_CAPACITIES)]
-    settlement_capacities: Vec<usize>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = InitOptions {
-        circuits: CircuitSource::Dev(args.settlement_capacities),
+        circuits: CircuitSource::Dev(consortium::DEFAULT_CAPACITIES.to_vec()),
         ..Default::default()
     };
     super::runtime()?.block_on(async {

@@ -139,7 +139,7 @@ fn create(
         phase1_size: 0,
     };
     for circuit in manifest.circuits() {
-        manifest.phase1_size = manifest.phase1_size.max(circuit.domain_size(banks)?);
+        manifest.phase1_size = manifest.phase1_size.max(circuit.domain_size()?);
     }
     let size = manifest.phase1_size;
     let powers = Powers::new(size)?;
@@ -244,13 +244,8 @@ pub fn contribute(dir: &Path, keys: &Path, phase: u8) -> Result<String, Ceremony
         for circuit in manifest.circuits() {
             let path = key_path(dir, circuit);
             let current = veil_circuits::ProvingKey::from_bytes(&read(&path)?)?;
-            let (next, record) = contribute_phase2(
-                &current,
-                &circuit.id(manifest.banks),
-                &member,
-                index,
-                &mut OsRng,
-            );
+            let (next, record) =
+                contribute_phase2(&current, &circuit.id(), &member, index, &mut OsRng);
             next_keys.push((path, next.to_bytes()));
             records.push((circuit.name(), ceremony::to_bytes(&record)));
         }
@@ -326,7 +321,7 @@ pub fn prepare(dir: &Path) -> Result<String, CeremonyError> {
     for circuit in &circuits {
         keys.push((
             key_path(dir, *circuit),
-            circuit.initial_key(&powers, manifest.banks)?.to_bytes(),
+            circuit.initial_key(&powers)?.to_bytes(),
         ));
     }
     for (path, bytes) in &keys {
@@ -417,16 +412,10 @@ fn checked(dir: &Path, manifest: Manifest, signed: Signed) -> Result<Verified, C
     let mut keys = Vec::new();
     for (circuit, records) in signed.phase2.unwrap_or_default() {
         let name = circuit.name();
-        let initial = circuit.initial_key(&powers, manifest.banks)?;
+        let initial = circuit.initial_key(&powers)?;
         let key = veil_circuits::ProvingKey::from_bytes(&read(&key_path(dir, circuit))?)?;
         if !records.is_empty() {
-            verify_phase2(
-                &initial,
-                &circuit.id(manifest.banks),
-                &records,
-                &key,
-                &mut OsRng,
-            )?;
+            verify_phase2(&initial, &circuit.id(), &records, &key, &mut OsRng)?;
         } else if key != initial {
             return Err(refused(format!(
                 "{name}: no contribution, yet the key is not phase 1's"

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
-use veil_circuits::settlement::Shape;
+use veil_circuits::settlement::{PARTICIPANT_SLOTS, Shape};
 use veil_crypto::encoding;
 
 use super::ceremony::{CeremonyCircuit, CeremonyError};
@@ -40,7 +40,7 @@ pub enum CircuitSource {
 }
 
 /// The capacities `veil init` and `veil up` make keys for unless told otherwise.
-pub const DEFAULT_CAPACITIES: [usize; 3] = veil_circuits::settlement::CAPACITIES;
+pub const DEFAULT_CAPACITIES: [usize; 1] = veil_circuits::settlement::CAPACITIES;
 
 /// The founding members as a ceremony must list them: `(id, hex signing key)`, in genesis
 /// order.
@@ -101,7 +101,7 @@ pub fn write_circuits(
         CircuitSource::Dev(capacities) => {
             let mut keys = Vec::new();
             for capacity in capacities {
-                let shape = Shape::new(*capacity, banks)?;
+                let shape = Shape::new(*capacity, PARTICIPANT_SLOTS)?;
                 keys.push((CeremonyCircuit::Settlement(*capacity), dev_key(shape)?));
             }
             if screens {

@@ -402,65 +402,47 @@ pub fn screening_link(genesis: &Genesis, opened: &Opened) -> Option<bool> {
 }
 
 /// The Pedersen–Poseidon link of a repayment, for a caller who opens its amount and knows the
-/// loan's shares: the Poseidon commitment must be over the same amount and shares, blinded by
-/// the value derived from the amount's Pedersen blinding.
-pub fn repayment_link(
-    genesis: &Genesis,
-    opened: &Opened,
-    shares: &[(String, u64)],
-) -> Option<bool> {
+/// loan's shares: the settlement proof's repayment commitment must be over the same amount and
+/// shares, blinded by the value derived from the amount's Pedersen blinding, and every
+/// allocation the caller opens must be the one the proof commits in that bank's slot.
+pub fn repayment_link(opened: &Opened, shares: &[(String, u64)]) -> Option<bool> {
     let amount = opened.opening("amount")?;
-    let expected = crate::entry::builder::repayment_commitment(
-        genesis,
-        &opened.entry.header.id,
-        &amount,
-        shares,
-    )?
-    .commitment();
-    Some(veil_node::validation::repayment_commitment(&opened.entry).ok() == Some(expected))
-}
-
-/// The link of a settlement's amounts due: for each `due.<bank>` the caller opens, the
-/// settlement proof's commitment of that bank must be over the same amount.
-pub fn settlement_link(genesis: &Genesis, opened: &Opened) -> Option<bool> {
+    let expected =
+        crate::entry::builder::repayment_commitment(&opened.entry.header.id, &amount, shares)?
+            .commitment();
     let proof =
         veil_circuits::settlement::SettlementProof::from_bytes(&opened.entry.proofs.circuit).ok();
-    let mut checked = None;
-    for (slot, member) in genesis.members.iter().enumerate() {
-        let Some(due) = opened.opening(&format!("due.{}", member.id)) else {
-            continue;
-        };
-        let expected = veil_circuits::settlement::due_commitment(
-            u128::from(due.value()),
-            veil_circuits::derived_blinding(&due.blinding_bytes()),
-        );
-        let holds = proof
-            .as_ref()
-            .and_then(|p| p.due.get(slot))
-            .is_some_and(|c| *c == expected);
-        checked = Some(checked.unwrap_or(true) && holds);
+    let Some(proof) = proof else {
+        return Some(false);
+    };
+    let (slots, _) = veil_circuits::settlement::participant_slots(
+        shares.iter().map(|(bank, _)| bank.as_str()),
+        &opened.entry.header.submitter,
+    )?;
+    let mut holds = proof.root == expected;
+    for (slot, bank) in slots.iter().enumerate() {
+        if let Some(allocation) = opened.opening(&format!("allocations.{bank}")) {
+            let committed = veil_circuits::settlement::due_commitment(
+                u128::from(allocation.value()),
+                veil_circuits::derived_blinding(&allocation.blinding_bytes()),
+            );
+            holds &= proof.due.get(slot) == Some(&committed);
+        }
     }
-    checked
+    Some(holds)
 }
 
-/// A settlement's proof for independent verification (see [`crate::service::Gateway::settlement_proof`]).
-pub fn settlement_export(
-    genesis: &Genesis,
-    entry: &Entry,
-    referenced: &[Entry],
-) -> Result<Value, EntryError> {
-    use veil_circuits::settlement::SettlementProof;
+/// A repayment's settlement proof for independent verification (see
+/// [`crate::service::Gateway::settlement_proof`]): verified here against the genesis key, then
+/// its public inputs and the proof in snarkjs' JSON.
+pub fn repayment_export(genesis: &Genesis, entry: &Entry) -> Result<Value, EntryError> {
+    use veil_circuits::settlement::{SettlementProof, SettlementPublic, participant_slots};
     let invalid = |why: String| {
-        tracing::error!(entry = %entry.header.id, %why, "a finalized settlement's proof does not check");
+        tracing::error!(entry = %entry.header.id, %why, "a finalized repayment's proof does not check");
         EntryError::internal()
     };
     let proof =
         SettlementProof::from_bytes(&entry.proofs.circuit).map_err(|e| invalid(e.to_string()))?;
-    let leaves = referenced
-        .iter()
-        .map(veil_node::validation::repayment_commitment)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(e.to_string()))?;
     let vk = genesis
         .circuits
         .settlement
@@ -468,37 +450,30 @@ pub fn settlement_export(
         .ok_or_else(|| invalid("no verifying key".into()))?;
     let period = veil_circuits::period_number(&entry.header.period)
         .ok_or_else(|| invalid("period".into()))?;
-    let originator = genesis
-        .bank_slot(&entry.header.submitter)
-        .ok_or_else(|| invalid("submitter".into()))?;
+    let participants = entry
+        .commitments
+        .iter()
+        .filter_map(|(label, _)| label.strip_prefix("allocations."));
+    let (slots, originator) = participant_slots(participants, &entry.header.submitter)
+        .ok_or_else(|| invalid("participants".into()))?;
     proof
-        .verify(
-            vk,
-            &entry.header.statement_id(),
-            period,
-            originator,
-            &leaves,
-        )
+        .verify_repayment(vk, &entry.header.statement_id(), period, originator)
         .map_err(|e| invalid(e.to_string()))?;
-    let public = veil_circuits::settlement::SettlementPublic {
+    let public = SettlementPublic {
         entry: entry.header.statement_id(),
         period,
         root: proof.root,
-        count: leaves.len() as u64,
+        count: 1,
         originator: originator as u64,
         due: proof.due.clone(),
-    };
-    let hex = |x: &veil_circuits::Fr| {
-        veil_crypto::encoding::to_hex(&veil_circuits::groth16::field::to_bytes(x))
     };
     Ok(json!({
         "entry": entry.header.id.to_hex(),
         "period": entry.header.period,
         "originator": entry.header.submitter,
         "capacity": proof.capacity,
-        "banks": genesis.members.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        "slots": slots,
         "circuit": veil_crypto::encoding::to_hex(&entry.proofs.circuit),
-        "leaves": leaves.iter().map(hex).collect::<Vec<_>>(),
         "verified": true,
         "snarkjs": {
             "proof": veil_circuits::snarkjs::proof(&proof.proof),

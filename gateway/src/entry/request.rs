@@ -15,7 +15,7 @@ use crate::entry::error::EntryError;
 /// Largest request body.
 pub const MAX_BODY: usize = 64 * 1024;
 /// Most participants of one loan.
-pub const MAX_PARTICIPANTS: usize = 16;
+pub const MAX_PARTICIPANTS: usize = veil_circuits::settlement::PARTICIPANT_SLOTS;
 
 /// `{"type": T, "fields": {...}}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -40,10 +40,7 @@ impl Gateway {
             && let Some(shares) = reader::shares(&loan)
         {
             splits = Some(self.cpu(|| reader::verify_splits(entry, &shares)).await);
-            circuit_link = reader::repayment_link(&self.genesis, opened, &shares);
-        }
-        if entry.header.kind == EntryType::SettlementClosed.name() {
-            circuit_link = reader::settlement_link(&self.genesis, opened);
+            circuit_link = reader::repayment_link(opened, &shares);
         }
         if entry.header.kind == EntryType::LoanOriginated.name() {
             circuit_link = reader::screening_link(&self.genesis, opened);
@@ -55,10 +52,13 @@ impl Gateway {
         })
     }
 
-    /// A settlement's circuit proof as partners check it themselves: the entry's circuit
-    /// data, the Poseidon commitments of its repayments in reference order, and the proof in
-    /// snarkjs' JSON with its public inputs and the genesis verifying key. The proof is
-    /// verified here first; no customer data is in it.
+    /// The settlement proof of a repayment as partners check it themselves (real-time
+    /// clearing: every `loan.repaid` carries its own): its circuit data, and the proof in
+    /// snarkjs' JSON with its public inputs and the genesis verifying key, verified here
+    /// first; no customer data is in it. For a `settlement.closed`, the repayments it totals,
+    /// each with the path of its proof: the settlement itself carries no circuit proof.
+    ///
+    /// Errors: 404 for an unknown entry or one of another type.
     pub async fn settlement_proof(&self, id: &EntryId) -> Result<Value, ServiceError> {
         let stored = self
             .node
@@ -67,23 +67,33 @@ impl Gateway {
             .map_err(link_problem)?
             .ok_or_else(ServiceError::not_found)?;
         let entry = self.decode(&stored)?;
+        if entry.header.kind == EntryType::LoanRepaid.name() {
+            return Ok(self
+                .cpu(|| reader::repayment_export(&self.genesis, &entry))
+                .await?);
+        }
         if entry.header.kind != EntryType::SettlementClosed.name() {
-            return Err(ServiceError::not_found_because("not a settlement"));
+            return Err(ServiceError::not_found_because(
+                "not a repayment or a settlement",
+            ));
         }
-        let mut referenced = Vec::with_capacity(entry.header.references.len());
-        for reference in &entry.header.references {
-            let stored = self
-                .node
-                .entry(reference)
-                .await
-                .map_err(link_problem)?
-                .ok_or_else(ServiceError::unavailable)?;
-            referenced.push(self.decode(&stored)?);
-        }
-        let exported = self
-            .cpu(|| reader::settlement_export(&self.genesis, &entry, &referenced))
-            .await?;
-        Ok(exported)
+        let repayments: Vec<Value> = entry
+            .header
+            .references
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "entry": r.to_hex(),
+                    "proof": format!("/v1/entries/{}/proof", r.to_hex()),
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "entry": entry.header.id.to_hex(),
+            "period": entry.header.period,
+            "originator": entry.header.submitter,
+            "repayments": repayments,
+        }))
     }
 
     /// The view of one entry for `principal`, logging the disclosure.

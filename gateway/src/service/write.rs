@@ -296,13 +296,11 @@ impl Gateway {
             }
             Request::SettlementClosed(settlement) => {
                 let mut repayments = self.unsettled_repayments(&settlement.period).await?;
-                // A period with more unsettled repayments than the largest settlement circuit
-                // holds is settled in parts: this entry settles as many as fit, and closing
-                // the period again settles the rest.
-                let largest = self.genesis.circuits.settlement.keys().max().copied();
-                if let Some(largest) = largest {
-                    repayments.truncate(largest);
-                }
+                // A period with more unsettled repayments than one entry references is
+                // settled in parts: this entry settles as many as fit, and closing the period
+                // again settles the rest. No circuit bounds it: each repayment proved its own
+                // split when it was written.
+                repayments.truncate(veil_node::ledger::entry::MAX_REFERENCES);
                 self.cpu(|| builder.settlement(&settlement.period, &repayments, now_ms()))
                     .await
                     .map_err(ServiceError::from)

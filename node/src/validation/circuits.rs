@@ -3,16 +3,16 @@
 //! - *shape* (stateless): a loan carries a well-formed screening proof exactly when the
 //!   consortium screens; a registry update well-formed changes and roots; a view-key
 //!   publication well-formed keys (`view_keys.rs`); a disclosure anchor a well-formed anchor
-//!   and nothing else (`crate::anchor`); a repayment a
-//!   canonical Poseidon commitment; a settlement a well-formed proof for a settlement circuit of
-//!   the genesis, with one amount-due commitment per member.
-//! - *settlement* (stateful): the settlement's proof verifies against its repayments'
-//!   commitments, its period and its originator's bank slot.
+//!   and nothing else (`crate::anchor`); a settlement nothing (its amounts due are sums of
+//!   allocation commitments, checked by the relation proofs).
+//! - *repayment* (stateless, real-time clearing): a repayment's settlement proof of capacity 1
+//!   verifies over its own commitment, its period, and its participants as bank slots
+//!   (`veil_circuits::settlement::participant_slots`) with the submitter as originator.
 //! - *screening*: a loan's proof verifies against the roots of the registry version it
 //!   references.
 
 use veil_circuits::screening::ScreeningProof;
-use veil_circuits::settlement::SettlementProof;
+use veil_circuits::settlement::{self, SettlementProof};
 use veil_policies::schema::EntryType;
 
 use super::{CircuitProofError, ReferenceError, Rejection, Validator};
@@ -20,10 +20,9 @@ use crate::ledger::Entry;
 use crate::registry;
 
 impl Validator {
-    /// The shape of an entry's circuit data, without the ledger: a well-formed screening proof
-    /// for a loan of a screening consortium (none otherwise), a well-formed registry update, a
-    /// canonical Poseidon commitment for a repayment, a well-formed proof for a genesis circuit
-    /// for a settlement.
+    /// An entry's circuit data, without the ledger: a well-formed screening proof for a loan of
+    /// a screening consortium (none otherwise), a well-formed registry update, a verified
+    /// settlement proof for a repayment, nothing for a settlement.
     pub(super) fn check_circuit_data(
         &self,
         kind: EntryType,
@@ -48,62 +47,34 @@ impl Validator {
             EntryType::OprfEvaluations => crate::oprf_report::report_of(entry, &self.genesis)
                 .map(|_| ())
                 .map_err(Rejection::from),
-            EntryType::LoanRepaid => repayment_commitment(entry).map(|_| ()),
-            EntryType::SettlementClosed => {
-                let proof =
-                    SettlementProof::from_bytes(data).map_err(CircuitProofError::Settlement)?;
-                if !self
-                    .genesis
-                    .circuits
-                    .settlement
-                    .contains_key(&proof.capacity)
-                {
-                    return Err(CircuitProofError::NoSettlementCircuit.into());
-                }
-                if proof.due.len() != self.genesis.members.len() {
-                    return Err(CircuitProofError::DueCount.into());
-                }
-                Ok(())
-            }
+            EntryType::LoanRepaid => self.check_repayment_proof(entry),
+            EntryType::SettlementClosed if data.is_empty() => Ok(()),
+            EntryType::SettlementClosed => Err(CircuitProofError::UnexpectedSettlementData.into()),
         }
     }
 
-    /// The settlement's Groth16 proof against its referenced repayments' commitments.
-    pub(super) fn check_circuit(
-        &self,
-        kind: EntryType,
-        entry: &Entry,
-        referenced: &[&Entry],
-    ) -> Result<(), Rejection> {
-        if kind != EntryType::SettlementClosed {
-            return Ok(());
-        }
+    /// A repayment's settlement proof (real-time clearing): capacity 1, its own commitment as
+    /// the root, its loan's participants (named by its `allocations.<bank>` commitments) as
+    /// bank slots with the submitter as the originator, its statement id and period.
+    fn check_repayment_proof(&self, entry: &Entry) -> Result<(), Rejection> {
         let proof = SettlementProof::from_bytes(&entry.proofs.circuit)
             .map_err(CircuitProofError::Settlement)?;
         let vk = self
             .genesis
             .circuits
             .settlement
-            .get(&proof.capacity)
+            .get(&1)
             .ok_or(CircuitProofError::NoSettlementCircuit)?;
-        let leaves = referenced
+        let participants = entry
+            .commitments
             .iter()
-            .map(|r| repayment_commitment(r))
-            .collect::<Result<Vec<_>, _>>()?;
+            .filter_map(|(label, _)| label.strip_prefix("allocations."));
+        let (_, originator) = settlement::participant_slots(participants, &entry.header.submitter)
+            .ok_or(CircuitProofError::SettlementSlots)?;
         let period = veil_circuits::period_number(&entry.header.period)
             .ok_or(CircuitProofError::SettlementPeriod)?;
-        let originator = self
-            .genesis
-            .bank_slot(&entry.header.submitter)
-            .ok_or(CircuitProofError::SettlementSubmitter)?;
         proof
-            .verify(
-                vk,
-                &entry.header.statement_id(),
-                period,
-                originator,
-                &leaves,
-            )
+            .verify_repayment(vk, &entry.header.statement_id(), period, originator)
             .map_err(|e| CircuitProofError::Settlement(e).into())
     }
 
@@ -128,14 +99,10 @@ impl Validator {
     }
 }
 
-/// A repayment's Poseidon commitment (its leaf in the settlement tree), from its circuit data.
+/// A repayment's Poseidon commitment (the root of its own settlement proof), from its circuit
+/// data.
 pub fn repayment_commitment(entry: &Entry) -> Result<veil_circuits::Fr, Rejection> {
-    let bytes: &[u8; 32] = entry
-        .proofs
-        .circuit
-        .as_slice()
-        .try_into()
-        .map_err(|_| CircuitProofError::RepaymentLength)?;
-    veil_circuits::groth16::field::from_bytes(bytes)
-        .map_err(|e| CircuitProofError::RepaymentCommitment(e).into())
+    SettlementProof::from_bytes(&entry.proofs.circuit)
+        .map(|proof| proof.root)
+        .map_err(|e| CircuitProofError::Settlement(e).into())
 }

@@ -11,8 +11,9 @@
 //! 2. `fields.rs`: field paths that belong to the type (per-bank paths naming members), every
 //!    required field, a commitment for every committed field, commitments that fit the type's
 //!    [proof plan](veil_policies::proof_plan), a loan funded by its originator;
-//! 3. `circuits.rs`, shape: well-formed circuit data (screening proof, registry update,
-//!    repayment commitment, settlement proof for a genesis circuit); `view_keys.rs`: a view-key
+//! 3. `circuits.rs`: well-formed circuit data (screening proof, registry update, none for a
+//!    settlement) and a repayment's verified settlement proof (real-time clearing, one
+//!    repayment over its loan's participants); `view_keys.rs`: a view-key
 //!    publication's complete, consecutive, bounded months of valid keys, and nothing else;
 //! 4. `proofs.rs`: every range and relation proof of the proof plan, unless its statement
 //!    involves referenced entries (a settlement's); every commitment's decrypt handle to each
@@ -25,8 +26,8 @@
 //!    allocations name exactly the loan's participants, a settlement's repayments belong to its
 //!    period and were not settled before, the registry version a loan or an update references
 //!    is current, a view-key publication follows its regulator's last one;
-//! 7. for a settlement, `proofs.rs` over its repayments' commitments, then `circuits.rs`, its
-//!    Groth16 proof over their Poseidon commitments;
+//! 7. for a settlement, `proofs.rs` over its repayments' commitments: each amount due is the
+//!    sum of that bank's allocations (no circuit whose size grows with the period);
 //! 8. `registry.rs`: a registry update's roots are those of the changed lists, and a loan's
 //!    screening proof (`circuits.rs`) verifies against the roots of the version it references;
 //! 9. `view_keys.rs`: a view-key publication starts the month after the last one its
@@ -224,8 +225,7 @@ impl Validator {
         self.check_screening(loan, referenced.first())
     }
 
-    /// The range and relation proofs over `referenced` entries' commitments, then the
-    /// Groth16 proof over them.
+    /// The range and relation proofs over `referenced` entries' commitments.
     fn check_referenced_proofs(
         &self,
         kind: EntryType,
@@ -236,7 +236,6 @@ impl Validator {
             .iter()
             .map(|e| e.commitments.as_slice())
             .collect();
-        self.check_proofs(kind, entry, &items)?;
-        self.check_circuit(kind, entry, referenced)
+        self.check_proofs(kind, entry, &items)
     }
 }

@@ -244,27 +244,25 @@ pub enum CircuitProofError {
     /// A registry update's roots are not those of the lists it changes.
     #[error("the roots are not those of the changed registry")]
     RegistryRoots,
-    /// A repayment's circuit data is not 32 bytes.
-    #[error("a repayment carries a 32-byte commitment")]
-    RepaymentLength,
-    /// A repayment's commitment is not a canonical field element.
-    #[error("repayment commitment: {0}")]
-    RepaymentCommitment(CircuitError),
-    /// A settlement's proof is malformed or does not verify.
-    #[error("settlement proof: {0}")]
+    /// A repayment's settlement proof is malformed or does not verify.
+    #[error("repayment settlement proof: {0}")]
     Settlement(CircuitError),
-    /// No settlement circuit of the proof's capacity in the genesis.
-    #[error("no settlement circuit of that capacity in the genesis")]
+    /// No settlement circuit of capacity 1 (one repayment) in the genesis.
+    #[error("no settlement circuit of capacity 1 in the genesis")]
     NoSettlementCircuit,
-    /// A settlement without one amount-due commitment per member.
-    #[error("one amount-due commitment per member is required")]
-    DueCount,
-    /// A settlement's period has no circuit number.
-    #[error("settlement period")]
+    /// A repayment's period has no circuit number.
+    #[error("repayment period")]
     SettlementPeriod,
-    /// A settlement's submitter has no bank slot.
-    #[error("settlement submitter")]
-    SettlementSubmitter,
+    /// A repayment's allocations do not give its bank slots: more participants than
+    /// `veil_circuits::settlement::PARTICIPANT_SLOTS`, or the submitter is not one of them.
+    #[error(
+        "a repayment's allocations must name at most {} participants, the submitter among them",
+        veil_circuits::settlement::PARTICIPANT_SLOTS
+    )]
+    SettlementSlots,
+    /// A settlement carries circuit data (its amounts due are checked on commitments alone).
+    #[error("a settlement carries no circuit data")]
+    UnexpectedSettlementData,
     /// A disclosure-log anchor is malformed or carries something besides its anchor.
     #[error("{0}")]
     Anchor(AnchorError),

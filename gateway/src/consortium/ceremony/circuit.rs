@@ -3,7 +3,7 @@
 
 use veil_circuits::ceremony::{self, Powers};
 use veil_circuits::screening::ScreeningCircuit;
-use veil_circuits::settlement::{SettlementCircuit, Shape};
+use veil_circuits::settlement::{PARTICIPANT_SLOTS, SettlementCircuit, Shape};
 use veil_circuits::{CircuitError, ProvingKey};
 
 /// One circuit whose keys a ceremony makes.
@@ -24,34 +24,33 @@ impl CeremonyCircuit {
         }
     }
 
-    /// The label phase-2 contributions are bound to.
-    pub(super) fn id(self, banks: usize) -> String {
+    /// The label phase-2 contributions are bound to (the settlement circuit's bank slots are
+    /// a loan's participants, [`PARTICIPANT_SLOTS`], whatever the consortium's size).
+    pub(super) fn id(self) -> String {
         match self {
-            Self::Settlement(capacity) => format!("settlement-{capacity}-{banks}"),
+            Self::Settlement(capacity) => {
+                format!("settlement-{capacity}-slots-{PARTICIPANT_SLOTS}")
+            }
             Self::Screening => "screening-v1".into(),
         }
     }
 
-    /// The phase-1 domain the circuit needs for `banks` banks.
-    pub(super) fn domain_size(self, banks: usize) -> Result<usize, CircuitError> {
+    /// The phase-1 domain the circuit needs.
+    pub(super) fn domain_size(self) -> Result<usize, CircuitError> {
         match self {
-            Self::Settlement(capacity) => {
-                ceremony::domain_size(SettlementCircuit::blank(Shape::new(capacity, banks)?))
-            }
+            Self::Settlement(capacity) => ceremony::domain_size(SettlementCircuit::blank(
+                Shape::new(capacity, PARTICIPANT_SLOTS)?,
+            )),
             Self::Screening => ceremony::domain_size(ScreeningCircuit::blank()),
         }
     }
 
     /// The phase-2 starting key from the final phase-1 `powers`.
-    pub(super) fn initial_key(
-        self,
-        powers: &Powers,
-        banks: usize,
-    ) -> Result<ProvingKey, CircuitError> {
+    pub(super) fn initial_key(self, powers: &Powers) -> Result<ProvingKey, CircuitError> {
         match self {
             Self::Settlement(capacity) => ceremony::initial_key(
                 powers,
-                SettlementCircuit::blank(Shape::new(capacity, banks)?),
+                SettlementCircuit::blank(Shape::new(capacity, PARTICIPANT_SLOTS)?),
             ),
             Self::Screening => ceremony::initial_key(powers, ScreeningCircuit::blank()),
         }

@@ -440,13 +440,12 @@ fn a_complete_ceremony_is_signed_through_phase_two_and_pins_its_transcript() {
 
     // A phase-2 record replaced by bank-a's other valid one (made on another key).
     let dir = case("edited");
-    let manifest = Manifest::load(&dir).unwrap();
     let circuit = CeremonyCircuit::Settlement(4);
     let key = veil_circuits::ProvingKey::from_bytes(
         &std::fs::read(dir.join("phase2/settlement-4.pk")).unwrap(),
     )
     .unwrap();
-    let (_, other) = contribute_phase2(&key, &circuit.id(manifest.banks), "bank-a", 1, &mut OsRng);
+    let (_, other) = contribute_phase2(&key, &circuit.id(), "bank-a", 1, &mut OsRng);
     std::fs::write(
         records(&dir).join("1-bank-a.record"),
         circuits_ceremony::to_bytes(&other),

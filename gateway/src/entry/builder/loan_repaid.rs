@@ -1,9 +1,10 @@
 //! `loan.repaid`: a repayment with each participant's allocation (floor by share, remainder to
-//! the originator), its Poseidon commitment, and the split proof participants check.
+//! the originator), the split proof participants check, and its settlement proof (real-time
+//! clearing: the Groth16 proof any member checks that each allocation follows from the amount
+//! and shares with exact rounding).
 
 use veil_crypto::Opening;
 use veil_crypto::range_proof::RangeProof;
-use veil_node::genesis::Genesis;
 use veil_node::ledger::EntryId;
 use veil_policies::proof_plan::{self};
 use veil_policies::schema::EntryType;
@@ -11,14 +12,18 @@ use veil_policies::schema::EntryType;
 use crate::entry::error::EntryError;
 use crate::entry::request::{LoanRepaid, allocate};
 
+use veil_circuits::settlement::{
+    self, PARTICIPANT_SLOTS, SettlementCircuit, SettlementProof, SettlementPublic,
+    SettlementWitness, Shape, participant_slots,
+};
 use veil_crypto::allocation::BASIS_POINTS;
 
 use super::*;
 
-/// A repayment's Poseidon commitment: its amount and share vector, blinded by a value derived
-/// from the amount's Pedersen blinding (so whoever opens one can check the other).
+/// A repayment's Poseidon commitment: its amount and share vector (by participant slot),
+/// blinded by a value derived from the amount's Pedersen blinding (so whoever opens one can
+/// check the other). `None` when the loan has more participants than the circuit's slots.
 pub fn repayment_commitment(
-    genesis: &Genesis,
     id: &EntryId,
     amount: &Opening,
     shares: &[(String, u64)],
@@ -26,19 +31,96 @@ pub fn repayment_commitment(
     Some(veil_circuits::settlement::Repayment {
         entry: id.0,
         amount: amount.value(),
-        shares: slot_shares(genesis, shares)?,
+        shares: slot_shares(shares)?,
         blinding: veil_circuits::derived_blinding(&amount.blinding_bytes()),
     })
 }
 
-/// A loan's shares laid out by circuit bank slot (genesis member order), zero for banks
-/// outside the loan.
-pub fn slot_shares(genesis: &Genesis, shares: &[(String, u64)]) -> Option<Vec<u64>> {
-    let mut slots = vec![0; genesis.members.len()];
-    for (bank, share) in shares {
-        slots[genesis.bank_slot(bank)?] = *share;
+/// A loan's shares laid out by participant slot (its participants in ascending id order, see
+/// `veil_circuits::settlement::participant_slots`), zero for unused slots. `None` for more
+/// participants than [`PARTICIPANT_SLOTS`].
+pub fn slot_shares(shares: &[(String, u64)]) -> Option<Vec<u64>> {
+    if shares.len() > PARTICIPANT_SLOTS {
+        return None;
     }
+    let mut sorted: Vec<&(String, u64)> = shares.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut slots: Vec<u64> = sorted.iter().map(|(_, share)| *share).collect();
+    slots.resize(PARTICIPANT_SLOTS, 0);
     Some(slots)
+}
+
+/// The repayment's settlement proof (real-time clearing): its one repayment over its loan's
+/// participant slots, each slot's allocation committed with a blinding derived from that
+/// allocation's Pedersen blinding (so the bank that opens it can check the link); unused slots
+/// get a random one.
+fn repayment_settlement_proof(
+    key: &veil_circuits::ProvingKey,
+    statement: &[u8; 16],
+    period: u64,
+    repayment: veil_circuits::settlement::Repayment,
+    shares: &[(String, u64)],
+    originator: &str,
+    openings: &[(String, Opening)],
+) -> Result<SettlementProof, EntryError> {
+    let (slots, originator) =
+        participant_slots(shares.iter().map(|(bank, _)| bank.as_str()), originator)
+            .ok_or_else(EntryError::internal)?;
+    let mut due_blindings = Vec::with_capacity(PARTICIPANT_SLOTS);
+    for slot in 0..PARTICIPANT_SLOTS {
+        due_blindings.push(match slots.get(slot) {
+            Some(bank) => veil_circuits::derived_blinding(
+                &opening_of(openings, &format!("allocations.{bank}"))?.blinding_bytes(),
+            ),
+            None => veil_circuits::random_blinding(),
+        });
+    }
+    let shape = Shape::new(1, PARTICIPANT_SLOTS).map_err(internal)?;
+    let repayments = vec![repayment];
+    let dues =
+        settlement::dues(&repayments, PARTICIPANT_SLOTS, originator).ok_or_else(internal_shape)?;
+    for (bank, due) in slots.iter().zip(&dues) {
+        let allocation = opening_of(openings, &format!("allocations.{bank}"))?;
+        if u128::from(allocation.value()) != *due {
+            tracing::error!(%bank, "the circuit's allocation differs from the entry's");
+            return Err(EntryError::internal());
+        }
+    }
+    let leaf = repayments[0].commitment();
+    let public = SettlementPublic {
+        entry: *statement,
+        period,
+        root: settlement::root(&[leaf], 1).map_err(internal)?,
+        count: 1,
+        originator: originator as u64,
+        due: dues
+            .iter()
+            .zip(&due_blindings)
+            .map(|(d, r)| settlement::due_commitment(*d, *r))
+            .collect(),
+    };
+    let circuit = SettlementCircuit {
+        shape,
+        public: Some(public.clone()),
+        witness: Some(SettlementWitness {
+            repayments,
+            due_blindings,
+        }),
+    };
+    let proof = key
+        .prove(circuit, &mut veil_circuits::OsRng)
+        .map_err(internal)?;
+    Ok(SettlementProof {
+        capacity: 1,
+        root: public.root,
+        due: public.due,
+        proof,
+    })
+}
+
+fn internal_shape() -> EntryError {
+    tracing::error!("a repayment's shares do not fit the settlement circuit");
+    EntryError::internal()
 }
 
 /// A repayment's allocations as its originator can open them.
@@ -142,8 +224,19 @@ impl Builder<'_> {
             });
         }
         let shares = loan.shares.clone();
+        if shares.len() > PARTICIPANT_SLOTS {
+            return Err(EntryError::invalid(format!(
+                "the loan has {} participants; a repayment's proof has {PARTICIPANT_SLOTS} slots",
+                shares.len()
+            )));
+        }
         let member = self.member.to_owned();
-        let genesis = self.genesis;
+        let period = veil_circuits::period_number(&repayment.period)
+            .ok_or_else(|| EntryError::malformed("invalid period"))?;
+        let key = self.proving_keys.settlement(self.genesis, 1).map_err(|e| {
+            tracing::error!(error = %e, "no settlement proving key");
+            EntryError::unavailable()
+        })?;
         self.assemble(
             EntryId::random_nonce(),
             EntryType::LoanRepaid,
@@ -155,12 +248,14 @@ impl Builder<'_> {
             &[],
             move |id, statement, openings| {
                 let amount = opening_of(openings, "amount")?;
-                let commitment = repayment_commitment(genesis, id, amount, &shares)
-                    .ok_or_else(EntryError::internal)?
-                    .commitment();
+                let repayment =
+                    repayment_commitment(id, amount, &shares).ok_or_else(internal_shape)?;
+                let proof = repayment_settlement_proof(
+                    &key, statement, period, repayment, &shares, &member, openings,
+                )?;
                 Ok(Extra {
                     participant: split_proof(statement, openings, &shares, &member)?,
-                    circuit: veil_circuits::groth16::field::to_bytes(&commitment).to_vec(),
+                    circuit: proof.to_bytes(),
                 })
             },
             now_ms,
