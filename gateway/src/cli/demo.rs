@@ -16,6 +16,7 @@ use veil_crypto::MasterViewKey;
 use veil_crypto::view_key::ViewScope;
 
 use veil_gateway::client;
+use veil_gateway::consortium::bank_ids;
 use veil_gateway::consortium::init::InitOptions;
 use veil_gateway::embedded::Embedded;
 use veil_gateway::scenario::{PERIODS, Workload, installment, kyc_requests};
@@ -112,18 +113,22 @@ fn prepare_dir(dir: &Path) -> Result<(), String> {
 pub(crate) async fn run(
     dir: &Path,
     loans: usize,
+    banks: usize,
     progress: &crate::cli::progress::Progress,
 ) -> Result<(Value, bool), String> {
     let started = Instant::now();
     prepare_dir(dir)?;
-    let step = progress.step("starting the consortium (4 banks, 1 regulator)");
+    let step = progress.step(&format!(
+        "starting the consortium ({banks} banks, 1 regulator)"
+    ));
     let embedded = Embedded::start(
         dir,
         &InitOptions {
+            banks,
             force: true,
-            // The demo settles a dozen repayments: the 16-slot circuit is enough, and the
-            // larger dev keys (256 and 1024 slots, made by `veil up`) take a minute to make.
-            circuits: veil_gateway::consortium::circuit_keys::CircuitSource::Dev(vec![16]),
+            circuits: veil_gateway::consortium::circuit_keys::CircuitSource::Dev(
+                veil_gateway::consortium::DEFAULT_CAPACITIES.to_vec(),
+            ),
             ..Default::default()
         },
     )
@@ -143,7 +148,7 @@ pub(crate) async fn run(
         &dir.join("bank-a/clients/clerk.key"),
     )
     .map_err(|e| e.to_string())?;
-    let result = story(&dir, loans, &clerk, &url, progress).await;
+    let result = story(&dir, loans, banks, &clerk, &url, progress).await;
     let stopping = progress.step("stopping the consortium");
     embedded.stop().await.map_err(|e| e.to_string())?;
     stopping.finish();
@@ -157,32 +162,34 @@ pub(crate) async fn run(
 async fn story(
     dir: &Path,
     loans: usize,
+    banks: usize,
     clerk: &reqwest::Client,
     url: &impl Fn(&str, &str) -> Result<String, String>,
     progress: &crate::cli::progress::Progress,
 ) -> Result<(Value, bool), String> {
     let mut checks = Vec::new();
     let mut workload = Workload::new(2026);
-    let partners_pool = ["bank-b", "bank-c", "bank-d"];
+    // bank-a originates; every other member is a partner bank.
+    let members = bank_ids(banks);
+    let partners_pool: Vec<&str> = members[1..].iter().map(String::as_str).collect();
     let entries_url = url("bank-a", "/v1/entries")?;
 
-    // Originations: two or three partners each; the first loan has two, so one bank is out.
+    // Originations: two or three partners each, drawn from the partner banks; the first loan
+    // has bank-b and bank-c, so bank-d is out of it.
     let mut requests = Vec::new();
     for k in 0..loans {
-        let partners: Vec<&str> = if k == 0 || workload.below(2) == 0 {
-            let skip = if k == 0 {
-                2
-            } else {
-                workload.below(3) as usize
-            };
-            partners_pool
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != skip)
-                .map(|(_, p)| *p)
-                .collect()
+        let partners: Vec<&str> = if k == 0 {
+            vec!["bank-b", "bank-c"]
         } else {
-            partners_pool.to_vec()
+            let count = 2 + workload.below(2) as usize;
+            let mut chosen: Vec<&str> = Vec::with_capacity(count);
+            while chosen.len() < count {
+                let pick = partners_pool[workload.below(partners_pool.len() as u64) as usize];
+                if !chosen.contains(&pick) {
+                    chosen.push(pick);
+                }
+            }
+            chosen
         };
         requests.push(workload.loan(&format!("L-{:04}", k + 1), "bank-a", &partners));
     }
@@ -367,7 +374,7 @@ async fn story(
     let repayment = view(partner, "repayment");
     check(
         &mut checks,
-        "the partner verified the repayment split (each allocation = floor(amount × share / 10000), remainder to the originator) and the repayment's Poseidon commitment",
+        "the partner verified the repayment split (each allocation = floor(amount × share / 10000), remainder to the originator) and the repayment's own Groth16 settlement proof (real-time clearing), whose commitment to bank-b's allocation holds the amount it opens",
         repayment["proofs"]["verified"] == true
             && repayment["proofs"]["splits_verified"] == true
             && repayment["proofs"]["circuit_link_verified"] == true,
@@ -376,10 +383,8 @@ async fn story(
     let settled = view(partner, "settlement");
     check(
         &mut checks,
-        "the partner verified the settlement: the Groth16 proof that each amount due follows from the period's repayments with exact rounding, and that its own amount is the one the proof commits to",
-        settled["proofs"]["verified"] == true
-            && settled["proofs"]["circuit_link_verified"] == true
-            && settled["fields"]["due"]["bank-b"].is_u64(),
+        "the partner verified the settlement: each amount due is the sum of that bank's allocations over the period's repayments (proofs on the commitments; no circuit grows with the period or the consortium)",
+        settled["proofs"]["verified"] == true && settled["fields"]["due"]["bank-b"].is_u64(),
         format!(
             "due.bank-b {}, proofs {}",
             settled["fields"]["due"]["bank-b"], settled["proofs"]
@@ -622,6 +627,10 @@ pub(crate) struct Args {
     /// Number of loans.
     #[arg(long, default_value_t = 12)]
     loans: usize,
+    /// Number of member banks (4 to 64): bank-a originates, the others are partner banks
+    /// (two or three per loan), bank-b is the partner and bank-d the outsider who read.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(4..=64))]
+    banks: u64,
 }
 
 /// `veil demo`: exit 0 only if every check held.
@@ -631,7 +640,7 @@ pub(crate) fn run_command(args: Args) -> anyhow::Result<ExitCode> {
     }
     let progress = crate::cli::progress::Progress::auto();
     let (report, passed) = super::runtime()?
-        .block_on(run(&args.dir, args.loans, &progress))
+        .block_on(run(&args.dir, args.loans, args.banks as usize, &progress))
         .map_err(anyhow::Error::msg)?;
     print(&report);
     println!("\nreport: {}", args.dir.join("demo-report.json").display());

@@ -10,23 +10,23 @@ pub(crate) struct Args {
     /// Directory to create (must be empty unless --force).
     #[arg(long)]
     dir: PathBuf,
-    /// Number of member banks (2 to 26).
+    /// Number of member banks (2 to 64).
     #[arg(long, default_value_t = 4)]
     banks: usize,
+    /// The banks' member ids, comma-separated, in genesis order (e.g.
+    /// `webank,huarui-bank,…`; each `[a-z][a-z0-9-]{0,31}`); as many as --banks. Without it:
+    /// bank-a, bank-b, …
+    #[arg(long, value_delimiter = ',')]
+    members: Option<Vec<String>>,
     /// Number of regulators.
     #[arg(long, default_value_t = 1)]
     regulators: usize,
-    /// First TCP port to assign (each bank takes ten, regulators from base + 500).
+    /// First TCP port to assign (each bank takes ten, regulators from base + 700).
     #[arg(long, default_value_t = 7100)]
     base_port: u16,
     /// Overwrite a non-empty directory.
     #[arg(long)]
     force: bool,
-    /// Settlement circuit capacities to make (insecure, deterministic dev keys; nodes
-    /// and gateways then need --dev). A consortium with ceremony keys is founded with
-    /// `veil member keygen`, `veil ceremony` and `veil consortium assemble` (README).
-    #[arg(long, value_delimiter = ',', default_values_t = consortium::DEFAULT_CAPACITIES)]
-    settlement_capacities: Vec<usize>,
     /// Do not screen borrowers: no screening circuit in the genesis, loans carry no
     /// screening proof (nodes then refuse one). For consortia without a shared KYC registry.
     #[arg(long)]
@@ -38,9 +38,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let circuits = CircuitSource::Dev(args.settlement_capacities);
+    let circuits = CircuitSource::Dev(consortium::DEFAULT_CAPACITIES.to_vec());
     let options = InitOptions {
-        banks: args.banks,
+        banks: args.members.as_ref().map_or(args.banks, Vec::len),
+        members: args.members,
         regulators: args.regulators,
         base_port: args.base_port,
         force: args.force,

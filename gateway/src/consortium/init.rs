@@ -83,6 +83,10 @@ pub enum InitError {
     /// Bad arguments (which, and the accepted range).
     #[error("{0}")]
     Arguments(&'static str),
+    /// A member id given with `--members` is invalid, repeated, or their number is not
+    /// `--banks`.
+    #[error("--members: {0}")]
+    Member(String),
     /// A file or directory could not be read or written.
     #[error(transparent)]
     File(#[from] FileError),
@@ -166,12 +170,15 @@ pub const OPRF_SHARE_FILE: &str = "oprf.share";
 /// What to make.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
-    /// Number of banks (2..=26: borrower references need at least two members' OPRF shares).
+    /// Number of banks (2..=64: borrower references need at least two members' OPRF shares).
     pub banks: usize,
+    /// The banks' member ids, as the banks chose them (`webank`, `huarui-bank`, …), one per
+    /// bank in genesis order; `None` for `bank-a`, `bank-b`, … (see [`bank_ids`]).
+    pub members: Option<Vec<String>>,
     /// Number of regulators.
     pub regulators: usize,
     /// First port; bank `i` uses `base + 10i` (p2p), `+1` (node API), `+2` (gateway);
-    /// regulator `j` uses `base + 500 + j`.
+    /// regulator `j` uses `base + 700 + j`.
     pub base_port: u16,
     /// Overwrite a non-empty directory.
     pub force: bool,
@@ -194,6 +201,7 @@ impl Default for InitOptions {
     fn default() -> Self {
         Self {
             banks: 4,
+            members: None,
             regulators: 1,
             base_port: 7100,
             force: false,
@@ -225,10 +233,56 @@ fn hosts() -> Vec<String> {
 /// that was interrupted (Ctrl-C while the dev keys are made) can be started again over it.
 const INCOMPLETE_MARKER: &str = ".veil-init-incomplete";
 
+/// A display name for the bank `id`: `bank-a` is "Bank A", `huarui-bank` "Huarui Bank".
+fn bank_name(id: &str) -> String {
+    id.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Member ids the banks chose: `banks` of them, each `[a-z][a-z0-9-]{0,31}`, none twice, none
+/// a regulator's id (`regulator`, `regulator-2`, …).
+fn check_member_ids(members: &[String], banks: usize) -> Result<(), InitError> {
+    if members.len() != banks {
+        return Err(InitError::Member(format!(
+            "--members names {} banks, --banks says {banks}",
+            members.len()
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for id in members {
+        if !veil_policies::schema::is_member_id(id) {
+            return Err(InitError::Member(format!(
+                "{id:?} is not a member id: a lowercase letter, then up to 31 lowercase letters, \
+                 digits or hyphens"
+            )));
+        }
+        if id == "regulator" || id.starts_with("regulator-") {
+            return Err(InitError::Member(format!(
+                "{id:?} is a regulator's id; choose another"
+            )));
+        }
+        if !seen.insert(id.as_str()) {
+            return Err(InitError::Member(format!("{id:?} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
 /// Checks what can be checked before anything is written.
 fn check_options(options: &InitOptions) -> Result<(), InitError> {
-    if options.banks < 2 || options.banks > 26 {
-        return Err(InitError::Arguments("--banks must be between 2 and 26"));
+    if options.banks < 2 || options.banks > super::ports::MAX_BANKS {
+        return Err(InitError::Arguments("--banks must be between 2 and 64"));
+    }
+    if let Some(members) = &options.members {
+        check_member_ids(members, options.banks)?;
     }
     if options.regulators > 9 {
         return Err(InitError::Arguments("--regulators must be at most 9"));
@@ -237,12 +291,15 @@ fn check_options(options: &InitOptions) -> Result<(), InitError> {
         CircuitSource::Dev(capacities) => {
             if capacities.is_empty() {
                 return Err(InitError::Arguments(
-                    "--settlement-capacities must name at least one capacity",
+                    "at least one settlement capacity is needed",
                 ));
             }
             for capacity in capacities {
-                veil_circuits::settlement::Shape::new(*capacity, options.banks)
-                    .map_err(CircuitKeysError::Circuit)?;
+                veil_circuits::settlement::Shape::new(
+                    *capacity,
+                    veil_circuits::settlement::PARTICIPANT_SLOTS,
+                )
+                .map_err(CircuitKeysError::Circuit)?;
             }
         }
         CircuitSource::Ceremony(_) => {
@@ -293,7 +350,10 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
         genesis: PathBuf::from("../consortium.toml"),
         policy: PathBuf::from("../policies/default.cedar"),
     };
-    let banks = bank_ids(options.banks);
+    let banks = options
+        .members
+        .clone()
+        .unwrap_or_else(|| bank_ids(options.banks));
     let base = u32::from(options.base_port);
     let mut descriptors = Vec::new();
     let mut node_apis = Vec::new();
@@ -311,7 +371,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
             &bank_dir,
             &MemberOptions {
                 id: bank.clone(),
-                name: format!("Bank {}", (b'A' + i as u8) as char),
+                name: bank_name(bank),
                 consortium: consortium_id.clone(),
                 p2p_address: addr(base + 10 * i as u32)?,
                 node_api,
@@ -349,7 +409,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
                     format!("Regulator {}", j + 1)
                 },
                 consortium: consortium_id.clone(),
-                gateway: addr(base + 500 + j as u32)?,
+                gateway: addr(base + u32::from(super::ports::REGULATOR_OFFSET) + j as u32)?,
                 // A regulator attaches to any member's node; by default the first one.
                 node: node_apis[0].clone(),
                 months: months.clone(),

@@ -3,13 +3,19 @@
 
 use std::path::Path;
 
+/// Most banks a consortium on one machine has ports for.
+pub const MAX_BANKS: usize = 64;
+/// Regulator `j`'s gateway port is `base + REGULATOR_OFFSET + j`, past the banks' ports.
+pub const REGULATOR_OFFSET: u16 = 700;
+
 /// The ports [`init`](super::init::init) assigns from `base` to `banks` banks (node consensus, node API,
-/// gateway: `base + 10 i` .. `+ 2`) and `regulators` regulators (`base + 500 + j`).
+/// gateway: `base + 10 i` .. `+ 2`, up to 64 banks) and `regulators` regulators
+/// (`base + 700 + j`).
 fn assigned_ports(base: u16, banks: usize, regulators: usize) -> Vec<u16> {
     let mut ports: Vec<u16> = (0..banks as u16)
         .flat_map(|i| [base + 10 * i, base + 10 * i + 1, base + 10 * i + 2])
         .collect();
-    ports.extend((0..regulators as u16).map(|j| base + 500 + j));
+    ports.extend((0..regulators as u16).map(|j| base + REGULATOR_OFFSET + j));
     ports
 }
 
@@ -38,7 +44,7 @@ impl PortLease {
 /// `regulators` regulators) is free on loopback and reserved against other leases: `preferred`
 /// if it is, or else one drawn at random; `None` if no such range was found.
 ///
-/// Random bases are drawn from 20000..31800 so that, with the regulators at `base + 500`,
+/// Random bases are drawn from 20000..31800 so that, with the regulators at `base + 700`,
 /// every port stays below Linux's default ephemeral range (32768 and up), where outgoing
 /// connections would otherwise take them between this check and the bind.
 pub fn lease_base_port(
@@ -46,7 +52,7 @@ pub fn lease_base_port(
     banks: usize,
     regulators: usize,
 ) -> Option<PortLease> {
-    if banks > 50 || regulators > 10 {
+    if banks > MAX_BANKS || regulators > 10 {
         return None;
     }
     // One directory per user: another user's locks cannot block this one's consortia. Where it

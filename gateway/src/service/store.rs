@@ -267,6 +267,7 @@ impl GatewayStore {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_paranoid_checks(true);
+        let cache = rocksdb::Cache::new_lru_cache(veil_node::store::rocks::BLOCK_CACHE_BYTES);
         let families = [
             CF_IDEMPOTENCY,
             CF_DISCLOSURES,
@@ -277,7 +278,12 @@ impl GatewayStore {
             CF_ANCHORS,
             CF_BORROWER_REFS,
         ]
-        .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        .map(|name| {
+            ColumnFamilyDescriptor::new(
+                name,
+                veil_node::store::rocks::bounded_family_options(&cache),
+            )
+        });
         let db = DB::open_cf_descriptors(&options, dir, families).map_err(engine)?;
         let store = Self {
             db,

@@ -13,6 +13,28 @@ use super::{
 };
 use crate::ledger::EntryId;
 
+/// Memtable bytes per column family (RocksDB's default is 64 MiB, with up to two per family:
+/// a node and a gateway each have about ten families, and a one-machine consortium 21 to 64
+/// members).
+pub const WRITE_BUFFER_BYTES: usize = 8 << 20;
+/// Block cache bytes per database, shared by its column families (RocksDB's default is one
+/// 32 MiB cache per family).
+pub const BLOCK_CACHE_BYTES: usize = 16 << 20;
+
+/// Column-family options with bounded memory: [`WRITE_BUFFER_BYTES`] memtables (two at most),
+/// blocks cached in `cache` (one per database, [`BLOCK_CACHE_BYTES`]), LZ4 compression. A
+/// database's memory is then about `families × 2 × 8 MiB + 16 MiB` at most.
+pub fn bounded_family_options(cache: &rocksdb::Cache) -> Options {
+    let mut table = rocksdb::BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    let mut options = Options::default();
+    options.set_block_based_table_factory(&table);
+    options.set_write_buffer_size(WRITE_BUFFER_BYTES);
+    options.set_max_write_buffer_number(2);
+    options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    options
+}
+
 /// A ledger stored in RocksDB.
 pub struct RocksStore {
     db: DB,
@@ -38,11 +60,10 @@ impl RocksStore {
         options.create_missing_column_families(true);
         options.set_paranoid_checks(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let families = keys::COLUMN_FAMILIES.iter().map(|name| {
-            let mut cf = Options::default();
-            cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
-            ColumnFamilyDescriptor::new(*name, cf)
-        });
+        let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let families = keys::COLUMN_FAMILIES
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, bounded_family_options(&cache)));
         let db = DB::open_cf_descriptors(&options, path, families).map_err(engine)?;
         Ok(Self { db })
     }
