@@ -1,5 +1,6 @@
-//! Settlement circuit figures: constraints per repayment, setup, prove and verify times, proof
-//! and key sizes, for capacities 16, 256 and 1024 (4 banks, every slot filled); then the
+//! Settlement circuit figures: constraints, setup, prove and verify times, proof and key sizes,
+//! for the repayment proof every `loan.repaid` carries (capacity 1, the loan's 4 participant
+//! slots; other capacities on request, every slot filled); then the
 //! screening circuit's, and for registries of 10,000 to 1,000,000 borrowers how long building
 //! the registry takes (a node replaying the chain) and checking one `registry.updated` does.
 //!
@@ -21,7 +22,7 @@ use veil_circuits::settlement::{
     root,
 };
 
-const BANKS: usize = 4;
+const BANKS: usize = veil_circuits::settlement::PARTICIPANT_SLOTS;
 
 fn statement(shape: Shape) -> (SettlementPublic, SettlementWitness) {
     let repayments: Vec<Repayment> = (0..shape.capacity)
@@ -175,10 +176,8 @@ fn main() {
     // `cargo test --all-targets` runs bench targets without `--bench`: a quick smoke run.
     let smoke = !args.iter().any(|a| a == "--bench");
     let capacities: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
-    let capacities = if smoke {
-        vec![16]
-    } else if capacities.is_empty() {
-        vec![16, 256, 1024]
+    let capacities = if smoke || capacities.is_empty() {
+        vec![1]
     } else {
         capacities
     };
@@ -206,6 +205,8 @@ fn main() {
             1
         } else if capacity >= 1024 {
             3
+        } else if capacity == 1 {
+            21
         } else {
             5
         };
@@ -232,7 +233,7 @@ fn main() {
             verify_times.push(started.elapsed());
         }
         println!(
-            "settlement capacity {capacity:>5} ({BANKS} banks): {constraints} constraints \
+            "settlement capacity {capacity:>5} ({BANKS} participant slots): {constraints} constraints \
              ({:.0} per repayment), dev setup {:.1} s, prove {:.2} s (median of {runs}), \
              verify {:.2} ms, proof {} B, proving key {:.1} MB (load {:.1} s with subgroup \
              checks, {:.1} s without), verifying key {} B",

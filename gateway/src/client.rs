@@ -138,6 +138,48 @@ pub async fn post_json(
     answer(url, client.post(url).json(body).send().await).await
 }
 
+/// POSTs `body` to `url` as JSON under `idempotency_key`, retrying with the same key while the
+/// gateway answers 503 (not ready) or 504 (not finalized in time), or cannot be reached, for up
+/// to `patience` (exponential backoff from 200 ms, at most 5 s between tries; `backon`). The
+/// key makes a retry return the first write's answer instead of writing twice (CONTRACT:
+/// idempotency).
+///
+/// # Errors
+/// As [`get_json`]: the last answer once `patience` has passed, or the first other error.
+pub async fn post_json_retrying(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+    idempotency_key: &str,
+    patience: std::time::Duration,
+) -> Result<Value, ClientError> {
+    use backon::{ExponentialBuilder, Retryable as _};
+    let policy = ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(200))
+        .with_max_delay(std::time::Duration::from_secs(5))
+        .with_total_delay(Some(patience))
+        .without_max_times();
+    (|| async {
+        let sent = client
+            .post(url)
+            .header("Idempotency-Key", idempotency_key)
+            .json(body)
+            .send()
+            .await;
+        answer(url, sent).await
+    })
+    .retry(policy)
+    .when(|e| match e {
+        ClientError::Status { status, .. } => {
+            *status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+                || *status == reqwest::StatusCode::GATEWAY_TIMEOUT
+        }
+        ClientError::Transport { .. } => true,
+        _ => false,
+    })
+    .await
+}
+
 async fn answer(
     url: &str,
     response: Result<reqwest::Response, reqwest::Error>,

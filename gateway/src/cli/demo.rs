@@ -68,8 +68,14 @@ fn leaves(fields: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
     }
 }
 
+/// POSTs `body` under a fresh idempotency key, retrying with it while the gateway is not ready
+/// or the write not finalized in time (a consortium of many members on two cores may take a
+/// while to settle after it starts). The key is random: it carries nothing of the body.
 async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
-    client::post_json(client, url, body)
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
+    let key = format!("demo-{}", veil_crypto::encoding::to_hex(&nonce));
+    client::post_json_retrying(client, url, body, &key, std::time::Duration::from_secs(120))
         .await
         .map_err(|e| e.to_string())
 }
