@@ -395,6 +395,7 @@ impl From<RegistryError> for ValidationError {
             RegistryError::MissingVersion | RegistryError::OutOfOrder(_) => {
                 ReferenceError::BrokenRegistryChain.into()
             }
+            RegistryError::NotCurrent => Self::Rejected(Rejection::StaleRegistry),
             RegistryError::Store(error) => Self::Store(error),
         }
     }
