@@ -128,9 +128,10 @@ fn screening(smoke: bool) {
         verify_times.push(started.elapsed());
     }
     println!(
-        "screening (registry trees of depth 10): {constraints} constraints, dev setup {:.2} s, \
+        "screening (registry trees of depth {}): {constraints} constraints, dev setup {:.2} s, \
          prove {:.3} s (median of {runs}), verify {:.2} ms, carried in a loan {} B, proving key \
          {:.1} MB, verifying key {} B",
+        veil_circuits::screening::DEPTH,
         setup.as_secs_f64(),
         median(prove_times).as_secs_f64(),
         median(verify_times).as_secs_f64() * 1e3,

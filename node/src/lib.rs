@@ -7,7 +7,8 @@
 //! - [`ledger`]: entries and blocks, with canonical bounded encodings.
 //! - [`validation`]: the rules an entry must meet before it can be ordered, and why an entry
 //!   is refused ([`validation::Rejection`], with a stable [`validation::RejectionCode`]).
-//! - [`registry`]: the screening registry as the chain of `registry.updated` entries.
+//! - [`registry`]: the screening registry as the chain of `registry.updated` entries; the
+//!   registry after the last finalized one persisted in the store, checked on overlays.
 //! - [`view_keys`]: regulators' view keys published on the ledger (`view_keys.published`).
 //! - [`anchor`]: member gateways' disclosure-log heads anchored on the ledger
 //!   (`disclosures.anchored`).
@@ -26,7 +27,8 @@
 //!
 //! Invariants: an entry is in a proposed block only if it passed validation; a node votes
 //! only for blocks whose every entry it validated; a block is acknowledged (and its entries'
-//! submitters answered) only after one synced write made it durable; a node that finds a
+//! submitters answered) only after one synced write made it durable (with the registry keys
+//! its updates change); a node that finds a
 //! finalized block invalid or its store failing halts rather than continue.
 
 #![cfg_attr(

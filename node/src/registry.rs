@@ -6,24 +6,26 @@
 //!
 //! Nodes replay each update's changes on the version it changes and compare both roots before
 //! ordering it (`2 × depth` hashes per change), so every root on the ledger is the root of
-//! well-formed trees. Rebuilt versions are cached by entry digest; a node that starts replays
-//! the chain once.
+//! well-formed trees. The registry after the last finalized update is persisted in the node's
+//! store ([`veil_circuits::screening::stored`] layout), written in the same batch as the block
+//! that finalizes the update ([`finalized_writes`]); a node that restarts opens it and
+//! replays nothing. Updates not yet finalized are checked on an overlay of changed keys over
+//! it ([`registry_after`]), never on a copy.
+//!
+//! [`Version`] and [`replay`] keep a whole registry in memory: what a gateway follows.
 //!
 //! This module reads the ledger through a lookup function and knows nothing of validation:
 //! the validation rules (`crate::validation`) use it, never the other way round.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use veil_circuits::CircuitError;
+use veil_circuits::screening::stored::{self, KvWrite, Overlay, RegistryKv, StoredRegistryError};
 use veil_circuits::screening::{Change, Reference, Registry, RegistryUpdate};
 
 use crate::ledger::{Entry, EntryId};
 use crate::store::StoreError;
-
-/// How many registry versions a node keeps rebuilt (a million-member registry takes a few
-/// hundred megabytes).
-const CACHED_VERSIONS: usize = 4;
 
 /// Why a `registry.updated` entry's data is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,9 +52,24 @@ pub enum RegistryError {
     /// An update does not reference the version before it.
     #[error("registry entry {0} does not follow the previous version")]
     OutOfOrder(EntryId),
+    /// The version checked against is older than the finalized registry.
+    #[error("the registry version is not current")]
+    NotCurrent,
     /// Reading the ledger failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<StoredRegistryError> for RegistryError {
+    fn from(error: StoredRegistryError) -> Self {
+        match error {
+            StoredRegistryError::Circuit(e) => Self::Update(UpdateError::Changes(e)),
+            StoredRegistryError::Store(e) => Self::Store(StoreError::Engine(e)),
+            StoredRegistryError::Corrupt(what) => Self::Store(StoreError::Corrupt(what)),
+            // `StoredRegistryError` is non-exhaustive.
+            _ => Self::Store(StoreError::Corrupt("registry")),
+        }
+    }
 }
 
 /// The changes and roots a `registry.updated` entry carries.
@@ -125,57 +142,38 @@ impl Version {
     }
 }
 
-/// Rebuilt registry versions by the digest of the entry that made them.
-#[derive(Debug, Default)]
-pub struct RegistryCache {
-    versions: HashMap<[u8; 32], Arc<Version>>,
-    order: VecDeque<[u8; 32]>,
-}
-
-impl RegistryCache {
-    fn get(&self, digest: &[u8; 32]) -> Option<Arc<Version>> {
-        self.versions.get(digest).cloned()
-    }
-
-    fn put(&mut self, digest: [u8; 32], registry: Arc<Version>) {
-        if self.versions.insert(digest, registry).is_none() {
-            self.order.push_back(digest);
-        }
-        while self.order.len() > CACHED_VERSIONS {
-            if let Some(old) = self.order.pop_front() {
-                self.versions.remove(&old);
-            }
-        }
-    }
-}
-
 /// The registry after `version` (a `registry.updated` entry on the ledger whose entries
-/// `lookup` finds), or the empty registry for `None`.
+/// `lookup` finds), or the empty registry for `None`, as an [`Overlay`] of changed keys over
+/// `finalized`, the node's persisted registry (the registry after the last finalized update,
+/// whose entry digest is its [`stored::version`]).
 ///
-/// Only versions whose whole chain is finalized are cached (`is_pending` tells the entries
-/// ordered but not finalized): a chain through pending entries may be refused with its block,
-/// and a later entry with the same id and other content (ids name a submitter and nonce, not
-/// content) must not find the refused chain's version — who blocklisted a borrower would
-/// differ, and nodes that never saw the refused block would decide otherwise.
-pub fn registry_after(
+/// Walks back from `version` to the finalized version and applies the updates after it in
+/// order: those pending in blocks not yet finalized (or earlier in the block being checked).
+/// Nothing is cached, so an update in a block that is later refused leaves no trace: a later
+/// entry with the same id and other content is checked on its own chain. A persisted registry
+/// that no update has written yet (a store from before registries were persisted) is the
+/// empty one, and the walk then replays the whole chain once; the applier writes the result.
+///
+/// Errors: [`RegistryError::NotCurrent`] if `version` does not descend from the finalized
+/// version (it is older: whether a version is current is a reference rule, checked first);
+/// [`RegistryError::MissingVersion`] for a broken chain; [`RegistryError::Update`] if an update
+/// in the chain does not apply; store errors.
+pub fn registry_after<'s>(
     lookup: impl Fn(&EntryId) -> Result<Option<Arc<Entry>>, StoreError>,
-    is_pending: impl Fn(&EntryId) -> bool,
+    finalized: &'s dyn RegistryKv,
     version: Option<&Entry>,
-    cache: &Mutex<RegistryCache>,
-) -> Result<Arc<Version>, RegistryError> {
-    // Walk back to a cached version or the first, then replay forward.
+) -> Result<Overlay<'s>, RegistryError> {
+    let persisted = stored::version(finalized).map_err(RegistryError::from)?;
     let mut chain: Vec<Arc<Entry>> = Vec::new();
     let mut next = version.map(|e| Arc::new(e.clone()));
-    let mut base = Arc::new(Version::default());
-    let mut through_pending = false;
-    while let Some(entry) = next {
-        through_pending |= is_pending(&entry.header.id);
-        if let Some(known) = cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&entry.digest())
-        {
-            base = known;
+    loop {
+        let Some(entry) = next else {
+            if persisted.is_some() {
+                return Err(RegistryError::NotCurrent);
+            }
+            break;
+        };
+        if persisted.as_deref() == Some(entry.digest().as_slice()) {
             break;
         }
         next = match entry.header.references.first() {
@@ -184,23 +182,66 @@ pub fn registry_after(
         };
         chain.push(entry);
     }
-    if chain.is_empty() {
-        return Ok(base);
-    }
-    let mut registry = (*base).clone();
+    let mut overlay = Overlay::new(finalized);
     for entry in chain.iter().rev() {
-        registry.apply(&update_of(entry)?, &entry.header.submitter)?;
+        let update = update_of(entry)?;
+        overlay
+            .apply(&update.changes, entry.header.submitter.as_bytes())
+            .map_err(|e| match e {
+                StoredRegistryError::Circuit(e) => UpdateError::Changes(e).into(),
+                other => RegistryError::from(other),
+            })?;
     }
-    let registry = Arc::new(registry);
-    if let Some(version) = chain.first()
-        && !through_pending
-    {
-        cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .put(version.digest(), registry.clone());
+    Ok(overlay)
+}
+
+/// The removals of `update` that `submitter` may not make on the registry `kv`: references
+/// another member blocklisted or registered.
+pub fn foreign_removals<'u>(
+    kv: &dyn RegistryKv,
+    update: &'u RegistryUpdate,
+    submitter: &str,
+) -> Result<Vec<&'u Reference>, RegistryError> {
+    let mut out = Vec::new();
+    for change in &update.changes {
+        let (kyc, reference) = match change {
+            Change::RemoveBlocklist(reference) => (false, reference),
+            Change::RemoveKyc(reference) => (true, reference),
+            Change::AddKyc(_) | Change::AddBlocklist(_) => continue,
+        };
+        if let Some((_, adder)) = stored::member(kv, kyc, reference)?
+            && adder != submitter.as_bytes()
+        {
+            out.push(reference);
+        }
     }
-    Ok(registry)
+    Ok(out)
+}
+
+/// The registry keys a finalized block changes: the registry after its last
+/// `registry.updated` entry (`entries` in block order, all already validated; their chain
+/// descends from `finalized`), with that entry's digest as the version. Empty when the block
+/// has no update. The applier writes them in the block's batch.
+///
+/// Errors: as [`registry_after`].
+pub fn finalized_writes(
+    lookup: impl Fn(&EntryId) -> Result<Option<Arc<Entry>>, StoreError>,
+    finalized: &dyn RegistryKv,
+    entries: &[Arc<Entry>],
+) -> Result<Vec<KvWrite>, RegistryError> {
+    let kind = veil_policies::schema::EntryType::RegistryUpdated.name();
+    let Some(last) = entries.iter().rev().find(|e| e.header.kind == kind) else {
+        return Ok(Vec::new());
+    };
+    let in_block = |id: &EntryId| -> Result<Option<Arc<Entry>>, StoreError> {
+        match entries.iter().find(|e| e.header.id == *id) {
+            Some(entry) => Ok(Some(entry.clone())),
+            None => lookup(id),
+        }
+    };
+    let mut overlay = registry_after(in_block, finalized, Some(last))?;
+    overlay.set_version(&last.digest());
+    Ok(overlay.into_writes())
 }
 
 /// The registry after a chain of finalized `registry.updated` entries, oldest first (how a

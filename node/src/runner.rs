@@ -115,6 +115,7 @@ pub fn prepare_store(state: &NodeState) -> Result<(), StartError> {
                 finalization: Vec::new(),
             },
             entries: Vec::new(),
+            registry: Vec::new(),
         })?;
     }
     Ok(())

@@ -865,6 +865,13 @@ impl crate::store::Store for FaultyStore {
         self.inner.block(height)
     }
 
+    fn registry(
+        &self,
+    ) -> Result<Box<dyn veil_circuits::screening::stored::RegistryKv + '_>, crate::store::StoreError>
+    {
+        self.inner.registry()
+    }
+
     fn entry(
         &self,
         id: &EntryId,

@@ -36,8 +36,15 @@ fn missing() -> SynthesisError {
     SynthesisError::AssignmentMissing
 }
 
-/// The root a path leads to from `leaf`, in R1CS: per level three sibling witnesses and two
-/// position bits (about 310 constraints).
+/// The root a path leads to from `leaf`, in R1CS: per level three sibling witnesses, two
+/// position bits and five products (304 constraints, 297 of them the Poseidon hash).
+///
+/// With the position `p = b + 2h` (bits `b`, `h`), the node and its siblings `s0, s1, s2` sit
+/// as `[n, s0, s1, s2]`, `[s0, n, s1, s2]`, `[s0, s1, n, s2]` or `[s0, s1, s2, n]`: the pair
+/// holding the node (the *active* pair) is `(n, u)` or `(u, n)` by `b`, with `u = s0` when
+/// `h = 0` and `u = s2` when `h = 1`; the other pair is `(s1, s2)` or `(s0, s1)`; and `h`
+/// says which pair comes first. Each selection is one product; each pair's second element
+/// and each swap's other side are linear (sum minus the selected one), so free.
 fn path_root_var(
     cs: &ConstraintSystemRef<Fr>,
     leaf: FpVar<Fr>,
@@ -61,18 +68,20 @@ fn path_root_var(
         let high = Boolean::new_witness(cs.clone(), || {
             position.map(|p| p & 2 == 2).ok_or_else(missing)
         })?;
-        let at0 = !&low & !&high;
-        let at1 = &low & !&high;
-        let at2 = !&low & &high;
-        let at3 = &low & &high;
         let [s0, s1, s2] = [&siblings[0], &siblings[1], &siblings[2]];
-        // Position 0: [n, s0, s1, s2]; 1: [s0, n, s1, s2]; 2: [s0, s1, n, s2]; 3: [s0, s1, s2, n].
-        let c0 = FpVar::conditionally_select(&at0, &node, s0)?;
-        let c1 =
-            FpVar::conditionally_select(&at0, s0, &FpVar::conditionally_select(&at1, &node, s1)?)?;
-        let c2 =
-            FpVar::conditionally_select(&at3, s2, &FpVar::conditionally_select(&at2, &node, s1)?)?;
-        let c3 = FpVar::conditionally_select(&at3, &node, s2)?;
+        // The active pair: (n, u) when b = 0, (u, n) when b = 1.
+        let u = FpVar::conditionally_select(&high, s2, s0)?;
+        let active0 = FpVar::conditionally_select(&low, &u, &node)?;
+        let active1 = &node + &u - &active0;
+        // The other pair: (s1, s2) when h = 0, (s0, s1) when h = 1. Its second element is
+        // s1 + s2 + h·(s0 − s2) − other0, and h·(s0 − s2) = s0 − u.
+        let other0 = FpVar::conditionally_select(&high, s0, s1)?;
+        let other1 = s0 + s1 + s2 - &u - &other0;
+        // h = 0: [active0, active1, other0, other1]; h = 1: [other0, other1, active0, active1].
+        let c0 = FpVar::conditionally_select(&high, &other0, &active0)?;
+        let c1 = FpVar::conditionally_select(&high, &other1, &active1)?;
+        let c2 = &active0 + &other0 - &c0;
+        let c3 = &active1 + &other1 - &c1;
         node = hash_var(domains::merkle_node(), &[c0, c1, c2, c3])?;
     }
     Ok(node)

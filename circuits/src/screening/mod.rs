@@ -36,6 +36,8 @@
 //!   [`check`].
 //! - `registry.rs`: the consortium's [`Registry`], changed by [`Change`]s, which makes the
 //!   witnesses.
+//! - `stored.rs`: the registry in an ordered key-value store, changed through overlays
+//!   (how a node persists it and checks updates without copying it).
 //! - `update.rs`: what a `registry.updated` entry carries ([`RegistryUpdate`]).
 //! - `circuit.rs`: the relation in R1CS ([`ScreeningCircuit`]).
 //! - `proof.rs`: what a `loan.originated` entry carries, and its verification
@@ -47,6 +49,7 @@ pub(crate) mod fixtures;
 mod proof;
 mod registry;
 mod statement;
+pub mod stored;
 mod tree;
 mod update;
 

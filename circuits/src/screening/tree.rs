@@ -12,8 +12,8 @@ use crate::merkle::ARITY;
 use crate::poseidon::hash;
 
 /// Depth of both registry trees.
-pub const DEPTH: usize = 10;
-/// Leaves of a registry tree (4¹⁰ = 1,048,576): the most KYC members, and one more than the
+pub const DEPTH: usize = 12;
+/// Leaves of a registry tree (4¹² = 16,777,216): the most KYC members, and one more than the
 /// most blocklist members.
 pub const CAPACITY: usize = 1 << (2 * DEPTH);
 
@@ -56,7 +56,7 @@ pub fn path_root(leaf: Fr, path: &Path) -> Option<Fr> {
 }
 
 /// Per level, the root of an all-padding subtree of that height.
-fn empty_subtrees() -> &'static [Fr; DEPTH + 1] {
+pub(super) fn empty_subtrees() -> &'static [Fr; DEPTH + 1] {
     static EMPTY: OnceLock<[Fr; DEPTH + 1]> = OnceLock::new();
     EMPTY.get_or_init(|| {
         let mut out = [Fr::zero(); DEPTH + 1];
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn sparse_trees_equal_the_padded_merkle_root() {
-        // A depth-10 tree is too big to pad in a test; compare a sparse tree's lowest levels
+        // A depth-12 tree is too big to pad in a test; compare a sparse tree's lowest levels
         // with the dense tree of the same leaves at depth 2.
         let leaves: Vec<Fr> = (1..=11u64).map(Fr::from).collect();
         let mut tree = Tree::new();

@@ -25,7 +25,7 @@ use super::Marshal;
 use crate::ledger::{Block, Entry, EntryId};
 use crate::state::NodeState;
 use crate::store::{AppliedBlock, AppliedEntry, StoreError, StoredBlock};
-use crate::validation::{PendingView, ValidationError};
+use crate::validation::{LedgerView as _, PendingView, ValidationError};
 
 /// Why the applier halts the node: each one means the node must not go on.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +187,12 @@ async fn apply(
             bytes: bytes.clone(),
         })
         .collect();
+    let registry = registry_writes(state, &block).map_err(|source| ApplyError::Invalid {
+        height: block.height,
+        source,
+    })?;
     let applied = AppliedBlock {
+        registry,
         block: StoredBlock {
             height: block.height,
             digest: digest.0,
@@ -213,6 +218,25 @@ async fn apply(
         "applied finalized block"
     );
     Ok(())
+}
+
+/// The registry keys the block's `registry.updated` entries change, to write in its batch.
+fn registry_writes(
+    state: &NodeState,
+    block: &Block,
+) -> Result<Vec<veil_circuits::screening::stored::KvWrite>, InvalidBlock> {
+    let entries: Vec<Arc<Entry>> = block
+        .entries
+        .iter()
+        .map(|e| Arc::new(Entry::clone(e)))
+        .collect();
+    let view = PendingView::new(state.store.as_ref());
+    let finalized = state
+        .store
+        .registry()
+        .map_err(|e| InvalidBlock::Entry(ValidationError::Store(e)))?;
+    crate::registry::finalized_writes(|id| view.entry(id), finalized.as_ref(), &entries)
+        .map_err(|e| InvalidBlock::Entry(e.into()))
 }
 
 fn validate(state: &NodeState, block: &Block) -> Result<(), InvalidBlock> {

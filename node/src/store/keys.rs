@@ -9,6 +9,7 @@
 //! | `indexes`     | `b's' || repayment id`                                 | settlement entry id — repayments already settled |
 //! | `metadata`    | `b"head"`                                              | `u64_be(height) || digest (32)`          |
 //! | `metadata`    | `b"genesis"`                                           | genesis hash (32)                      |
+//! | `registry`    | the screening registry after the last finalized `registry.updated`, in the layout of `veil_circuits::screening::stored::keys` (tree nodes, members, free slots, slot counters, version = that entry's digest) | |
 //!
 //! Big-endian heights and indexes make RocksDB's byte order the ledger order.
 
@@ -20,8 +21,11 @@ pub const CF_ENTRIES: &str = "entries";
 pub const CF_INDEXES: &str = "indexes";
 /// Column family of metadata.
 pub const CF_METADATA: &str = "metadata";
+/// Column family of the finalized screening registry.
+pub const CF_REGISTRY: &str = "registry";
 /// Every column family.
-pub const COLUMN_FAMILIES: [&str; 4] = [CF_BLOCKS, CF_ENTRIES, CF_INDEXES, CF_METADATA];
+pub const COLUMN_FAMILIES: [&str; 5] =
+    [CF_BLOCKS, CF_ENTRIES, CF_INDEXES, CF_METADATA, CF_REGISTRY];
 
 /// Metadata key of the head.
 pub const HEAD: &[u8] = b"head";

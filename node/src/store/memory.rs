@@ -1,7 +1,9 @@
 //! An in-memory [`Store`] for unit tests and deterministic simulations.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use veil_circuits::screening::stored::{KvEntry, RegistryKv, StoredRegistryError, write_into};
 
 use super::{AppliedBlock, Store, StoreError, StoredBlock, StoredEntry, check_next, keys};
 use crate::ledger::EntryId;
@@ -13,6 +15,25 @@ struct Inner {
     blocks: BTreeMap<u64, StoredBlock>,
     entries: BTreeMap<[u8; 16], StoredEntry>,
     indexes: BTreeMap<Vec<u8>, [u8; 16]>,
+    /// Shared with the snapshots handed out; copied on write only while one is held.
+    registry: Arc<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+/// A snapshot of the in-memory registry.
+struct Snapshot(Arc<BTreeMap<Vec<u8>, Vec<u8>>>);
+
+impl RegistryKv for Snapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoredRegistryError> {
+        RegistryKv::get(self.0.as_ref(), key)
+    }
+
+    fn first_in(&self, start: &[u8], end: &[u8]) -> Result<Option<KvEntry>, StoredRegistryError> {
+        self.0.as_ref().first_in(start, end)
+    }
+
+    fn last_in(&self, start: &[u8], end: &[u8]) -> Result<Option<KvEntry>, StoredRegistryError> {
+        self.0.as_ref().last_in(start, end)
+    }
 }
 
 /// A store that lives in memory and forgets everything when dropped.
@@ -65,9 +86,17 @@ impl Store for MemoryStore {
                 }
             }
         }
+        write_into(
+            Arc::make_mut(&mut inner.registry),
+            applied.registry.iter().cloned(),
+        );
         inner.blocks.insert(height, applied.block.clone());
         inner.head = Some((height, applied.block.digest));
         Ok(())
+    }
+
+    fn registry(&self) -> Result<Box<dyn RegistryKv + '_>, StoreError> {
+        Ok(Box::new(Snapshot(self.lock()?.registry.clone())))
     }
 
     fn block(&self, height: u64) -> Result<Option<StoredBlock>, StoreError> {

@@ -1,7 +1,7 @@
 //! Durable ledger storage behind a trait: the consensus-facing code never sees RocksDB.
 //!
 //! A finalized block is applied with [`Store::apply`] as one atomic, synced write (block,
-//! certificate, entries, indexes, head), so after a crash the store holds every block it
+//! certificate, entries, indexes, the registry keys its updates change, head), so after a crash the store holds every block it
 //! acknowledged and no partial one. [`memory::MemoryStore`] serves unit tests and simulations;
 //! [`rocks::RocksStore`] serves real nodes. Key layout: [`keys`].
 
@@ -9,6 +9,8 @@ pub mod keys;
 pub mod memory;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
+
+use veil_circuits::screening::stored::{KvWrite, RegistryKv};
 
 use crate::ledger::EntryId;
 
@@ -79,6 +81,9 @@ pub struct AppliedBlock {
     pub block: StoredBlock,
     /// Its entries, in order.
     pub entries: Vec<AppliedEntry>,
+    /// The registry keys its `registry.updated` entries change (`None`: delete), from
+    /// `crate::registry::finalized_writes`; empty when it has none.
+    pub registry: Vec<KvWrite>,
 }
 
 /// Ledger storage.
@@ -89,6 +94,11 @@ pub trait Store: Send + Sync + 'static {
     /// Applies the next finalized block atomically and durably. The block's height must be
     /// one above the head (or 0 on an empty store).
     fn apply(&self, block: &AppliedBlock) -> Result<(), StoreError>;
+
+    /// A consistent read-only view of the finalized screening registry (the registry after
+    /// the last applied `registry.updated` entry), unaffected by blocks applied while it is
+    /// held.
+    fn registry(&self) -> Result<Box<dyn RegistryKv + '_>, StoreError>;
 
     /// The block at `height`.
     fn block(&self, height: u64) -> Result<Option<StoredBlock>, StoreError>;

@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch,
-    WriteOptions,
+    ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions,
+    SnapshotWithThreadMode, WriteBatch, WriteOptions,
 };
+use veil_circuits::screening::stored::{KvEntry, RegistryKv, StoredRegistryError};
 
 use super::{
     AppliedBlock, Store, StoreError, StoredBlock, StoredEntry, check_next, decode_block_record,
@@ -157,6 +158,13 @@ impl Store for RocksStore {
                 }
             }
         }
+        let registry = self.cf(keys::CF_REGISTRY)?;
+        for (key, value) in &applied.registry {
+            match value {
+                Some(value) => batch.put_cf(registry, key, value),
+                None => batch.delete_cf(registry, key),
+            }
+        }
         let mut head = Vec::with_capacity(40);
         head.extend_from_slice(&height.to_be_bytes());
         head.extend_from_slice(&applied.block.digest);
@@ -164,6 +172,14 @@ impl Store for RocksStore {
         let mut options = WriteOptions::default();
         options.set_sync(true);
         self.db.write_opt(batch, &options).map_err(engine)
+    }
+
+    fn registry(&self) -> Result<Box<dyn RegistryKv + '_>, StoreError> {
+        Ok(Box::new(RegistrySnapshot {
+            db: &self.db,
+            cf: self.cf(keys::CF_REGISTRY)?,
+            snapshot: self.db.snapshot(),
+        }))
     }
 
     fn block(&self, height: u64) -> Result<Option<StoredBlock>, StoreError> {
@@ -260,5 +276,54 @@ impl Store for RocksStore {
                     .map_err(engine)
             }
         }
+    }
+}
+
+/// The registry column family as of one RocksDB snapshot.
+struct RegistrySnapshot<'a> {
+    db: &'a DB,
+    cf: &'a ColumnFamily,
+    snapshot: SnapshotWithThreadMode<'a, DB>,
+}
+
+fn registry_error(error: rocksdb::Error) -> StoredRegistryError {
+    StoredRegistryError::Store(error.into_string())
+}
+
+impl RegistrySnapshot<'_> {
+    fn bounded(&self, start: &[u8], end: &[u8]) -> ReadOptions {
+        let mut options = ReadOptions::default();
+        options.set_snapshot(&self.snapshot);
+        options.set_iterate_lower_bound(start.to_vec());
+        options.set_iterate_upper_bound(end.to_vec());
+        options
+    }
+}
+
+impl RegistryKv for RegistrySnapshot<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoredRegistryError> {
+        let mut options = ReadOptions::default();
+        options.set_snapshot(&self.snapshot);
+        self.db
+            .get_cf_opt(self.cf, key, &options)
+            .map_err(registry_error)
+    }
+
+    fn first_in(&self, start: &[u8], end: &[u8]) -> Result<Option<KvEntry>, StoredRegistryError> {
+        self.db
+            .iterator_cf_opt(self.cf, self.bounded(start, end), IteratorMode::Start)
+            .next()
+            .transpose()
+            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())))
+            .map_err(registry_error)
+    }
+
+    fn last_in(&self, start: &[u8], end: &[u8]) -> Result<Option<KvEntry>, StoredRegistryError> {
+        self.db
+            .iterator_cf_opt(self.cf, self.bounded(start, end), IteratorMode::End)
+            .next()
+            .transpose()
+            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())))
+            .map_err(registry_error)
     }
 }

@@ -75,7 +75,6 @@ pub use self::rejection::{
 pub use self::view::{LedgerView, PendingView, supersedes_references};
 use crate::genesis::Genesis;
 use crate::ledger::Entry;
-use crate::registry::RegistryCache;
 
 /// Whether the proof statements of `kind` involve the commitments of referenced entries.
 fn depends_on_references(kind: EntryType) -> bool {
@@ -87,7 +86,6 @@ fn depends_on_references(kind: EntryType) -> bool {
 pub struct Validator {
     genesis: Arc<Genesis>,
     policies: Arc<Policies>,
-    registry: Arc<Mutex<RegistryCache>>,
     readers: Arc<Mutex<HashMap<String, Vec<String>>>>,
 }
 
@@ -140,7 +138,6 @@ impl Validator {
         Ok(Self {
             genesis,
             policies,
-            registry: Arc::default(),
             readers: Arc::default(),
         })
     }

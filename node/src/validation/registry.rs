@@ -1,6 +1,6 @@
 //! Rule group: the screening registry. An update's roots must be those of the lists after its
-//! changes, replayed on the version it changes (rebuilt from the ledger, see
-//! [`crate::registry`]); a loan's screening proof must verify against the roots of the version
+//! changes, replayed on the version it changes (an overlay over the node's persisted finalized
+//! registry, see [`crate::registry`]); a loan's screening proof must verify against the roots of the version
 //! it references (whether that version is current is a reference rule, `references.rs`). A
 //! borrower is taken off the blocklist only by the member that blocklisted it: a member cannot
 //! unblock a borrower another member blocked just before lending to it.
@@ -11,7 +11,9 @@ use veil_policies::schema::EntryType;
 
 use super::{CircuitProofError, LedgerView, Rejection, ValidationError, Validator};
 use crate::ledger::Entry;
-use crate::registry::{self, UpdateError};
+use veil_circuits::screening::stored;
+
+use crate::registry::{self, RegistryError};
 
 impl Validator {
     /// A registry update's roots against the changed lists; a loan's screening proof against
@@ -27,21 +29,19 @@ impl Validator {
         match kind {
             EntryType::RegistryUpdated => {
                 let update = registry::update_of(entry)?;
-                let previous = registry::registry_after(
+                let finalized = view.registry()?;
+                let mut next = registry::registry_after(
                     |id| view.entry(id),
-                    |id| view.is_pending(id),
+                    finalized.as_ref(),
                     referenced.first().map(AsRef::as_ref),
-                    &self.registry,
                 )?;
-                if !previous
-                    .foreign_removals(&update, &entry.header.submitter)
-                    .is_empty()
+                if !registry::foreign_removals(&next, &update, &entry.header.submitter)?.is_empty()
                 {
                     return Err(Rejection::BlocklistRemoval.into());
                 }
-                let mut next = previous.registry.clone();
-                next.apply(&update.changes).map_err(UpdateError::Changes)?;
-                if next.roots() != update.roots {
+                next.apply(&update.changes, entry.header.submitter.as_bytes())
+                    .map_err(RegistryError::from)?;
+                if stored::roots(&next).map_err(RegistryError::from)? != update.roots {
                     return Err(CircuitProofError::RegistryRoots.into());
                 }
                 Ok(())

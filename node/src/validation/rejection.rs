@@ -393,6 +393,7 @@ impl From<RegistryError> for ValidationError {
             RegistryError::MissingVersion | RegistryError::OutOfOrder(_) => {
                 ReferenceError::BrokenRegistryChain.into()
             }
+            RegistryError::NotCurrent => Self::Rejected(Rejection::StaleRegistry),
             RegistryError::Store(error) => Self::Store(error),
         }
     }

@@ -471,11 +471,19 @@ fn months(first: &str, last: &str) -> Vec<String> {
     crate::view_keys::months_from_through(first, last)
 }
 
-/// Applies `entries` to `store` as the finalized block at `height`.
-fn finalize(store: &MemoryStore, height: u64, entries: &[&Entry]) {
-    use crate::store::{AppliedBlock, AppliedEntry, Store as _, StoredBlock};
+/// Applies `entries` to `store` as the finalized block at `height`, with the registry keys
+/// its updates change (as the applier does).
+fn finalize(store: &dyn crate::store::Store, height: u64, entries: &[&Entry]) {
+    use crate::store::{AppliedBlock, AppliedEntry, StoredBlock};
+    let registry = {
+        let shared: Vec<Arc<Entry>> = entries.iter().map(|e| Arc::new(Entry::clone(e))).collect();
+        let view = PendingView::new(store);
+        let finalized = store.registry().unwrap();
+        crate::registry::finalized_writes(|id| view.entry(id), finalized.as_ref(), &shared).unwrap()
+    };
     store
         .apply(&AppliedBlock {
+            registry,
             block: StoredBlock {
                 height,
                 digest: [height as u8; 32],
@@ -1125,4 +1133,275 @@ fn oprf_evaluation_reports_are_only_what_an_honest_member_can_report() {
         rejected(&plain_validator, &store, &entry),
         Rejection::CircuitProof(CircuitProofError::OprfReport(ReportError::NoOprf))
     ));
+}
+
+/// A fresh directory for a RocksDB store, removed when dropped.
+#[cfg(feature = "rocksdb")]
+struct TempDir(std::path::PathBuf);
+
+#[cfg(feature = "rocksdb")]
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir().join(format!("veil-{name}-{}-{nanos}", std::process::id()));
+        Self(path)
+    }
+}
+
+#[cfg(feature = "rocksdb")]
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A node that restarts opens its persisted registry: the registry after the last finalized
+/// update, with the same roots and witnesses, without reading one entry of the chain; a
+/// store that has the chain but no persisted registry must walk it (so the count can fail).
+#[cfg(feature = "rocksdb")]
+#[test]
+fn a_restarted_node_opens_its_registry_without_replaying_the_chain() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use veil_circuits::Fr;
+    use veil_circuits::screening::Change;
+    use veil_circuits::screening::stored;
+
+    use crate::store::Store as _;
+    use crate::store::rocks::RocksStore;
+
+    let (consortium, validator, _) = screening::consortium();
+    let (a, b, c) = screening::borrowers();
+    let (mut registry, first) =
+        screening::first_version(&consortium, vec![Change::AddKyc(a), Change::AddKyc(b)]);
+    let second = consortium.registry_update(
+        1,
+        Some(first.header.id),
+        &screening::update(&mut registry, vec![Change::AddBlocklist(c)]),
+    );
+    let dir = TempDir::new("registry-restart");
+    {
+        let store = RocksStore::open(&dir.0).unwrap();
+        validator.check(&first, &PendingView::new(&store)).unwrap();
+        finalize(&store, 0, &[&first]);
+        validator.check(&second, &PendingView::new(&store)).unwrap();
+        finalize(&store, 1, &[&second]);
+    }
+    let store = RocksStore::open(&dir.0).unwrap();
+    let finalized = store.registry().unwrap();
+    assert_eq!(stored::roots(finalized.as_ref()).unwrap(), registry.roots());
+    assert_eq!(
+        stored::version(finalized.as_ref()).unwrap(),
+        Some(second.digest().to_vec())
+    );
+    for who in [a, b, c] {
+        assert_eq!(
+            stored::witness(finalized.as_ref(), who, Fr::from(5u64)).ok(),
+            registry.witness(who, Fr::from(5u64)).ok()
+        );
+    }
+    let lookups = AtomicUsize::new(0);
+    let counting = |id: &EntryId| {
+        lookups.fetch_add(1, Ordering::SeqCst);
+        PendingView::new(&store).entry(id)
+    };
+    let after =
+        crate::registry::registry_after(counting, finalized.as_ref(), Some(&second)).unwrap();
+    assert_eq!(stored::roots(&after).unwrap(), registry.roots());
+    assert_eq!(lookups.load(Ordering::SeqCst), 0, "the chain was replayed");
+
+    // The same chain without a persisted registry (a store from before it was persisted).
+    let bare = MemoryStore::new();
+    for (height, entry) in [&first, &second].into_iter().enumerate() {
+        use crate::store::{AppliedBlock, AppliedEntry, StoredBlock};
+        bare.apply(&AppliedBlock {
+            block: StoredBlock {
+                height: height as u64,
+                digest: [height as u8; 32],
+                block: Vec::new(),
+                finalization: Vec::new(),
+            },
+            entries: vec![AppliedEntry {
+                id: entry.header.id,
+                kind: entry.header.kind.clone(),
+                references: entry.header.references.clone(),
+                settles_references: false,
+                bytes: entry.encode(),
+            }],
+            registry: Vec::new(),
+        })
+        .unwrap();
+    }
+    let empty = bare.registry().unwrap();
+    let replayed = crate::registry::registry_after(
+        |id: &EntryId| {
+            lookups.fetch_add(1, Ordering::SeqCst);
+            PendingView::new(&bare).entry(id)
+        },
+        empty.as_ref(),
+        Some(&second),
+    )
+    .unwrap();
+    assert_eq!(stored::roots(&replayed).unwrap(), registry.roots());
+    assert_eq!(lookups.load(Ordering::SeqCst), 1);
+
+    // A third update checks on the reopened store.
+    let third = consortium.registry_update(
+        0,
+        Some(second.header.id),
+        &screening::update(&mut registry, vec![Change::RemoveKyc(b)]),
+    );
+    validator.check(&third, &PendingView::new(&store)).unwrap();
+}
+
+/// The registry keys of a block are written with the block or not at all: a store refuses a
+/// block that does not extend its head, registry keys included, and the registry's version
+/// is always the last update of the head's chain.
+#[cfg(feature = "rocksdb")]
+#[test]
+fn registry_keys_are_written_only_with_their_block() {
+    use veil_circuits::screening::Change;
+    use veil_circuits::screening::stored;
+
+    use crate::store::rocks::RocksStore;
+    use crate::store::{AppliedBlock, Store, StoredBlock};
+
+    let (consortium, _, _) = screening::consortium();
+    let (a, _, _) = screening::borrowers();
+    let (registry, first) = screening::first_version(&consortium, vec![Change::AddKyc(a)]);
+    let dir = TempDir::new("registry-batch");
+    let rocks = RocksStore::open(&dir.0).unwrap();
+    let memory = MemoryStore::new();
+    for store in [&rocks as &dyn Store, &memory] {
+        let writes = {
+            let view = PendingView::new(store);
+            let finalized = store.registry().unwrap();
+            crate::registry::finalized_writes(
+                |id| view.entry(id),
+                finalized.as_ref(),
+                &[Arc::new(first.clone())],
+            )
+            .unwrap()
+        };
+        assert!(!writes.is_empty());
+        let not_next = AppliedBlock {
+            block: StoredBlock {
+                height: 4,
+                digest: [4; 32],
+                block: Vec::new(),
+                finalization: Vec::new(),
+            },
+            entries: Vec::new(),
+            registry: writes,
+        };
+        assert!(store.apply(&not_next).is_err());
+        let finalized = store.registry().unwrap();
+        assert_eq!(stored::version(finalized.as_ref()).unwrap(), None);
+        assert_eq!(
+            stored::roots(finalized.as_ref()).unwrap(),
+            veil_circuits::screening::Registry::default().roots()
+        );
+        drop(finalized);
+        finalize(store, 0, &[&first]);
+        let finalized = store.registry().unwrap();
+        assert_eq!(stored::roots(finalized.as_ref()).unwrap(), registry.roots());
+        assert_eq!(
+            stored::version(finalized.as_ref()).unwrap(),
+            Some(first.digest().to_vec())
+        );
+    }
+}
+
+/// Random update sequences written to RocksDB as the applier writes them (each checked on an
+/// overlay over the store's snapshot): roots, sizes and witnesses equal those of the in-memory
+/// registry rebuilt from scratch, through removals, freed slots and blocklist neighbours.
+#[cfg(feature = "rocksdb")]
+#[test]
+fn the_registry_in_rocksdb_equals_a_fresh_rebuild() {
+    use veil_circuits::Fr;
+    use veil_circuits::screening::stored::{self, Overlay};
+    use veil_circuits::screening::{Change, Registry};
+
+    use crate::store::rocks::RocksStore;
+    use crate::store::{AppliedBlock, Store as _, StoredBlock};
+
+    let dir = TempDir::new("registry-random");
+    let store = RocksStore::open(&dir.0).unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut accepted: Vec<Vec<Change>> = Vec::new();
+    for height in 0..40u64 {
+        let mut fresh = Registry::default();
+        for done in &accepted {
+            fresh.apply(done).unwrap();
+        }
+        // Changes that apply, and every fifth update one that does not.
+        let mut changes: Vec<Change> = (0..1 + next() % 6)
+            .map(|_| {
+                let who = screening::borrower((next() % 30) as u8 + 1);
+                match (
+                    next() % 2,
+                    fresh.is_registered(&who),
+                    fresh.is_blocklisted(&who),
+                ) {
+                    (0, false, _) => Change::AddKyc(who),
+                    (0, true, _) => Change::RemoveKyc(who),
+                    (_, _, false) => Change::AddBlocklist(who),
+                    (_, _, true) => Change::RemoveBlocklist(who),
+                }
+            })
+            .collect();
+        if height % 5 == 4 {
+            let who = screening::borrower(31 + (height % 2) as u8);
+            changes.push(Change::RemoveKyc(who));
+        }
+        changes.sort();
+        changes.dedup();
+        let in_memory = fresh.apply(&changes);
+        let writes = {
+            let finalized = store.registry().unwrap();
+            let mut overlay = Overlay::new(finalized.as_ref());
+            let checked = overlay.apply(&changes, b"bank");
+            assert_eq!(checked.is_ok(), in_memory.is_ok(), "{changes:?}");
+            if checked.is_err() {
+                continue;
+            }
+            assert_eq!(stored::roots(&overlay).unwrap(), fresh.roots());
+            overlay.set_version(&[height as u8; 32]);
+            overlay.into_writes()
+        };
+        let height = accepted.len() as u64;
+        store
+            .apply(&AppliedBlock {
+                block: StoredBlock {
+                    height,
+                    digest: [height as u8; 32],
+                    block: Vec::new(),
+                    finalization: Vec::new(),
+                },
+                entries: Vec::new(),
+                registry: writes,
+            })
+            .unwrap();
+        accepted.push(changes);
+        let finalized = store.registry().unwrap();
+        assert_eq!(stored::roots(finalized.as_ref()).unwrap(), fresh.roots());
+        assert_eq!(stored::len(finalized.as_ref()).unwrap(), fresh.len());
+        for who in 1..=30u8 {
+            let who = screening::borrower(who);
+            assert_eq!(
+                stored::witness(finalized.as_ref(), who, Fr::from(3u64)).ok(),
+                fresh.witness(who, Fr::from(3u64)).ok()
+            );
+        }
+    }
+    // Every fifth update is refused, every other one applies.
+    assert_eq!(accepted.len(), 32);
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use veil_circuits::screening::stored::RegistryKv;
 use veil_crypto::EncryptionPublicKey;
 use veil_crypto::view_key::ViewScope;
 use veil_policies::schema::EntryType;
@@ -25,6 +26,8 @@ pub trait LedgerView: Sync {
     /// Whether `id` is ordered but not finalized (earlier in the block being checked, or in
     /// the mempool's order): what such an entry implies may be undone with its block.
     fn is_pending(&self, id: &EntryId) -> bool;
+    /// The finalized screening registry (see [`Store::registry`]).
+    fn registry(&self) -> Result<Box<dyn RegistryKv + '_>, StoreError>;
     /// Whether regulator `regulator` has any `view_keys.published` entry.
     fn has_view_keys_of(&self, regulator: &str) -> Result<bool, StoreError>;
     /// The view key of `scope` regulator `regulator` published on the ledger, if any (the
@@ -94,6 +97,10 @@ impl LedgerView for PendingView<'_> {
 
     fn is_pending(&self, id: &EntryId) -> bool {
         self.pending.contains_key(id)
+    }
+
+    fn registry(&self) -> Result<Box<dyn RegistryKv + '_>, StoreError> {
+        self.store.registry()
     }
 
     fn has_registry(&self) -> Result<bool, StoreError> {
