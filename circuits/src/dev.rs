@@ -28,6 +28,7 @@ pub const SEEDS: &[&str] = &[
     "screening-test",
     "node-validation",
     "bench",
+    "registry-bench",
 ];
 
 /// The setup's RNG for `seed`: seeded with SHA-256(label || " INSECURE " || seed), so the

@@ -70,17 +70,24 @@ fn init_checks_its_arguments_before_writing_anything() {
     let dir = temp.path().join("new");
     let dir_text = dir.to_str().unwrap();
     refused(
-        &["init", "--dir", dir_text, "--settlement-capacities", "0"],
-        "capacity 0",
+        &["init", "--dir", dir_text, "--members", "webank,Huarui_Bank"],
+        "\"Huarui_Bank\" is not a member id",
     );
-    let out = veil(&["init", "--dir", dir_text, "--settlement-capacities", "0"]);
+    let out = veil(&["init", "--dir", dir_text, "--members", "webank,webank"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.matches("capacity 0").count(), 1, "{stderr}");
-    refused(&["init", "--dir", dir_text, "--banks", "19"], "19");
+    assert_eq!(stderr.matches("listed twice").count(), 1, "{stderr}");
+    refused(
+        &["init", "--dir", dir_text, "--members", "webank,regulator-2"],
+        "regulator's id",
+    );
+    refused(
+        &["init", "--dir", dir_text, "--banks", "65"],
+        "between 2 and 64",
+    );
     // One bank cannot share a borrower-reference key with anyone.
     refused(
         &["init", "--dir", dir_text, "--banks", "1"],
-        "between 2 and 26",
+        "between 2 and 64",
     );
     refused(
         &["init", "--dir", dir_text, "--oprf-daily-limit", "0"],
@@ -114,8 +121,6 @@ fn an_interrupted_init_is_started_again_but_a_foreign_directory_is_refused() {
             dir.to_str().unwrap().into(),
             "--banks".into(),
             "2".into(),
-            "--settlement-capacities".into(),
-            "16".into(),
             "--no-screening".into(),
         ]
     };

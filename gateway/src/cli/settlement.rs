@@ -4,14 +4,18 @@
 //! genesis pins, and written in snarkjs' Groth16 JSON (`verification_key.json`, and
 //! `<repayment id>/proof.json`, `public.json`) for `snarkjs groth16 verify`.
 //!
-//! The files are rebuilt from each repayment's circuit data and the statement id computed
-//! here, and every proof is verified before it is written.
+//! Nothing the gateway sends is trusted: the settlement and each repayment come as their
+//! submitter signed them and are checked here as a node checks them (signature, fields, the
+//! repayment's proof) against the local genesis; the repayments are the settlement's own
+//! references, and each file is rebuilt from the signed entry before it is written.
 
 use std::path::{Path, PathBuf};
 
 use veil_circuits::settlement::SettlementProof;
 use veil_gateway::client;
 use veil_node::genesis::Genesis;
+use veil_node::ledger::Entry;
+use veil_policies::schema::EntryType;
 
 /// What was exported.
 #[derive(Debug, Clone)]
@@ -79,21 +83,37 @@ pub(crate) async fn settlement(
         }
     };
 
+    // Nothing the gateway says is taken on trust: each entry comes signed, and is checked here
+    // as a node checks it (signature, fields, a repayment's proof) against the local genesis.
+    let validator = veil_node::validation::Validator::new(std::sync::Arc::new(genesis.clone()))
+        .map_err(|e| e.to_string())?;
+    let bad = |what: &str| format!("the gateway's answer has no valid {what}");
+    let signed = |answer: &serde_json::Value| -> Result<Entry, String> {
+        let bytes = answer["signed"]
+            .as_str()
+            .and_then(|h| {
+                veil_crypto::encoding::from_hex(h, veil_node::ledger::entry::MAX_ENTRY_LEN).ok()
+            })
+            .ok_or_else(|| bad("signed entry"))?;
+        let entry = Entry::decode(&bytes).map_err(|e| format!("signed entry: {e}"))?;
+        validator
+            .check_stateless(&entry)
+            .map_err(|e| format!("entry {}: {e}", entry.header.id.to_hex()))?;
+        Ok(entry)
+    };
     let listed = client::get_json(&client, &format!("{gateway}/v1/entries/{id}/proof"))
         .await
         .map_err(|e| e.to_string())?;
-    let bad = |what: &str| format!("the gateway's answer has no valid {what}");
-    let repayments: Vec<String> = listed["repayments"]
-        .as_array()
-        .ok_or_else(|| bad("repayments"))?
-        .iter()
-        .map(|r| {
-            r["entry"]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| bad("repayment"))
-        })
-        .collect::<Result<_, _>>()?;
+    let settlement = signed(&listed)?;
+    if settlement.header.id.to_hex() != id
+        || settlement.header.kind != EntryType::SettlementClosed.name()
+        || settlement.header.period != period
+        || settlement.header.submitter != submitter
+    {
+        return Err(format!(
+            "the gateway answered another entry than settlement {id} of {period} by {submitter}"
+        ));
+    }
     let vk = genesis.circuits.settlement.get(&1).ok_or_else(|| {
         "the genesis has no settlement key of capacity 1 (one repayment)".to_owned()
     })?;
@@ -110,28 +130,33 @@ pub(crate) async fn settlement(
         out.join("verification_key.json"),
         veil_circuits::snarkjs::verification_key(vk),
     )?;
-    for repayment in &repayments {
+    let repayments = &settlement.header.references;
+    for reference in repayments {
+        let repayment = reference.to_hex();
         let exported =
             client::get_json(&client, &format!("{gateway}/v1/entries/{repayment}/proof"))
                 .await
                 .map_err(|e| e.to_string())?;
-        let circuit = exported["circuit"]
-            .as_str()
-            .and_then(|h| veil_crypto::encoding::from_hex(h, 4096).ok())
-            .ok_or_else(|| bad("circuit"))?;
-        let proof = SettlementProof::from_bytes(&circuit).map_err(|e| e.to_string())?;
-        let slots: Vec<&str> = exported["slots"]
-            .as_array()
-            .ok_or_else(|| bad("slots"))?
+        let entry = signed(&exported)?;
+        if entry.header.id != *reference
+            || entry.header.kind != EntryType::LoanRepaid.name()
+            || entry.header.period != period
+            || entry.header.submitter != submitter
+        {
+            return Err(format!(
+                "the gateway answered another entry than repayment {repayment} of {period} by \
+                 {submitter}"
+            ));
+        }
+        let proof =
+            SettlementProof::from_bytes(&entry.proofs.circuit).map_err(|e| e.to_string())?;
+        let participants = entry
+            .commitments
             .iter()
-            .map(|s| s.as_str().ok_or_else(|| bad("slot")))
-            .collect::<Result<_, _>>()?;
-        let (_, slot) = veil_circuits::settlement::participant_slots(slots, &submitter)
-            .ok_or_else(|| bad("slots"))?;
-        let entry_id =
-            veil_node::ledger::EntryId::from_hex(repayment).map_err(|e| e.to_string())?;
-        // The proof is bound to the repayment's statement id (genesis, submitter, entry id).
-        let statement = veil_node::ledger::statement_id(&genesis.hash, &submitter, &entry_id);
+            .filter_map(|(label, _)| label.strip_prefix("allocations."));
+        let (_, slot) = veil_circuits::settlement::participant_slots(participants, &submitter)
+            .ok_or_else(|| format!("repayment {repayment}: its participants do not fit"))?;
+        let statement = entry.header.statement_id();
         proof
             .verify_repayment(vk, &statement, period_number, slot)
             .map_err(|e| format!("repayment {repayment}: {e}"))?;
@@ -143,7 +168,7 @@ pub(crate) async fn settlement(
             originator: slot as u64,
             due: proof.due.clone(),
         };
-        let folder = out.join(repayment);
+        let folder = out.join(&repayment);
         std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
         write(
             folder.join("proof.json"),

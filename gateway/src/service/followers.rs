@@ -60,6 +60,15 @@ impl Gateway {
                         detail: "allocations".into(),
                     });
                 }
+                // The repayment's settlement proof must be over the amount, the loan's shares
+                // and the allocations this member opens: nodes verify the proof, only a
+                // participant can check it is about this repayment's numbers.
+                if reader::repayment_link(&opened, &shares) == Some(false) {
+                    findings.push(reader::Finding {
+                        kind: reader::FindingKind::ParticipantCheck,
+                        detail: "settlement proof".into(),
+                    });
+                }
             }
             for finding in findings {
                 let alert = Alert {

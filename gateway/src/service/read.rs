@@ -56,7 +56,8 @@ impl Gateway {
     /// clearing: every `loan.repaid` carries its own): its circuit data, and the proof in
     /// snarkjs' JSON with its public inputs and the genesis verifying key, verified here
     /// first; no customer data is in it. For a `settlement.closed`, the repayments it totals,
-    /// each with the path of its proof: the settlement itself carries no circuit proof.
+    /// each with the path of its proof: the settlement itself carries no circuit proof. Both
+    /// carry `signed`, the entry as its submitter signed it (hex).
     ///
     /// Errors: 404 for an unknown entry or one of another type.
     pub async fn settlement_proof(&self, id: &EntryId) -> Result<Value, ServiceError> {
@@ -67,10 +68,23 @@ impl Gateway {
             .map_err(link_problem)?
             .ok_or_else(ServiceError::not_found)?;
         let entry = self.decode(&stored)?;
+        // Signed by its submitter and valid on its own (for a repayment, its proof too), as
+        // every node checked before ordering it; the signed bytes go along, so a client can
+        // check the same without trusting this gateway or its node.
+        if !self
+            .cpu(|| self.validator.check_stateless(&entry).is_ok())
+            .await
+        {
+            tracing::error!(id = %entry.header.id, "a finalized entry does not check");
+            return Err(ServiceError::internal());
+        }
+        let signed = veil_crypto::encoding::to_hex(&stored.bytes);
         if entry.header.kind == EntryType::LoanRepaid.name() {
-            return Ok(self
+            let mut exported = self
                 .cpu(|| reader::repayment_export(&self.genesis, &entry))
-                .await?);
+                .await?;
+            exported["signed"] = Value::String(signed);
+            return Ok(exported);
         }
         if entry.header.kind != EntryType::SettlementClosed.name() {
             return Err(ServiceError::not_found_because(
@@ -93,6 +107,7 @@ impl Gateway {
             "period": entry.header.period,
             "originator": entry.header.submitter,
             "repayments": repayments,
+            "signed": signed,
         }))
     }
 

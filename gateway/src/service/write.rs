@@ -265,23 +265,24 @@ impl Gateway {
         };
         let built = match request {
             Request::LoanOriginated(loan) => {
-                let registry = if self.genesis.circuits.screening.is_some() {
-                    match self.current_registry().await? {
-                        (Some(version), registry) => {
-                            Some(crate::entry::builder::ScreeningRegistry { version, registry })
-                        }
-                        (None, _) => None,
-                    }
+                let version = if self.genesis.circuits.screening.is_some() {
+                    self.current_registry().await?
                 } else {
                     None
                 };
+                let snapshot = self.store.registry().map_err(store_error)?;
+                let registry = version.map(|version| crate::entry::builder::ScreeningRegistry {
+                    version,
+                    registry: &snapshot,
+                });
                 self.cpu(|| builder.loan(loan, registry.as_ref(), &period, now_ms()))
                     .await
                     .map_err(ServiceError::from)
             }
             Request::RegistryUpdated(update) => {
-                let (previous, registry) = self.current_registry().await?;
-                self.cpu(|| builder.registry(update, previous, &registry, &period, now_ms()))
+                let previous = self.current_registry().await?;
+                let snapshot = self.store.registry().map_err(store_error)?;
+                self.cpu(|| builder.registry(update, previous, &snapshot, &period, now_ms()))
                     .await
                     .map_err(ServiceError::from)
             }
@@ -300,7 +301,7 @@ impl Gateway {
                 // settled in parts: this entry settles as many as fit, and closing the period
                 // again settles the rest. No circuit bounds it: each repayment proved its own
                 // split when it was written.
-                repayments.truncate(veil_node::ledger::entry::MAX_REFERENCES);
+                repayments.truncate(veil_node::ledger::entry::MAX_SETTLED);
                 self.cpu(|| builder.settlement(&settlement.period, &repayments, now_ms()))
                     .await
                     .map_err(ServiceError::from)
@@ -389,6 +390,11 @@ impl Gateway {
         let mut out = Vec::new();
         let mut loan_shares: HashMap<EntryId, Vec<(String, u64)>> = HashMap::new();
         for id in self.store.repayments(period).map_err(store_error)? {
+            // One settlement settles at most this many; closing the period again settles the
+            // rest (no need to open more now).
+            if out.len() >= veil_node::ledger::entry::MAX_SETTLED {
+                break;
+            }
             if self
                 .node
                 .settled_by(&id)

@@ -26,6 +26,14 @@ pub const MAX_GROUPS: usize = 32;
 pub const MAX_COMMITMENTS: usize = 128;
 /// Most references in one entry (a settlement references its period's repayments).
 pub const MAX_REFERENCES: usize = 4096;
+/// Most repayments one `settlement.closed` settles: its references, and one fewer than a
+/// relation proof's terms (the originator's amount due is the sum of its allocations in every
+/// repayment, plus its own commitment). A larger period is closed by several settlements.
+pub const MAX_SETTLED: usize = if MAX_REFERENCES < veil_crypto::relation_proof::MAX_TERMS {
+    MAX_REFERENCES
+} else {
+    veil_crypto::relation_proof::MAX_TERMS - 1
+};
 /// Most relation proofs in one entry.
 pub const MAX_RELATIONS: usize = 128;
 /// Largest opaque proof (split or circuit proof).

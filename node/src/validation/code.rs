@@ -215,6 +215,7 @@ mod tests {
                 Rejection::Fields(FieldError::OriginatorNotFunding),
                 "schema",
             ),
+            (Rejection::Fields(FieldError::TooManyParticipants), "schema"),
             (
                 Rejection::Commitments(PlanError::MissingCommitment("amount")),
                 "commitments",

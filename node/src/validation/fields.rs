@@ -75,6 +75,13 @@ impl Validator {
             if !submitter_funds {
                 return Err(FieldError::OriginatorNotFunding.into());
             }
+            // Its repayments prove their split over at most this many slots: a loan with more
+            // participants could never be repaid on the ledger.
+            if per_bank(&entry.commitments, "funding").len()
+                > veil_circuits::settlement::PARTICIPANT_SLOTS
+            {
+                return Err(FieldError::TooManyParticipants.into());
+            }
         }
         Ok(())
     }

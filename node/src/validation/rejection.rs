@@ -178,6 +178,13 @@ pub enum FieldError {
     /// A loan its originator does not fund.
     #[error("the originator must fund the loan")]
     OriginatorNotFunding,
+    /// A loan with more participants than a repayment's settlement proof has slots
+    /// (`veil_circuits::settlement::PARTICIPANT_SLOTS`): it could never be repaid.
+    #[error(
+        "a loan has at most {} participants (the slots of a repayment's settlement proof)",
+        veil_circuits::settlement::PARTICIPANT_SLOTS
+    )]
+    TooManyParticipants,
 }
 
 /// Why an entry's references do not fit its type or the ledger.

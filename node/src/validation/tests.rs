@@ -1405,3 +1405,23 @@ fn the_registry_in_rocksdb_equals_a_fresh_rebuild() {
     // Every fifth update is refused, every other one applies.
     assert_eq!(accepted.len(), 32);
 }
+
+#[test]
+fn a_loan_has_no_more_participants_than_a_repayment_proof_has_slots() {
+    // Six members: a loan of five (more than the four slots of a repayment's settlement
+    // proof) could never be repaid, so nodes refuse it; one of four is accepted and repaid.
+    let consortium = TestConsortium::new(6, 12, 40_100);
+    let validator = Validator::new(consortium.genesis.clone()).unwrap();
+    let store = MemoryStore::new();
+    let five = consortium.loan(0, 1, 500_000, &[(1, 2000), (2, 2000), (3, 2000), (4, 2000)]);
+    assert_eq!(
+        rejected(&validator, &store, &five),
+        Rejection::Fields(FieldError::TooManyParticipants)
+    );
+    let four = consortium.loan(0, 2, 500_000, &[(1, 2500), (2, 2500), (5, 2500)]);
+    validator.check(&four, &PendingView::new(&store)).unwrap();
+    let mut view = PendingView::new(&store);
+    view.push(Arc::new(four.clone()));
+    let repayment = consortium.repayment(&four, 77_777, "2026-11");
+    validator.check(&repayment, &view).unwrap();
+}
