@@ -157,16 +157,18 @@ pub fn installment(loan: &Value, period: &str) -> Value {
     }})
 }
 
-/// The workload: `loans` loans originated round-robin by the four banks, each funded with
-/// one to three partners, and one installment per loan.
-pub fn workload(loans: usize, seed: u64) -> Vec<(String, Value, Value)> {
-    let banks = bank_ids(4);
+/// The workload: `loans` loans originated round-robin by the `banks` banks (`bank_ids`; at
+/// least 4), each funded with one to three partners (the next banks in id order, so every
+/// member originates and partners alike), and one installment per loan.
+pub fn workload(loans: usize, seed: u64, banks: usize) -> Vec<(String, Value, Value)> {
+    let n = banks.max(4);
+    let banks = bank_ids(n);
     let mut numbers = Workload::new(seed);
     (0..loans)
         .map(|k| {
-            let originator = &banks[k % 4];
+            let originator = &banks[k % n];
             let count = 1 + numbers.below(3) as usize;
-            let partners: Vec<&str> = (1..=count).map(|p| banks[(k + p) % 4].as_str()).collect();
+            let partners: Vec<&str> = (1..=count).map(|p| banks[(k + p) % n].as_str()).collect();
             let loan = numbers.loan(&format!("B-{seed}-{k:06}"), originator, &partners);
             let repayment = installment(&loan, "2026-11");
             (originator.clone(), loan, repayment)

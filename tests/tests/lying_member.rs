@@ -500,8 +500,16 @@ async fn a_lying_member_cannot_break_what_readers_and_regulators_rely_on() {
         },
     )
     .await;
-    let mut current = veil_node::registry::replay(chain.iter()).unwrap();
-    current.blocklisted_by.clear();
+    // The liar's gateway pretends it put every borrower on the lists itself (its stored
+    // registry names bank-a as every adder), so its builder lets the removal through.
+    let mut current: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
+    for entry in &chain {
+        let update = veil_node::registry::update_of(entry).unwrap();
+        let mut overlay = veil_circuits::screening::stored::Overlay::new(&current);
+        overlay.apply(&update.changes, b"bank-a").unwrap();
+        let writes = overlay.into_writes();
+        veil_circuits::screening::stored::write_into(&mut current, writes);
+    }
     let update: veil_gateway::entry::request::RegistryUpdated = serde_json::from_value(json!({
         "kyc": {}, "blocklist": {"remove": [BORROWERS[1]]}
     }))

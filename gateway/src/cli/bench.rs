@@ -122,6 +122,7 @@ async fn submit_all_after(
 /// temporary directory.
 pub(crate) async fn run(
     loans: usize,
+    banks: usize,
     dir: Option<&Path>,
     progress: &Progress,
 ) -> Result<Value, String> {
@@ -133,8 +134,11 @@ pub(crate) async fn run(
             temp.path().to_path_buf()
         }
     };
-    let step = progress.step("starting the consortium (4 banks, 1 regulator)");
+    let step = progress.step(&format!(
+        "starting the consortium ({banks} banks, 1 regulator)"
+    ));
     let options = InitOptions {
+        banks,
         force: true,
         // The bench writes loans and repayments, no settlements.
         circuits: veil_gateway::consortium::circuit_keys::CircuitSource::Dev(
@@ -146,17 +150,22 @@ pub(crate) async fn run(
         .await
         .map_err(|e| e.to_string())?;
     step.finish();
-    let result = measure(&embedded, loans, progress).await;
+    let result = measure(&embedded, loans, banks, progress).await;
     let step = progress.step("stopping the consortium");
     embedded.stop().await.map_err(|e| e.to_string())?;
     step.finish();
     result
 }
 
-async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Result<Value, String> {
+async fn measure(
+    embedded: &Embedded,
+    loans: usize,
+    banks: usize,
+    progress: &Progress,
+) -> Result<Value, String> {
     let dir = &embedded.dir;
     let mut clients = Vec::new();
-    for bank in bank_ids(4) {
+    for bank in bank_ids(banks) {
         let clerk = dir.join(&bank).join("clients");
         let client = client::https(dir, &clerk.join("clerk.pem"), &clerk.join("clerk.key"))
             .map_err(|e| e.to_string())?;
@@ -166,9 +175,9 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
         );
         clients.push((bank, client, url));
     }
-    let work = workload(loans, 1);
+    let work = workload(loans, 1, banks);
     let half = (loans / 2).max(8);
-    let half_work = workload(half, 2);
+    let half_work = workload(half, 2, banks);
 
     // 0. The borrowers enter the KYC registry (every loan is screened against it).
     let step = progress.step("registering the borrowers in the KYC registry");
@@ -288,7 +297,7 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
 
     // 4. Baseline: the same entries' cryptography in a plain loop over all cores.
     let step = progress.step("baseline: the same entries' proofs made and verified in a loop");
-    let baseline = baseline(dir, &work)?;
+    let baseline = baseline(dir, &work, banks)?;
     step.finish();
 
     Ok(json!({
@@ -325,7 +334,7 @@ async fn measure(embedded: &Embedded, loans: usize, progress: &Progress) -> Resu
             "verify_ms_per_entry": per(verify, verified),
         },
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
-        "consortium": {"banks": 4, "regulators": 1},
+        "consortium": {"banks": banks, "regulators": 1},
     }))
 }
 
@@ -444,7 +453,7 @@ async fn read_all(dir: &Path, bank: &str) -> Result<Value, String> {
 
 /// Entries per second of building (encrypting, proving, signing) and verifying the same
 /// entries, in parallel over all cores, with no network and no storage.
-fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> {
+fn baseline(dir: &Path, work: &[(String, Value, Value)], banks: usize) -> Result<f64, String> {
     let genesis = veil_node::genesis::Genesis::load(&dir.join("consortium.toml"))
         .map_err(|e| e.to_string())?;
     let policies = veil_policies::Policies::default_set().map_err(|e| e.to_string())?;
@@ -455,7 +464,7 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
     .map_err(|e| e.to_string())?;
     let proving_keys =
         veil_gateway::entry::circuits::ProvingKeys::beside(&dir.join("consortium.toml"));
-    let secrets: Vec<(String, MemberSecrets)> = bank_ids(4)
+    let secrets: Vec<(String, MemberSecrets)> = bank_ids(banks)
         .into_iter()
         .map(|bank| {
             let keys = dir.join(&bank).join("keys");
@@ -489,7 +498,8 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
     let (registry_entry, registry) = {
         let (bank, secrets) = &secrets[0];
         let builder = builder(bank, secrets);
-        let mut registry = veil_node::registry::Version::default();
+        // The registry as a gateway stores it (`stored` keys), here in memory.
+        let mut registry: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
         let mut entry = None;
         for request in kyc_requests(work.iter().map(|(_, loan, _)| loan)) {
             let Ok(Request::RegistryUpdated(update)) =
@@ -504,16 +514,19 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)]) -> Result<f64, String> 
                 .registry(&update, previous, &registry, "2026-11", 0)
                 .map_err(|e| format!("{e:?}"))?;
             let update = veil_node::registry::update_of(&built).map_err(|e| e.to_string())?;
-            registry
-                .apply(&update, &built.header.submitter)
+            let mut overlay = veil_circuits::screening::stored::Overlay::new(&registry);
+            overlay
+                .apply(&update.changes, built.header.submitter.as_bytes())
                 .map_err(|e| e.to_string())?;
+            let writes = overlay.into_writes();
+            veil_circuits::screening::stored::write_into(&mut registry, writes);
             entry = Some(built);
         }
         (entry.ok_or("no borrowers")?, registry)
     };
     let screening = veil_gateway::entry::builder::ScreeningRegistry {
         version: registry_entry.header.id,
-        registry: Arc::new(registry),
+        registry: &registry,
     };
     let registry = Some(screening);
     let started = Instant::now();
@@ -578,6 +591,11 @@ pub(crate) struct Args {
     /// Consortium directory (default: a temporary one).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Member banks (4 to 64), all in this process: loans are originated round-robin by every
+    /// bank with the next one to three banks as partners (the scale benchmark runs 4, 7, 13
+    /// and 21).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(4..=64))]
+    banks: u64,
 }
 
 /// `veil bench`: prints the JSON report (and writes it to `--out`).
@@ -588,7 +606,12 @@ pub(crate) fn run_command(args: Args) -> anyhow::Result<ExitCode> {
     }
     let progress = crate::cli::progress::Progress::auto();
     let report = super::runtime()?
-        .block_on(run(args.loans, args.dir.as_deref(), &progress))
+        .block_on(run(
+            args.loans,
+            args.banks as usize,
+            args.dir.as_deref(),
+            &progress,
+        ))
         .map_err(anyhow::Error::msg)?;
     let text = serde_json::to_string_pretty(&report)?;
     println!("{text}");

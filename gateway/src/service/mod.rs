@@ -122,7 +122,8 @@ pub struct Gateway {
     settlement_locks: KeyedLocks,
     loan_reservations: Mutex<HashSet<String>>,
     follow_lock: tokio::sync::Mutex<()>,
-    registry: tokio::sync::Mutex<RegistryFollower>,
+    /// Held while the registry follower applies finalized updates to the store.
+    registry: tokio::sync::Mutex<()>,
     view_keys: tokio::sync::Mutex<view_keys::ViewKeysFollower>,
 }
 
@@ -182,14 +183,6 @@ impl Drop for KeyedGuard<'_> {
         drop(self.guard.take());
         self.locks.forget(&self.key);
     }
-}
-
-/// The registry as far as this gateway has read the ledger's `registry.updated` chain.
-#[derive(Debug, Default)]
-struct RegistryFollower {
-    after: Option<(u64, u32)>,
-    head: Option<EntryId>,
-    registry: Arc<veil_node::registry::Version>,
 }
 
 fn now_ms() -> u64 {
@@ -319,37 +312,63 @@ impl Gateway {
         }
     }
 
-    /// The current registry version (none while the registry is empty) and the registry:
-    /// reads the `registry.updated` entries finalized since the last call and replays them.
-    pub(super) async fn current_registry(
-        &self,
-    ) -> Result<(Option<EntryId>, Arc<veil_node::registry::Version>), ServiceError> {
+    /// The current registry version (none while the registry is empty), after following the
+    /// `registry.updated` entries finalized since the last call: each is applied to the
+    /// registry in this gateway's store ([`GatewayStore::registry`]) and written with the
+    /// follower's position in one synced batch, so a restart continues where it stopped and
+    /// never replays the chain. Read the registry itself with [`GatewayStore::registry`].
+    ///
+    /// # Errors
+    /// [`ServiceError::Internal`] when the chain on the ledger is broken or an update does not
+    /// give the roots it states; the node's and the store's errors.
+    pub(super) async fn current_registry(&self) -> Result<Option<EntryId>, ServiceError> {
+        use veil_circuits::screening::stored::{self, Overlay};
         const PAGE: usize = 256;
-        let mut follower = self.registry.lock().await;
+        let _follower = self.registry.lock().await;
+        let mut position = self.store.registry_head().map_err(store_error)?;
         loop {
             let page = self
                 .node
-                .entries_by_type(EntryType::RegistryUpdated.name(), follower.after, PAGE)
+                .entries_by_type(
+                    EntryType::RegistryUpdated.name(),
+                    position.map(|(after, _)| after),
+                    PAGE,
+                )
                 .await
                 .map_err(link_problem)?;
-            for stored in &page {
-                let entry = self.decode(stored)?;
-                if entry.header.references.first() != follower.head.as_ref() {
+            for stored_entry in &page {
+                let entry = self.decode(stored_entry)?;
+                if entry.header.references.first() != position.as_ref().map(|(_, head)| head) {
                     tracing::error!(id = %entry.header.id, "the registry chain on the ledger is broken");
                     return Err(ServiceError::internal());
                 }
                 let update = veil_node::registry::update_of(&entry).map_err(store_error)?;
-                Arc::make_mut(&mut follower.registry)
-                    .apply(&update, &entry.header.submitter)
+                let writes = self
+                    .cpu(|| -> Result<_, ServiceError> {
+                        let snapshot = self.store.registry().map_err(store_error)?;
+                        let mut overlay = Overlay::new(&snapshot);
+                        overlay
+                            .apply(&update.changes, entry.header.submitter.as_bytes())
+                            .map_err(store_error)?;
+                        if stored::roots(&overlay).map_err(store_error)? != update.roots {
+                            tracing::error!(id = %entry.header.id, "a finalized registry update's roots do not follow");
+                            return Err(ServiceError::internal());
+                        }
+                        overlay.set_version(&entry.header.id.0);
+                        Ok(overlay.into_writes())
+                    })
+                    .await?;
+                let at = (stored_entry.height, stored_entry.index);
+                self.store
+                    .apply_registry(writes, at, entry.header.id)
                     .map_err(store_error)?;
-                follower.head = Some(entry.header.id);
-                follower.after = Some((stored.height, stored.index));
+                position = Some((at, entry.header.id));
             }
             if page.len() < PAGE {
                 break;
             }
         }
-        Ok((follower.head, follower.registry.clone()))
+        Ok(position.map(|(_, head)| head))
     }
 
     /// Waits until this gateway's node has finalized height `min` (if given) and the

@@ -27,6 +27,14 @@ const CF_DISCLOSURES: &str = "disclosures";
 const CF_LOANS: &str = "loans";
 const CF_REPAYMENTS: &str = "repayments";
 const CF_META: &str = "meta";
+/// The registry as this gateway has followed it (`veil_circuits::screening::stored` keys).
+const CF_REGISTRY: &str = "registry";
+/// Meta key of the registry follower's position: `u64 height ‖ u32 index ‖ [16] head id`.
+const REGISTRY_HEAD: &str = "registry/head";
+
+/// Where a gateway's registry follower is: the ledger position (height, index in block) of the
+/// last `registry.updated` entry it applied, and that entry's id.
+pub type RegistryHead = ((u64, u32), EntryId);
 const CF_ALERTS: &str = "alerts";
 const CF_ANCHORS: &str = "anchors";
 const CF_BORROWER_REFS: &str = "borrower_refs";
@@ -274,6 +282,7 @@ impl GatewayStore {
             CF_LOANS,
             CF_REPAYMENTS,
             CF_META,
+            CF_REGISTRY,
             CF_ALERTS,
             CF_ANCHORS,
             CF_BORROWER_REFS,
@@ -608,6 +617,64 @@ impl GatewayStore {
                 &synced(),
             )
             .map_err(engine)
+    }
+
+    /// The registry as this gateway has followed the ledger, as of now (a snapshot: later
+    /// writes are not seen).
+    pub fn registry(&self) -> Result<veil_node::store::rocks::RegistrySnapshot<'_>, StoreError> {
+        Ok(veil_node::store::rocks::RegistrySnapshot::new(
+            &self.db,
+            self.cf(CF_REGISTRY)?,
+        ))
+    }
+
+    /// Where the registry follower is: the position of the last `registry.updated` entry it
+    /// applied and that entry's id (`None` before the first).
+    pub fn registry_head(&self) -> Result<Option<RegistryHead>, StoreError> {
+        let Some(bytes) = self
+            .db
+            .get_cf(self.cf(CF_META)?, REGISTRY_HEAD)
+            .map_err(engine)?
+        else {
+            return Ok(None);
+        };
+        let (Some(height), Some(index), Some(id)) = (
+            bytes.get(..8).and_then(|b| b.try_into().ok()),
+            bytes.get(8..12).and_then(|b| b.try_into().ok()),
+            bytes.get(12..28).and_then(|b| <[u8; 16]>::try_from(b).ok()),
+        ) else {
+            return Err(StoreError::Corrupt("registry head"));
+        };
+        if bytes.len() != 28 {
+            return Err(StoreError::Corrupt("registry head"));
+        }
+        Ok(Some((
+            (u64::from_be_bytes(height), u32::from_be_bytes(index)),
+            EntryId(id),
+        )))
+    }
+
+    /// Writes one followed `registry.updated` entry's changed registry keys and the follower's
+    /// new position in one synced batch: a crash leaves the registry and the position together.
+    pub fn apply_registry(
+        &self,
+        writes: Vec<veil_circuits::screening::stored::KvWrite>,
+        position: (u64, u32),
+        head: EntryId,
+    ) -> Result<(), StoreError> {
+        let registry = self.cf(CF_REGISTRY)?;
+        let mut batch = rocksdb::WriteBatch::default();
+        for (key, value) in writes {
+            match value {
+                Some(value) => batch.put_cf(registry, key, value),
+                None => batch.delete_cf(registry, key),
+            }
+        }
+        let mut value = position.0.to_be_bytes().to_vec();
+        value.extend_from_slice(&position.1.to_be_bytes());
+        value.extend_from_slice(&head.0);
+        batch.put_cf(self.cf(CF_META)?, REGISTRY_HEAD, value);
+        self.db.write_opt(batch, &synced()).map_err(engine)
     }
 
     /// The follower cursor of entry type `kind`.

@@ -175,11 +175,10 @@ impl Store for RocksStore {
     }
 
     fn registry(&self) -> Result<Box<dyn RegistryKv + '_>, StoreError> {
-        Ok(Box::new(RegistrySnapshot {
-            db: &self.db,
-            cf: self.cf(keys::CF_REGISTRY)?,
-            snapshot: self.db.snapshot(),
-        }))
+        Ok(Box::new(RegistrySnapshot::new(
+            &self.db,
+            self.cf(keys::CF_REGISTRY)?,
+        )))
     }
 
     fn block(&self, height: u64) -> Result<Option<StoredBlock>, StoreError> {
@@ -279,11 +278,30 @@ impl Store for RocksStore {
     }
 }
 
-/// The registry column family as of one RocksDB snapshot.
-struct RegistrySnapshot<'a> {
+/// A registry column family as of one RocksDB snapshot (a node's, and a gateway's copy).
+pub struct RegistrySnapshot<'a> {
     db: &'a DB,
     cf: &'a ColumnFamily,
     snapshot: SnapshotWithThreadMode<'a, DB>,
+}
+
+impl std::fmt::Debug for RegistrySnapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrySnapshot")
+            .field("path", &self.db.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RegistrySnapshot<'a> {
+    /// The registry kept in column family `cf` of `db`, as of now: later writes are not seen.
+    pub fn new(db: &'a DB, cf: &'a ColumnFamily) -> Self {
+        Self {
+            db,
+            cf,
+            snapshot: db.snapshot(),
+        }
+    }
 }
 
 fn registry_error(error: rocksdb::Error) -> StoredRegistryError {

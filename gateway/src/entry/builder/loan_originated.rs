@@ -11,13 +11,35 @@ use crate::entry::request::LoanOriginated;
 use super::*;
 
 /// The registry version a loan is screened against: the `registry.updated` entry and the
-/// registry after it.
-#[derive(Debug, Clone)]
-pub struct ScreeningRegistry {
+/// registry after it (a gateway's stored copy, `veil_circuits::screening::stored` keys).
+#[derive(Clone, Copy)]
+pub struct ScreeningRegistry<'a> {
     /// The current version's entry.
     pub version: EntryId,
-    /// The registry (lists and trees) and who blocklisted each blocked borrower.
-    pub registry: std::sync::Arc<veil_node::registry::Version>,
+    /// The registry (lists and trees) after it.
+    pub registry: &'a dyn veil_circuits::screening::stored::RegistryKv,
+}
+
+impl std::fmt::Debug for ScreeningRegistry<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScreeningRegistry")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored registry's error as the builder reports it: a borrower not registered or
+/// blocklisted is the caller's (422), anything else the gateway's.
+pub(super) fn registry_error(
+    error: veil_circuits::screening::stored::StoredRegistryError,
+) -> EntryError {
+    use veil_circuits::screening::stored::StoredRegistryError;
+    match error {
+        StoredRegistryError::Circuit(veil_circuits::CircuitError::Unsatisfied(why)) => {
+            EntryError::invalid(why.to_string())
+        }
+        other => internal(other),
+    }
 }
 
 /// The commitment to a loan's borrower reference its screening proof is about. Its blinding
@@ -40,7 +62,7 @@ impl Builder<'_> {
     pub fn loan(
         &self,
         loan: &LoanOriginated,
-        registry: Option<&ScreeningRegistry>,
+        registry: Option<&ScreeningRegistry<'_>>,
         period: &str,
         now_ms: u64,
     ) -> Result<Built, EntryError> {
@@ -108,29 +130,19 @@ impl Builder<'_> {
                     path: "screening_blinding".into(),
                     plaintext: json(&veil_crypto::encoding::to_hex(secret.as_ref())),
                 });
-                let witness = registry
-                    .registry
-                    .registry
-                    .witness(
-                        veil_circuits::screening::Reference::of_borrower_ref(&borrower_ref),
-                        veil_circuits::screening_blinding(&secret),
-                    )
-                    .map_err(|e| match e {
-                        veil_circuits::CircuitError::Unsatisfied(why) => {
-                            EntryError::invalid(why.to_string())
-                        }
-                        other => internal(other),
-                    })?;
+                let witness = veil_circuits::screening::stored::witness(
+                    registry.registry,
+                    veil_circuits::screening::Reference::of_borrower_ref(&borrower_ref),
+                    veil_circuits::screening_blinding(&secret),
+                )
+                .map_err(registry_error)?;
+                let roots = veil_circuits::screening::stored::roots(registry.registry)
+                    .map_err(registry_error)?;
                 let key = self.proving_keys.screening(self.genesis).map_err(|e| {
                     tracing::error!(error = %e, "no screening proving key");
                     EntryError::unavailable()
                 })?;
-                Some((
-                    registry.version,
-                    registry.registry.registry.roots(),
-                    witness,
-                    key,
-                ))
+                Some((registry.version, roots, witness, key))
             }
         };
         for (label, opening) in &openings {

@@ -31,6 +31,7 @@ mod view_keys_published;
 
 use settlement_closed::opening_of;
 
+use loan_originated::registry_error;
 pub use loan_originated::{ScreeningRegistry, screening_commitment};
 pub use loan_repaid::{RepaymentAllocations, repayment_commitment, slot_shares, split_items};
 pub use view_keys_published::view_keys_publication;

@@ -17,7 +17,7 @@ impl Builder<'_> {
         &self,
         update: &RegistryUpdated,
         previous: Option<EntryId>,
-        current: &veil_node::registry::Version,
+        current: &dyn veil_circuits::screening::stored::RegistryKv,
         period: &str,
         now_ms: u64,
     ) -> Result<Built, EntryError> {
@@ -45,31 +45,34 @@ impl Builder<'_> {
                 "a national id appears twice in one list",
             ));
         }
+        use veil_circuits::screening::stored::{self, Overlay, StoredRegistryError};
         for change in &changes {
-            let (adder, list) = match change {
-                Change::RemoveBlocklist(reference) => {
-                    (current.blocklisted_by.get(reference), "the blocklist")
-                }
-                Change::RemoveKyc(reference) => {
-                    (current.registered_by.get(reference), "the KYC registry")
-                }
-                Change::AddKyc(_) | Change::AddBlocklist(_) => (None, ""),
+            let (kyc, reference, list) = match change {
+                Change::RemoveBlocklist(reference) => (false, reference, "the blocklist"),
+                Change::RemoveKyc(reference) => (true, reference, "the KYC registry"),
+                Change::AddKyc(_) | Change::AddBlocklist(_) => continue,
             };
-            if let Some(adder) = adder
-                && adder != self.member
+            if let Some((_, adder)) =
+                stored::member(current, kyc, reference).map_err(super::registry_error)?
+                && adder != self.member.as_bytes()
             {
+                let adder = String::from_utf8_lossy(&adder);
                 return Err(EntryError::invalid(format!(
                     "a borrower to take off {list} was put on it by {adder}: only {adder} may \
                      take it off"
                 )));
             }
         }
-        let mut next = current.registry.clone();
-        next.apply(&changes).map_err(|e| match e {
-            veil_circuits::CircuitError::Unsatisfied(why) => EntryError::invalid(why.to_string()),
-            other => EntryError::invalid(other.to_string()),
-        })?;
-        let roots = next.roots();
+        let mut next = Overlay::new(current);
+        next.apply(&changes, self.member.as_bytes())
+            .map_err(|e| match e {
+                StoredRegistryError::Circuit(veil_circuits::CircuitError::Unsatisfied(why)) => {
+                    EntryError::invalid(why.to_string())
+                }
+                StoredRegistryError::Circuit(other) => EntryError::invalid(other.to_string()),
+                other => internal(other),
+            })?;
+        let roots = stored::roots(&next).map_err(super::registry_error)?;
         let circuit = RegistryUpdate { roots, changes }.to_bytes();
         let list = |path: &str, changes: &ListChanges| Field {
             path: path.into(),
