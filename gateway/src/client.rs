@@ -138,9 +138,22 @@ pub async fn post_json(
     answer(url, client.post(url).json(body).send().await).await
 }
 
+/// Whether a gateway's answer `status` (with problem `body`) asks to retry the same request
+/// later: 503 (not ready), 504 (not finalized in time: retry with the same idempotency key),
+/// and 409 whose problem type is `…/behind` (its node has not reached the `min_height` asked
+/// for yet). Any other 409 (an idempotency key reused for another request) is final.
+pub fn asks_to_retry(status: reqwest::StatusCode, body: &Value) -> bool {
+    status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+        || status == reqwest::StatusCode::GATEWAY_TIMEOUT
+        || (status == reqwest::StatusCode::CONFLICT
+            && body["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("/behind")))
+}
+
 /// POSTs `body` to `url` as JSON under `idempotency_key`, retrying with the same key while the
-/// gateway answers 503 (not ready) or 504 (not finalized in time), or cannot be reached, for up
-/// to `patience` (exponential backoff from 200 ms, at most 5 s between tries; `backon`). The
+/// gateway asks to ([`asks_to_retry`]: not ready, not finalized in time, its node behind), or
+/// cannot be reached, for up to `patience` (exponential backoff from 200 ms, at most 5 s between tries; `backon`). The
 /// key makes a retry return the first write's answer instead of writing twice (CONTRACT:
 /// idempotency).
 ///
@@ -170,10 +183,7 @@ pub async fn post_json_retrying(
     })
     .retry(policy)
     .when(|e| match e {
-        ClientError::Status { status, .. } => {
-            *status == reqwest::StatusCode::SERVICE_UNAVAILABLE
-                || *status == reqwest::StatusCode::GATEWAY_TIMEOUT
-        }
+        ClientError::Status { status, body, .. } => asks_to_retry(*status, body),
         ClientError::Transport { .. } => true,
         _ => false,
     })

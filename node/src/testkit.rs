@@ -53,6 +53,9 @@ pub struct TestConsortium {
     pub genesis: Arc<Genesis>,
     /// Members, in genesis order.
     pub members: Vec<TestMember>,
+    /// The proving key of the genesis's repayment settlement circuit (capacity 1): the
+    /// testkit's dev key, or the one `veil init` wrote beside a consortium read from disk.
+    pub settlement_key: Arc<veil_circuits::ProvingKey>,
 }
 
 fn seed(tag: u8, index: usize, salt: u64) -> [u8; 32] {
@@ -195,6 +198,7 @@ impl TestConsortium {
         Self {
             genesis: Arc::new(signed_by_all(file, &members)),
             members,
+            settlement_key: Arc::new(settlement_proving_key().clone()),
         }
     }
 
@@ -235,6 +239,7 @@ impl TestConsortium {
         Self {
             genesis: Arc::new(signed_by_all(file, &self.members)),
             members: self.members,
+            settlement_key: self.settlement_key,
         }
     }
 
@@ -254,6 +259,7 @@ impl TestConsortium {
         Self {
             genesis: Arc::new(signed_by_all(file, &self.members)),
             members: self.members,
+            settlement_key: self.settlement_key,
         }
     }
 
@@ -298,6 +304,7 @@ impl TestConsortium {
         let consortium = Self {
             genesis: Arc::new(signed_by_all(file, &self.members)),
             members: self.members,
+            settlement_key: self.settlement_key,
         };
         (consortium, regulator)
     }
@@ -656,6 +663,7 @@ impl TestConsortium {
         }
         shares.resize(PARTICIPANT_SLOTS, 0);
         let genesis_hash = self.genesis.hash;
+        let settlement_key = self.settlement_key.clone();
         let submitter = loan.header.submitter.clone();
         let period_number = veil_circuits::period_number(period).expect("a valid period");
         self.entry_with_circuit(
@@ -702,7 +710,7 @@ impl TestConsortium {
                         due_blindings,
                     }),
                 };
-                let proof = settlement_proving_key()
+                let proof = settlement_key
                     .prove(circuit, &mut veil_circuits::OsRng)
                     .expect("a satisfied repayment statement");
                 SettlementProof {
@@ -805,6 +813,13 @@ impl TestConsortium {
         Self {
             genesis: Arc::new(genesis),
             members,
+            settlement_key: Arc::new(
+                veil_circuits::ProvingKey::from_trusted_bytes(
+                    &std::fs::read(dir.join("circuits/settlement-1.pk"))
+                        .expect("circuits/settlement-1.pk"),
+                )
+                .expect("a settlement proving key"),
+            ),
         }
     }
 }

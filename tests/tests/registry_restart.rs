@@ -7,8 +7,8 @@ use serde_json::json;
 use veil_tests::{Harness, member_client, post_json, register_borrowers};
 
 const FIRST: &str = "110101199205051230";
-const SECOND: &str = "110101199003074518";
-const THIRD: &str = "440301198807155213";
+const SECOND: &str = "110101199003074514";
+const THIRD: &str = "440301198807155216";
 
 fn loan(loan_id: &str, national_id: &str) -> serde_json::Value {
     let shares = [("bank-a", 3000u64), ("bank-b", 7000)];

@@ -89,18 +89,29 @@ async fn submit_all_after(
         tasks.spawn(async move {
             let _permit = permit;
             let started = Instant::now();
-            let response = client
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = response.status();
-            if !status.is_success() {
-                let text = response.text().await.unwrap_or_default();
-                return Err(format!("{status}: {text}"));
-            }
-            let written: Value = response.json().await.map_err(|e| e.to_string())?;
+            // A gateway whose node is not yet at `min_height` asks to retry (409 behind): the
+            // wait is part of the request's latency.
+            let deadline = started + Duration::from_secs(60);
+            let written: Value = loop {
+                let response = client
+                    .post(&url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = response.status();
+                if status.is_success() {
+                    break response.json().await.map_err(|e| e.to_string())?;
+                }
+                let problem: Value = response.json().await.unwrap_or(Value::Null);
+                if !client::asks_to_retry(status, &problem)
+                    || status != reqwest::StatusCode::CONFLICT
+                    || Instant::now() > deadline
+                {
+                    return Err(format!("{status}: {problem}"));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            };
             let height = written["height"].as_u64().unwrap_or(0);
             Ok::<(f64, u64), String>((started.elapsed().as_secs_f64() * 1000.0, height))
         });
