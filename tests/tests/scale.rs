@@ -57,6 +57,14 @@ fn init_takes_the_banks_own_ids_beyond_26() {
         (vec!["--members", "webank,webank"], "listed twice"),
         (vec!["--members", "webank,regulator"], "regulator's id"),
         (vec!["--banks", "65"], "between 2 and 64"),
+        (
+            vec!["--members", "webank,huarui-bank", "--banks", "3"],
+            "--banks says 3",
+        ),
+        (
+            vec!["--members", "webank,policies"],
+            "folder of the consortium",
+        ),
     ] {
         let refused_dir = temp.path().join("refused");
         let refused = init(&refused_dir, &extra);

@@ -28,8 +28,8 @@ pub(crate) enum Command {
         /// The verified ceremony whose final keys the genesis pins (docs/ceremony.md).
         #[arg(long, conflicts_with = "dev_circuits")]
         ceremony: Option<PathBuf>,
-        /// Insecure deterministic dev keys for these settlement capacities (test consortia;
-        /// nodes and gateways then need --dev).
+        /// Insecure deterministic dev keys for these settlement capacities (`1`: the proof each
+        /// repayment carries; test consortia; nodes and gateways then need --dev).
         #[arg(long, value_delimiter = ',')]
         dev_circuits: Vec<usize>,
         /// Highest annual rate a loan may carry, in basis points.

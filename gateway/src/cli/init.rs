@@ -10,9 +10,9 @@ pub(crate) struct Args {
     /// Directory to create (must be empty unless --force).
     #[arg(long)]
     dir: PathBuf,
-    /// Number of member banks (2 to 64).
-    #[arg(long, default_value_t = 4)]
-    banks: usize,
+    /// Number of member banks (2 to 64; 4 unless --members names them).
+    #[arg(long)]
+    banks: Option<usize>,
     /// The banks' member ids, comma-separated, in genesis order (e.g.
     /// `webank,huarui-bank,…`; each `[a-z][a-z0-9-]{0,31}`); as many as --banks. Without it:
     /// bank-a, bank-b, …
@@ -40,7 +40,14 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let circuits = CircuitSource::Dev(consortium::DEFAULT_CAPACITIES.to_vec());
     let options = InitOptions {
-        banks: args.members.as_ref().map_or(args.banks, Vec::len),
+        banks: match (&args.members, args.banks) {
+            (Some(members), Some(banks)) if members.len() != banks => anyhow::bail!(
+                "--members names {} banks, --banks says {banks}",
+                members.len()
+            ),
+            (Some(members), _) => members.len(),
+            (None, banks) => banks.unwrap_or(4),
+        },
         members: args.members,
         regulators: args.regulators,
         base_port: args.base_port,

@@ -31,12 +31,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             consortium::layout::endpoints_path(&embedded.dir).display()
         );
         let listen: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+        // The console opens as the first member's auditor (members are named by the banks).
+        let genesis = veil_node::genesis::Genesis::load(&embedded.dir.join("consortium.toml"))?;
+        let first = genesis
+            .members
+            .first()
+            .map(|m| m.id.clone())
+            .ok_or_else(|| anyhow::anyhow!("the genesis has no member"))?;
+        let other = genesis
+            .members
+            .get(1)
+            .map_or(first.as_str(), |m| m.id.as_str());
         let console =
-            veil_gateway::api::console::serve(&embedded.dir, "bank-a", Some("auditor"), listen)
+            veil_gateway::api::console::serve(&embedded.dir, &first, Some("auditor"), listen)
                 .await
                 .map_err(anyhow::Error::msg)?;
         println!(
-            "console (as bank-a:auditor): {}  (another view: veil console --dir {} --as bank-b)",
+            "console (as {first}:auditor): {}  (another view: veil console --dir {} --as {other})",
             console.url,
             embedded.dir.display()
         );

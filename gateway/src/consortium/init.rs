@@ -269,6 +269,12 @@ fn check_member_ids(members: &[String], banks: usize) -> Result<(), InitError> {
                 "{id:?} is a regulator's id; choose another"
             )));
         }
+        // The consortium directory's own folders: a bank's directory must not merge into them.
+        if matches!(id.as_str(), "policies" | "circuits" | "genesis") {
+            return Err(InitError::Member(format!(
+                "{id:?} names a folder of the consortium directory; choose another"
+            )));
+        }
         if !seen.insert(id.as_str()) {
             return Err(InitError::Member(format!("{id:?} is listed twice")));
         }

@@ -90,7 +90,7 @@ pub struct LoanOriginated {
     #[schema(minimum = 1)]
     pub term_days: u32,
     /// Participants and their shares.
-    #[schema(min_items = 1, max_items = 16)]
+    #[schema(min_items = 1, max_items = 4)]
     pub participants: Vec<Participant>,
     /// Funding by bank, in minor units.
     pub funding: BTreeMap<String, u64>,
