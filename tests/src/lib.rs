@@ -386,33 +386,36 @@ impl Harness {
     /// Starts a new consortium of the banks `members` (ids as the banks chose them, in genesis
     /// order) and one regulator in `dir` on free ports.
     pub async fn start_members(dir: &Path, members: &[String]) -> Self {
-        let options = veil_gateway::consortium::init::InitOptions {
-            banks: members.len(),
-            members: Some(members.to_vec()),
-            base_port: free_base_port(members.len(), 1).base(),
-            force: true,
-            ..Default::default()
-        };
-        let embedded = veil_gateway::embedded::Embedded::start(dir, &options)
-            .await
-            .unwrap();
-        let urls =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("endpoints.json")).unwrap())
-                .unwrap();
-        Self { embedded, urls }
+        Self::start_with(
+            dir,
+            veil_gateway::consortium::init::InitOptions {
+                banks: members.len(),
+                members: Some(members.to_vec()),
+                base_port: free_base_port(members.len(), 1).base(),
+                force: true,
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     /// Starts (initializing if needed) the consortium in `dir` on free ports.
     pub async fn start(dir: &Path) -> Self {
         // `Embedded::start` leases free ports for a new consortium.
-        let options = veil_gateway::consortium::init::InitOptions {
-            base_port: free_base_port(4, 1).base(),
-            force: true,
-            circuits: veil_gateway::consortium::CircuitSource::Dev(
-                veil_gateway::consortium::DEFAULT_CAPACITIES.to_vec(),
-            ),
-            ..Default::default()
-        };
+        Self::start_with(
+            dir,
+            veil_gateway::consortium::init::InitOptions {
+                base_port: free_base_port(4, 1).base(),
+                force: true,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Starts (initializing if needed) the consortium in `dir` made with `options`, and reads
+    /// its gateways' URLs from `endpoints.json`.
+    async fn start_with(dir: &Path, options: veil_gateway::consortium::init::InitOptions) -> Self {
         let embedded = veil_gateway::embedded::Embedded::start(dir, &options)
             .await
             .unwrap();

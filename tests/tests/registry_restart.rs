@@ -33,6 +33,32 @@ async fn last_update(dir: &std::path::Path) -> (String, veil_circuits::screening
     (last.header.id.to_hex(), roots)
 }
 
+/// Asserts what bank-a's gateway stored: the update `last_id` as its registry head, the roots
+/// it states, and `members` borrowers on the KYC registry (none blocklisted).
+fn assert_stored(
+    dir: &std::path::Path,
+    last_id: &str,
+    last_roots: veil_circuits::screening::Roots,
+    members: usize,
+) {
+    let store =
+        veil_gateway::service::store::GatewayStore::open(&dir.join("bank-a/gateway-data")).unwrap();
+    let (_, head) = store
+        .registry_head()
+        .unwrap()
+        .expect("a stored registry head");
+    assert_eq!(head.to_hex(), last_id);
+    let snapshot = store.registry().unwrap();
+    assert_eq!(
+        veil_circuits::screening::stored::roots(&snapshot).unwrap(),
+        last_roots
+    );
+    assert_eq!(
+        veil_circuits::screening::stored::len(&snapshot).unwrap(),
+        (members, 0)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_gateway_screens_from_its_stored_registry() {
     let temp = tempfile::tempdir().unwrap();
@@ -49,25 +75,7 @@ async fn a_restarted_gateway_screens_from_its_stored_registry() {
     harness.embedded.stop().await.unwrap();
 
     // What the gateway stored: the registry after the last update, and that update as its head.
-    {
-        let store =
-            veil_gateway::service::store::GatewayStore::open(&dir.join("bank-a/gateway-data"))
-                .unwrap();
-        let (_, head) = store
-            .registry_head()
-            .unwrap()
-            .expect("a stored registry head");
-        assert_eq!(head.to_hex(), last_id);
-        let snapshot = store.registry().unwrap();
-        assert_eq!(
-            veil_circuits::screening::stored::roots(&snapshot).unwrap(),
-            last_roots
-        );
-        assert_eq!(
-            veil_circuits::screening::stored::len(&snapshot).unwrap(),
-            (2, 0)
-        );
-    }
+    assert_stored(dir, &last_id, last_roots, 2);
 
     // Restarted: a loan for a registered borrower is screened from the stored registry, and a
     // borrower registered after the restart is followed from the stored position.
@@ -83,18 +91,5 @@ async fn a_restarted_gateway_screens_from_its_stored_registry() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (last_id, last_roots) = last_update(dir).await;
     harness.embedded.stop().await.unwrap();
-
-    let store =
-        veil_gateway::service::store::GatewayStore::open(&dir.join("bank-a/gateway-data")).unwrap();
-    let (_, head) = store.registry_head().unwrap().unwrap();
-    assert_eq!(head.to_hex(), last_id);
-    let snapshot = store.registry().unwrap();
-    assert_eq!(
-        veil_circuits::screening::stored::roots(&snapshot).unwrap(),
-        last_roots
-    );
-    assert_eq!(
-        veil_circuits::screening::stored::len(&snapshot).unwrap(),
-        (3, 0)
-    );
+    assert_stored(dir, &last_id, last_roots, 3);
 }
