@@ -253,6 +253,9 @@ pub async fn start(
     p2p.dial_frequency = Duration::from_millis(500);
     p2p.peer_connection_cooldown = Duration::from_secs(1);
     p2p.ping_frequency = Duration::from_secs(5);
+    // One peer set for the ledger's life (the genesis members): the network sizes its queues
+    // for every peer of every tracked set, so tracking more would only hold memory.
+    p2p.tracked_peer_sets = NZUsize!(1);
     let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
     let peers: Map<_, Address> = genesis
         .members

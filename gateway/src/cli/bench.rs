@@ -1,5 +1,5 @@
-//! `veil bench`: the end-to-end benchmark on an embedded consortium (four banks, a
-//! regulator), through the gateways' HTTPS API with real client certificates.
+//! `veil bench`: the end-to-end benchmark on an embedded consortium (four banks by default, 4
+//! to 64 with `--banks`; a regulator), through the gateways' HTTPS API with real client certificates.
 //!
 //! 1. Saturation: every loan, then every repayment, submitted concurrently through its
 //!    originator's gateway; finalized entries per second and latency percentiles.
@@ -326,7 +326,7 @@ async fn measure(
         "reads": reads,
         "borrower_references": {
             "threshold": embedded_threshold(embedded),
-            "members": 4,
+            "members": banks,
             "evaluations": references_ms.len(),
             "latency_ms": latency(&references_ms),
             "share_of_loan_write_p50": if half_p50 > 0.0 { reference_p50 / half_p50 } else { 0.0 },
@@ -346,6 +346,7 @@ async fn measure(
         },
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "consortium": {"banks": banks, "regulators": 1},
+        "memory": crate::cli::memory_report(banks),
     }))
 }
 

@@ -160,6 +160,8 @@ pub(crate) async fn run(
     stopping.finish();
     let (mut report, passed) = result?;
     report["seconds"] = json!(started.elapsed().as_secs_f64());
+    report["banks"] = json!(banks);
+    report["memory"] = crate::cli::memory_report(banks);
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("demo-report.json"), text + "\n").map_err(|e| e.to_string())?;
     Ok((report, passed))
@@ -621,6 +623,16 @@ pub(crate) fn print(report: &Value) {
             "  [{mark}] {} — {}",
             check["claim"].as_str().unwrap_or_default(),
             check["detail"].as_str().unwrap_or_default()
+        );
+    }
+    if let (Some(peak), Some(per_member)) = (
+        report["memory"]["peak_rss_mb"].as_f64(),
+        report["memory"]["per_member_mb"].as_f64(),
+    ) {
+        println!(
+            "\n{} members in this process: peak resident memory {peak:.0} MB, {per_member:.0} MB \
+             per member",
+            report["banks"]
         );
     }
 }

@@ -197,6 +197,21 @@ pub struct InitOptions {
     pub oprf_daily_limit: Option<u64>,
 }
 
+/// The consensus timeouts of `members` nodes on one machine: `timing` times `members / 21`
+/// rounded to the nearest whole number, at least once (up to 31 members: `timing`; 64: three
+/// times). Every node verifies every
+/// other's votes and syncs its journal on the same cores and disk, so a view takes longer as
+/// the consortium grows; timeouts shorter than a view churn views without finalizing.
+fn one_machine_timing(timing: TimingConfig, members: usize) -> TimingConfig {
+    let scale = ((members + 10) / 21).max(1) as u64;
+    TimingConfig {
+        leader_timeout_ms: timing.leader_timeout_ms.map(|ms| ms * scale),
+        certification_timeout_ms: timing.certification_timeout_ms.map(|ms| ms * scale),
+        timeout_retry_ms: timing.timeout_retry_ms.map(|ms| ms * scale),
+        ..timing
+    }
+}
+
 impl Default for InitOptions {
     fn default() -> Self {
         Self {
@@ -386,7 +401,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
                 ca_chain: None,
                 ca_key: None,
                 paths: paths.clone(),
-                timing: options.timing,
+                timing: one_machine_timing(options.timing, banks.len()),
             },
         )?;
         descriptors.push(bank_dir.join("member.json"));
@@ -461,4 +476,27 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ConsortiumFile, InitErr
 /// Whether `dir` holds a consortium made by `init`.
 pub fn is_initialized(dir: &Path) -> bool {
     dir.join("consortium.toml").is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consensus_timeouts_grow_with_the_members_on_one_machine() {
+        let timing = InitOptions::default().timing;
+        for members in [2, 4, 21] {
+            assert_eq!(one_machine_timing(timing, members), timing);
+        }
+        let at_64 = one_machine_timing(timing, 64);
+        assert_eq!(at_64.leader_timeout_ms, Some(3000));
+        assert_eq!(at_64.certification_timeout_ms, Some(4500));
+        assert_eq!(at_64.timeout_retry_ms, Some(6000));
+        assert_eq!(at_64.idle_wait_ms, timing.idle_wait_ms);
+        assert_eq!(one_machine_timing(timing, 31), timing);
+        assert_eq!(one_machine_timing(timing, 32).leader_timeout_ms, Some(2000));
+        // Unset timeouts stay unset (the node's defaults).
+        let unset = TimingConfig::default();
+        assert_eq!(one_machine_timing(unset, 64), unset);
+    }
 }
