@@ -1,16 +1,22 @@
-//! Node-level benchmark: a 4-node consortium on loopback (real consensus over TCP, RocksDB
-//! with synced writes), each node on its own runtime in this process, fed realistic entries
-//! (joint loans and repayments, each with an aggregated range proof and relation proofs).
+//! Node-level benchmark: a consortium of 4 to 64 nodes on loopback (real consensus over TCP,
+//! RocksDB with synced writes), each node on its own runtime in this process, fed realistic
+//! entries (joint loans and repayments, each with an aggregated range proof and relation
+//! proofs, the repayments with their Groth16 settlement proofs).
 //!
 //! ```text
-//! cargo bench -p veil-tests --bench consensus                 # 400 entries
+//! cargo bench -p veil-tests --bench consensus                 # 4 nodes, 400 entries
 //! VEIL_BENCH_ENTRIES=2000 cargo bench -p veil-tests --bench consensus
+//! VEIL_BENCH_MEMBERS=4,7,13,21 cargo bench -p veil-tests --bench consensus
 //! ```
 //!
-//! Prints JSON: finalized entries per second at saturation, finalize latency p50/p99 (from
-//! submission to durable finalization as the submitter sees it), and the share of this
-//! process's CPU time that the nodes spent verifying entries (signatures and proofs): the
-//! number of verifications the nodes did times the cost of one, measured alone afterwards.
+//! Prints one JSON report per consortium size (`VEIL_BENCH_MEMBERS`, comma-separated, default
+//! 4): finalized entries per second at saturation, finalize latency p50/p99 in ms (from
+//! submission to durable finalization as the submitter sees it), this process's peak resident
+//! memory and its share per node, and the share of the process's CPU time that the nodes spent
+//! verifying entries (signatures and proofs): the number of verifications the nodes did times
+//! the cost of one, measured alone afterwards (the peak memory is the process's so far: list
+//! the sizes in ascending order). Loans have one to three partners drawn from the
+//! whole consortium, so every member takes part.
 
 use std::time::{Duration, Instant};
 
@@ -46,16 +52,49 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// `VmHWM` (peak resident set) of this process, in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib * 1024.0 / 1e6)
+}
+
 fn main() {
     let entries_wanted: usize = std::env::var("VEIL_BENCH_ENTRIES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(400);
+    let sizes: Vec<usize> = std::env::var("VEIL_BENCH_MEMBERS")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .map(|n| match n.trim().parse() {
+                    Ok(n) if (4..=64).contains(&n) => n,
+                    _ => panic!("VEIL_BENCH_MEMBERS: {n:?} is not a consortium size of 4 to 64"),
+                })
+                .collect()
+        })
+        .unwrap_or_else(|| vec![4]);
+    for members in sizes {
+        let report = run(members, entries_wanted);
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+    }
+}
+
+/// One consortium of `members` nodes, `entries_wanted` entries: the report.
+fn run(members: usize, entries_wanted: usize) -> serde_json::Value {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ports = veil_tests::free_base_port(4, 1);
+    let ports = veil_tests::free_base_port(members, 1);
     consortium::init(
         dir.path(),
         &InitOptions {
+            banks: members,
             base_port: ports.base(),
             force: true,
             circuits: veil_gateway::consortium::CircuitSource::Dev(
@@ -76,9 +115,11 @@ fn main() {
     let loans: Vec<Entry> = (0..entries_wanted / 2)
         .into_par_iter()
         .map(|k| {
-            let originator = k % 4;
+            let originator = k % members;
+            // Partners drawn from the other members, moving with k over the whole consortium.
+            let others: Vec<usize> = (0..members).filter(|&m| m != originator).collect();
             let partners: Vec<(usize, u64)> = (1..=(k % 3) + 1)
-                .map(|p| ((originator + p) % 4, 8000 / ((k % 3) as u64 + 1)))
+                .map(|p| (others[(k + p) % others.len()], 8000 / ((k % 3) as u64 + 1)))
                 .collect();
             consortium.loan(
                 originator,
@@ -93,9 +134,10 @@ fn main() {
         .map(|loan| consortium.repayment(loan, 31_250, "2026-11"))
         .collect();
 
-    let nodes: Vec<NodeThread> = (0..4)
+    let banks = consortium::bank_ids(members);
+    let nodes: Vec<NodeThread> = (0..members)
         .map(|i| {
-            let bank = consortium::bank_ids(4)[i].clone();
+            let bank = banks[i].clone();
             let config =
                 NodeConfig::load(&dir.path().join(&bank).join("node.toml")).expect("config");
             // Each node verifies every entry itself, as on separate hosts.
@@ -121,7 +163,7 @@ fn main() {
                         .members
                         .iter()
                         .position(|m| m.id == entry.header.submitter)
-                        .unwrap_or(k % 4);
+                        .unwrap_or(k % members);
                     let node = nodes[origin].local.clone();
                     let bytes = entry.encode();
                     tokio::spawn(async move {
@@ -170,8 +212,9 @@ fn main() {
 
     let mut sorted = latencies.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
-    let report = serde_json::json!({
-        "nodes": 4,
+    let peak = peak_rss_mb();
+    serde_json::json!({
+        "nodes": members,
         "entries": latencies.len(),
         "seconds": seconds,
         "entries_per_s": latencies.len() as f64 / seconds,
@@ -182,6 +225,7 @@ fn main() {
         "verify_ms_per_entry": per_verification * 1000.0,
         "proof_verification_cpu_seconds": verification_cpu,
         "proof_verification_cpu_share": if cpu > 0.0 { verification_cpu / cpu } else { 0.0 },
-    });
-    println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+        "peak_rss_mb": peak.round(),
+        "peak_rss_mb_per_node": (peak / members as f64).round(),
+    })
 }

@@ -203,3 +203,58 @@ async fn a_node_that_lost_its_data_recovers_the_ledger_from_its_peers() {
     let loan = consortium.loan(3, 420, 90_000, &[(0, 5000)]);
     submit(&links[3], &loan).await;
 }
+
+/// The consortium at the business's size, as separate processes: 21 node processes (f = 6, a
+/// quorum of 15) finalize one ledger, keep finalizing with six of them killed (`kill -9`), and
+/// the six catch up when they restart, every acknowledged entry on every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_one_node_processes_keep_finalizing_with_six_killed() {
+    const MEMBERS: usize = 21;
+    let dir = ConsortiumDir::init_unscreened(MEMBERS);
+    let mut nodes: Vec<NodeProcess> = (0..MEMBERS).map(|i| NodeProcess::start(&dir, i)).collect();
+    let consortium = TestConsortium::from_dir(dir.path());
+    let links: Vec<NodeLink> = (0..MEMBERS).map(|i| dir.node_link(i)).collect();
+    started(&mut nodes, &links).await;
+
+    // Loans through three members' nodes, each funded by a partner across the consortium.
+    let mut acknowledged: Vec<(Entry, Receipt)> = Vec::new();
+    for (k, i) in [0, 10, 20].into_iter().enumerate() {
+        let loan = consortium.loan(i, k as u32, 120_000, &[((i + 7) % MEMBERS, 6000)]);
+        let receipt = submit(&links[i], &loan).await;
+        acknowledged.push((loan, receipt));
+    }
+
+    // kill -9 six nodes, the most a 21-member consortium tolerates: the fifteen others are a
+    // quorum and still finalize, also loans funded by a killed member.
+    let killed = [3, 6, 9, 12, 15, 18];
+    for &i in &killed {
+        nodes[i].kill();
+    }
+    for (k, i) in [0, 5, 11].into_iter().enumerate() {
+        let loan = consortium.loan(i, 100 + k as u32, 90_000, &[(killed[k], 5000)]);
+        let receipt = submit(&links[i], &loan).await;
+        acknowledged.push((loan, receipt));
+    }
+
+    // The six restart and catch up from their peers.
+    for &i in &killed {
+        nodes[i].restart();
+    }
+    let top = acknowledged.iter().map(|(_, r)| r.height).max().unwrap();
+    let refs: Vec<&NodeLink> = links.iter().collect();
+    converged(&refs, top).await;
+    for (entry, receipt) in &acknowledged {
+        for (i, link) in links.iter().enumerate() {
+            let stored = link
+                .entry(&entry.header.id)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("node {i} lost acknowledged entry {}", entry.header.id));
+            assert_eq!(stored.bytes, entry.encode());
+            assert_eq!(stored.height, receipt.height);
+        }
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        assert!(!node.log().contains("panicked"), "node {i}: {}", node.log());
+    }
+}
