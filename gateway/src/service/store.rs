@@ -275,6 +275,7 @@ impl GatewayStore {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_paranoid_checks(true);
+        options.set_max_total_wal_size(veil_node::store::rocks::WAL_BYTES);
         let cache = rocksdb::Cache::new_lru_cache(veil_node::store::rocks::BLOCK_CACHE_BYTES);
         let families = [
             CF_IDEMPOTENCY,

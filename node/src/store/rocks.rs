@@ -18,16 +18,24 @@ use crate::ledger::EntryId;
 /// a node and a gateway each have about ten families, and a one-machine consortium 21 to 64
 /// members).
 pub const WRITE_BUFFER_BYTES: usize = 8 << 20;
+/// Write-ahead log bytes per database before the oldest logs' families are flushed.
+pub const WAL_BYTES: u64 = 64 << 20;
 /// Block cache bytes per database, shared by its column families (RocksDB's default is one
 /// 32 MiB cache per family).
 pub const BLOCK_CACHE_BYTES: usize = 16 << 20;
 
 /// Column-family options with bounded memory: [`WRITE_BUFFER_BYTES`] memtables (two at most),
-/// blocks cached in `cache` (one per database, [`BLOCK_CACHE_BYTES`]), LZ4 compression. A
-/// database's memory is then about `families × 2 × 8 MiB + 16 MiB` at most.
+/// blocks cached in `cache` (one per database, [`BLOCK_CACHE_BYTES`]), LZ4 compression. Index
+/// and filter blocks live in that cache too (not beside it, growing with the ledger), and each
+/// table has a bloom filter of 10 bits per key (about 1% false positives), so a point read of an
+/// entry by its random id touches one table, not every level. A database's memory is then about
+/// `families × 2 × 8 MiB + 16 MiB` at most.
 pub fn bounded_family_options(cache: &rocksdb::Cache) -> Options {
     let mut table = rocksdb::BlockBasedOptions::default();
     table.set_block_cache(cache);
+    table.set_bloom_filter(10.0, false);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
     let mut options = Options::default();
     options.set_block_based_table_factory(&table);
     options.set_write_buffer_size(WRITE_BUFFER_BYTES);
@@ -61,6 +69,9 @@ impl RocksStore {
         options.create_missing_column_families(true);
         options.set_paranoid_checks(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        // Families written rarely (metadata, registry) would otherwise keep old write-ahead
+        // logs alive: past this size RocksDB flushes them, so a restart replays less.
+        options.set_max_total_wal_size(WAL_BYTES);
         let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let families = keys::COLUMN_FAMILIES
             .iter()
