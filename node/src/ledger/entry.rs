@@ -20,8 +20,10 @@ use super::codec::{Writer, read_bytes32, read_str8};
 pub const ENTRY_VERSION: u8 = 3;
 /// Largest encoded entry.
 pub const MAX_ENTRY_LEN: usize = 512 * 1024;
-/// Most reader groups in one entry.
-pub const MAX_GROUPS: usize = 32;
+/// Most reader groups in one entry. A settlement has one group per partner's amount due (read
+/// by that partner and the originator) and one for the originator's own: 64 at 64 members, so
+/// an originator whose period involves every other member can still close it.
+pub const MAX_GROUPS: usize = 128;
 /// Most commitments in one entry.
 pub const MAX_COMMITMENTS: usize = 128;
 /// Most references in one entry (a settlement references its period's repayments).

@@ -1425,3 +1425,18 @@ fn a_loan_has_no_more_participants_than_a_repayment_proof_has_slots() {
     let repayment = consortium.repayment(&four, 77_777, "2026-11");
     validator.check(&repayment, &view).unwrap();
 }
+
+/// A settlement closed by an originator whose period involves every other member of a
+/// 64-member consortium has 64 reader groups (one per partner's amount due, the originator's
+/// own) and more with the public fields: such an entry decodes; one past `MAX_GROUPS` does not.
+#[test]
+fn an_entry_with_a_reader_group_for_each_of_64_members_decodes() {
+    let (consortium, _, _) = setup();
+    let loan = consortium.loan(0, 1, 100_000, &[(1, 5000)]);
+    let mut wide = loan.clone();
+    wide.groups = vec![loan.groups[0].clone(); 66];
+    let decoded = Entry::decode(&wide.encode()).expect("66 reader groups decode");
+    assert_eq!(decoded.groups.len(), 66);
+    wide.groups = vec![loan.groups[0].clone(); crate::ledger::entry::MAX_GROUPS + 1];
+    assert!(Entry::decode(&wide.encode()).is_err());
+}
