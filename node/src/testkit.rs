@@ -374,7 +374,10 @@ impl TestConsortium {
         context: &envelope::FieldContext<'_>,
         plaintexts: &[(&str, &[u8])],
     ) -> Vec<envelope::SealedGroup> {
-        let policies = veil_policies::Policies::default_set().expect("the built-in policy set");
+        static POLICIES: std::sync::OnceLock<veil_policies::Policies> = std::sync::OnceLock::new();
+        let policies = POLICIES.get_or_init(|| {
+            veil_policies::Policies::default_set().expect("the built-in policy set")
+        });
         let month = veil_crypto::view_key::month_of(period).expect("a valid period");
         type Group<'p> = (
             Vec<veil_crypto::EncryptionPublicKey>,
@@ -384,11 +387,11 @@ impl TestConsortium {
         for (path, plaintext) in plaintexts {
             let field = veil_policies::field_resource(kind, path, submitter, participants)
                 .expect("a field of the type");
-            let members = crate::recipients::member_readers(&self.genesis, &policies, &field)
+            let members = crate::recipients::member_readers(&self.genesis, policies, &field)
                 .expect("policy evaluates");
             let keys = crate::recipients::field_recipients(
                 &self.genesis,
-                &policies,
+                policies,
                 &field,
                 &members,
                 month,

@@ -6,7 +6,7 @@
 //! | `disclosures`  | `u64_be(sequence)`           | [`Disclosure`] (JSON), hash-chained          |
 //! | `loans`        | loan id, 0, originator       | entry id of the `loan.originated` (16 bytes) |
 //! | `alerts`       | entry id, finding kind, 0, detail | [`Alert`] (JSON): what this gateway found wrong |
-//! | `repayments`   | period, 0, entry id          | empty — this member's repayments by period   |
+//! | `repayments`   | period, 0, entry id          | empty — this member's repayments by period, until found settled |
 //! | `anchors`      | member, 0, `u64_be(sequence)`, entry id | [`AnchorRecord`] (JSON): disclosure-log heads on the ledger |
 //! | `borrower_refs` | keyed hash of a national id | its borrower reference (32 bytes): this member's customers |
 //! | `meta`         | `b"follow/<type>"`           | follower cursor `u64_be(height) u32_be(index)` |
@@ -436,26 +436,55 @@ impl GatewayStore {
             .map_err(engine)
     }
 
-    /// Records one of this member's repayments in `period`.
-    pub fn put_repayment(&self, period: &str, entry: &EntryId) -> Result<(), StoreError> {
+    fn repayment_key(period: &str, entry: &EntryId) -> Vec<u8> {
         let mut key = period.as_bytes().to_vec();
         key.push(0);
         key.extend_from_slice(&entry.0);
+        key
+    }
+
+    /// Records one of this member's repayments in `period`.
+    pub fn put_repayment(&self, period: &str, entry: &EntryId) -> Result<(), StoreError> {
         self.db
-            .put_cf_opt(self.cf(CF_REPAYMENTS)?, key, [], &synced())
+            .put_cf_opt(
+                self.cf(CF_REPAYMENTS)?,
+                Self::repayment_key(period, entry),
+                [],
+                &synced(),
+            )
             .map_err(engine)
     }
 
-    /// This member's repayments in `period`, in the order recorded (by id).
-    pub fn repayments(&self, period: &str) -> Result<Vec<EntryId>, StoreError> {
+    /// Up to `limit` of this member's repayments in `period` after `after` (from the first
+    /// when `None`), in id order: those recorded and not forgotten as settled
+    /// ([`GatewayStore::forget_repayments`]).
+    pub fn repayments(
+        &self,
+        period: &str,
+        after: Option<&EntryId>,
+        limit: usize,
+    ) -> Result<Vec<EntryId>, StoreError> {
         let mut prefix = period.as_bytes().to_vec();
         prefix.push(0);
+        // Keys under the prefix are one id long: the first key after `after`'s is at least
+        // its key with a zero byte appended.
+        let start = match after {
+            Some(after) => {
+                let mut key = Self::repayment_key(period, after);
+                key.push(0);
+                key
+            }
+            None => prefix.clone(),
+        };
         let cf = self.cf(CF_REPAYMENTS)?;
         let mut out = Vec::new();
         for item in self
             .db
-            .iterator_cf(cf, IteratorMode::From(&prefix, Direction::Forward))
+            .iterator_cf(cf, IteratorMode::From(&start, Direction::Forward))
         {
+            if out.len() >= limit {
+                break;
+            }
             let (key, _) = item.map_err(engine)?;
             if !key.starts_with(&prefix) {
                 break;
@@ -466,6 +495,18 @@ impl GatewayStore {
             out.push(EntryId(id));
         }
         Ok(out)
+    }
+
+    /// Forgets repayments of `period` that a finalized settlement settled, in one synced write:
+    /// closing the period again does not read them. (A follower that records one again, late,
+    /// only makes the next close check it once more.)
+    pub fn forget_repayments(&self, period: &str, settled: &[EntryId]) -> Result<(), StoreError> {
+        let cf = self.cf(CF_REPAYMENTS)?;
+        let mut batch = rocksdb::WriteBatch::default();
+        for entry in settled {
+            batch.delete_cf(cf, Self::repayment_key(period, entry));
+        }
+        self.db.write_opt(batch, &synced()).map_err(engine)
     }
 
     fn alert_key(alert: &Alert) -> Vec<u8> {
@@ -951,6 +992,46 @@ mod tests {
         store.put_oprf_report(&report(3, &[("bank-a", 1)])).unwrap();
         let same = store.oprf_report("bank-d", 20_000).unwrap().unwrap();
         assert_eq!(same, merged);
+    }
+
+    /// A period's repayments page in id order, apart from other periods', and the forgotten
+    /// ones are gone for good.
+    #[test]
+    fn a_periods_repayments_page_in_order_and_forgotten_ones_are_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = GatewayStore::open(dir.path()).unwrap();
+        let ids: Vec<EntryId> = (1..=5u8).map(|i| EntryId([i; 16])).collect();
+        for id in ids.iter().rev() {
+            store.put_repayment("2026-11", id).unwrap();
+        }
+        store
+            .put_repayment("2026-11-01", &EntryId([3; 16]))
+            .unwrap();
+        store.put_repayment("2026-12", &EntryId([0; 16])).unwrap();
+        assert_eq!(store.repayments("2026-11", None, 10).unwrap(), ids);
+        assert_eq!(store.repayments("2026-11", None, 2).unwrap(), ids[..2]);
+        assert_eq!(
+            store.repayments("2026-11", Some(&ids[1]), 2).unwrap(),
+            ids[2..4]
+        );
+        assert_eq!(
+            store.repayments("2026-11", Some(&ids[4]), 2).unwrap(),
+            Vec::<EntryId>::new()
+        );
+        store
+            .forget_repayments("2026-11", &[ids[0], ids[3]])
+            .unwrap();
+        assert_eq!(
+            store.repayments("2026-11", None, 10).unwrap(),
+            [ids[1], ids[2], ids[4]]
+        );
+        assert_eq!(
+            store.repayments("2026-11-01", None, 10).unwrap(),
+            [EntryId([3; 16])]
+        );
+        drop(store);
+        let store = GatewayStore::open(dir.path()).unwrap();
+        assert_eq!(store.repayments("2026-11", None, 10).unwrap().len(), 3);
     }
 
     #[test]

@@ -383,67 +383,102 @@ impl Gateway {
         Ok(())
     }
 
-    pub(super) async fn unsettled_repayments(
+    /// What closing `period` settles next: this member's repayments of `period` that no
+    /// finalized settlement references yet, at most [`veil_node::ledger::entry::MAX_SETTLED`],
+    /// each opened from the ledger (its amount, its loan's shares, its allocations).
+    ///
+    /// Repayments found settled leave the gateway's index of the period
+    /// ([`GatewayStore::forget_repayments`]), as the write path's own settlements' do once
+    /// finalized: closing a period in parts reads each repayment once, not the settled ones
+    /// again at every part.
+    pub async fn unsettled_repayments(
         &self,
         period: &str,
     ) -> Result<Vec<RepaymentAllocations>, ServiceError> {
+        const MAX_SETTLED: usize = veil_node::ledger::entry::MAX_SETTLED;
         let mut out = Vec::new();
+        let mut settled = Vec::new();
         let mut loan_shares: HashMap<EntryId, Vec<(String, u64)>> = HashMap::new();
-        for id in self.store.repayments(period).map_err(store_error)? {
-            // One settlement settles at most this many; closing the period again settles the
-            // rest (no need to open more now).
-            if out.len() >= veil_node::ledger::entry::MAX_SETTLED {
+        let mut after = None;
+        // One settlement settles at most MAX_SETTLED; closing the period again settles the
+        // rest (no need to open more now).
+        'pages: while out.len() < MAX_SETTLED {
+            let page = self
+                .store
+                .repayments(period, after.as_ref(), MAX_SETTLED)
+                .map_err(store_error)?;
+            after = page.last().copied();
+            for id in &page {
+                if out.len() >= MAX_SETTLED {
+                    break 'pages;
+                }
+                if self
+                    .node
+                    .settled_by(id)
+                    .await
+                    .map_err(link_problem)?
+                    .is_some()
+                {
+                    settled.push(*id);
+                    continue;
+                }
+                let Some(opened) = self.fetch(id).await? else {
+                    continue;
+                };
+                let amount = opened
+                    .opening("amount")
+                    .ok_or_else(ServiceError::internal)?;
+                let loan = opened
+                    .entry
+                    .header
+                    .references
+                    .first()
+                    .copied()
+                    .ok_or_else(ServiceError::internal)?;
+                let shares = match loan_shares.get(&loan) {
+                    Some(shares) => shares.clone(),
+                    None => {
+                        let opened_loan = self
+                            .fetch(&loan)
+                            .await?
+                            .ok_or_else(ServiceError::internal)?;
+                        let shares =
+                            reader::shares(&opened_loan).ok_or_else(ServiceError::internal)?;
+                        loan_shares.insert(loan, shares.clone());
+                        shares
+                    }
+                };
+                let mut allocations = Vec::new();
+                for bank in opened.participants() {
+                    let opening = opened
+                        .opening(&format!("allocations.{bank}"))
+                        .ok_or_else(ServiceError::internal)?;
+                    allocations.push((bank, opening));
+                }
+                out.push(RepaymentAllocations {
+                    entry_id: *id,
+                    amount,
+                    shares,
+                    allocations,
+                });
+            }
+            if page.len() < MAX_SETTLED {
                 break;
             }
-            if self
-                .node
-                .settled_by(&id)
-                .await
-                .map_err(link_problem)?
-                .is_some()
-            {
-                continue;
-            }
-            let Some(opened) = self.fetch(&id).await? else {
-                continue;
-            };
-            let amount = opened
-                .opening("amount")
-                .ok_or_else(ServiceError::internal)?;
-            let loan = opened
-                .entry
-                .header
-                .references
-                .first()
-                .copied()
-                .ok_or_else(ServiceError::internal)?;
-            let shares = match loan_shares.get(&loan) {
-                Some(shares) => shares.clone(),
-                None => {
-                    let opened_loan = self
-                        .fetch(&loan)
-                        .await?
-                        .ok_or_else(ServiceError::internal)?;
-                    let shares = reader::shares(&opened_loan).ok_or_else(ServiceError::internal)?;
-                    loan_shares.insert(loan, shares.clone());
-                    shares
-                }
-            };
-            let mut allocations = Vec::new();
-            for bank in opened.participants() {
-                let opening = opened
-                    .opening(&format!("allocations.{bank}"))
-                    .ok_or_else(ServiceError::internal)?;
-                allocations.push((bank, opening));
-            }
-            out.push(RepaymentAllocations {
-                entry_id: id,
-                amount,
-                shares,
-                allocations,
-            });
         }
+        self.forget_settled(period, &settled);
         Ok(out)
+    }
+
+    /// Drops settled repayments from the index of `period`. A failure only leaves them to be
+    /// found settled again by the next close.
+    fn forget_settled(&self, period: &str, settled: &[EntryId]) {
+        if settled.is_empty() {
+            return;
+        }
+        if let Err(error) = self.store.forget_repayments(period, settled) {
+            tracing::warn!(%error, period, "could not drop settled repayments from the index");
+        }
     }
 
     pub(super) async fn submit(
@@ -512,10 +547,142 @@ impl Gateway {
                 .put_repayment(&repayment.period, &id)
                 .map_err(store_error)?;
         }
+        if let Request::SettlementClosed(settlement) = request {
+            self.forget_settled(&settlement.period, &entry.header.references);
+        }
         tracing::info!(id = %id, kind = %request.kind(), height = receipt.height, "entry finalized");
         Ok(Written {
             id,
             height: receipt.height,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use veil_crypto::keyed_hash::KeyedHashKey;
+    use veil_node::consensus::gossip::GossipHandle;
+    use veil_node::link::LocalNode;
+    use veil_node::state::{NodeMetrics, NodeState};
+    use veil_node::store::memory::MemoryStore;
+    use veil_node::store::{AppliedBlock, AppliedEntry, Store as _, StoredBlock};
+    use veil_node::testkit::TestConsortium;
+
+    use super::*;
+    use crate::consortium::config::GatewayKind;
+
+    fn applied(entry: &Entry) -> AppliedEntry {
+        AppliedEntry {
+            id: entry.header.id,
+            kind: entry.header.kind.clone(),
+            references: entry.header.references.clone(),
+            settles_references: veil_node::validation::supersedes_references(&entry.header.kind),
+            bytes: entry.encode(),
+        }
+    }
+
+    fn block(height: u64, entries: Vec<AppliedEntry>) -> AppliedBlock {
+        AppliedBlock {
+            block: StoredBlock {
+                height,
+                digest: [height as u8; 32],
+                block: Vec::new(),
+                finalization: Vec::new(),
+            },
+            entries,
+            registry: Vec::new(),
+        }
+    }
+
+    /// A period closed in parts: each part reads the repayments no settlement has settled,
+    /// and the settled ones leave the gateway's index, so later parts never read them again.
+    #[test]
+    fn closing_a_period_reads_and_keeps_only_unsettled_repayments() {
+        let consortium = TestConsortium::new(3, 61, 40_700);
+        let loan = consortium.loan(0, 1, 600_000, &[(1, 4000)]);
+        let repayments: Vec<Entry> = (0..3)
+            .map(|k| consortium.repayment(&loan, 10_001 + k, "2026-11"))
+            .collect();
+        // A finalized settlement of the first repayment (the store indexes what it settles;
+        // nothing here reads its bytes).
+        let settlement = AppliedEntry {
+            id: EntryId([9; 16]),
+            kind: veil_policies::EntryType::SettlementClosed.name().to_owned(),
+            references: vec![repayments[0].header.id],
+            settles_references: true,
+            bytes: Vec::new(),
+        };
+        let store = Arc::new(MemoryStore::new());
+        let mut entries = vec![applied(&loan)];
+        entries.extend(repayments.iter().map(applied));
+        store.apply(&block(0, entries)).unwrap();
+        store.apply(&block(1, vec![settlement])).unwrap();
+
+        let validator = Validator::new(consortium.genesis.clone()).unwrap();
+        let metrics = {
+            use commonware_runtime::Runner as _;
+            commonware_runtime::deterministic::Runner::default()
+                .start(|context| async move { NodeMetrics::register(&context) })
+        };
+        let member = &consortium.members[0];
+        let seed = member.signing.to_seed();
+        let dir = tempfile::tempdir().unwrap();
+        let gateway = Gateway::new(
+            GatewayKind::Member,
+            member.id.clone(),
+            validator.clone(),
+            validator.policies().clone(),
+            NodeLink::Local(LocalNode {
+                state: Arc::new(NodeState::new(validator, member.id.clone(), store, metrics)),
+                gossip: GossipHandle::disconnected(),
+            }),
+            Secrets::Member(Box::new(MemberSecrets {
+                signing: member.signing.clone(),
+                encryption: member.encryption.clone(),
+                oprf: None,
+                ref_cache: KeyedHashKey::derive(veil_crypto::labels::BORROWER_REF_CACHE_KEY, &seed),
+                loan_ids: KeyedHashKey::derive(veil_crypto::labels::LOAN_ENTRY_ID_KEY, &seed),
+            })),
+            GatewayStore::open(&dir.path().join("gateway")).unwrap(),
+            ProvingKeys::new(dir.path().join("circuits")),
+        );
+        for repayment in &repayments {
+            gateway
+                .store
+                .put_repayment("2026-11", &repayment.header.id)
+                .unwrap();
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut unsettled: Vec<EntryId> = repayments[1..].iter().map(|r| r.header.id).collect();
+        unsettled.sort();
+
+        let read = runtime
+            .block_on(gateway.unsettled_repayments("2026-11"))
+            .unwrap();
+        let mut ids: Vec<EntryId> = read.iter().map(|r| r.entry_id).collect();
+        ids.sort();
+        assert_eq!(ids, unsettled);
+        for repayment in &read {
+            let banks: Vec<&str> = repayment
+                .allocations
+                .iter()
+                .map(|(b, _)| b.as_str())
+                .collect();
+            assert_eq!(banks, ["bank-a", "bank-b"]);
+            let total: u64 = repayment.allocations.iter().map(|(_, o)| o.value()).sum();
+            assert_eq!(total, repayment.amount.value());
+        }
+        assert_eq!(
+            gateway.store.repayments("2026-11", None, 10).unwrap(),
+            unsettled,
+            "the settled repayment left the index"
+        );
+        // Closing again reads the same two (nothing more was settled).
+        let again = runtime
+            .block_on(gateway.unsettled_repayments("2026-11"))
+            .unwrap();
+        assert_eq!(again.len(), 2);
     }
 }

@@ -36,6 +36,14 @@ pub struct GossipHandle {
 }
 
 impl GossipHandle {
+    /// A handle whose entries reach no peer: a node alone in a test or a benchmark, whose
+    /// store the caller writes itself.
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn disconnected() -> Self {
+        let (outbound, _) = mpsc::unbounded::<Vec<u8>>();
+        Self { outbound }
+    }
+
     /// Sends an admitted entry to every peer.
     pub fn broadcast_entry(&self, bytes: &[u8]) {
         let mut message = Vec::with_capacity(1 + bytes.len());
