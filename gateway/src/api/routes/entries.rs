@@ -60,12 +60,14 @@ pub(super) async fn create(
     params: QueryParams,
     body: Body,
 ) -> Result<Response, Problem> {
+    // The body first (bounded like every body): answering before it is read would close the
+    // connection under a client still sending it, which then sees a reset, not the answer.
+    let body = read_body(body).await?;
     let params = query_params(params)?;
     query(&params, &["min_height"])?;
     let principal = entry_principal(&routes.gateway, &identity)?;
     let key = idempotency_key(&headers)?;
     body_encoding(&headers)?;
-    let body = read_body(body).await?;
     if params.contains_key("min_height") {
         await_height(&routes, &params).await?;
     }

@@ -35,6 +35,9 @@ pub(super) async fn evaluate(
     params: QueryParams,
     body: Body,
 ) -> Result<Response, Problem> {
+    // The body first (bounded like every body): answering before it is read would close the
+    // connection under a client still sending it, which then sees a reset, not the answer.
+    let body = read_body(body).await?;
     let params = query_params(params)?;
     query(&params, &[])?;
     if routes.gateway.kind != GatewayKind::Member || identity.role != "gateway" {
@@ -43,7 +46,6 @@ pub(super) async fn evaluate(
              member for borrower-reference evaluations",
         ));
     }
-    let body = read_body(body).await?;
     crate::entry::strict_json::check(&body)
         .map_err(|e| Problem::bad_request(format!("invalid request: {e}")))?;
     let request: EvaluateRequest = serde_json::from_slice(&body)
