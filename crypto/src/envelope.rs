@@ -98,8 +98,10 @@ const _: () = {
 };
 /// Longest field path, in bytes.
 pub const MAX_PATH_LEN: usize = 128;
-/// Most recipients of one group.
-pub const MAX_RECIPIENTS: usize = 64;
+/// Most recipients of one group: every member and regulator of a consortium may have to read
+/// one group (a settlement's repayments, when a clearing period involves every partner), so a
+/// genesis has at most this many parties together. Its wire count is a `u16`.
+pub const MAX_RECIPIENTS: usize = 256;
 /// Most fields in one group.
 pub const MAX_FIELDS: usize = 256;
 /// Longest consortium id, in bytes.

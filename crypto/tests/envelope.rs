@@ -429,3 +429,38 @@ fn decode_refuses_field_ciphertexts_of_non_bucket_lengths() {
         );
     }
 }
+
+/// A group read by every party of the largest consortium a genesis admits (members and
+/// regulators together: a settlement's repayments when its clearing period involves every
+/// partner) seals, encodes, decodes and opens for its last recipient; one more is refused.
+#[test]
+fn a_group_for_every_party_of_the_largest_consortium_seals_and_decodes() {
+    let readers: Vec<EncryptionSecretKey> = (0..=envelope::MAX_RECIPIENTS)
+        .map(|i| {
+            let mut seed = [7u8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            EncryptionSecretKey::derive(&seed)
+        })
+        .collect();
+    let publics: Vec<_> = readers.iter().map(|k| k.public_key()).collect();
+    let ctx = context(b"settlement-1");
+    let all = &publics[..envelope::MAX_RECIPIENTS];
+    let group = envelope::seal_group(&ctx, all, &FIELDS).unwrap();
+    let decoded = SealedGroup::decode(&group.encode()).unwrap();
+    let last = &readers[envelope::MAX_RECIPIENTS - 1];
+    let opened = decoded.open_all(&ctx, last).unwrap();
+    assert_eq!(opened.len(), FIELDS.len());
+
+    assert_eq!(
+        envelope::seal_group(&ctx, &publics, &FIELDS).unwrap_err(),
+        EnvelopeError::InvalidRequest("number of recipients")
+    );
+    // The same count on the wire: the decoder refuses it before reading the keys.
+    let mut bytes = group.encode();
+    let count = u16::try_from(envelope::MAX_RECIPIENTS + 1).unwrap();
+    bytes[1..3].copy_from_slice(&count.to_be_bytes());
+    assert!(matches!(
+        SealedGroup::decode(&bytes),
+        Err(EnvelopeError::Encoding(_))
+    ));
+}

@@ -574,6 +574,16 @@ impl Genesis {
         if file.members.is_empty() {
             return Err(invalid("at least one member is required"));
         }
+        // A reader group may be wrapped to every party (a settlement's repayments when its
+        // clearing period involves every partner): each must fit in one group.
+        let parties = file.members.len() + file.regulators.len();
+        if parties > veil_crypto::envelope::MAX_RECIPIENTS {
+            return Err(invalid(format!(
+                "{parties} members and regulators: a consortium has at most {} (the recipients \
+                 one reader group can be wrapped to)",
+                veil_crypto::envelope::MAX_RECIPIENTS
+            )));
+        }
         if let Some(oprf) = &file.oprf {
             oprf.public_key(file.members.len()).map_err(invalid)?;
         }

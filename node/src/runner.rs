@@ -232,8 +232,12 @@ where
     prepare_store(&state)?;
     let validators = validators(&state.genesis)?;
     let genesis = genesis_block(&state.genesis);
-    let (gossip, gossip_handle) =
-        consensus::gossip::start(context.child("gossip"), state.clone(), channels.gossip);
+    let (gossip, gossip_handle) = consensus::gossip::start(
+        context.child("gossip"),
+        state.clone(),
+        channels.gossip,
+        blocker.clone(),
+    );
     let me = commonware_cryptography::Signer::public_key(&signer);
     let application =
         make_application(LedgerApplication::new(state.clone(), &me, timing.idle_wait));

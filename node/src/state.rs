@@ -77,6 +77,7 @@ pub struct NodeMetrics {
     storage_seconds: raw::Counter<f64, std::sync::atomic::AtomicU64>,
     blocks_applied: raw::Counter,
     rejections: raw::Family<RejectionLabel, raw::Counter>,
+    peers_blocked: raw::Counter,
     _registrations: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -121,6 +122,12 @@ impl NodeMetrics {
             "entries refused, by reason",
             raw::Family::<RejectionLabel, raw::Counter>::default(),
         );
+        let peers_blocked = context.register(
+            "peers_blocked",
+            "peers blocked for gossiping what no honest node sends (an entry failing the \
+             stateless checks, or bytes that do not decode)",
+            raw::Counter::default(),
+        );
         Self {
             height: (*height).clone(),
             mempool: (*mempool).clone(),
@@ -130,6 +137,7 @@ impl NodeMetrics {
             storage_seconds: (*storage_seconds).clone(),
             blocks_applied: (*blocks_applied).clone(),
             rejections: (*rejections).clone(),
+            peers_blocked: (*peers_blocked).clone(),
             _registrations: vec![
                 Box::new(height),
                 Box::new(mempool),
@@ -139,6 +147,7 @@ impl NodeMetrics {
                 Box::new(storage_seconds),
                 Box::new(blocks_applied),
                 Box::new(rejections),
+                Box::new(peers_blocked),
             ],
         }
     }
@@ -159,6 +168,16 @@ impl NodeMetrics {
                 reason: reason.to_owned(),
             })
             .get()
+    }
+
+    /// Counts a peer blocked for gossiping a lie.
+    pub fn peer_blocked(&self) {
+        self.peers_blocked.inc();
+    }
+
+    /// Peers blocked so far.
+    pub fn peers_blocked_total(&self) -> u64 {
+        self.peers_blocked.get()
     }
 
     /// CPU seconds spent verifying entries so far.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use commonware_macros::select;
 use commonware_p2p::simulated::{self, Link, Network};
-use commonware_runtime::{Clock, Metrics, Runner, Supervisor as _, deterministic};
+use commonware_runtime::{Clock, Metrics, Runner, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::NZUsize;
 use veil_node::consensus::{self, Timing, channel};
 use veil_node::ledger::{Block, Entry};
@@ -48,6 +48,9 @@ enum Fault {
     StoreFail,
     /// The last validator's store tears the write of block 2 (part written, then an error).
     StoreTear,
+    /// The faulty validators take no part in consensus and gossip lies: bytes that are not an
+    /// entry, and their own signed entry with its signature broken.
+    LyingGossiper,
 }
 
 /// What a run left behind.
@@ -61,6 +64,8 @@ struct Outcome {
     invalid: Vec<usize>,
     /// Per honest node: entries refused for a bad proof (proposed by a faulty leader).
     refused_proofs: Vec<u64>,
+    /// Per honest node: peers it blocked for gossiping lies.
+    peers_blocked: Vec<u64>,
     /// The node with a broken store, if any: why it halted, its head height, and what a
     /// restart's integrity check says of its store.
     broken_store: Option<BrokenStore>,
@@ -178,6 +183,30 @@ fn run(
                     Fault::InvalidProposer | Fault::Equivocator | Fault::Silent | Fault::Outdated
                 );
             let partition = format!("node-{i}");
+            if faulty_here && fault == Fault::LyingGossiper {
+                let (mut sender, _receiver) = channels.gossip;
+                let mut forged = bad.encode();
+                let last = forged.len() - 1;
+                forged[last] ^= 0x01;
+                let lies = [
+                    [vec![0u8], forged].concat(),
+                    vec![0u8, 0xde, 0xad, 0xbe, 0xef],
+                ];
+                node_context.child("liar").spawn(move |context| async move {
+                    for round in 0..40 {
+                        let lie = lies[round % lies.len()].clone();
+                        let _ = commonware_p2p::Sender::send(
+                            &mut sender,
+                            commonware_p2p::Recipients::All,
+                            lie,
+                            false,
+                        );
+                        context.sleep(Duration::from_millis(50)).await;
+                    }
+                });
+                nodes.push((true, None));
+                continue;
+            }
             if faulty_here && fault == Fault::Silent {
                 nodes.push((true, None));
                 continue;
@@ -340,6 +369,7 @@ fn run(
             complete: Vec::new(),
             invalid: Vec::new(),
             refused_proofs: Vec::new(),
+            peers_blocked: Vec::new(),
             broken_store: None,
         };
         if matches!(fault, Fault::StoreFail | Fault::StoreTear) {
@@ -376,6 +406,9 @@ fn run(
             outcome
                 .refused_proofs
                 .push(state.metrics.rejections("proof"));
+            outcome
+                .peers_blocked
+                .push(state.metrics.peers_blocked_total());
         }
         let _ = context.encode();
         outcome
@@ -502,6 +535,23 @@ fn lossy_links_and_a_healed_partition_keep_safety_and_progress() {
     );
 }
 
+/// A member that gossips lies (an entry whose signature it broke, bytes that are not an
+/// entry) is blocked by every honest node, and the others finalize everything.
+#[test]
+fn a_member_gossiping_lies_is_blocked_and_the_others_carry_on() {
+    let consortium = TestConsortium::new(4, 11, 30_000);
+    let entries = workload(&consortium, 2);
+    for seed in 0..seeds().min(8) {
+        let outcome = run(seed, &consortium, &entries, Fault::LyingGossiper, 1);
+        assert_healthy(&outcome);
+        assert!(
+            outcome.peers_blocked.iter().all(|&blocked| blocked >= 1),
+            "seed {seed}: every honest node blocks the liar: {:?}",
+            outcome.peers_blocked
+        );
+    }
+}
+
 #[test]
 fn seven_validators_tolerate_two_byzantine_of_each_kind() {
     let consortium = TestConsortium::new(7, 5, 30_000);
@@ -562,6 +612,7 @@ fn control_beyond_the_fault_bound_the_checker_reports_a_violation() {
         complete: vec![true, true],
         invalid: vec![0, 0],
         refused_proofs: vec![0, 0],
+        peers_blocked: vec![0, 0],
         broken_store: None,
     };
     assert_eq!(

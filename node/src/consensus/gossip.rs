@@ -2,7 +2,12 @@
 //!
 //! An entry submitted at one node is validated there and sent to every peer, which validates
 //! it again before admitting it to its own mempool, so whichever validator leads next can
-//! include it. Every few seconds each node also announces its finalized height and head,
+//! include it. A peer that sends bytes that do not decode as an entry, or an entry that fails
+//! the stateless checks (which every honest node ran before sending it, with the same
+//! verdict: they depend only on the entry's bytes and the genesis), is lying and is blocked:
+//! disconnected, and its connections refused from then on. Entries that fail against the
+//! ledger are dropped but not blamed: the ledger may have moved between the sender's check and
+//! this one. Every few seconds each node also announces its finalized height and head,
 //! which feeds `status.peers` and the console's view of the consortium.
 //!
 //! Message: `u8 tag` then, for an entry (tag 0), the entry bytes; for a status (tag 1),
@@ -12,14 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use commonware_macros::select;
-use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Handle, Spawner};
 use futures::StreamExt as _;
 use futures::channel::mpsc;
 
 use super::PublicKey;
+use crate::ledger::Entry;
 use crate::ledger::entry::MAX_ENTRY_LEN;
-use crate::state::{NodeState, SubmitError};
+use crate::state::NodeState;
 
 /// Largest gossip message.
 pub const MAX_GOSSIP_MESSAGE: usize = MAX_ENTRY_LEN + 1;
@@ -53,16 +59,18 @@ impl GossipHandle {
     }
 }
 
-/// Starts the gossip task.
-pub fn start<E, S, R>(
+/// Starts the gossip task; `blocker` blocks the peers that lie (see the module docs).
+pub fn start<E, S, R, B>(
     context: E,
     state: Arc<NodeState>,
     (mut sender, mut receiver): (S, R),
+    mut blocker: B,
 ) -> (GossipHandle, Handle<()>)
 where
     E: Spawner + Clock,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
 {
     let (outbound, mut queue) = mpsc::unbounded::<Vec<u8>>();
     let handle = context.spawn(move |context| async move {
@@ -75,7 +83,12 @@ where
                 },
                 received = receiver.recv() => {
                     let Ok((peer, message)) = received else { break };
-                    receive(&state, &peer, message.as_ref());
+                    if let Some(lie) = receive(&state, &peer, message.as_ref()) {
+                        tracing::warn!(%peer, %lie, "blocking a peer that gossiped a lie");
+                        state.metrics.peer_blocked();
+                        #[allow(clippy::disallowed_methods)]
+                        let _ = blocker.block(peer);
+                    }
                 },
                 _ = context.sleep_until(beacon) => {
                     beacon = context.current() + STATUS_INTERVAL;
@@ -93,32 +106,47 @@ where
     (GossipHandle { outbound }, handle)
 }
 
-fn receive(state: &NodeState, peer: &PublicKey, message: &[u8]) {
-    let Some((&tag, body)) = message.split_first() else {
-        return;
-    };
-    let Some(member) = state
+/// What a peer gossiped that no honest node sends.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Lie {
+    #[error("an entry that does not decode")]
+    Malformed,
+    #[error("an entry that fails the stateless checks: {0}")]
+    Invalid(String),
+}
+
+/// Handles one gossip message from `peer`; a lie is returned for the caller to block the peer.
+fn receive(state: &NodeState, peer: &PublicKey, message: &[u8]) -> Option<Lie> {
+    let (&tag, body) = message.split_first()?;
+    let member = state
         .genesis
         .member_by_consensus_key(peer)
-        .map(|m| m.id.clone())
-    else {
-        return;
-    };
+        .map(|m| m.id.clone())?;
     match tag {
-        TAG_ENTRY => match state.admit(body) {
-            Ok(_) => {}
-            Err(SubmitError::Invalid(rejection)) => {
-                tracing::debug!(peer = %member, %rejection, "peer gossiped an invalid entry");
+        TAG_ENTRY => {
+            let Ok(entry) = Entry::decode(body) else {
+                return Some(Lie::Malformed);
+            };
+            if let Err(rejection) = state.check_stateless_cached(&entry, &entry.digest()) {
+                state.metrics.rejected(&rejection);
+                return Some(Lie::Invalid(rejection.to_string()));
             }
-            Err(error) => tracing::debug!(peer = %member, %error, "gossiped entry not admitted"),
-        },
+            if let Err(error) = state.admit(body) {
+                tracing::debug!(peer = %member, %error, "gossiped entry not admitted");
+            }
+            None
+        }
         TAG_STATUS if body.len() == 40 => {
             let mut height = [0u8; 8];
             height.copy_from_slice(&body[..8]);
             let mut head = [0u8; 32];
             head.copy_from_slice(&body[8..]);
             state.peer_status(member, u64::from_be_bytes(height), head);
+            None
         }
-        _ => tracing::debug!(peer = %member, "malformed gossip message"),
+        _ => {
+            tracing::debug!(peer = %member, "malformed gossip message");
+            None
+        }
     }
 }

@@ -84,13 +84,17 @@ pub mod channel {
 /// of a 21-member consortium held about 140 MB of empty queues, and 64 members would not fit one
 /// machine. A peer sending faster than its quota is slowed down (its connection is read no
 /// faster), not dropped. A simplex view costs a peer a handful of votes and certificates, a
-/// block one broadcast, an entry one gossip message: the bursts cover many views' worth.
+/// block one broadcast, an entry one gossip message: the bursts cover many views' worth. Entry
+/// gossip allows a peer 200 entries a second (a bank's gateway writes a few dozen at
+/// saturation on its own host) with a burst of 64: a lying member flooding entries that are
+/// expensive to refuse is slowed to that rate, and blocked outright for the first that fails
+/// the stateless checks (see [`gossip`]).
 pub fn quota(channel_id: u64) -> commonware_runtime::Quota {
     use commonware_utils::NZU32;
     let (per_second, burst) = match channel_id {
         channel::VOTES | channel::CERTIFICATES | channel::RESOLVER => (NZU32!(1_000), NZU32!(64)),
         channel::BACKFILL | channel::BROADCAST => (NZU32!(200), NZU32!(16)),
-        _ => (NZU32!(2_000), NZU32!(256)),
+        _ => (NZU32!(200), NZU32!(64)),
     };
     commonware_runtime::Quota::per_second(per_second).allow_burst(burst)
 }

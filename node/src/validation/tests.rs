@@ -1440,3 +1440,27 @@ fn an_entry_with_a_reader_group_for_each_of_64_members_decodes() {
     wide.groups = vec![loan.groups[0].clone(); crate::ledger::entry::MAX_GROUPS + 1];
     assert!(Entry::decode(&wide.encode()).is_err());
 }
+
+/// Every party of a consortium may have to read one reader group (a settlement's repayments
+/// when its clearing period involves every partner, wrapped to every member and regulator): a
+/// genesis with more members and regulators than one group's recipients is refused, naming
+/// the limit, rather than admitting a consortium some of whose periods could never close.
+#[test]
+fn a_genesis_with_more_parties_than_one_reader_group_holds_is_refused() {
+    let consortium = TestConsortium::new(3, 41, 40_500);
+    let mut file = consortium.genesis.file.clone();
+    let template = file.members[0].clone();
+    let limit = veil_crypto::envelope::MAX_RECIPIENTS;
+    let mut i = 0;
+    while file.members.len() + file.regulators.len() <= limit {
+        let mut extra = template.clone();
+        extra.id = format!("member-{i}");
+        file.members.push(extra);
+        i += 1;
+    }
+    let refused = crate::genesis::Genesis::from_file(file).unwrap_err();
+    assert!(
+        refused.to_string().contains(&format!("at most {limit}")),
+        "{refused}"
+    );
+}
