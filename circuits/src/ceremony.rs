@@ -450,7 +450,7 @@ pub fn initial_key<C: ConstraintSynthesizer<Fr>>(
         delta_g2: G2Affine::generator(),
         gamma_abc_g1: abc[..qap.num_instance].to_vec(),
     };
-    Ok(ProvingKey(ark_groth16::ProvingKey {
+    Ok(ProvingKey::from_key(ark_groth16::ProvingKey {
         vk,
         beta_g1: powers.beta_g1[0],
         delta_g1: G1Affine::generator(),
@@ -489,21 +489,21 @@ pub fn contribute_phase2(
             break (delta, inverse);
         }
     };
-    let mut next = key.0.clone();
+    let mut next = key.key.clone();
     let (delta_g1, proof) = Knowledge::prove(
         &context(&format!("2:{circuit_id}"), "delta", index, contributor),
-        &key.0.delta_g1,
+        &key.key.delta_g1,
         &delta,
         rng,
     );
     next.delta_g1 = delta_g1;
-    next.vk.delta_g2 = (key.0.vk.delta_g2 * delta).into_affine();
+    next.vk.delta_g2 = (key.key.vk.delta_g2 * delta).into_affine();
     let divide = |points: &[G1Affine]| {
         let scaled: Vec<G1Projective> = points.par_iter().map(|p| *p * inverse).collect();
         G1Projective::normalize_batch(&scaled)
     };
-    next.l_query = divide(&key.0.l_query);
-    next.h_query = divide(&key.0.h_query);
+    next.l_query = divide(&key.key.l_query);
+    next.h_query = divide(&key.key.h_query);
     delta.zeroize();
     inverse.zeroize();
     let record = Phase2Record {
@@ -512,7 +512,7 @@ pub fn contribute_phase2(
         delta_g2: next.vk.delta_g2,
         proof,
     };
-    (ProvingKey(next), record)
+    (ProvingKey::from_key(next), record)
 }
 
 /// Verifies one circuit's phase-2 transcript: `initial` recomputed from phase 1, at least one
@@ -531,7 +531,7 @@ pub fn verify_phase2(
         }));
     }
     let g2 = G2Affine::generator().into_group();
-    let mut delta = initial.0.delta_g1;
+    let mut delta = initial.key.delta_g1;
     for (index, record) in records.iter().enumerate() {
         let who = &record.contributor;
         let context = context(&format!("2:{circuit_id}"), "delta", index, who);
@@ -557,7 +557,7 @@ pub fn verify_phase2(
         }
         delta = record.delta_g1;
     }
-    let (a, b) = (&initial.0, &last.0);
+    let (a, b) = (&initial.key, &last.key);
     let not_last = || {
         fail(CeremonyError::NotLastDelta {
             circuit: circuit_id.to_owned(),
@@ -718,7 +718,7 @@ mod tests {
         assert!(verify_phase2(&initial, "s4", &[renamed], &key, &mut OsRng).is_err());
         // δ changed without dividing L, or L changed alone.
         let mut lazy = key.clone();
-        lazy.0.l_query = initial.0.l_query.clone();
+        lazy.key.l_query = initial.key.l_query.clone();
         assert!(
             verify_phase2(
                 &initial,
@@ -730,7 +730,7 @@ mod tests {
             .is_err()
         );
         let mut bent = key.clone();
-        bent.0.h_query[0] = bent.0.h_query[1];
+        bent.key.h_query[0] = bent.key.h_query[1];
         assert!(
             verify_phase2(
                 &initial,
@@ -742,7 +742,7 @@ mod tests {
             .is_err()
         );
         let mut moved = key.clone();
-        moved.0.a_query[5] = moved.0.a_query[6];
+        moved.key.a_query[5] = moved.key.a_query[6];
         assert!(
             verify_phase2(
                 &initial,

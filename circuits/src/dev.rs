@@ -52,7 +52,7 @@ pub fn setup<C: ark_relations::r1cs::ConstraintSynthesizer<crate::Fr>>(
         ark_groth16::Groth16::<ark_bn254::Bn254>::generate_random_parameters_with_reduction(
             circuit, &mut rng,
         )
-        .map(crate::ProvingKey)
+        .map(crate::ProvingKey::from_key)
         .map_err(|e| crate::ShapeError::Synthesis(e).into())
     })
 }

@@ -136,6 +136,9 @@ pub enum RegistryUpdateError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShapeError {
+    /// A circuit whose constraint system is not the one the proving key was made for.
+    #[error("the circuit is not the one this proving key was made for")]
+    KeyMismatch,
     /// A settlement capacity that is not a power of 4 up to 4096.
     #[error("capacity {0} is not a power of 4 up to 4096")]
     Capacity(usize),

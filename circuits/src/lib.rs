@@ -79,9 +79,9 @@ pub use error::{
     RegistryUpdateError, Secret, ShapeError, Unsatisfied,
 };
 pub use gadgets::entry_field;
+pub use groth16::{BatchVerificationError, Proof, VerifyingKey};
 #[cfg(feature = "prover")]
-pub use groth16::ProvingKey;
-pub use groth16::{Proof, VerifyingKey};
+pub use groth16::{ProvingKey, ProvingPhases};
 pub use period::period_number;
 
 /// The protocol notes of `docs/protocol/` this crate implements, readable in rustdoc.

@@ -17,8 +17,8 @@ mod verifying_key;
 pub(crate) use encoding::{from_validated, to_compressed};
 pub use proof::{PROOF_LEN, Proof};
 #[cfg(feature = "prover")]
-pub use proving_key::ProvingKey;
-pub use verifying_key::VerifyingKey;
+pub use proving_key::{ProvingKey, ProvingPhases};
+pub use verifying_key::{BatchVerificationError, VerifyingKey};
 
 #[cfg(all(test, feature = "prover"))]
 pub(crate) mod tests;

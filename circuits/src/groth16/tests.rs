@@ -125,3 +125,117 @@ fn dev_setup_is_deterministic() {
         keys().verifying_key().digest()
     );
 }
+
+#[test]
+fn proofs_after_the_first_check_the_witness_against_the_kept_matrices() {
+    // A key of its own: its first proof records the matrices, the later ones only compute
+    // the witness.
+    let key = crate::dev::setup(SettlementCircuit::blank(SMALL), "tests").unwrap();
+    let vk = key.verifying_key();
+    let circuit = |count_offset: u64| {
+        let (mut public, witness) = statement(SMALL, three(), 1);
+        public.count += count_offset;
+        let circuit = SettlementCircuit {
+            shape: SMALL,
+            public: Some(public.clone()),
+            witness: Some(witness),
+        };
+        (public, circuit)
+    };
+    for _ in 0..2 {
+        let (public, honest) = circuit(0);
+        let (proof, phases) = key.prove_with_phases(honest, &mut OsRng).unwrap();
+        vk.verify(&public.inputs(), &proof).unwrap();
+        assert!(phases.msm > std::time::Duration::ZERO);
+    }
+    let (_, unsatisfied) = circuit(1);
+    assert!(matches!(
+        key.prove(unsatisfied, &mut OsRng),
+        Err(CircuitError::Unsatisfied(
+            crate::Unsatisfied::Constraint { .. }
+        ))
+    ));
+
+    // Another circuit with this key: its constraint system is not the key's.
+    let (public, witness) = crate::screening::fixtures::statement(0x42);
+    let screening = crate::screening::ScreeningCircuit {
+        public: Some(public),
+        witness: Some(witness),
+    };
+    assert_eq!(
+        key.prove(screening, &mut OsRng),
+        Err(CircuitError::Shape(crate::ShapeError::KeyMismatch))
+    );
+}
+
+/// Four proofs of four statements (entry ids 0 to 3).
+fn four_proved() -> Vec<(Vec<Fr>, Proof)> {
+    (0..4u8)
+        .map(|k| {
+            let (mut public, witness) = statement(SMALL, three(), 1);
+            public.entry[0] = k;
+            let circuit = SettlementCircuit {
+                shape: SMALL,
+                public: Some(public.clone()),
+                witness: Some(witness),
+            };
+            (public.inputs(), keys().prove(circuit, &mut OsRng).unwrap())
+        })
+        .collect()
+}
+
+fn batch_of(proved: &[(Vec<Fr>, Proof)]) -> Vec<(&[Fr], &Proof)> {
+    proved.iter().map(|(i, p)| (i.as_slice(), p)).collect()
+}
+
+#[test]
+fn a_batch_of_valid_proofs_verifies_and_one_bad_proof_is_named() {
+    let vk = keys().verifying_key();
+    let proved = four_proved();
+    vk.verify_batch(&batch_of(&proved), &mut OsRng).unwrap();
+    vk.verify_batch(&[], &mut OsRng).unwrap();
+
+    for bad in 0..proved.len() {
+        // Another statement's inputs.
+        let mut changed = proved.clone();
+        changed[bad].0 = proved[(bad + 1) % proved.len()].0.clone();
+        assert_eq!(
+            vk.verify_batch(&batch_of(&changed), &mut OsRng),
+            Err(BatchVerificationError { index: bad })
+        );
+        // Another statement's proof.
+        let mut swapped = proved.clone();
+        swapped[bad].1 = proved[(bad + 1) % proved.len()].1.clone();
+        assert_eq!(
+            vk.verify_batch(&batch_of(&swapped), &mut OsRng),
+            Err(BatchVerificationError { index: bad })
+        );
+        // Too few inputs.
+        let mut short = proved.clone();
+        short[bad].0.pop();
+        assert_eq!(
+            vk.verify_batch(&batch_of(&short), &mut OsRng),
+            Err(BatchVerificationError { index: bad })
+        );
+    }
+
+    // Two proofs exchanged between their statements: both are wrong, the first is named.
+    let mut exchanged = proved.clone();
+    exchanged.swap(1, 2);
+    (exchanged[1].0, exchanged[2].0) = (proved[1].0.clone(), proved[2].0.clone());
+    assert_eq!(
+        vk.verify_batch(&batch_of(&exchanged), &mut OsRng),
+        Err(BatchVerificationError { index: 1 })
+    );
+    // Two wrong proofs whose errors cancel in an unweighted product (C₀ + D and C₁ − D):
+    // the random weights keep them apart.
+    let shift = proved[2].1.0.c;
+    let mut cancelling = proved.clone();
+    cancelling[0].1.0.c = (proved[0].1.0.c + shift).into();
+    cancelling[1].1.0.c = (proved[1].1.0.c - shift).into();
+    assert!(vk.verify(&cancelling[0].0, &cancelling[0].1).is_err());
+    assert_eq!(
+        vk.verify_batch(&batch_of(&cancelling), &mut OsRng),
+        Err(BatchVerificationError { index: 0 })
+    );
+}
