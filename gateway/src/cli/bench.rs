@@ -27,6 +27,9 @@ use crate::cli::progress::Progress;
 use veil_gateway::client;
 use veil_gateway::consortium::{InitOptions, bank_ids};
 use veil_gateway::embedded::Embedded;
+
+/// How long one write may take, retries included, before the bench fails.
+const PATIENCE: Duration = Duration::from_secs(120);
 use veil_gateway::entry::builder::{Builder, LoanTerms};
 use veil_gateway::entry::keys::MemberSecrets;
 use veil_gateway::entry::request::{self, Request};
@@ -89,29 +92,16 @@ async fn submit_all_after(
         tasks.spawn(async move {
             let _permit = permit;
             let started = Instant::now();
-            // A gateway whose node is not yet at `min_height` asks to retry (409 behind): the
-            // wait is part of the request's latency.
-            let deadline = started + Duration::from_secs(60);
-            let written: Value = loop {
-                let response = client
-                    .post(&url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let status = response.status();
-                if status.is_success() {
-                    break response.json().await.map_err(|e| e.to_string())?;
-                }
-                let problem: Value = response.json().await.unwrap_or(Value::Null);
-                if !client::asks_to_retry(status, &problem)
-                    || status != reqwest::StatusCode::CONFLICT
-                    || Instant::now() > deadline
-                {
-                    return Err(format!("{status}: {problem}"));
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            };
+            // Under a fresh idempotency key, retried with it while the gateway asks to (its
+            // node not yet at `min_height`, 409 behind; a write not finalized in time, 504;
+            // not ready, 503), as the problem documents tell clients to: every wait is part of
+            // the request's latency.
+            let mut nonce = [0u8; 16];
+            getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
+            let key = format!("bench-{}", veil_crypto::encoding::to_hex(&nonce));
+            let written = client::post_json_retrying(&client, &url, &body, &key, PATIENCE)
+                .await
+                .map_err(|e| e.to_string())?;
             let height = written["height"].as_u64().unwrap_or(0);
             Ok::<(f64, u64), String>((started.elapsed().as_secs_f64() * 1000.0, height))
         });
