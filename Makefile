@@ -35,8 +35,9 @@ deps:
 build: deps
 	$(CARGO) build --release --bin veil
 
+# `make demo BANKS=21`: the same story with 21 member banks (4 to 64).
 demo: build
-	$(CARGO) run --release --bin veil -- demo
+	$(CARGO) run --release --bin veil -- demo $(if $(BANKS),--banks $(BANKS))
 
 # The end-to-end tests run `veil` as a process: build it from this checkout first (they refuse
 # a binary built from other sources, see tests/src/lib.rs), then run every test.

@@ -182,15 +182,27 @@ async fn story(
     let partners_pool: Vec<&str> = members[1..].iter().map(String::as_str).collect();
     let entries_url = url("bank-a", "/v1/entries")?;
 
-    // Originations: two or three partners each, drawn from the partner banks; the first loan
-    // has bank-b and bank-c, so bank-d is out of it.
+    // Originations: two or three partners each; the first loan has bank-b and bank-c, so
+    // bank-d is out of it. The next loans take the partner banks that have no loan yet, in
+    // order, then random ones: with enough loans (the default) every partner co-funds one.
     let mut requests = Vec::new();
+    let mut without_loan: std::collections::VecDeque<&str> = partners_pool
+        .iter()
+        .copied()
+        .filter(|p| !["bank-b", "bank-c"].contains(p))
+        .collect();
+    let mut co_funding = std::collections::BTreeSet::new();
     for k in 0..loans {
         let partners: Vec<&str> = if k == 0 {
             vec!["bank-b", "bank-c"]
         } else {
             let count = 2 + workload.below(2) as usize;
             let mut chosen: Vec<&str> = Vec::with_capacity(count);
+            while chosen.len() < count
+                && let Some(next) = without_loan.pop_front()
+            {
+                chosen.push(next);
+            }
             while chosen.len() < count {
                 let pick = partners_pool[workload.below(partners_pool.len() as u64) as usize];
                 if !chosen.contains(&pick) {
@@ -199,6 +211,7 @@ async fn story(
             }
             chosen
         };
+        co_funding.extend(partners.iter().copied());
         requests.push(workload.loan(&format!("L-{:04}", k + 1), "bank-a", &partners));
     }
 
@@ -561,6 +574,7 @@ async fn story(
     let report = json!({
         "passed": passed,
         "loans": loans,
+        "partner_banks_co_funding": co_funding.len(),
         "repayments": loans * PERIODS.len(),
         "settlement": settlement_id,
         "checks": checks,
@@ -630,9 +644,9 @@ pub(crate) fn print(report: &Value) {
         report["memory"]["per_member_mb"].as_f64(),
     ) {
         println!(
-            "\n{} members in this process: peak resident memory {peak:.0} MB, {per_member:.0} MB \
-             per member",
-            report["banks"]
+            "\n{} members in this process ({} partner banks co-funding bank-a's loans): peak \
+             resident memory {peak:.0} MB, {per_member:.0} MB per member",
+            report["banks"], report["partner_banks_co_funding"]
         );
     }
 }
@@ -642,23 +656,32 @@ pub(crate) struct Args {
     /// Directory for the consortium and the report (replaced if made by a previous demo).
     #[arg(long, default_value = "veil-demo")]
     dir: PathBuf,
-    /// Number of loans.
-    #[arg(long, default_value_t = 12)]
-    loans: usize,
+    /// Number of loans [default: 12, or ⌈(banks − 1) / 2⌉ + 1 if more, so that every partner
+    /// bank co-funds at least one].
+    #[arg(long)]
+    loans: Option<usize>,
     /// Number of member banks (4 to 64): bank-a originates, the others are partner banks
     /// (two or three per loan), bank-b is the partner and bank-d the outsider who read.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(4..=64))]
     banks: u64,
 }
 
+/// Loans enough for every one of the `banks − 1` partner banks to co-fund one (the first loan
+/// takes two partners, each other at least two), and at least 12.
+fn default_loans(banks: usize) -> usize {
+    12.max((banks - 1).div_ceil(2) + 1)
+}
+
 /// `veil demo`: exit 0 only if every check held.
 pub(crate) fn run_command(args: Args) -> anyhow::Result<ExitCode> {
-    if args.loans == 0 {
+    let banks = args.banks as usize;
+    let loans = args.loans.unwrap_or_else(|| default_loans(banks));
+    if loans == 0 {
         anyhow::bail!("--loans must be at least 1");
     }
     let progress = crate::cli::progress::Progress::auto();
     let (report, passed) = super::runtime()?
-        .block_on(run(&args.dir, args.loans, args.banks as usize, &progress))
+        .block_on(run(&args.dir, loans, banks, &progress))
         .map_err(anyhow::Error::msg)?;
     print(&report);
     println!("\nreport: {}", args.dir.join("demo-report.json").display());

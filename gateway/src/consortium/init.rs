@@ -300,7 +300,11 @@ fn check_member_ids(members: &[String], banks: usize) -> Result<(), InitError> {
 /// Checks what can be checked before anything is written.
 fn check_options(options: &InitOptions) -> Result<(), InitError> {
     if options.banks < 2 || options.banks > super::ports::MAX_BANKS {
-        return Err(InitError::Arguments("--banks must be between 2 and 64"));
+        return Err(InitError::Arguments(if options.members.is_some() {
+            "--members must name between 2 and 64 banks"
+        } else {
+            "--banks must be between 2 and 64"
+        }));
     }
     if let Some(members) = &options.members {
         check_member_ids(members, options.banks)?;
@@ -481,6 +485,36 @@ pub fn is_initialized(dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Too few or too many banks is refused before anything is written, naming the flag the
+    /// user gave: `--members` when the banks were named, `--banks` otherwise.
+    #[test]
+    fn a_consortium_of_fewer_than_2_or_more_than_64_banks_is_refused_naming_the_flag() {
+        let named = |n: usize| InitOptions {
+            banks: n,
+            members: Some((0..n).map(|i| format!("bank{i}")).collect()),
+            ..Default::default()
+        };
+        for n in [1, 65] {
+            let refused = check_options(&named(n)).unwrap_err().to_string();
+            assert!(
+                refused.contains("--members must name between 2 and 64"),
+                "{refused}"
+            );
+            let counted = InitOptions {
+                banks: n,
+                ..Default::default()
+            };
+            let refused = check_options(&counted).unwrap_err().to_string();
+            assert!(
+                refused.contains("--banks must be between 2 and 64"),
+                "{refused}"
+            );
+        }
+        for n in [2, 64] {
+            check_options(&named(n)).unwrap();
+        }
+    }
 
     #[test]
     fn consensus_timeouts_grow_with_the_members_on_one_machine() {
