@@ -355,6 +355,15 @@ impl NodeState {
             return Err(SubmitError::Halted);
         }
         let entry = Entry::decode(bytes).map_err(|_| SubmitError::Malformed)?;
+        self.admit_decoded(entry, bytes.len())
+    }
+
+    /// [`NodeState::admit`] for an entry already decoded from `len` bytes (gossip decodes it
+    /// first to judge the peer).
+    pub fn admit_decoded(&self, entry: Entry, len: usize) -> Result<Arc<Entry>, SubmitError> {
+        if self.halted().is_some() {
+            return Err(SubmitError::Halted);
+        }
         let digest = entry.digest();
         if self.store.contains(&entry.header.id)? {
             // A finalized id is never ordered again, whoever resubmits it.
@@ -382,7 +391,7 @@ impl NodeState {
             Err(ValidationError::Store(error)) => return Err(error.into()),
         }
         let entry = Arc::new(entry);
-        lock(&self.mempool).insert(entry.clone(), digest, bytes.len())?;
+        lock(&self.mempool).insert(entry.clone(), digest, len)?;
         self.metrics.mempool.set(lock(&self.mempool).len() as i64);
         Ok(entry)
     }

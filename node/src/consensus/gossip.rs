@@ -131,7 +131,7 @@ fn receive(state: &NodeState, peer: &PublicKey, message: &[u8]) -> Option<Lie> {
                 state.metrics.rejected(&rejection);
                 return Some(Lie::Invalid(rejection.to_string()));
             }
-            if let Err(error) = state.admit(body) {
+            if let Err(error) = state.admit_decoded(entry, body.len()) {
                 tracing::debug!(peer = %member, %error, "gossiped entry not admitted");
             }
             None
