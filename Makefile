@@ -7,7 +7,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Chromium for the console's browser test, and procps for `kill` (the process tests stop nodes
 # with SIGTERM). Node.js and npm (if the machine lacks them)
 # for snarkjs, which checks that Veil's settlement proofs verify with tooling that is not ours.
-DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config chromium procps openssl
+# Prometheus for `promtool check metrics`, which lints the nodes' and gateways' /metrics (the
+# server the package would start is disabled: only promtool is used).
+DEBIAN_PACKAGES := libclang-dev clang g++ make pkg-config chromium procps openssl prometheus
 SNARKJS_VERSION := 0.7.5
 # Schemathesis (PyPI) checks the gateway against its own /openapi.json in the test suite.
 SCHEMATHESIS_VERSION := 4.32.5
@@ -21,6 +23,9 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+		case "$$missing" in *prometheus*) \
+			$(SUDO) systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true;; \
+		esac; \
 	fi
 	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 	@snarkjs --version 2>/dev/null | grep -q "$(SNARKJS_VERSION)" || \

@@ -50,5 +50,6 @@ pub mod embedded;
 pub mod entry;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod metrics;
 pub mod scenario;
 pub mod service;

@@ -350,8 +350,8 @@ async fn metrics_text(
         return forbidden();
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        (api.metrics)(),
+        [(header::CONTENT_TYPE, crate::exposition::CONTENT_TYPE)],
+        crate::exposition::prometheus_text(&(api.metrics)()),
     )
         .into_response()
 }

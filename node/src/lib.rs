@@ -41,6 +41,7 @@ pub mod api;
 pub mod audit;
 pub mod config;
 pub mod consensus;
+pub mod exposition;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod genesis;

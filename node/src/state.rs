@@ -13,7 +13,9 @@ use crate::genesis::Genesis;
 use crate::ledger::{Entry, EntryId};
 use crate::mempool::{Mempool, MempoolError};
 use crate::store::{Store, StoreError};
-use crate::validation::{PendingView, Rejection, ValidationError, Validator};
+use crate::validation::{
+    PendingView, ProofHistograms, ProofTimer, Rejection, ValidationError, Validator,
+};
 
 /// Where and when an entry was finalized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,9 @@ pub struct NodeMetrics {
     blocks_applied: raw::Counter,
     rejections: raw::Family<RejectionLabel, raw::Counter>,
     peers_blocked: raw::Counter,
+    proofs: ProofHistograms,
+    finalized_tip: raw::Gauge,
+    lag: raw::Gauge,
     _registrations: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -128,7 +133,27 @@ impl NodeMetrics {
              stateless checks, or bytes that do not decode)",
             raw::Counter::default(),
         );
+        let proofs = context.register(
+            "proof_verify_seconds",
+            "time to verify one proof or signature, by kind (signature, range, relation, audit, \
+             settlement, screening)",
+            ProofHistograms::default().family().clone(),
+        );
+        let finalized_tip = context.register(
+            "finalized_tip",
+            "highest height the consortium has finalized, as far as this node knows (the \
+             finalizations it has seen, at least its own height)",
+            raw::Gauge::default(),
+        );
+        let lag = context.register(
+            "lag_blocks",
+            "finalized blocks this node has not yet applied (finalized_tip - height)",
+            raw::Gauge::default(),
+        );
         Self {
+            proofs: ProofHistograms::from_family((*proofs).clone()),
+            finalized_tip: (*finalized_tip).clone(),
+            lag: (*lag).clone(),
             height: (*height).clone(),
             mempool: (*mempool).clone(),
             finalization_latency: (*latency).clone(),
@@ -148,6 +173,9 @@ impl NodeMetrics {
                 Box::new(blocks_applied),
                 Box::new(rejections),
                 Box::new(peers_blocked),
+                Box::new(proofs),
+                Box::new(finalized_tip),
+                Box::new(lag),
             ],
         }
     }
@@ -168,6 +196,32 @@ impl NodeMetrics {
                 reason: reason.to_owned(),
             })
             .get()
+    }
+
+    /// What reports each proof's verification time to these metrics.
+    pub fn proof_timer(&self) -> Arc<dyn ProofTimer> {
+        Arc::new(self.proofs.clone())
+    }
+
+    /// The consortium finalized height `tip` (marshal's tip), which may run ahead of what
+    /// this node has applied.
+    pub fn finalized_tip(&self, tip: u64) {
+        let tip = i64::try_from(tip).unwrap_or(i64::MAX);
+        self.finalized_tip.set(tip.max(self.finalized_tip.get()));
+        self.update_lag();
+    }
+
+    /// This node applied finalized height `height`: the tip is at least that.
+    fn applied(&self, height: u64) {
+        let height = i64::try_from(height).unwrap_or(i64::MAX);
+        self.height.set(height);
+        self.finalized_tip.set(height.max(self.finalized_tip.get()));
+        self.update_lag();
+    }
+
+    fn update_lag(&self) {
+        self.lag
+            .set((self.finalized_tip.get() - self.height.get()).max(0));
     }
 
     /// Counts a peer blocked for gossiping a lie.
@@ -308,7 +362,7 @@ impl NodeState {
     ) -> Self {
         Self {
             genesis: validator.shared_genesis(),
-            validator,
+            validator: validator.with_timer(metrics.proof_timer()),
             member,
             store,
             metrics,
@@ -463,7 +517,7 @@ impl NodeState {
             mempool.remove(ids.iter().copied());
             self.metrics.mempool.set(mempool.len() as i64);
         }
-        self.metrics.height.set(height as i64);
+        self.metrics.applied(height);
         let mut waiters = lock(&self.waiters);
         for id in ids {
             for waiter in waiters.remove(id).unwrap_or_default() {
@@ -533,6 +587,27 @@ mod tests {
             state.finalized(7, [9; 32], &[finalized]);
             assert_eq!(dropped_waiter.await.unwrap(), Err(Rejection::StaleRegistry));
             assert_eq!(finalized_waiter.await.unwrap().unwrap().height, 7);
+        });
+    }
+
+    /// A node behind the consortium's finalized tip reports how far, until it has applied up
+    /// to it; the tip never goes back.
+    #[test]
+    fn lag_is_the_finalized_tip_minus_the_applied_height() {
+        use commonware_runtime::Runner as _;
+        commonware_runtime::deterministic::Runner::default().start(|context| async move {
+            let metrics = NodeMetrics::register(&context);
+            let lag = |m: &NodeMetrics| (m.finalized_tip.get(), m.height.get(), m.lag.get());
+            metrics.applied(3);
+            assert_eq!(lag(&metrics), (3, 3, 0));
+            metrics.finalized_tip(10);
+            assert_eq!(lag(&metrics), (10, 3, 7));
+            metrics.applied(8);
+            assert_eq!(lag(&metrics), (10, 8, 2));
+            metrics.finalized_tip(9);
+            assert_eq!(lag(&metrics), (10, 8, 2));
+            metrics.applied(12);
+            assert_eq!(lag(&metrics), (12, 12, 0));
         });
     }
 }

@@ -150,6 +150,13 @@ impl ConsortiumDir {
     /// A link to `bank`'s node API in consortium directory `dir`, with `bank`'s gateway
     /// client certificate.
     pub fn node_link_in(dir: &Path, bank: &str) -> NodeLink {
+        let (client, address) = Self::node_client_in(dir, bank);
+        NodeLink::Remote(RemoteNode::new(client, address))
+    }
+
+    /// An HTTPS client with `bank`'s gateway client certificate for its node API, and that
+    /// API's address, in consortium directory `dir`.
+    pub fn node_client_in(dir: &Path, bank: &str) -> (reqwest::Client, std::net::SocketAddr) {
         let keys = dir.join(bank).join("keys");
         let anchors = tls::load_certs(&dir.join(bank).join("ca").join("ca.pem")).unwrap();
         let client = tls::https_client(
@@ -163,7 +170,7 @@ impl ConsortiumDir {
         .unwrap();
         let config =
             veil_node::config::NodeConfig::load(&dir.join(bank).join("node.toml")).unwrap();
-        NodeLink::Remote(RemoteNode::new(client, config.api.listen))
+        (client, config.api.listen)
     }
 }
 
@@ -709,6 +716,49 @@ pub fn openssl_issue(dir: &Path, name: &str, cn: &str, kind: &str) {
             &pem,
         ],
     );
+}
+
+/// Checks Prometheus text exposition `text` with `promtool check metrics` (Prometheus' own
+/// linter: types, HELP, names, units); panics with its findings. `make deps` installs it
+/// (Debian package `prometheus`).
+pub fn promtool_check(text: &str) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool runs (`make deps` installs the Debian package `prometheus`)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics: {}{}\n--- metrics ---\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+}
+
+/// The sum of the samples in Prometheus text `text` whose metric name ends with `name` and
+/// whose labels contain `label` (e.g. `proof="range"`; empty for any), or `None` if none.
+pub fn metric_sum(text: &str, name: &str, label: &str) -> Option<f64> {
+    let mut found = None;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let (metric, labels) = series.split_once('{').unwrap_or((series, ""));
+        if metric.ends_with(name) && labels.contains(label) {
+            *found.get_or_insert(0.0) += value.parse::<f64>().unwrap_or(f64::NAN);
+        }
+    }
+    found
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //! [`crate::consortium`] (configs) and [`crate::client`] (the console's forwarding).
 
 pub mod console;
-pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod server;

@@ -269,6 +269,11 @@ impl Problem {
     }
 }
 
+/// The problem type's slug (the last segment of its `type` URI), attached to a problem
+/// response for the refusals metric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemSlug(pub String);
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
@@ -277,7 +282,9 @@ impl IntoResponse for Problem {
             self.kind.rsplit('/').next(),
             Some("in-progress" | "behind" | "unavailable")
         );
+        let slug = ProblemSlug(self.kind.rsplit('/').next().unwrap_or_default().to_owned());
         let mut response = (status, Json(self)).into_response();
+        response.extensions_mut().insert(slug);
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

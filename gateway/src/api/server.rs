@@ -13,7 +13,6 @@ use veil_node::tls::{self, TlsFiles};
 use veil_node::validation::Validator;
 use veil_policies::Policies;
 
-use crate::api::metrics::GatewayMetrics;
 use crate::api::routes::{self, Routes};
 use crate::consortium::config::{GatewayConfig, GatewayKind};
 use crate::entry::circuits::ProvingKeys;
@@ -292,7 +291,7 @@ pub async fn start(
     let writes = Arc::new(tokio::sync::RwLock::new(()));
     let router = routes::router(Routes {
         gateway: gateway.clone(),
-        metrics: Arc::new(GatewayMetrics::default()),
+        metrics: gateway.metrics.clone(),
         writes: writes.clone(),
     })
     .layer(

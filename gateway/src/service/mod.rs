@@ -52,6 +52,7 @@ use crate::entry::circuits::ProvingKeys;
 use crate::entry::keys::{MemberSecrets, Opener};
 use crate::entry::reader::{self, Opened, ProofReport};
 use crate::entry::request::{self, Request};
+use crate::metrics::GatewayMetrics;
 
 /// How long a write waits for finalization before answering 504.
 pub const FINALIZATION_WAIT: Duration = Duration::from_secs(30);
@@ -92,6 +93,8 @@ pub struct Gateway {
     pub store: GatewayStore,
     /// Where writes spent their time.
     pub timings: WriteTimings,
+    /// The gateway's Prometheus metrics (`GET /metrics`).
+    pub metrics: Arc<GatewayMetrics>,
     /// The settlement circuit's proving keys.
     pub proving_keys: ProvingKeys,
     /// How often, at most, a member gateway anchors its disclosure log on the ledger
@@ -262,7 +265,9 @@ impl Gateway {
     /// at most one job per core at once, admitted in arrival order, each on a thread the
     /// runtime sets aside for it.
     pub(super) async fn cpu<T>(&self, work: impl FnOnce() -> T) -> T {
+        let mut job = self.metrics.cpu_job();
         let _permit = self.cpu.acquire().await.ok();
+        job.start();
         tokio::task::block_in_place(work)
     }
 
@@ -278,6 +283,7 @@ impl Gateway {
         store: GatewayStore,
         proving_keys: ProvingKeys,
     ) -> Self {
+        let metrics = Arc::new(GatewayMetrics::default());
         Self {
             proving_keys,
             disclosure_anchor: Duration::from_millis(
@@ -293,12 +299,13 @@ impl Gateway {
             kind,
             id,
             genesis: validator.shared_genesis(),
-            validator,
+            validator: validator.with_timer(metrics.proof_timer()),
             policies,
             node,
             secrets,
             store,
             timings: WriteTimings::default(),
+            metrics,
             cpu: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             ),

@@ -308,6 +308,7 @@ impl Gateway {
             }
         };
         built.map(|(entry, timings)| {
+            self.metrics.proved(timings.proofs.iter());
             (
                 entry,
                 BuildTimings {

@@ -90,16 +90,21 @@ pub enum InvalidBlock {
 #[derive(Clone, Debug)]
 pub struct Applier {
     sender: mpsc::UnboundedSender<(Digested<Block>, Exact)>,
+    state: Arc<NodeState>,
 }
 
 impl Reporter for Applier {
     type Activity = Update<Block>;
 
     fn report(&mut self, activity: Self::Activity) -> Feedback {
-        if let Update::Block(block, ack) = activity {
+        match activity {
             // If the applier task stopped, the node is shutting down or halted; dropping the
             // acknowledgement stops marshal, which is what we want then.
-            let _ = self.sender.unbounded_send((block, ack));
+            Update::Block(block, ack) => {
+                let _ = self.sender.unbounded_send((block, ack));
+            }
+            // The consortium's finalized tip (possibly ahead of this node): its lag.
+            Update::Tip(_, height, _) => self.state.metrics.finalized_tip(height.get()),
         }
         Feedback::Ok
     }
@@ -113,6 +118,10 @@ impl Applier {
         marshal: Marshal,
     ) -> (Self, Handle<()>) {
         let (sender, mut receiver) = mpsc::unbounded::<(Digested<Block>, Exact)>();
+        let reporter = Self {
+            sender,
+            state: state.clone(),
+        };
         let handle = context.dedicated().spawn(move |_| async move {
             while let Some((block, ack)) = receiver.next().await {
                 match apply(&state, &marshal, block).await {
@@ -126,7 +135,7 @@ impl Applier {
                 }
             }
         });
-        (Self { sender }, handle)
+        (reporter, handle)
     }
 }
 

@@ -15,7 +15,7 @@ use veil_circuits::screening::ScreeningProof;
 use veil_circuits::settlement::{self, SettlementProof};
 use veil_policies::schema::EntryType;
 
-use super::{CircuitProofError, ReferenceError, Rejection, Validator};
+use super::{CircuitProofError, ProofKind, ReferenceError, Rejection, Validator};
 use crate::ledger::Entry;
 use crate::registry;
 
@@ -73,9 +73,10 @@ impl Validator {
             .ok_or(CircuitProofError::SettlementSlots)?;
         let period = veil_circuits::period_number(&entry.header.period)
             .ok_or(CircuitProofError::SettlementPeriod)?;
-        proof
-            .verify_repayment(vk, &entry.header.statement_id(), period, originator)
-            .map_err(|e| CircuitProofError::Settlement(e).into())
+        self.timed(ProofKind::Settlement, || {
+            proof.verify_repayment(vk, &entry.header.statement_id(), period, originator)
+        })
+        .map_err(|e| CircuitProofError::Settlement(e).into())
     }
 
     /// A loan's screening proof against the roots of registry version `version` (its one
@@ -93,9 +94,12 @@ impl Validator {
             return Err(ReferenceError::WrongType.into());
         }
         let roots = registry::update_of(version)?.roots;
-        ScreeningProof::from_bytes(&loan.proofs.circuit)
-            .and_then(|proof| proof.verify(vk, &loan.header.statement_id(), roots))
-            .map_err(|e| CircuitProofError::Screening(e).into())
+        let proof = ScreeningProof::from_bytes(&loan.proofs.circuit)
+            .map_err(|e| Rejection::from(CircuitProofError::Screening(e)))?;
+        self.timed(ProofKind::Screening, || {
+            proof.verify(vk, &loan.header.statement_id(), roots)
+        })
+        .map_err(|e| CircuitProofError::Screening(e).into())
     }
 }
 

@@ -10,7 +10,7 @@ use veil_crypto::VerifyingKey;
 use veil_crypto::view_key::month_of;
 use veil_policies::schema::EntryType;
 
-use super::{Rejection, Validator};
+use super::{ProofKind, Rejection, Validator};
 use crate::ledger::Entry;
 
 impl Validator {
@@ -27,7 +27,8 @@ impl Validator {
         if header.policy_hash != self.genesis.policy_hash {
             return Err(Rejection::PolicyHash);
         }
-        if !entry.verify_signature(self.submitter_key(kind, &header.submitter)?) {
+        let key = self.submitter_key(kind, &header.submitter)?;
+        if !self.timed(ProofKind::Signature, || entry.verify_signature(key)) {
             return Err(Rejection::Signature);
         }
         // The id is the submitter's: derived from the genesis, its id and the nonce.

@@ -54,6 +54,7 @@ mod recipients;
 mod references;
 mod registry;
 mod rejection;
+mod timing;
 mod view;
 mod view_keys;
 
@@ -72,6 +73,7 @@ pub use self::recipients::RecipientsError;
 pub use self::rejection::{
     CircuitProofError, FieldError, ReferenceError, Rejection, ValidationError, ViewKeysError,
 };
+pub use self::timing::{ProofHistograms, ProofKind, ProofLabel, ProofTimer};
 pub use self::view::{LedgerView, PendingView, supersedes_references};
 use crate::genesis::Genesis;
 use crate::ledger::Entry;
@@ -87,6 +89,7 @@ pub struct Validator {
     genesis: Arc<Genesis>,
     policies: Arc<Policies>,
     readers: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    timer: Option<Arc<dyn ProofTimer>>,
 }
 
 /// Why a validator cannot be made for a genesis.
@@ -139,7 +142,20 @@ impl Validator {
             genesis,
             policies,
             readers: Arc::default(),
+            timer: None,
         })
+    }
+
+    /// This validator reporting the time of every proof it verifies to `timer` (metrics).
+    #[must_use]
+    pub fn with_timer(mut self, timer: Arc<dyn ProofTimer>) -> Self {
+        self.timer = Some(timer);
+        self
+    }
+
+    /// Runs `check`, reporting its time under `kind` to this validator's timer.
+    fn timed<T>(&self, kind: ProofKind, check: impl FnOnce() -> T) -> T {
+        timing::timed(self.timer.as_deref(), kind, check)
     }
 
     /// The policy set.

@@ -10,7 +10,7 @@ use veil_crypto::relation_proof::{Relation, RelationProof};
 use veil_policies::proof_plan::{self, purpose};
 use veil_policies::schema::EntryType;
 
-use super::{Rejection, Validator};
+use super::{ProofKind, Rejection, Validator};
 use crate::ledger::Entry;
 
 /// The commitments of one referenced entry, as the proof plan takes them.
@@ -43,23 +43,25 @@ impl Validator {
         } else {
             let range = RangeProof::from_bytes_for(&entry.proofs.range, plan.range.len())
                 .map_err(|_| Rejection::RangeProof)?;
-            range
-                .verify(entry_id, purpose::RANGE, &plan.range)
-                .map_err(|_| Rejection::RangeProof)?;
+            self.timed(ProofKind::Range, || {
+                range.verify(entry_id, purpose::RANGE, &plan.range)
+            })
+            .map_err(|_| Rejection::RangeProof)?;
         }
         if entry.proofs.relations.len() != plan.relations.len() {
             return Err(Rejection::RelationProof);
         }
         for (relation, bytes) in plan.relations.iter().zip(&entry.proofs.relations) {
             let proof = RelationProof::from_bytes(bytes).map_err(|_| Rejection::RelationProof)?;
-            proof
-                .verify(&Relation {
+            self.timed(ProofKind::Relation, || {
+                proof.verify(&Relation {
                     entry_id,
                     purpose: &relation.purpose,
                     terms: &relation.terms,
                     constant: relation.constant,
                 })
-                .map_err(|_| Rejection::RelationProof)?;
+            })
+            .map_err(|_| Rejection::RelationProof)?;
         }
         Ok(())
     }
@@ -68,12 +70,14 @@ impl Validator {
     /// regulator's auditor key ([`crate::audit`]): whatever its reader groups hold, each
     /// regulator can recover each amount.
     pub(super) fn check_audit(&self, entry: &Entry) -> Result<(), Rejection> {
-        crate::audit::verify(
-            &self.genesis,
-            &entry.header.statement_id(),
-            &entry.commitments,
-            &entry.proofs.audit,
-        )
+        self.timed(ProofKind::Audit, || {
+            crate::audit::verify(
+                &self.genesis,
+                &entry.header.statement_id(),
+                &entry.commitments,
+                &entry.proofs.audit,
+            )
+        })
         .map_err(Rejection::Audit)
     }
 }

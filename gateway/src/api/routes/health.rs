@@ -64,7 +64,7 @@ pub(super) async fn metrics(
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            veil_node::exposition::CONTENT_TYPE,
         )],
         routes.metrics.encode(),
     )

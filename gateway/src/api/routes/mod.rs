@@ -19,10 +19,10 @@ use axum::routing::{get, post};
 use veil_node::tls::Identity;
 use veil_policies::Principal;
 
-use crate::api::metrics::GatewayMetrics;
-use crate::api::problem::Problem;
+use crate::api::problem::{Problem, ProblemSlug};
 use crate::consortium::config::GatewayKind;
 use crate::entry::request::MAX_BODY;
+use crate::metrics::GatewayMetrics;
 use crate::service::Gateway;
 
 mod alerts;
@@ -187,6 +187,9 @@ async fn observe(State(routes): State<Routes>, request: Request, next: Next) -> 
         _ => "other",
     };
     let response = next.run(request).await;
+    if let Some(ProblemSlug(slug)) = response.extensions().get::<ProblemSlug>() {
+        routes.metrics.refused(slug);
+    }
     routes.metrics.observe(
         method,
         &route,

@@ -174,16 +174,20 @@ impl Builder<'_> {
                         witness.blinding,
                     ),
                 };
-                let proof = key
-                    .prove(
-                        veil_circuits::screening::ScreeningCircuit {
-                            public: Some(public.clone()),
-                            witness: Some(witness),
-                        },
-                        &mut veil_circuits::OsRng,
-                    )
+                let mut proofs = ProofTimes::default();
+                let proof = proofs
+                    .time(ProofKind::Screening, || {
+                        key.prove(
+                            veil_circuits::screening::ScreeningCircuit {
+                                public: Some(public.clone()),
+                                witness: Some(witness),
+                            },
+                            &mut veil_circuits::OsRng,
+                        )
+                    })
                     .map_err(internal)?;
                 Ok(Extra {
+                    proofs,
                     participant: Vec::new(),
                     circuit: veil_circuits::screening::ScreeningProof {
                         commitment: public.commitment,

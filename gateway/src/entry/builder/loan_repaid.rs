@@ -250,12 +250,19 @@ impl Builder<'_> {
                 let amount = opening_of(openings, "amount")?;
                 let repayment =
                     repayment_commitment(id, amount, &shares).ok_or_else(internal_shape)?;
-                let proof = repayment_settlement_proof(
-                    &key, statement, period, repayment, &shares, &member, openings,
-                )?;
+                let mut proofs = ProofTimes::default();
+                let proof = proofs.time(ProofKind::Settlement, || {
+                    repayment_settlement_proof(
+                        &key, statement, period, repayment, &shares, &member, openings,
+                    )
+                })?;
+                let participant = proofs.time(ProofKind::Range, || {
+                    split_proof(statement, openings, &shares, &member)
+                })?;
                 Ok(Extra {
-                    participant: split_proof(statement, openings, &shares, &member)?,
+                    participant,
                     circuit: proof.to_bytes(),
+                    proofs,
                 })
             },
             now_ms,

@@ -13,6 +13,7 @@ use veil_crypto::{Commitment, EncryptionPublicKey, Opening};
 use veil_node::genesis::Genesis;
 use veil_node::ledger::{Entry, EntryHeader, EntryId, EntryProofs, UnsignedEntry};
 use veil_node::recipients::{self, RecipientError};
+use veil_node::validation::ProofKind;
 use veil_policies::proof_plan::{self, purpose};
 use veil_policies::schema::EntryType;
 use veil_policies::{Policies, field_resource};
@@ -50,6 +51,44 @@ pub struct BuildTimings {
     pub sign: std::time::Duration,
     /// Borrower references before building (the members' threshold OPRF; zero when cached).
     pub references: std::time::Duration,
+    /// Of [`BuildTimings::prove`], the time of each kind of proof.
+    pub proofs: ProofTimes,
+}
+
+/// Time spent making an entry's proofs, by kind ([`ProofKind`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ProofTimes([std::time::Duration; ProofKind::ALL.len()]);
+
+impl ProofTimes {
+    fn slot(kind: ProofKind) -> usize {
+        ProofKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or_default()
+    }
+
+    /// Runs `prove`, adding its time to `kind`'s.
+    pub fn time<T>(&mut self, kind: ProofKind, prove: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let result = prove();
+        self.0[Self::slot(kind)] += started.elapsed();
+        result
+    }
+
+    /// Adds `other`'s times to these.
+    pub fn add(&mut self, other: &ProofTimes) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine += theirs;
+        }
+    }
+
+    /// The kinds with a nonzero time, and their times.
+    pub fn iter(&self) -> impl Iterator<Item = (ProofKind, std::time::Duration)> + '_ {
+        ProofKind::ALL
+            .into_iter()
+            .zip(self.0)
+            .filter(|(_, elapsed)| !elapsed.is_zero())
+    }
 }
 
 /// A built entry and where building it spent its time.
@@ -119,6 +158,8 @@ impl Builder<'_> {
 pub(super) struct Extra {
     pub(super) participant: Vec<u8>,
     pub(super) circuit: Vec<u8>,
+    /// The time making them took, by kind.
+    pub(super) proofs: ProofTimes,
 }
 
 /// A loan as its originator knows it (from the ledger): id, shares, banks.
@@ -251,12 +292,16 @@ impl Builder<'_> {
             referenced_commitments.iter().map(Vec::as_slice).collect();
         let verifier_plan =
             proof_plan::plan(kind, &commitments, &referenced_refs, &params).map_err(internal)?;
+        let mut proofs = ProofTimes::default();
         let range_items: Vec<&Opening> = plan.range.iter().collect();
         let range = if range_items.is_empty() {
             // A type without amounts carries no range proof.
             Vec::new()
         } else {
-            RangeProof::prove(&statement, purpose::RANGE, &range_items)
+            proofs
+                .time(ProofKind::Range, || {
+                    RangeProof::prove(&statement, purpose::RANGE, &range_items)
+                })
                 .map_err(internal)?
                 .0
                 .to_bytes()
@@ -264,25 +309,33 @@ impl Builder<'_> {
         let mut relations = Vec::with_capacity(plan.relations.len());
         for (prover, verifier) in plan.relations.iter().zip(&verifier_plan.relations) {
             let witness: Vec<&Opening> = prover.terms.iter().map(|(_, o)| o).collect();
-            let proof = RelationProof::prove(
-                &Relation {
-                    entry_id: &statement,
-                    purpose: &verifier.purpose,
-                    terms: &verifier.terms,
-                    constant: verifier.constant,
-                },
-                &witness,
-            )
-            .map_err(internal)?;
+            let proof = proofs
+                .time(ProofKind::Relation, || {
+                    RelationProof::prove(
+                        &Relation {
+                            entry_id: &statement,
+                            purpose: &verifier.purpose,
+                            terms: &verifier.terms,
+                            constant: verifier.constant,
+                        },
+                        &witness,
+                    )
+                })
+                .map_err(internal)?;
             relations.push(proof.to_bytes());
         }
         let Extra {
             participant,
             circuit,
+            proofs: extra_proofs,
         } = extra(&id, &statement, &openings)?;
+        proofs.add(&extra_proofs);
         // Every amount recoverable by every regulator, whatever the groups hold.
-        let audit =
-            veil_node::audit::prove(self.genesis, &statement, &openings).map_err(internal)?;
+        let audit = proofs
+            .time(ProofKind::Audit, || {
+                veil_node::audit::prove(self.genesis, &statement, &openings)
+            })
+            .map_err(internal)?;
         let prove = started.elapsed();
         let started = std::time::Instant::now();
         let entry = UnsignedEntry {
@@ -306,6 +359,7 @@ impl Builder<'_> {
                 prove,
                 sign,
                 references: std::time::Duration::ZERO,
+                proofs,
             },
         ))
     }

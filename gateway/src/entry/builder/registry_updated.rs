@@ -94,6 +94,7 @@ impl Builder<'_> {
                 Ok(Extra {
                     participant: Vec::new(),
                     circuit,
+                    proofs: ProofTimes::default(),
                 })
             },
             now_ms,
