@@ -403,6 +403,41 @@ impl NodeState {
         result
     }
 
+    /// [`NodeState::check_stateless_cached`] of a block's entries (each with the SHA-256 of its
+    /// bytes): those not yet verified are checked together
+    /// ([`Validator::check_stateless_batch`]: their repayments' settlement proofs with one
+    /// multi-pairing); the first refusal in block order, if any.
+    pub fn check_stateless_batch_cached(
+        &self,
+        entries: &[(&Entry, [u8; 32])],
+    ) -> Result<(), Rejection> {
+        let unverified: Vec<&(&Entry, [u8; 32])> = {
+            let verified = lock(&self.verified.0);
+            entries
+                .iter()
+                .filter(|(_, digest)| !verified.set.contains(digest))
+                .collect()
+        };
+        if unverified.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let batch: Vec<&Entry> = unverified.iter().map(|(entry, _)| *entry).collect();
+        let verdicts = self.validator.check_stateless_batch(&batch);
+        self.metrics.verified(unverified.len(), started.elapsed());
+        let mut first_refusal = None;
+        let mut verified = lock(&self.verified.0);
+        for ((_, digest), verdict) in unverified.iter().zip(verdicts) {
+            match verdict {
+                Ok(()) => verified.insert(*digest),
+                Err(rejection) => {
+                    first_refusal.get_or_insert(rejection);
+                }
+            }
+        }
+        first_refusal.map_or(Ok(()), Err)
+    }
+
     /// Validates and admits an entry to the mempool.
     pub fn admit(&self, bytes: &[u8]) -> Result<Arc<Entry>, SubmitError> {
         if self.halted().is_some() {

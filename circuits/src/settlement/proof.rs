@@ -73,10 +73,27 @@ impl SettlementProof {
         period: u64,
         originator: usize,
     ) -> Result<(), CircuitError> {
+        vk.verify(
+            &self.repayment_inputs(entry, period, originator)?,
+            &self.proof,
+        )
+    }
+
+    /// The public inputs of a repayment's proof (see [`SettlementProof::verify_repayment`]),
+    /// to verify it with others under the same key ([`VerifyingKey::verify_batch`]).
+    ///
+    /// Errors: [`CircuitError`] when the capacity is not 1 or the slots are not
+    /// [`super::PARTICIPANT_SLOTS`].
+    pub fn repayment_inputs(
+        &self,
+        entry: &[u8; 16],
+        period: u64,
+        originator: usize,
+    ) -> Result<Vec<Fr>, CircuitError> {
         if self.capacity != 1 || self.due.len() != super::PARTICIPANT_SLOTS {
             return Err(EncodingError::NotARepaymentShape.into());
         }
-        self.verify(vk, entry, period, originator, &[self.root])
+        self.inputs(entry, period, originator, &[self.root])
     }
 
     /// Verifies the proof for the settlement entry `entry` of `period` (as a number) by the
@@ -90,6 +107,21 @@ impl SettlementProof {
         originator: usize,
         leaves: &[Fr],
     ) -> Result<(), CircuitError> {
+        vk.verify(
+            &self.inputs(entry, period, originator, leaves)?,
+            &self.proof,
+        )
+    }
+
+    /// The public inputs of [`SettlementProof::verify`]'s statement, once `leaves` are checked
+    /// to make the proof's root.
+    fn inputs(
+        &self,
+        entry: &[u8; 16],
+        period: u64,
+        originator: usize,
+        leaves: &[Fr],
+    ) -> Result<Vec<Fr>, CircuitError> {
         if root(leaves, self.capacity)? != self.root {
             return Err(Unsatisfied::ReferencedRoot.into());
         }
@@ -101,6 +133,6 @@ impl SettlementProof {
             originator: originator as u64,
             due: self.due.clone(),
         };
-        vk.verify(&public.inputs(), &self.proof)
+        Ok(public.inputs())
     }
 }

@@ -3,14 +3,13 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use commonware_consensus::Application;
 use commonware_consensus::marshal::ancestry::Ancestry;
 use commonware_cryptography::{Digested, Digestible};
 use commonware_runtime::{Clock, Metrics, Spawner};
 use futures::StreamExt as _;
-use rayon::prelude::*;
 
 use super::{ConsensusContext, PublicKey, Scheme};
 use crate::ledger::block::{MAX_BLOCK_ENTRIES, MAX_BLOCK_LEN};
@@ -136,32 +135,17 @@ impl LedgerApplication {
         ))
     }
 
-    /// Checks every entry of `block` on top of `pending`; stateless checks run in parallel
-    /// and are skipped for entries this node already verified.
+    /// Checks every entry of `block` on top of `pending`; stateless checks run in parallel,
+    /// repayments' settlement proofs in one batch, and are skipped for entries this node
+    /// already verified.
     fn check_block(&self, block: &Block, pending: &[Arc<Block>]) -> Result<(), ValidationError> {
-        let started = Instant::now();
-        let unverified: Vec<(&Entry, [u8; 32])> = block
+        let entries: Vec<(&Entry, [u8; 32])> = block
             .entries
             .iter()
             .zip(block.encoded_entries())
             .map(|(entry, bytes)| (entry, sha256(bytes)))
-            .filter(|(_, digest)| !self.state.is_verified(digest))
             .collect();
-        let verdicts: Vec<Result<[u8; 32], Rejection>> = unverified
-            .par_iter()
-            .map(|(entry, digest)| {
-                self.state
-                    .validator
-                    .check_stateless(entry)
-                    .map(|()| *digest)
-            })
-            .collect();
-        self.state
-            .metrics
-            .verified(unverified.len(), started.elapsed());
-        for verdict in verdicts {
-            self.state.remember_verified(verdict?);
-        }
+        self.state.check_stateless_batch_cached(&entries)?;
         let mut view = pending_view(&self.state, pending);
         let mut ids = HashSet::with_capacity(block.entries.len());
         for entry in &block.entries {

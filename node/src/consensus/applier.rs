@@ -19,7 +19,6 @@ use commonware_utils::Acknowledgement as _;
 use commonware_utils::acknowledgement::Exact;
 use futures::StreamExt as _;
 use futures::channel::mpsc;
-use rayon::prelude::*;
 
 use super::Marshal;
 use crate::ledger::{Block, Entry, EntryId};
@@ -260,11 +259,9 @@ fn validate(state: &NodeState, block: &Block) -> Result<(), InvalidBlock> {
             sha2::Sha256::digest(bytes).into()
         })
         .collect();
-    block
-        .entries
-        .par_iter()
-        .zip(digests.par_iter())
-        .try_for_each(|(entry, digest)| state.check_stateless_cached(entry, digest))
+    let entries: Vec<(&Entry, [u8; 32])> = block.entries.iter().zip(digests).collect();
+    state
+        .check_stateless_batch_cached(&entries)
         .map_err(ValidationError::from)?;
     let mut view = PendingView::new(state.store.as_ref());
     for entry in &block.entries {

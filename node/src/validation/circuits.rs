@@ -57,14 +57,21 @@ impl Validator {
     /// the root, its loan's participants (named by its `allocations.<bank>` commitments) as
     /// bank slots with the submitter as the originator, its statement id and period.
     fn check_repayment_proof(&self, entry: &Entry) -> Result<(), Rejection> {
+        let statement = self.repayment_statement(entry)?;
+        self.verify_repayments(&[&statement])
+            .into_iter()
+            .next()
+            .unwrap_or(Ok(()))
+    }
+
+    /// A repayment's settlement statement, its shape checked, for
+    /// [`Validator::verify_repayments`].
+    pub(super) fn repayment_statement(
+        &self,
+        entry: &Entry,
+    ) -> Result<RepaymentStatement, Rejection> {
         let proof = SettlementProof::from_bytes(&entry.proofs.circuit)
             .map_err(CircuitProofError::Settlement)?;
-        let vk = self
-            .genesis
-            .circuits
-            .settlement
-            .get(&1)
-            .ok_or(CircuitProofError::NoSettlementCircuit)?;
         let participants = entry
             .commitments
             .iter()
@@ -73,12 +80,70 @@ impl Validator {
             .ok_or(CircuitProofError::SettlementSlots)?;
         let period = veil_circuits::period_number(&entry.header.period)
             .ok_or(CircuitProofError::SettlementPeriod)?;
-        self.timed(ProofKind::Settlement, || {
-            proof.verify_repayment(vk, &entry.header.statement_id(), period, originator)
+        let inputs = proof
+            .repayment_inputs(&entry.header.statement_id(), period, originator)
+            .map_err(CircuitProofError::Settlement)?;
+        Ok(RepaymentStatement {
+            inputs,
+            proof: proof.proof,
         })
-        .map_err(|e| CircuitProofError::Settlement(e).into())
     }
 
+    /// Verifies repayments' settlement proofs (all under the genesis key of capacity 1) with
+    /// one multi-pairing ([`veil_circuits::VerifyingKey::verify_batch`]); the verdict of each,
+    /// in order. When the combined check fails, the proofs that do not verify are found and
+    /// each named by its verdict; the others pass.
+    pub(super) fn verify_repayments(
+        &self,
+        statements: &[&RepaymentStatement],
+    ) -> Vec<Result<(), Rejection>> {
+        let Some(vk) = self.genesis.circuits.settlement.get(&1) else {
+            return statements
+                .iter()
+                .map(|_| Err(CircuitProofError::NoSettlementCircuit.into()))
+                .collect();
+        };
+        let mut verdicts: Vec<Result<(), Rejection>> = vec![Ok(()); statements.len()];
+        let started = std::time::Instant::now();
+        // After a proof that fails, the rest is checked again as a batch.
+        let mut from = 0;
+        while from < statements.len() {
+            let batch: Vec<(&[veil_circuits::Fr], &veil_circuits::Proof)> = statements[from..]
+                .iter()
+                .map(|s| (s.inputs.as_slice(), &s.proof))
+                .collect();
+            match vk.verify_batch(&batch, &mut veil_circuits::OsRng) {
+                Ok(()) => break,
+                Err(failed) => {
+                    verdicts[from + failed.index] = Err(CircuitProofError::Settlement(
+                        veil_circuits::CircuitError::Verification,
+                    )
+                    .into());
+                    from += failed.index + 1;
+                }
+            }
+        }
+        if let Some(timer) = &self.timer
+            && !statements.is_empty()
+        {
+            let each = started.elapsed() / statements.len() as u32;
+            for _ in statements {
+                timer.observe(ProofKind::Settlement, each);
+            }
+        }
+        verdicts
+    }
+}
+
+/// A repayment's settlement proof and the public inputs of its statement: checked for shape,
+/// not yet verified.
+#[derive(Debug, Clone)]
+pub(super) struct RepaymentStatement {
+    inputs: Vec<veil_circuits::Fr>,
+    proof: veil_circuits::Proof,
+}
+
+impl Validator {
     /// A loan's screening proof against the roots of registry version `version` (its one
     /// reference), when the consortium screens.
     pub(super) fn check_screening(

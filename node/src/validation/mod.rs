@@ -67,6 +67,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use veil_policies::Policies;
 use veil_policies::schema::EntryType;
 
+use self::circuits::RepaymentStatement;
 pub use self::circuits::repayment_commitment;
 pub use self::code::RejectionCode;
 pub use self::recipients::RecipientsError;
@@ -189,13 +190,65 @@ impl Validator {
     /// signature, fields, commitments, and the proofs whose statements need no other entry.
     /// A pure function of the entry, so its verdict can be cached by entry digest.
     pub fn check_stateless(&self, entry: &Entry) -> Result<(), Rejection> {
+        match self.check_stateless_deferring(entry)? {
+            Some(statement) => self
+                .verify_repayments(&[&statement])
+                .into_iter()
+                .next()
+                .unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Validator::check_stateless`] of every entry of `entries`, in parallel, with their
+    /// repayments' settlement proofs verified together by one multi-pairing (a random linear
+    /// combination: [`veil_circuits::VerifyingKey::verify_batch`]) instead of one pairing
+    /// check each: the verdict of each entry, in order. An entry whose proof fails the batch
+    /// is named by its own verdict (the batch is re-checked to find it); the others pass.
+    pub fn check_stateless_batch(&self, entries: &[&Entry]) -> Vec<Result<(), Rejection>> {
+        use rayon::prelude::*;
+        let mut verdicts: Vec<Result<Option<RepaymentStatement>, Rejection>> = entries
+            .par_iter()
+            .map(|entry| self.check_stateless_deferring(entry))
+            .collect();
+        let deferred: Vec<(usize, &RepaymentStatement)> = verdicts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| Some((i, v.as_ref().ok()?.as_ref()?)))
+            .collect();
+        let statements: Vec<&RepaymentStatement> = deferred.iter().map(|(_, s)| *s).collect();
+        let proofs = self.verify_repayments(&statements);
+        let failed: Vec<(usize, Rejection)> = deferred
+            .iter()
+            .zip(proofs)
+            .filter_map(|((i, _), verdict)| Some((*i, verdict.err()?)))
+            .collect();
+        for (i, rejection) in failed {
+            verdicts[i] = Err(rejection);
+        }
+        verdicts.into_iter().map(|v| v.map(|_| ())).collect()
+    }
+
+    /// Every stateless check but the pairing check of a repayment's settlement proof, whose
+    /// statement it returns instead (shape checked) for the caller to verify, alone or in a
+    /// batch.
+    fn check_stateless_deferring(
+        &self,
+        entry: &Entry,
+    ) -> Result<Option<RepaymentStatement>, Rejection> {
         let kind = self.check_header(entry)?;
         self.check_fields(kind, entry)?;
-        self.check_circuit_data(kind, entry)?;
+        let deferred = if kind == EntryType::LoanRepaid {
+            Some(self.repayment_statement(entry)?)
+        } else {
+            self.check_circuit_data(kind, entry)?;
+            None
+        };
         if !depends_on_references(kind) {
             self.check_proofs(kind, entry, &[])?;
         }
-        self.check_audit(entry)
+        self.check_audit(entry)?;
+        Ok(deferred)
     }
 
     /// The checks against the ledger: no replay, valid references, and the proofs whose

@@ -1464,3 +1464,67 @@ fn a_genesis_with_more_parties_than_one_reader_group_holds_is_refused() {
         "{refused}"
     );
 }
+
+/// A block's repayments are verified together (one multi-pairing): a repayment carrying a
+/// well-formed settlement proof of another statement, signed by its submitter, is still
+/// found and named, at every position and two at once, and the honest entries pass.
+#[test]
+fn a_bad_settlement_proof_in_a_batch_is_found_and_named() {
+    let (consortium, validator, _) = setup();
+    let loans: Vec<Entry> = (0..3)
+        .map(|i| consortium.loan(0, 40 + i, 100_000 + 1_000 * u64::from(i), &[(1, 5000)]))
+        .collect();
+    let repayments: Vec<Entry> = loans
+        .iter()
+        .map(|loan| consortium.repayment(loan, 20_000, "2026-11"))
+        .collect();
+    // Each repayment with the next one's proof: well-formed, signed, not its own statement.
+    let forged: Vec<Entry> = repayments
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let other = &repayments[(i + 1) % repayments.len()];
+            resign(&consortium, r, |u| {
+                u.proofs.circuit = other.proofs.circuit.clone()
+            })
+        })
+        .collect();
+    let bad_proof = Rejection::CircuitProof(CircuitProofError::Settlement(
+        veil_circuits::CircuitError::Verification,
+    ));
+    assert_eq!(
+        validator.check_stateless(&forged[0]),
+        Err(bad_proof.clone())
+    );
+
+    // Loans and repayments alternate: loan i, repayment i.
+    let honest: Vec<&Entry> = loans
+        .iter()
+        .zip(&repayments)
+        .flat_map(|(l, r)| [l, r])
+        .collect();
+    assert!(
+        validator
+            .check_stateless_batch(&honest)
+            .iter()
+            .all(Result::is_ok)
+    );
+    for bad in 0..repayments.len() {
+        let mut batch = honest.clone();
+        batch[2 * bad + 1] = &forged[bad];
+        let verdicts = validator.check_stateless_batch(&batch);
+        for (i, verdict) in verdicts.iter().enumerate() {
+            if i == 2 * bad + 1 {
+                assert_eq!(verdict, &Err(bad_proof.clone()), "position {i}");
+            } else {
+                assert_eq!(verdict, &Ok(()), "position {i} (bad at {})", 2 * bad + 1);
+            }
+        }
+    }
+    let mut batch = honest.clone();
+    batch[1] = &forged[0];
+    batch[5] = &forged[2];
+    let verdicts = validator.check_stateless_batch(&batch);
+    let refused: Vec<usize> = (0..batch.len()).filter(|i| verdicts[*i].is_err()).collect();
+    assert_eq!(refused, vec![1, 5]);
+}
