@@ -44,6 +44,10 @@ pub const DISCLOSURE_LOG: &[u8] = b"veil.disclosure.v1";
 /// entry id is a keyed hash of its business id, so the ledger's unique entry ids make loan ids
 /// unique per originator.
 pub const LOAN_ENTRY_ID_KEY: &[u8] = b"veil.loan-entry-id.key.v1";
+/// HKDF salt of the key a member's gateways derive the id nonce of an idempotent write from
+/// (its Idempotency-Key and body), derived from its entry signing key: every gateway process of
+/// the member builds the same entry id for the same request, and the ledger keeps one.
+pub const IDEMPOTENT_ENTRY_ID_KEY: &[u8] = b"veil.idempotent-entry-id.key.v1";
 /// HKDF salt of a member gateway's borrower-reference cache key, derived from its entry signing
 /// key: the cache is keyed by a keyed hash of each national id, never the id itself.
 pub const BORROWER_REF_CACHE_KEY: &[u8] = b"veil.borrower-ref-cache.key.v1";
@@ -191,6 +195,7 @@ const ALL: &[&[u8]] = &[
     POLICY,
     DISCLOSURE_LOG,
     LOAN_ENTRY_ID_KEY,
+    IDEMPOTENT_ENTRY_ID_KEY,
     BORROWER_REF_CACHE_KEY,
     BORROWER_REF_OPRF,
     AUDITOR_KEY,

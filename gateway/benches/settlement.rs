@@ -500,6 +500,7 @@ fn main() {
         proving_keys: &proving_keys,
         view_keys: &view_keys,
         borrower_refs: &borrower_refs,
+        nonce: None,
     };
     let store_dir = dir.join("node");
     let store = Arc::new(RocksStore::open(&store_dir).unwrap());

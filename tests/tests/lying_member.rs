@@ -198,6 +198,7 @@ async fn a_lying_member_cannot_break_what_readers_and_regulators_rely_on() {
         proving_keys: &proving_keys,
         view_keys: &view_keys,
         borrower_refs: &borrower_refs,
+        nonce: None,
     };
     let terms = loan_terms(&node_a, &genesis, &secrets_a, "L-1").await;
     let honest_repayment = |amount: u64| {

@@ -128,6 +128,7 @@ async fn forged_proofs_are_refused(dir: &Path) {
         proving_keys: &proving_keys,
         view_keys: &veil_gateway::entry::view_keys::PublishedViewKeys::default(),
         borrower_refs: &Default::default(),
+        nonce: None,
     };
     let terms = LoanTerms {
         entry_id: loan_entry,

@@ -496,6 +496,7 @@ fn baseline(dir: &Path, work: &[(String, Value, Value)], banks: usize) -> Result
         proving_keys: &proving_keys,
         view_keys: &view_keys,
         borrower_refs: &borrower_refs,
+        nonce: None,
     };
     let (registry_entry, registry) = {
         let (bank, secrets) = &secrets[0];

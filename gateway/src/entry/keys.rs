@@ -56,6 +56,9 @@ pub struct MemberSecrets {
     /// Derives the entry id of each loan this member originates from its business id
     /// ([`MemberSecrets::loan_entry_id`]); derived from `signing`, never stored.
     pub loan_ids: KeyedHashKey,
+    /// Derives the entry id nonce of each idempotent write from its Idempotency-Key and body
+    /// ([`MemberSecrets::idempotent_nonce`]); derived from `signing`, never stored.
+    pub idempotent_ids: KeyedHashKey,
 }
 
 impl MemberSecrets {
@@ -70,6 +73,10 @@ impl MemberSecrets {
             ),
             ref_cache: KeyedHashKey::derive(
                 veil_crypto::labels::BORROWER_REF_CACHE_KEY,
+                &signing_key.to_seed(),
+            ),
+            idempotent_ids: KeyedHashKey::derive(
+                veil_crypto::labels::IDEMPOTENT_ENTRY_ID_KEY,
                 &signing_key.to_seed(),
             ),
             oprf: None,
@@ -119,6 +126,25 @@ impl MemberSecrets {
         veil_crypto::encoding::put_framed(&mut value, consortium_id.as_bytes());
         veil_crypto::encoding::put_framed(&mut value, loan_id.as_bytes());
         let hash = self.loan_ids.hash("loan-entry-id", &value);
+        let mut nonce = [0u8; 16];
+        nonce.copy_from_slice(&hash[..16]);
+        nonce
+    }
+
+    /// The id nonce of this member's write under Idempotency-Key `key` whose body hashes to
+    /// `body_hash` (hex SHA-256 of its canonical JSON), in consortium `consortium_id`: the
+    /// first 16 bytes of a keyed hash of all three under [`MemberSecrets::idempotent_ids`].
+    /// Every gateway process of this member builds a repayment, settlement or registry update
+    /// sent with the same key and body under the same entry id, and the ledger refuses a second
+    /// entry under one id: a request retried at another process of the member's gateway is
+    /// written once. (A loan's id derives from its business id instead,
+    /// [`MemberSecrets::loan_nonce`].) Others cannot tell the key or the body from the id.
+    pub fn idempotent_nonce(&self, consortium_id: &str, key: &str, body_hash: &str) -> [u8; 16] {
+        let mut value = Vec::with_capacity(consortium_id.len() + key.len() + body_hash.len() + 12);
+        veil_crypto::encoding::put_framed(&mut value, consortium_id.as_bytes());
+        veil_crypto::encoding::put_framed(&mut value, key.as_bytes());
+        veil_crypto::encoding::put_framed(&mut value, body_hash.as_bytes());
+        let hash = self.idempotent_ids.hash("idempotent-entry-id", &value);
         let mut nonce = [0u8; 16];
         nonce.copy_from_slice(&hash[..16]);
         nonce

@@ -100,8 +100,8 @@ impl Gateway {
         }
         let Some(key) = idempotency_key else {
             let _business = self.business_lock(&request).await?;
-            let (entry, timings) = self.build(secrets, &request).await?;
-            return self.submit(&request, entry, timings).await;
+            let (entry, timings) = self.build(secrets, &request, None).await?;
+            return self.submit(&request, entry, timings, false).await;
         };
         if key.is_empty()
             || key.len() > 128
@@ -149,7 +149,9 @@ impl Gateway {
                 .map_err(store_error)?;
             let entry = Entry::decode(&bytes).map_err(store_error)?;
             let _business = self.business_lock(request).await?;
-            let written = self.submit(request, entry, BuildTimings::default()).await?;
+            let written = self
+                .submit(request, entry, BuildTimings::default(), true)
+                .await?;
             self.store
                 .put_idempotency(
                     &self.id,
@@ -163,7 +165,10 @@ impl Gateway {
             return Ok(written);
         }
         let _business = self.business_lock(request).await?;
-        let (entry, timings) = self.build(secrets, request).await?;
+        // Another process of this member's gateway given the same request under the same key
+        // builds the same entry id (`MemberSecrets::idempotent_nonce`): one of them lands.
+        let nonce = secrets.idempotent_nonce(&self.genesis.consortium_id, key, &hash);
+        let (entry, timings) = self.build(secrets, request, Some(nonce)).await?;
         let mut record = IdempotencyRecord {
             body_hash: hash,
             entry_id: entry.header.id.to_hex(),
@@ -174,7 +179,7 @@ impl Gateway {
         self.store
             .put_idempotency(&self.id, key, &record)
             .map_err(store_error)?;
-        let written = self.submit(request, entry, timings).await?;
+        let written = self.submit(request, entry, timings, true).await?;
         record.height = Some(written.height);
         self.store
             .put_idempotency(&self.id, key, &record)
@@ -213,6 +218,7 @@ impl Gateway {
         &self,
         secrets: &MemberSecrets,
         request: &Request,
+        nonce: Option<[u8; 16]>,
     ) -> Result<Built, ServiceError> {
         // The period whose regulators' view keys the entry is encrypted to.
         let period = match request {
@@ -225,11 +231,15 @@ impl Gateway {
         // quota): after the checks that need none, before anything is built.
         if let Request::LoanOriginated(loan) = request {
             request::check_loan(loan, &self.id, &self.genesis)?;
-            if self
-                .store
-                .loan(&self.id, &loan.loan_id)
-                .map_err(store_error)?
-                .is_some()
+            // Under an Idempotency-Key, a loan of this id may be this very request written by
+            // another process of this member's gateway: it is built, and `submit` compares it
+            // with the ledger's.
+            if nonce.is_none()
+                && self
+                    .store
+                    .loan(&self.id, &loan.loan_id)
+                    .map_err(store_error)?
+                    .is_some()
             {
                 return Err(ServiceError::conflict(format!(
                     "loan {} already exists",
@@ -262,6 +272,7 @@ impl Gateway {
             proving_keys: &self.proving_keys,
             view_keys: &view_keys,
             borrower_refs: &borrower_refs,
+            nonce,
         };
         let built = match request {
             Request::LoanOriginated(loan) => {
@@ -482,11 +493,61 @@ impl Gateway {
         }
     }
 
+    /// Whether the entry `stored` (bytes from the ledger) carries exactly the field values of
+    /// `built`, both this member's: every field this member can open, the same paths, the
+    /// same plaintexts, and for each amount the same value (blindings differ: the amounts',
+    /// and a loan's [`crate::entry::builder::SCREENING_BLINDING`]). A request built twice
+    /// gives two such entries; two different requests never do.
+    fn same_fields(&self, built: &Entry, stored: &[u8]) -> bool {
+        let Secrets::Member(secrets) = &self.secrets else {
+            return false;
+        };
+        let Ok(stored) = Entry::decode(stored) else {
+            return false;
+        };
+        let opener = Opener::Member(&secrets.encryption);
+        let ours = Opened::open(built.clone(), 0, &self.genesis, &opener);
+        let theirs = Opened::open(stored, 0, &self.genesis, &opener);
+        let (a, b) = (&ours.entry.header, &theirs.entry.header);
+        if a.kind != b.kind
+            || a.submitter != b.submitter
+            || !ours.findings.is_empty()
+            || !theirs.findings.is_empty()
+            || !ours.plaintexts.keys().eq(theirs.plaintexts.keys())
+        {
+            tracing::info!("the ledger's entry under this id differs in its type or fields");
+            return false;
+        }
+        let differing = ours.plaintexts.iter().find(|(path, plaintext)| {
+            if path.as_str() == crate::entry::builder::SCREENING_BLINDING {
+                return false;
+            }
+            let same = match ours.entry.commitment(path) {
+                Some(_) => matches!(
+                    (ours.opening(path), theirs.opening(path)),
+                    (Some(x), Some(y)) if x.value() == y.value()
+                ),
+                None => theirs.plaintexts.get(*path) == Some(*plaintext),
+            };
+            !same
+        });
+        if let Some((path, _)) = differing {
+            // The path only, never a value.
+            tracing::info!(path = %path, "the ledger's entry under this id differs in a field");
+        }
+        differing.is_none()
+    }
+
+    /// Submits `entry` (built for `request`) and waits for it to be finalized. With
+    /// `idempotent`, its id was derived from the request's Idempotency-Key and body
+    /// ([`MemberSecrets::idempotent_nonce`]): another entry under that id is this same request
+    /// written by another process of this member's gateway, and its outcome is this one's.
     pub(super) async fn submit(
         &self,
         request: &Request,
         entry: Entry,
         timings: BuildTimings,
+        idempotent: bool,
     ) -> Result<Written, ServiceError> {
         let id = entry.header.id;
         let bytes = entry.encode();
@@ -498,12 +559,30 @@ impl Gateway {
             // entry can never be finalized (one entry per id), whoever wrote them.
             Ok(_) | Err(LinkError::Replay) => match self.node.entry(&id).await {
                 Ok(Some(stored)) if stored.bytes == bytes => Ok(stored.height),
+                // The same request under the same key, written by another process of this
+                // member's gateway. A loan's id derives from its business id, not the key:
+                // the loan on the ledger must carry this request's very field values.
+                Ok(Some(stored))
+                    if idempotent
+                        && (!matches!(request, Request::LoanOriginated(_))
+                            || self.same_fields(&entry, &stored.bytes)) =>
+                {
+                    tracing::info!(id = %id, "written by another gateway process of this member");
+                    return Ok(Written {
+                        id,
+                        height: stored.height,
+                    });
+                }
                 Ok(Some(_)) => Err(ServiceError::Superseded(match request {
                     Request::LoanOriginated(loan) => {
                         format!("loan {} already exists", loan.loan_id)
                     }
                     _ => "another entry holds this entry's id; nothing was written".to_owned(),
                 })),
+                // The same request under the same key (or, for a loan, one of the same loan
+                // id), being written by another process of this member's gateway: answered
+                // once it is finalized (409 in-progress until then, which clients retry).
+                Ok(None) if idempotent => Err(ServiceError::InProgress),
                 // Another entry with this id waits to be ordered: this one's fate is open.
                 Ok(None) => Err(ServiceError::conflict(match request {
                     Request::LoanOriginated(loan) => {
@@ -643,6 +722,10 @@ mod tests {
                 oprf: None,
                 ref_cache: KeyedHashKey::derive(veil_crypto::labels::BORROWER_REF_CACHE_KEY, &seed),
                 loan_ids: KeyedHashKey::derive(veil_crypto::labels::LOAN_ENTRY_ID_KEY, &seed),
+                idempotent_ids: KeyedHashKey::derive(
+                    veil_crypto::labels::IDEMPOTENT_ENTRY_ID_KEY,
+                    &seed,
+                ),
             })),
             GatewayStore::open(&dir.path().join("gateway")).unwrap(),
             ProvingKeys::new(dir.path().join("circuits")),

@@ -127,7 +127,7 @@ impl Builder<'_> {
                 let mut secret = zeroize::Zeroizing::new([0u8; 32]);
                 getrandom::fill(secret.as_mut()).map_err(internal)?;
                 fields.push(Field {
-                    path: "screening_blinding".into(),
+                    path: SCREENING_BLINDING.into(),
                     plaintext: json(&veil_crypto::encoding::to_hex(secret.as_ref())),
                 });
                 let witness = veil_circuits::screening::stored::witness(

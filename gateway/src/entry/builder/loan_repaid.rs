@@ -238,7 +238,7 @@ impl Builder<'_> {
             EntryError::unavailable()
         })?;
         self.assemble(
-            EntryId::random_nonce(),
+            self.entry_nonce(),
             EntryType::LoanRepaid,
             &repayment.period,
             vec![loan.entry_id],

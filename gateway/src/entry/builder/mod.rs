@@ -138,12 +138,25 @@ pub struct Builder<'a> {
     /// The borrower reference of every national id the entry names (computed before building:
     /// by the members' threshold OPRF, `crate::service`).
     pub borrower_refs: &'a BorrowerRefs,
+    /// The id nonce of an idempotent write ([`MemberSecrets::idempotent_nonce`]), which a
+    /// repayment, settlement or registry update takes instead of a random one; `None` without
+    /// an Idempotency-Key. (A loan's nonce derives from its business id.)
+    pub nonce: Option<[u8; 16]>,
 }
+
+/// A loan's field holding the blinding of its screening proof's borrower commitment: drawn at
+/// random each time a loan is built, not from the request.
+pub const SCREENING_BLINDING: &str = "screening_blinding";
 
 /// Borrower references (32 bytes) by canonical national id.
 pub type BorrowerRefs = std::collections::HashMap<String, [u8; 32]>;
 
 impl Builder<'_> {
+    /// The id nonce of an entry other than a loan: [`Builder::nonce`], or a random one.
+    fn entry_nonce(&self) -> [u8; 16] {
+        self.nonce.unwrap_or_else(EntryId::random_nonce)
+    }
+
     /// The borrower reference of `national_id`, computed before building.
     fn borrower_ref(&self, national_id: &str) -> Result<[u8; 32], EntryError> {
         self.borrower_refs.get(national_id).copied().ok_or_else(|| {

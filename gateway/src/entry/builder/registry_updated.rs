@@ -79,7 +79,7 @@ impl Builder<'_> {
             plaintext: json(changes),
         };
         self.assemble(
-            EntryId::random_nonce(),
+            self.entry_nonce(),
             EntryType::RegistryUpdated,
             period,
             previous.into_iter().collect(),

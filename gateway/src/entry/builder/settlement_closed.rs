@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use veil_crypto::Opening;
-use veil_node::ledger::EntryId;
 use veil_policies::schema::EntryType;
 
 use crate::entry::error::EntryError;
@@ -82,7 +81,7 @@ impl Builder<'_> {
         let referenced_refs: Vec<&[(String, Opening)]> =
             referenced.iter().map(Vec::as_slice).collect();
         self.assemble(
-            EntryId::random_nonce(),
+            self.entry_nonce(),
             EntryType::SettlementClosed,
             period,
             repayments.iter().map(|r| r.entry_id).collect(),
