@@ -91,8 +91,9 @@ impl Validator {
 
     /// Verifies repayments' settlement proofs (all under the genesis key of capacity 1) with
     /// one multi-pairing ([`veil_circuits::VerifyingKey::verify_batch`]); the verdict of each,
-    /// in order. When the combined check fails, the proofs that do not verify are found and
-    /// each named by its verdict; the others pass.
+    /// in order. When the combined check fails, every proof is checked alone (at most one
+    /// batch and two passes, however many are bad) and each that does not verify is named by
+    /// its verdict; the others pass.
     pub(super) fn verify_repayments(
         &self,
         statements: &[&RepaymentStatement],
@@ -103,26 +104,26 @@ impl Validator {
                 .map(|_| Err(CircuitProofError::NoSettlementCircuit.into()))
                 .collect();
         };
-        let mut verdicts: Vec<Result<(), Rejection>> = vec![Ok(()); statements.len()];
         let started = std::time::Instant::now();
-        // After a proof that fails, the rest is checked again as a batch.
-        let mut from = 0;
-        while from < statements.len() {
-            let batch: Vec<(&[veil_circuits::Fr], &veil_circuits::Proof)> = statements[from..]
-                .iter()
-                .map(|s| (s.inputs.as_slice(), &s.proof))
-                .collect();
+        let batch: Vec<(&[veil_circuits::Fr], &veil_circuits::Proof)> = statements
+            .iter()
+            .map(|s| (s.inputs.as_slice(), &s.proof))
+            .collect();
+        let verdicts: Vec<Result<(), Rejection>> =
             match vk.verify_batch(&batch, &mut veil_circuits::OsRng) {
-                Ok(()) => break,
-                Err(failed) => {
-                    verdicts[from + failed.index] = Err(CircuitProofError::Settlement(
-                        veil_circuits::CircuitError::Verification,
-                    )
-                    .into());
-                    from += failed.index + 1;
-                }
-            }
-        }
+                Ok(()) => vec![Ok(()); statements.len()],
+                // Some proof fails: each is checked alone (one pass, whatever the number of
+                // bad proofs a lying proposer packs into a block), and every failure named.
+                Err(_) => batch
+                    .iter()
+                    .map(|(inputs, proof)| {
+                        vk.verify(inputs, proof).map_err(|_| {
+                            CircuitProofError::Settlement(veil_circuits::CircuitError::Verification)
+                                .into()
+                        })
+                    })
+                    .collect(),
+            };
         if let Some(timer) = &self.timer
             && !statements.is_empty()
         {
