@@ -411,11 +411,13 @@ impl NodeState {
         &self,
         entries: &[(&Entry, [u8; 32])],
     ) -> Result<(), Rejection> {
+        // Each distinct entry once (identical bytes have one verdict).
         let unverified: Vec<&(&Entry, [u8; 32])> = {
             let verified = lock(&self.verified.0);
+            let mut seen = HashSet::with_capacity(entries.len());
             entries
                 .iter()
-                .filter(|(_, digest)| !verified.set.contains(digest))
+                .filter(|(_, digest)| !verified.set.contains(digest) && seen.insert(*digest))
                 .collect()
         };
         if unverified.is_empty() {
@@ -643,6 +645,57 @@ mod tests {
             assert_eq!(lag(&metrics), (10, 8, 2));
             metrics.applied(12);
             assert_eq!(lag(&metrics), (12, 12, 0));
+        });
+    }
+
+    /// A lying proposer's block repeating one entry with a forged settlement proof costs one
+    /// verification of it, not one per copy, and is refused naming the proof.
+    #[test]
+    fn a_block_repeating_a_forged_entry_verifies_it_once() {
+        use commonware_runtime::{Metrics as _, Runner as _};
+        let consortium = TestConsortium::new(3, 43, 40_500);
+        let loan = consortium.loan(0, 1, 100_000, &[(1, 5000)]);
+        let first = consortium.repayment(&loan, 20_000, "2026-11");
+        let second = consortium.repayment(&loan, 10_000, "2026-11");
+        let forged = crate::ledger::UnsignedEntry {
+            header: first.header.clone(),
+            groups: first.groups.clone(),
+            commitments: first.commitments.clone(),
+            proofs: crate::ledger::EntryProofs {
+                circuit: second.proofs.circuit.clone(),
+                ..first.proofs.clone()
+            },
+        }
+        .sign(&consortium.members[0].signing);
+        let digest: [u8; 32] = {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(forged.encode()).into()
+        };
+        commonware_runtime::deterministic::Runner::default().start(|context| async move {
+            let state = NodeState::new(
+                Validator::new(consortium.genesis.clone()).unwrap(),
+                "bank-b".into(),
+                Arc::new(MemoryStore::new()),
+                NodeMetrics::register(&context),
+            );
+            let block = vec![(&forged, digest); 50];
+            assert_eq!(
+                state.check_stateless_batch_cached(&block),
+                Err(Rejection::CircuitProof(
+                    crate::validation::CircuitProofError::Settlement(
+                        veil_circuits::CircuitError::Verification
+                    )
+                ))
+            );
+            let text = context.encode();
+            let settlement_checks: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    l.contains("proof_verify_seconds_count") && l.contains("proof=\"settlement\"")
+                })
+                .collect();
+            assert_eq!(settlement_checks.len(), 1, "{text}");
+            assert!(settlement_checks[0].ends_with(" 1"), "{text}");
         });
     }
 }

@@ -144,4 +144,35 @@ async fn two_gateway_processes_of_one_bank_write_a_keyed_request_once_and_answer
     let (status, _) = post_json(&clerk, &urls[1], &repay, None).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(count(&links[0], "loan.repaid").await, 3);
+
+    // What cannot be built again once written — the last of the principal repaid, the period
+    // settled — retried through the other process is answered as written, not refused.
+    let last = json!({"type": "loan.repaid", "fields": {
+        "loan_id": "L-R1", "period": "2026-11", "amount": 385000, "principal_part": 380000,
+        "interest_part": 5000
+    }});
+    let (status, first) = post_json(&clerk, &urls[0], &last, Some("replica-repay-last")).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = post_json(&clerk, &urls[0], &last, None).await;
+    assert!(
+        status.is_client_error(),
+        "repaid beyond the principal: {again}"
+    );
+    let (status, second) = post_until_settled(&clerk, &urls[1], &last, "replica-repay-last").await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_eq!(
+        (&second["id"], &second["height"]),
+        (&first["id"], &first["height"])
+    );
+    let close = json!({"type": "settlement.closed", "fields": {"period": "2026-11"}});
+    let (status, first) = post_json(&clerk, &urls[0], &close, Some("replica-close")).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, second) = post_until_settled(&clerk, &urls[1], &close, "replica-close").await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_eq!(
+        (&second["id"], &second["height"]),
+        (&first["id"], &first["height"])
+    );
+    assert_eq!(count(&links[0], "loan.repaid").await, 4);
+    assert_eq!(count(&links[0], "settlement.closed").await, 1);
 }

@@ -117,6 +117,21 @@ impl VerifyingKey {
         Err(BatchVerificationError { index })
     }
 
+    /// The combined check of [`VerifyingKey::verify_batch`] alone: whether every proof of
+    /// `batch` verifies (up to the same 2⁻¹²⁸), without finding which one does not when some
+    /// does not. For callers that then check each proof themselves (in parallel, say).
+    /// An empty batch passes; any proof with as many inputs as the key does not takes fails it.
+    pub fn verify_combined(
+        &self,
+        batch: &[(&[Fr], &Proof)],
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> bool {
+        batch
+            .iter()
+            .all(|(inputs, _)| inputs.len() == self.public_inputs())
+            && (batch.is_empty() || self.combined_check(batch, rng))
+    }
+
     /// The combined pairing check of [`VerifyingKey::verify_batch`]; inputs have the right
     /// length.
     fn combined_check(&self, batch: &[(&[Fr], &Proof)], rng: &mut impl Rng) -> bool {

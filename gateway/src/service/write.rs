@@ -168,7 +168,48 @@ impl Gateway {
         // Another process of this member's gateway given the same request under the same key
         // builds the same entry id (`MemberSecrets::idempotent_nonce`): one of them lands.
         let nonce = secrets.idempotent_nonce(&self.genesis.consortium_id, key, &hash);
-        let (entry, timings) = self.build(secrets, request, Some(nonce)).await?;
+        // If it already has (the first answer was lost), that is the answer: building again
+        // against today's ledger could refuse what was written (the loan repaid in full, the
+        // period settled) and tell the client nothing was.
+        let id = match request {
+            Request::LoanOriginated(loan) => {
+                secrets.loan_entry_id(&self.genesis, &self.id, &loan.loan_id)
+            }
+            _ => EntryId::derive(&self.genesis.hash, &self.id, &nonce),
+        };
+        let existing = self.node.entry(&id).await.map_err(link_problem)?;
+        if let Some(stored) = &existing
+            && !matches!(request, Request::LoanOriginated(_))
+        {
+            let record = IdempotencyRecord {
+                body_hash: hash,
+                entry_id: id.to_hex(),
+                entry: encoding::to_hex(&stored.bytes),
+                height: Some(stored.height),
+            };
+            self.store
+                .put_idempotency(&self.id, key, &record)
+                .map_err(store_error)?;
+            tracing::info!(id = %id, "written by another gateway process of this member");
+            return Ok(Written {
+                id,
+                height: stored.height,
+            });
+        }
+        let (entry, timings) = match self.build(secrets, request, Some(nonce)).await {
+            Ok(built) => built,
+            // The loan is on the ledger and this request no longer builds (its borrower since
+            // blocklisted, say): whether it was this request cannot be told, the loan exists.
+            Err(_) if existing.is_some() => {
+                return Err(ServiceError::conflict(match request {
+                    Request::LoanOriginated(loan) => {
+                        format!("loan {} already exists", loan.loan_id)
+                    }
+                    _ => "another entry holds this entry's id".to_owned(),
+                }));
+            }
+            Err(error) => return Err(error),
+        };
         let mut record = IdempotencyRecord {
             body_hash: hash,
             entry_id: entry.header.id.to_hex(),
@@ -553,6 +594,9 @@ impl Gateway {
         let bytes = entry.encode();
         let submitted = std::time::Instant::now();
         let submitted_result = self.node.submit(bytes.clone(), FINALIZATION_WAIT).await;
+        // The references of what the ledger holds under this id, when another process of this
+        // member's gateway wrote it (a settlement settles those).
+        let mut settled = entry.header.references.clone();
         let receipt = match submitted_result {
             // Finalized (now, or by an earlier attempt whose answer was lost): what the ledger
             // holds under this id decides. These bytes are this entry; other bytes mean this
@@ -568,10 +612,10 @@ impl Gateway {
                             || self.same_fields(&entry, &stored.bytes)) =>
                 {
                     tracing::info!(id = %id, "written by another gateway process of this member");
-                    return Ok(Written {
-                        id,
-                        height: stored.height,
-                    });
+                    if let Ok(theirs) = Entry::decode(&stored.bytes) {
+                        settled = theirs.header.references;
+                    }
+                    Ok(stored.height)
                 }
                 Ok(Some(_)) => Err(ServiceError::Superseded(match request {
                     Request::LoanOriginated(loan) => {
@@ -628,7 +672,7 @@ impl Gateway {
                 .map_err(store_error)?;
         }
         if let Request::SettlementClosed(settlement) = request {
-            self.forget_settled(&settlement.period, &entry.header.references);
+            self.forget_settled(&settlement.period, &settled);
         }
         tracing::info!(id = %id, kind = %request.kind(), height = receipt.height, "entry finalized");
         Ok(Written {

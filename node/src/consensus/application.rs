@@ -145,13 +145,15 @@ impl LedgerApplication {
             .zip(block.encoded_entries())
             .map(|(entry, bytes)| (entry, sha256(bytes)))
             .collect();
+        // One entry per id, before any proof is checked: a block repeating one entry costs
+        // nothing to refuse.
+        let mut ids = HashSet::with_capacity(block.entries.len());
+        if !block.entries.iter().all(|e| ids.insert(e.header.id)) {
+            return Err(Rejection::Replay.into());
+        }
         self.state.check_stateless_batch_cached(&entries)?;
         let mut view = pending_view(&self.state, pending);
-        let mut ids = HashSet::with_capacity(block.entries.len());
         for entry in &block.entries {
-            if !ids.insert(entry.header.id) {
-                return Err(Rejection::Replay.into());
-            }
             self.state.validator.check_stateful(entry, &view)?;
             view.push(Arc::new(entry.clone()));
         }

@@ -259,6 +259,10 @@ fn validate(state: &NodeState, block: &Block) -> Result<(), InvalidBlock> {
             sha2::Sha256::digest(bytes).into()
         })
         .collect();
+    let mut ids = std::collections::HashSet::with_capacity(block.entries.len());
+    if !block.entries.iter().all(|e| ids.insert(e.header.id)) {
+        return Err(ValidationError::from(crate::validation::Rejection::Replay).into());
+    }
     let entries: Vec<(&Entry, [u8; 32])> = block.entries.iter().zip(digests).collect();
     state
         .check_stateless_batch_cached(&entries)

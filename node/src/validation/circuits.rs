@@ -91,9 +91,9 @@ impl Validator {
 
     /// Verifies repayments' settlement proofs (all under the genesis key of capacity 1) with
     /// one multi-pairing ([`veil_circuits::VerifyingKey::verify_batch`]); the verdict of each,
-    /// in order. When the combined check fails, every proof is checked alone (at most one
-    /// batch and two passes, however many are bad) and each that does not verify is named by
-    /// its verdict; the others pass.
+    /// in order. When the combined check fails, every proof is checked alone, in parallel (one
+    /// combined check and one pass, however many are bad), and each that does not verify is
+    /// named by its verdict; the others pass.
     pub(super) fn verify_repayments(
         &self,
         statements: &[&RepaymentStatement],
@@ -110,19 +110,22 @@ impl Validator {
             .map(|s| (s.inputs.as_slice(), &s.proof))
             .collect();
         let verdicts: Vec<Result<(), Rejection>> =
-            match vk.verify_batch(&batch, &mut veil_circuits::OsRng) {
-                Ok(()) => vec![Ok(()); statements.len()],
-                // Some proof fails: each is checked alone (one pass, whatever the number of
-                // bad proofs a lying proposer packs into a block), and every failure named.
-                Err(_) => batch
-                    .iter()
+            if vk.verify_combined(&batch, &mut veil_circuits::OsRng) {
+                vec![Ok(()); statements.len()]
+            } else {
+                // Some proof fails: each is checked alone, in parallel (one pass, whatever the
+                // number of bad proofs a lying proposer packs into a block), every failure
+                // named.
+                use rayon::prelude::*;
+                batch
+                    .par_iter()
                     .map(|(inputs, proof)| {
                         vk.verify(inputs, proof).map_err(|_| {
                             CircuitProofError::Settlement(veil_circuits::CircuitError::Verification)
                                 .into()
                         })
                     })
-                    .collect(),
+                    .collect()
             };
         if let Some(timer) = &self.timer
             && !statements.is_empty()
