@@ -728,6 +728,20 @@ impl TestConsortium {
     }
 }
 
+/// `valid` with one byte of its range proof flipped, re-signed by `signer` (its submitter):
+/// a properly signed entry whose only fault is its range proof, as a lying member writes it.
+pub fn with_corrupted_range_proof(valid: &Entry, signer: &SigningKey) -> Entry {
+    let mut proofs = valid.proofs.clone();
+    proofs.range[40] ^= 0x01;
+    UnsignedEntry {
+        header: valid.header.clone(),
+        groups: valid.groups.clone(),
+        commitments: valid.commitments.clone(),
+        proofs,
+    }
+    .sign(signer)
+}
+
 /// A faulty validator's application: when it leads, it proposes blocks that carry an invalid
 /// entry (a properly signed entry whose range proof is corrupted); it votes for anything.
 #[derive(Clone, Debug)]
@@ -740,15 +754,7 @@ impl InvalidProposer {
     /// A proposer with key `me` that slips `valid` in with a corrupted proof, re-signed by
     /// `signer` so only the proof is wrong.
     pub fn new(me: &crate::consensus::PublicKey, valid: &Entry, signer: &SigningKey) -> Self {
-        let mut proofs = valid.proofs.clone();
-        proofs.range[40] ^= 0x01;
-        let bad = UnsignedEntry {
-            header: valid.header.clone(),
-            groups: valid.groups.clone(),
-            commitments: valid.commitments.clone(),
-            proofs,
-        }
-        .sign(signer);
+        let bad = with_corrupted_range_proof(valid, signer);
         let mut key = [0u8; 32];
         key.copy_from_slice(me.as_ref());
         Self { me: key, bad }

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use veil_node::ledger::UnsignedEntry;
 use veil_node::link::NodeLink;
-use veil_node::testkit::TestConsortium;
+use veil_node::testkit::{TestConsortium, with_corrupted_range_proof};
 use veil_tests::{
     ConsortiumDir, Harness, NodeProcess, eventually, metric_sum, nodes_answering, post_json,
     promtool_check, status, submit_until_finalized,
@@ -42,16 +41,10 @@ async fn node_metrics_pass_promtool_and_count_proofs_refusals_height_and_lag() {
     let receipt = submit_until_finalized(&links[0], &repayment, WAIT).await;
 
     // A member's gateway submits an entry whose range proof is corrupted: refused, counted.
-    let valid = consortium.loan(0, 2, 90_000, &[(2, 4000)]);
-    let mut proofs = valid.proofs.clone();
-    proofs.range[40] ^= 1;
-    let bad = UnsignedEntry {
-        header: valid.header.clone(),
-        groups: valid.groups.clone(),
-        commitments: valid.commitments.clone(),
-        proofs,
-    }
-    .sign(&consortium.members[0].signing);
+    let bad = with_corrupted_range_proof(
+        &consortium.loan(0, 2, 90_000, &[(2, 4000)]),
+        &consortium.members[0].signing,
+    );
     let refused = links[0].submit(bad.encode(), Duration::from_secs(10)).await;
     assert!(refused.is_err(), "a forged range proof was accepted");
 
